@@ -1,0 +1,24 @@
+# The two commands of the README: `make demo` and `make test`. Both set up what is missing
+# first (Debian packages, dockerd, .venv, the test image), so either works on a fresh machine.
+SHELL := /bin/bash
+VENV  := .venv
+
+.PHONY: setup test unit demo lint clean-machines
+
+setup:
+	@scripts/setup.sh
+
+test: setup
+	$(VENV)/bin/pytest tests
+
+unit: setup
+	$(VENV)/bin/pytest tests/unit
+
+demo: setup
+	@scripts/demo.sh
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+clean-machines:
+	$(VENV)/bin/swarmlet machine rm --all

@@ -1,0 +1,1 @@
+"""The `swarmlet` command: Docker's commands for a Swarmlet cluster, and local machines."""

@@ -1,0 +1,40 @@
+"""Entry point of `swarmlet`. Each command group registers itself on the parser."""
+
+from __future__ import annotations
+
+import sys
+
+from swarmlet import __version__
+from swarmlet.cli import machine
+from swarmlet.cli.parser import Parser
+from swarmlet.errors import SwarmletError
+
+GROUPS = (machine,)
+
+
+def build_parser() -> Parser:
+    parser = Parser(
+        prog="swarmlet", description="Docker Swarm mode, rebuilt as an Ansible collection."
+    )
+    parser.add_argument("--version", action="version", version=f"swarmlet {__version__}")
+    commands = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, parser_class=Parser
+    )
+    for group in GROUPS:
+        group.register(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args) or 0
+    except SwarmletError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

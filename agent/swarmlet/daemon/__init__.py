@@ -1,0 +1,1 @@
+"""swarmletd, the node agent."""

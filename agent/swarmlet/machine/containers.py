@@ -1,0 +1,55 @@
+"""The containers of a machine in the shared Docker Engine.
+
+Machines share the host's one dockerd. The agent in a machine labels every container it
+starts with `swarmlet.machine=NAME` (from SWARMLET_MACHINE, set by the machine's init), which
+lets a power cut stop them and `rm` remove them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+
+import docker
+from docker.errors import APIError, DockerException, NotFound
+
+MACHINE_LABEL = "swarmlet.machine"
+
+
+def _list(client: docker.DockerClient, machine: str) -> list:
+    return client.containers.list(all=True, filters={"label": f"{MACHINE_LABEL}={machine}"})
+
+
+def _client() -> docker.DockerClient | None:
+    try:
+        client = docker.from_env(timeout=30)
+        client.ping()
+        return client
+    except DockerException as exc:
+        print(f"warning: Docker Engine not reachable, containers left as they are: {exc}",
+              file=sys.stderr)
+        return None
+
+
+def kill(machine: str) -> None:
+    """Kill the machine's running containers (SIGKILL: the power is gone). They stay, exited,
+    as containers of a real host do after a power cut, for the agent to find at boot."""
+    client = _client()
+    if client is None:
+        return
+    with contextlib.closing(client):
+        for container in _list(client, machine):
+            if container.status in ("running", "restarting", "paused"):
+                # It may have exited or gone meanwhile.
+                with contextlib.suppress(NotFound, APIError):
+                    container.kill()
+
+
+def remove(machine: str) -> None:
+    client = _client()
+    if client is None:
+        return
+    with contextlib.closing(client):
+        for container in _list(client, machine):
+            with contextlib.suppress(NotFound):
+                container.remove(force=True, v=True)
