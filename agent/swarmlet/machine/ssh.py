@@ -44,6 +44,9 @@ def write_sshd_files(store: MachineStore, machine: Machine) -> None:
                 f"HostKey {host_key}",
                 f"AuthorizedKeysFile {authorized}",
                 "PermitRootLogin prohibit-password",
+                # The store may sit under a sticky world-writable directory (/tmp), which
+                # StrictModes refuses; the key files themselves are root's, mode 0600.
+                "StrictModes no",
                 "PasswordAuthentication no",
                 "KbdInteractiveAuthentication no",
                 "UsePAM no",
@@ -83,6 +86,7 @@ def client_options(store: MachineStore) -> list[str]:
         "-o", "StrictHostKeyChecking=yes",
         "-o", "IdentitiesOnly=yes",
         "-o", "LogLevel=ERROR",
+        "-o", "ConnectTimeout=10",
     ]
 
 

@@ -59,10 +59,17 @@ def remove_bridge_if_unused() -> None:
         run("ip", "link", "del", BRIDGE)
 
 
+def machine_mac(ip: str) -> str:
+    """A fixed MAC per machine (02:53 + its IPv4 bytes), as a real NIC keeps its MAC across
+    reboots: neighbours' ARP caches stay right after `stop` and `start`."""
+    return "02:53:" + ":".join(f"{int(b):02x}" for b in ip.split("."))
+
+
 def plug(machine: Machine) -> None:
     """Create the machine's veth pair and address; attach it to the bridge if connected."""
     ns, link = machine.netns, machine.host_link
-    run("ip", "link", "add", link, "type", "veth", "peer", "name", "eth0", "netns", ns)
+    run("ip", "link", "add", link, "type", "veth", "peer", "name", "eth0", "netns", ns,
+        "address", machine_mac(machine.ip))
     run("ip", "-n", ns, "link", "set", "lo", "up")
     run("ip", "-n", ns, "addr", "add", f"{machine.ip}/{UNDERLAY.prefixlen}", "dev", "eth0")
     run("ip", "-n", ns, "link", "set", "eth0", "up")

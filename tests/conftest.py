@@ -1,0 +1,69 @@
+"""Shared test helpers: the `swarmlet` CLI against a test-only machine store."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SWARMLET = str(Path(sys.executable).parent / "swarmlet")
+# A store of the tests' own, so they never list or remove the user's machines.
+TEST_STORAGE = Path("/var/lib/swarmlet-test/machines")
+
+
+class Swarmlet:
+    """Runs `swarmlet ...` as a user would, with the test store."""
+
+    def __init__(self, storage: Path) -> None:
+        self.storage = storage
+        self.env = {**os.environ, "SWARMLET_MACHINE_STORAGE_PATH": str(storage)}
+
+    def __call__(self, *args: str, check: bool = True, timeout: float = 120,
+                 ) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run([SWARMLET, *args], env=self.env, capture_output=True, text=True,
+                              timeout=timeout, stdin=subprocess.DEVNULL)
+        if check and proc.returncode != 0:
+            raise AssertionError(
+                f"swarmlet {' '.join(args)} exited {proc.returncode}\n"
+                f"stdout: {proc.stdout}\nstderr: {proc.stderr}"
+            )
+        return proc
+
+    def ssh(self, machine: str, command: str, check: bool = True) -> str:
+        return self("machine", "ssh", machine, "--", command, check=check).stdout
+
+    def ip(self, machine: str) -> str:
+        return self("machine", "ip", machine).stdout.strip()
+
+    def states(self) -> dict[str, tuple[str, str]]:
+        """`machine ls` as {name: (state, ip)}."""
+        lines = self("machine", "ls").stdout.splitlines()
+        assert lines[0].split() == ["NAME", "STATE", "IP"]
+        return {name: (state, ip) for name, state, ip in (line.split() for line in lines[1:])}
+
+
+def alive(pid: int) -> bool:
+    """Whether a process still runs. A zombie has ended: PID 1 of some sandboxes (not an
+    init) never reaps orphans, so killed processes can linger there as zombies."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.fixture(scope="session")
+def swarmlet() -> Swarmlet:
+    if os.geteuid() != 0:
+        pytest.fail("these tests make network namespaces and mounts: run them as root")
+    cli = Swarmlet(TEST_STORAGE)
+    cli("machine", "rm", "--all", check=False)  # what a crashed earlier run left
+    shutil.rmtree(TEST_STORAGE, ignore_errors=True)
+    yield cli
+    cli("machine", "rm", "--all", check=False)
+    shutil.rmtree(TEST_STORAGE.parent, ignore_errors=True)
