@@ -16,9 +16,10 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import alive
 import testinfra
 import yaml
+
+from conftest import alive
 
 A, B, C = "tm-a", "tm-b", "tm-c"
 

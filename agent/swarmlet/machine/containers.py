@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from typing import TYPE_CHECKING
 
-import docker
-from docker.errors import APIError, DockerException, NotFound
+if TYPE_CHECKING:
+    import docker
 
 MACHINE_LABEL = "swarmlet.machine"
 
@@ -21,6 +22,9 @@ def _list(client: docker.DockerClient, machine: str) -> list:
 
 
 def _client() -> docker.DockerClient | None:
+    import docker  # here, not at the top: it takes a third of a second, and most commands
+    from docker.errors import DockerException  # of the CLI never need it
+
     try:
         client = docker.from_env(timeout=30)
         client.ping()
@@ -34,6 +38,8 @@ def _client() -> docker.DockerClient | None:
 def kill(machine: str) -> None:
     """Kill the machine's running containers (SIGKILL: the power is gone). They stay, exited,
     as containers of a real host do after a power cut, for the agent to find at boot."""
+    from docker.errors import APIError, NotFound
+
     client = _client()
     if client is None:
         return
@@ -46,6 +52,8 @@ def kill(machine: str) -> None:
 
 
 def remove(machine: str) -> None:
+    from docker.errors import NotFound
+
     client = _client()
     if client is None:
         return
