@@ -23,6 +23,8 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("create", help="Create and start machines")
     p.add_argument("names", nargs="+", metavar="NAME")
+    p.add_argument("--no-agent", action="store_true",
+                   help="Do not install swarmletd (e.g. for the Ansible role to install it)")
     p.set_defaults(run=cmd_create)
 
     p = sub.add_parser("ls", help="List machines")
@@ -66,7 +68,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def cmd_create(args: argparse.Namespace) -> None:
     store = MachineStore()
-    for m in lifecycle.create(store, args.names):
+    for m in lifecycle.create(store, args.names, agent=not args.no_agent):
         print(f'Machine "{m.name}" is running at {m.ip}.')
 
 

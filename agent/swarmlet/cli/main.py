@@ -5,11 +5,11 @@ from __future__ import annotations
 import sys
 
 from swarmlet import __version__
-from swarmlet.cli import machine
+from swarmlet.cli import machine, system
 from swarmlet.cli.parser import Parser
 from swarmlet.errors import SwarmletError
 
-GROUPS = (machine,)
+GROUPS = (system, machine)
 
 
 def build_parser() -> Parser:
@@ -17,6 +17,9 @@ def build_parser() -> Parser:
         prog="swarmlet", description="Docker Swarm mode, rebuilt as an Ansible collection."
     )
     parser.add_argument("--version", action="version", version=f"swarmlet {__version__}")
+    parser.add_argument("-H", "--host", default=None,
+                        help="Agent to talk to: unix:///path or tcp://HOST:2377 "
+                        "(default: $SWARMLET_HOST, else unix:///run/swarmlet/swarmlet.sock)")
     commands = parser.add_subparsers(
         dest="command", metavar="COMMAND", required=True, parser_class=Parser
     )

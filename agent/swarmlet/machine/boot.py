@@ -8,7 +8,8 @@ detached, in the machine's cgroup (so `stop` ends all it starts at once). Like a
    /run/swarmlet, and its own /etc/hostname and /etc/hosts;
 2. starts sshd and every service installed in /etc/swarmlet/sv/SERVICE/run (runit's layout),
    restarting any that exits, and picking up services added or removed while it runs;
-3. writes init.pid once sshd answers, which tells `machine start` the machine is up.
+3. writes init.pid once sshd answers and each service's `check` script (if any) passes,
+   which tells `machine start` the machine is up.
 
 Services get SWARMLET_MACHINE=NAME in their environment (the agent labels its containers with
 it, so that `machine stop` can stop them as a power cut would).
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from swarmlet.machine import processes
-from swarmlet.machine.ssh import sshd_command, wait_for_sshd
+from swarmlet.machine.ssh import MACHINE_PATH, sshd_command, wait_for_sshd
 from swarmlet.machine.store import PRIVATE_DIRS, PRIVATE_TMPFS, Machine, MachineStore
 
 SERVICES_DIR = Path("/etc/swarmlet/sv")
@@ -134,6 +135,22 @@ class Supervisor:
                     service.pid = None
                     service.exited_at = time.monotonic()
 
+    def wait_ready(self, timeout: float) -> None:
+        """Run each service's `check` script (runit's convention) until it passes, so that
+        `machine start` returns with the services up; a service that never passes is logged."""
+        deadline = time.monotonic() + timeout
+        for name in self.services:
+            check = SERVICES_DIR / name / "check"
+            if not os.access(check, os.X_OK):
+                continue
+            while subprocess.run([str(check)], env=self.env, cwd="/").returncode != 0:
+                if time.monotonic() > deadline:
+                    log(f"{name}: not ready after {timeout:.0f} s (its check still fails)")
+                    break
+                self.reap()
+                self.start_due()
+                time.sleep(0.1)
+
     def shutdown(self) -> None:
         for service in self.services.values():
             if service.pid:
@@ -154,7 +171,7 @@ def main(argv: list[str]) -> int:
     log(f"machine {name} booting at {machine.ip}")
 
     env = {
-        "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "PATH": MACHINE_PATH,
         "HOME": "/root",
         "LANG": "C.UTF-8",
         "HOSTNAME": name,
@@ -166,11 +183,13 @@ def main(argv: list[str]) -> int:
         supervisor.stopping = True
 
     signal.signal(signal.SIGTERM, on_term)
+    supervisor.rescan()
     supervisor.start_due()
     if not wait_for_sshd(machine.ip, timeout=10):
         log("sshd did not answer within 10 s")
         supervisor.shutdown()
         return 1
+    supervisor.wait_ready(timeout=20)
     pid_file = store.pid_path(name)
     pid_file.write_text(f"{os.getpid()} {processes.process_start_time(os.getpid())}\n")
     log("up")

@@ -45,8 +45,10 @@ def state(store: MachineStore, machine: Machine) -> str:
     return RUNNING if machine.connected else DISCONNECTED
 
 
-def create(store: MachineStore, names: list[str]) -> list[Machine]:
-    """Create and boot machines. Everything is checked before anything is made."""
+def create(store: MachineStore, names: list[str], agent: bool = True) -> list[Machine]:
+    """Create and boot machines. Everything is checked before anything is made. With
+    `agent`, swarmletd (of this venv) is installed to start at boot, as docker-machine
+    provisions Docker Engine."""
     for name in names:
         check_name(name)
     check_unique(names)
@@ -65,6 +67,8 @@ def create(store: MachineStore, names: list[str]) -> list[Machine]:
         for name, ip in zip(names, ips, strict=True):
             machine = Machine(name=name, ip=ip)
             _write_disk(store, machine)
+            if agent:
+                install_agent(store, machine)
             store.save(machine)
             write_known_hosts(store)
             try:
@@ -88,6 +92,28 @@ def _write_disk(store: MachineStore, machine: Machine) -> None:
         "::1\tlocalhost ip6-localhost ip6-loopback\n"
     )
     write_sshd_files(store, machine)
+
+
+def install_agent(store: MachineStore, machine: Machine) -> None:
+    """swarmletd as a boot service of the machine, with its config (advertise address)."""
+    etc = store.private_dir(machine.name, "/etc/swarmlet")
+    (etc / "swarmlet.yml").write_text(
+        "# Written by `swarmlet machine create`; see docs/agent.md for every setting.\n"
+        f"advertise_addr: {machine.ip}\n"
+    )
+    service = etc / "sv" / "swarmletd"
+    service.mkdir(parents=True, exist_ok=True)
+    (service / "run").write_text("#!/bin/sh\nexec /opt/swarmlet/bin/swarmletd\n")
+    (service / "run").chmod(0o755)
+    (service / "check").write_text("#!/bin/sh\nexec test -S /run/swarmlet/swarmlet.sock\n")
+    (service / "check").chmod(0o755)
+    # The commands of this venv, where the Ansible role would install them on a real host.
+    bin_dir = store.private_dir(machine.name, "/opt/swarmlet") / "bin"
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    for command in ("swarmlet", "swarmletd"):
+        link = bin_dir / command
+        link.unlink(missing_ok=True)
+        link.symlink_to(Path(sys.executable).parent / command)
 
 
 def start(store: MachineStore, name: str) -> bool:

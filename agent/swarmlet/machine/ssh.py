@@ -16,6 +16,7 @@ from swarmlet.machine.store import Machine, MachineStore
 
 SSHD = "/usr/sbin/sshd"
 SFTP_SERVER = "/usr/lib/openssh/sftp-server"
+MACHINE_PATH = "/opt/swarmlet/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 def ensure_client_key(store: MachineStore) -> Path:
@@ -54,6 +55,8 @@ def write_sshd_files(store: MachineStore, machine: Machine) -> None:
                 "PidFile none",
                 "PrintMotd no",
                 "AcceptEnv LANG LC_*",
+                # The machine's own tools (swarmlet, swarmletd) come first, as if installed.
+                f"SetEnv PATH={MACHINE_PATH}",
                 f"Subsystem sftp {SFTP_SERVER}",
                 "",
             ]

@@ -1,0 +1,118 @@
+"""swarmletd's configuration: /etc/swarmlet/swarmlet.yml.
+
+Every key is optional; an unknown key or a value of the wrong kind is an error that names it,
+so a typo never silently falls back to a default.
+
+    advertise_addr: 198.18.0.2        # address other nodes reach this one at (default: none
+                                      # until `swarm init/join` gives or finds one)
+    listen_addr: 0.0.0.0:2377         # the cluster API (mutual TLS)
+    raft_port: 2378                   # Raft between managers, on the advertise address
+    data_dir: /var/lib/swarmlet
+    socket: /run/swarmlet/swarmlet.sock
+    log_file: null                    # null: stderr
+    log_level: info                   # debug | info | warning | error
+    heartbeat_period: 5               # seconds; a node silent for 3 periods is Down
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from swarmlet.errors import SwarmletError
+
+DEFAULT_CONFIG_PATH = Path("/etc/swarmlet/swarmlet.yml")
+API_PORT = 2377
+RAFT_PORT = 2378
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+@dataclass(frozen=True)
+class Config:
+    advertise_addr: str | None = None
+    listen_addr: str = f"0.0.0.0:{API_PORT}"
+    raft_port: int = RAFT_PORT
+    data_dir: Path = Path("/var/lib/swarmlet")
+    socket: Path = Path("/run/swarmlet/swarmlet.sock")
+    log_file: Path | None = None
+    log_level: str = "info"
+    heartbeat_period: float = 5.0
+
+    @property
+    def listen_host_port(self) -> tuple[str, int]:
+        return split_host_port(self.listen_addr, API_PORT)
+
+
+def split_host_port(text: str, default_port: int) -> tuple[str, int]:
+    """'A', 'A:P' → (A, P), checking that A is an IP address and P a port."""
+    host, sep, port = text.rpartition(":")
+    if not sep:
+        host, port = text, str(default_port)
+    try:
+        ipaddress.ip_address(host)
+    except ValueError as exc:
+        raise SwarmletError(
+            f'invalid address "{text}": expected an IP address, or IP:PORT') from exc
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise SwarmletError(f'invalid port in "{text}"')
+    return host, int(port)
+
+
+_KINDS: dict[str, tuple[type, ...]] = {
+    "advertise_addr": (str, type(None)),
+    "listen_addr": (str,),
+    "raft_port": (int,),
+    "data_dir": (str,),
+    "socket": (str,),
+    "log_file": (str, type(None)),
+    "log_level": (str,),
+    "heartbeat_period": (int, float),
+}
+
+
+def parse_config(data: dict[str, Any], source: str = "config") -> Config:
+    known = {f.name for f in fields(Config)}
+    for key, value in data.items():
+        if key not in known:
+            raise SwarmletError(
+                f"{source}: unknown key {key!r} (known keys: {', '.join(sorted(known))})"
+            )
+        if isinstance(value, bool) or not isinstance(value, _KINDS[key]):
+            want = " or ".join("null" if k is type(None) else k.__name__ for k in _KINDS[key])
+            raise SwarmletError(f"{source}: {key} must be {want}, not {value!r}")
+    values = dict(data)
+    for key in ("data_dir", "socket", "log_file"):
+        if values.get(key) is not None:
+            values[key] = Path(values[key])
+    config = Config(**values)
+    if config.advertise_addr is not None:
+        split_host_port(config.advertise_addr, API_PORT)
+    config.listen_host_port  # noqa: B018 - validates listen_addr
+    if config.log_level not in LOG_LEVELS:
+        raise SwarmletError(f"{source}: log_level must be one of {', '.join(LOG_LEVELS)}")
+    if config.heartbeat_period <= 0:
+        raise SwarmletError(f"{source}: heartbeat_period must be more than 0 seconds")
+    if not 0 < config.raft_port < 65536:
+        raise SwarmletError(f"{source}: raft_port must be a TCP port (1-65535)")
+    return config
+
+
+def load_config(path: Path = DEFAULT_CONFIG_PATH) -> Config:
+    """The config at `path`; the defaults when that file does not exist."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return Config()
+    except OSError as exc:
+        raise SwarmletError(f"cannot read {path}: {exc.strerror}") from exc
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise SwarmletError(f"{path} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise SwarmletError(f"{path}: expected a mapping of settings")
+    return parse_config(data, source=str(path))
