@@ -7,6 +7,7 @@ import os
 
 import yaml
 
+from swarmlet.cli.table import print_table
 from swarmlet.errors import SwarmletError
 from swarmlet.machine import lifecycle
 from swarmlet.machine.inventory import build_inventory
@@ -79,11 +80,8 @@ def cmd_ls(args: argparse.Namespace) -> None:
         for m in machines:
             print(m.name)
         return
-    rows = [("NAME", "STATE", "IP")]
-    rows += [(m.name, lifecycle.state(store, m), m.ip) for m in machines]
-    widths = [max(len(r[i]) for r in rows) for i in range(2)]
-    for name, st, ip in rows:
-        print(f"{name:<{widths[0]}}   {st:<{widths[1]}}   {ip}")
+    print_table(["NAME", "STATE", "IP"],
+                [[m.name, lifecycle.state(store, m), m.ip] for m in machines])
 
 
 def cmd_ip(args: argparse.Namespace) -> None:

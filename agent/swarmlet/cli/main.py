@@ -5,11 +5,12 @@ from __future__ import annotations
 import sys
 
 from swarmlet import __version__
-from swarmlet.cli import machine, system
+from swarmlet.cli import machine, node, swarm, system
 from swarmlet.cli.parser import Parser
+from swarmlet.client import ApiResponseError
 from swarmlet.errors import SwarmletError
 
-GROUPS = (system, machine)
+GROUPS = (swarm, node, system, machine)
 
 
 def build_parser() -> Parser:
@@ -32,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args) or 0
+    except ApiResponseError as exc:
+        print(f"Error response from daemon: {exc}", file=sys.stderr)
+        return 1
     except SwarmletError as exc:
         print(str(exc), file=sys.stderr)
         return 1

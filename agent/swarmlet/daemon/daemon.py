@@ -17,9 +17,11 @@ from typing import Any
 
 from swarmlet.api.router import Router
 from swarmlet.api.server import UnixApiServer, serve_in_thread
+from swarmlet.api.swarm import add_swarm_routes
 from swarmlet.api.system import add_system_routes
 from swarmlet.daemon.config import Config
 from swarmlet.errors import SwarmletError
+from swarmlet.node.swarm import SwarmNode
 
 log = logging.getLogger("swarmletd")
 
@@ -68,16 +70,17 @@ class Daemon:
         self.config = config
         self.stopping = threading.Event()
         self.router = Router()
-        add_system_routes(self.router, self.swarm_info)
+        self.node = SwarmNode(config)
+        self.node.router = self.router
+        add_system_routes(self.router, self.node.info)
+        add_swarm_routes(self.router, self.node)
         self._servers: list[Any] = []
-
-    def swarm_info(self) -> dict[str, Any]:
-        return {"LocalNodeState": "inactive", "NodeID": "", "ControlAvailable": False}
 
     def run(self) -> None:
         check_data_dir(self.config.data_dir)
         lock = DataDirLock(self.config.data_dir)
         try:
+            self.node.restore()
             unix = UnixApiServer(self.config.socket, self.router)
             self._servers.append(unix)
             serve_in_thread(unix, "api-unix")
@@ -95,6 +98,7 @@ class Daemon:
         self.stopping.set()
 
     def shutdown(self) -> None:
+        self.node.shutdown()
         for server in self._servers:
             server.shutdown()
             server.server_close()

@@ -1,0 +1,133 @@
+"""Routes of the swarm: init/join/leave (local), the cluster and nodes (managers), the CA
+(anyone may fetch the root certificate; a join token buys a certificate) and heartbeats."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from swarmlet.api.router import ApiError, Request, Router
+from swarmlet.api.server import PlainText
+from swarmlet.manager.controlapi import ControlAPI
+from swarmlet.manager.manager import Manager
+from swarmlet.node.swarm import SwarmNode
+from swarmlet.store.state import StoreError
+
+NOT_A_MANAGER = ("This node is not a swarm manager. Worker nodes can't be used to view or "
+                 "modify cluster state. Please run this command on a manager node or promote "
+                 "the current node to a manager.")
+INACTIVE = ('This node is not a swarm manager. Use "swarmlet swarm init" or "swarmlet swarm '
+            'join" to connect this node to swarm and try again.')
+
+
+def _flag(request: Request, name: str) -> bool:
+    return request.query.get(name, "").lower() in ("1", "true", "yes")
+
+
+def _version(request: Request) -> int:
+    raw = request.query.get("version", "")
+    if not raw.isdigit():
+        raise ApiError(400, "a version query parameter (the object's Version.Index) is required")
+    return int(raw)
+
+
+def _body(request: Request) -> dict[str, Any]:
+    if request.body is None:
+        return {}
+    if not isinstance(request.body, dict):
+        raise ApiError(400, "request body must be a JSON object")
+    return request.body
+
+
+def add_swarm_routes(router: Router, node: SwarmNode) -> None:
+    def control() -> ControlAPI:
+        if node.state is None:
+            raise ApiError(503, INACTIVE)
+        if node.control is None:
+            raise ApiError(503, NOT_A_MANAGER)
+        return node.control
+
+    def manager() -> Manager:
+        control()
+        assert node.manager is not None
+        return node.manager
+
+    def store_errors(func: Any) -> Any:
+        def wrapped(request: Request) -> Any:
+            try:
+                return func(request)
+            except StoreError as exc:
+                status = {"no_leader": 503, "not_found": 404, "conflict": 409,
+                          "unauthorized": 403}.get(exc.code, 400)
+                raise ApiError(status, str(exc)) from exc
+        wrapped.__name__ = func.__name__
+        return wrapped
+
+    def add(method: str, path: str, summary: str, access: str = "manager") -> Any:
+        def register(func: Any) -> Any:
+            return router.add(method, path, summary, access)(store_errors(func))
+        return register
+
+    @add("POST", "/swarm/init", "Make this node the first manager of a new swarm", "local")
+    def swarm_init(request: Request) -> str:
+        body = _body(request)
+        return node.init(body.get("AdvertiseAddr"), body.get("ListenAddr"),
+                         bool(body.get("ForceNewCluster")))
+
+    @add("POST", "/swarm/join", "Join a swarm with a join token", "local")
+    def swarm_join(request: Request) -> None:
+        body = _body(request)
+        node.join(body.get("JoinToken", ""), body.get("RemoteAddrs") or [],
+                  body.get("AdvertiseAddr"), body.get("ListenAddr"))
+
+    @add("POST", "/swarm/leave", "Leave the swarm (?force=1 for a manager)", "local")
+    def swarm_leave(request: Request) -> None:
+        node.leave(_flag(request, "force"))
+
+    @add("GET", "/swarm", "The swarm: its spec, TLS trust root and join tokens")
+    def swarm_inspect(_: Request) -> dict[str, Any]:
+        return control().inspect_swarm()
+
+    @add("POST", "/swarm/update", "Change the swarm spec; rotate join tokens "
+         "(?version=N&rotateWorkerToken=1&rotateManagerToken=1)")
+    def swarm_update(request: Request) -> None:
+        control().update_swarm(_version(request), request.body,
+                               _flag(request, "rotateWorkerToken"),
+                               _flag(request, "rotateManagerToken"))
+
+    @add("GET", "/nodes", "Every node of the swarm")
+    def node_list(_: Request) -> list[dict[str, Any]]:
+        return control().list_nodes()
+
+    @add("GET", "/nodes/{id}", "One node, by ID, unique ID prefix or hostname")
+    def node_inspect(request: Request) -> dict[str, Any]:
+        return control().inspect_node(request.params["id"])
+
+    @add("POST", "/nodes/{id}/update", "Replace a node's spec (?version=N): role, "
+         "availability, labels")
+    def node_update(request: Request) -> None:
+        control().update_node(request.params["id"], _version(request), _body(request))
+
+    @add("DELETE", "/nodes/{id}", "Remove a node from the swarm (?force=1 if it is not down)")
+    def node_remove(request: Request) -> None:
+        control().remove_node(request.params["id"], _flag(request, "force"))
+
+    @add("GET", "/ca/root", "The swarm's root CA certificate (PEM)", "public")
+    def ca_root(_: Request) -> PlainText:
+        return PlainText(manager().cluster()["RootCA"]["CACert"])
+
+    @add("POST", "/ca/join", "Exchange a join token and a CSR for a node certificate", "public")
+    def ca_join(request: Request) -> dict[str, Any]:
+        body = _body(request)
+        return manager().join(str(body.get("Token", "")), str(body.get("CSR", "")),
+                              body.get("Description") or {}, str(body.get("AdvertiseAddr")),
+                              int(body.get("ApiPort", 2377)), int(body.get("RaftPort", 2378)))
+
+    @add("POST", "/ca/renew", "A new certificate for this node's current role", "node")
+    def ca_renew(request: Request) -> dict[str, Any]:
+        body = _body(request)
+        return manager().renew(request.identity, str(body.get("CSR", "")),
+                               int(body.get("RaftPort", 2378)))
+
+    @add("POST", "/dispatcher/heartbeat", "A node's heartbeat (to the leader)", "node")
+    def heartbeat(request: Request) -> dict[str, Any]:
+        return manager().heartbeat(request.identity, str(_body(request).get("Addr", "")))

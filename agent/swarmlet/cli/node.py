@@ -1,0 +1,193 @@
+"""`swarmlet node`: ls, inspect, promote, demote, update, rm — Docker's commands and output."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from swarmlet.cli.table import print_json_lines, print_table
+from swarmlet.client import Client
+from swarmlet.errors import SwarmletError
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    node = commands.add_parser("node", help="Manage swarm nodes")
+    sub = node.add_subparsers(dest="node_command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("ls", help="List nodes in the swarm")
+    p.add_argument("-q", "--quiet", action="store_true", help="Only display IDs")
+    p.add_argument("--format", choices=["json", "table"], default="table")
+    p.set_defaults(run=cmd_ls)
+
+    p = sub.add_parser("inspect", help="Display detailed information on one or more nodes")
+    p.add_argument("--pretty", action="store_true", help="Print the information in a human "
+                   "friendly format")
+    p.add_argument("nodes", nargs="+", metavar="NODE")
+    p.set_defaults(run=cmd_inspect)
+
+    for name, func, helptext in (("promote", cmd_promote, "Promote one or more nodes to manager"),
+                                 ("demote", cmd_demote, "Demote one or more nodes from manager")):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("nodes", nargs="+", metavar="NODE")
+        p.set_defaults(run=func)
+
+    p = sub.add_parser("update", help="Update a node")
+    p.add_argument("--availability", choices=["active", "pause", "drain"])
+    p.add_argument("--role", choices=["worker", "manager"])
+    p.add_argument("--label-add", action="append", default=[], metavar="key=value")
+    p.add_argument("--label-rm", action="append", default=[], metavar="key")
+    p.add_argument("node", metavar="NODE")
+    p.set_defaults(run=cmd_update)
+
+    p = sub.add_parser("rm", help="Remove one or more nodes from the swarm")
+    p.add_argument("-f", "--force", action="store_true", help="Force remove a node from the swarm")
+    p.add_argument("nodes", nargs="+", metavar="NODE")
+    p.set_defaults(run=cmd_rm)
+
+
+def _manager_status(node: dict[str, Any]) -> str:
+    status = node.get("ManagerStatus")
+    if not status:
+        return ""
+    if status.get("Leader"):
+        return "Leader"
+    return status.get("Reachability", "").capitalize()
+
+
+def node_row(node: dict[str, Any], self_id: str) -> dict[str, Any]:
+    """A node as `node ls` shows it, keyed by Docker's --format json names."""
+    return {
+        "ID": node["ID"],
+        "Self": node["ID"] == self_id,
+        "Hostname": node.get("Description", {}).get("Hostname", ""),
+        "Status": node.get("Status", {}).get("State", "unknown").capitalize(),
+        "Availability": node["Spec"]["Availability"].capitalize(),
+        "ManagerStatus": _manager_status(node),
+        "EngineVersion": node.get("Description", {}).get("Engine", {}).get("EngineVersion", ""),
+    }
+
+
+def cmd_ls(args: argparse.Namespace) -> None:
+    client = Client(args.host)
+    self_id = client.get("/info")["Swarm"]["NodeID"]
+    rows = sorted((node_row(n, self_id) for n in client.get("/nodes")),
+                  key=lambda r: (r["Hostname"], r["ID"]))
+    if args.quiet:
+        for row in rows:
+            print(row["ID"])
+    elif args.format == "json":
+        print_json_lines(rows)
+    else:
+        print_table(["ID", "HOSTNAME", "STATUS", "AVAILABILITY", "MANAGER STATUS",
+                     "ENGINE VERSION"],
+                    [[r["ID"] + (" *" if r["Self"] else ""), r["Hostname"], r["Status"],
+                      r["Availability"], r["ManagerStatus"], r["EngineVersion"]] for r in rows])
+
+
+def cmd_inspect(args: argparse.Namespace) -> None:
+    client = Client(args.host)
+    nodes = [client.get(f"/nodes/{ref}") for ref in args.nodes]
+    if not args.pretty:
+        print(json.dumps(nodes, indent=4))
+        return
+    for node in nodes:
+        print(pretty(node))
+
+
+def pretty(node: dict[str, Any]) -> str:
+    desc = node.get("Description", {})
+    lines = [f"ID:\t\t\t{node['ID']}"]
+    if node["Spec"].get("Labels"):
+        lines.append("Labels:")
+        lines += [f" - {k} = {v}" for k, v in sorted(node["Spec"]["Labels"].items())]
+    lines += [
+        f"Hostname:\t\t{desc.get('Hostname', '')}",
+        f"Joined at:\t\t{node.get('CreatedAt', '')}",
+        "Status:",
+        f" State:\t\t\t{node['Status']['State'].capitalize()}",
+        f" Availability:\t\t{node['Spec']['Availability'].capitalize()}",
+        f" Address:\t\t{node['Status'].get('Addr', '')}",
+    ]
+    if node.get("ManagerStatus"):
+        ms = node["ManagerStatus"]
+        lines += ["Manager Status:", f" Address:\t\t{ms.get('Addr', '')}",
+                  f" Raft Status:\t\t{ms.get('Reachability', '').capitalize()}",
+                  f" Leader:\t\t{'Yes' if ms.get('Leader') else 'No'}"]
+    resources = desc.get("Resources", {})
+    lines += [
+        "Platform:",
+        f" Operating System:\t{desc.get('Platform', {}).get('OS', '')}",
+        f" Architecture:\t\t{desc.get('Platform', {}).get('Architecture', '')}",
+        "Resources:",
+        f" CPUs:\t\t\t{resources.get('NanoCPUs', 0) // 10**9}",
+        f" Memory:\t\t{resources.get('MemoryBytes', 0) / 2**30:.4g}GiB",
+        f"Engine Version:\t\t{desc.get('Engine', {}).get('EngineVersion', '')}",
+    ]
+    return "\n".join(lines)
+
+
+def _update(client: Client, ref: str, change: dict[str, Any]) -> dict[str, Any]:
+    node = client.get(f"/nodes/{ref}")
+    spec = {**node["Spec"], **change}
+    client.post(f"/nodes/{node['ID']}/update", spec, version=node["Version"]["Index"])
+    return node
+
+
+def cmd_promote(args: argparse.Namespace) -> None:
+    client = Client(args.host)
+    for ref in args.nodes:
+        node = client.get(f"/nodes/{ref}")
+        if node["Spec"]["Role"] == "manager":
+            print(f"Node {ref} is already a manager.")
+            continue
+        _update(client, ref, {"Role": "manager"})
+        print(f"Node {ref} promoted to a manager in the swarm.")
+
+
+def cmd_demote(args: argparse.Namespace) -> None:
+    client = Client(args.host)
+    for ref in args.nodes:
+        node = client.get(f"/nodes/{ref}")
+        if node["Spec"]["Role"] == "worker":
+            print(f"Node {ref} is already a worker.")
+            continue
+        _update(client, ref, {"Role": "worker"})
+        print(f"Manager {ref} demoted in the swarm.")
+
+
+def cmd_update(args: argparse.Namespace) -> None:
+    client = Client(args.host)
+    node = client.get(f"/nodes/{args.node}")
+    change: dict[str, Any] = {}
+    if args.availability:
+        change["Availability"] = args.availability
+    if args.role:
+        change["Role"] = args.role
+    if args.label_add or args.label_rm:
+        labels = dict(node["Spec"].get("Labels") or {})
+        for key in args.label_rm:
+            if key not in labels:
+                raise SwarmletError(f"key {key} doesn't exist in node's labels")
+            del labels[key]
+        for pair in args.label_add:
+            key, _, value = pair.partition("=")
+            if not key:
+                raise SwarmletError(f'invalid label "{pair}": expected key=value')
+            labels[key] = value
+        change["Labels"] = labels
+    _update(client, args.node, change)
+    print(args.node)
+
+
+def cmd_rm(args: argparse.Namespace) -> None:
+    client = Client(args.host)
+    failed = []
+    for ref in args.nodes:
+        try:
+            client.delete(f"/nodes/{ref}", **({"force": "true"} if args.force else {}))
+            print(ref)
+        except SwarmletError as exc:
+            failed.append(str(exc))
+    if failed:
+        raise SwarmletError("\n".join(failed))

@@ -1,0 +1,98 @@
+"""`swarmlet swarm`: init, join, join-token, leave, inspect — Docker's commands and output."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from swarmlet.client import Client
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    swarm = commands.add_parser("swarm", help="Manage the swarm")
+    sub = swarm.add_subparsers(dest="swarm_command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("init", help="Initialize a swarm")
+    p.add_argument("--advertise-addr", help="Advertised address (format: <ip>[:port])")
+    p.add_argument("--listen-addr", help="Listen address (format: <ip>[:port]) "
+                   "(default 0.0.0.0:2377)")
+    p.add_argument("--force-new-cluster", action="store_true",
+                   help="Force create a new cluster from current state")
+    p.set_defaults(run=cmd_init)
+
+    p = sub.add_parser("join", help="Join a swarm as a node and/or manager")
+    p.add_argument("--token", required=True, help="Token for entry into the swarm")
+    p.add_argument("--advertise-addr", help="Advertised address (format: <ip>[:port])")
+    p.add_argument("--listen-addr", help="Listen address (format: <ip>[:port])")
+    p.add_argument("remote", metavar="HOST:PORT")
+    p.set_defaults(run=cmd_join)
+
+    p = sub.add_parser("join-token", help="Manage join tokens")
+    p.add_argument("-q", "--quiet", action="store_true", help="Only display token")
+    p.add_argument("--rotate", action="store_true", help="Rotate join token")
+    p.add_argument("role", choices=["worker", "manager"])
+    p.set_defaults(run=cmd_join_token)
+
+    p = sub.add_parser("leave", help="Leave the swarm")
+    p.add_argument("-f", "--force", action="store_true",
+                   help="Force this node to leave the swarm, ignoring warnings")
+    p.set_defaults(run=cmd_leave)
+
+    p = sub.add_parser("inspect", help="Display detailed information on the swarm")
+    p.set_defaults(run=cmd_inspect)
+
+
+def _join_command(client: Client, role: str, token: str) -> str:
+    info = client.get("/info")["Swarm"]
+    me = client.get(f"/nodes/{info['NodeID']}")
+    addr = me.get("ManagerStatus", {}).get("Addr") or f"{info['NodeAddr']}:2377"
+    return (f"To add a {role} to this swarm, run the following command:\n\n"
+            f"    swarmlet swarm join --token {token} {addr}\n")
+
+
+def cmd_init(args: argparse.Namespace) -> None:
+    client = Client(args.host)
+    node_id = client.post("/swarm/init", {"AdvertiseAddr": args.advertise_addr,
+                                          "ListenAddr": args.listen_addr,
+                                          "ForceNewCluster": args.force_new_cluster})
+    print(f"Swarm initialized: current node ({node_id}) is now a manager.\n")
+    token = client.get("/swarm")["JoinTokens"]["Worker"]
+    print(_join_command(client, "worker", token))
+    print("To add a manager to this swarm, run 'swarmlet swarm join-token manager' and follow "
+          "the instructions.\n")
+
+
+def cmd_join(args: argparse.Namespace) -> None:
+    client = Client(args.host)
+    client.post("/swarm/join", {"JoinToken": args.token, "RemoteAddrs": [args.remote],
+                                "AdvertiseAddr": args.advertise_addr,
+                                "ListenAddr": args.listen_addr})
+    role = "manager" if client.get("/info")["Swarm"]["ControlAvailable"] else "worker"
+    print(f"This node joined a swarm as a {role}.")
+
+
+def cmd_join_token(args: argparse.Namespace) -> None:
+    client = Client(args.host)
+    key = "Worker" if args.role == "worker" else "Manager"
+    if args.rotate:
+        cluster = client.get("/swarm")
+        client.post("/swarm/update", None, version=cluster["Version"]["Index"],
+                    **{f"rotate{key}Token": "true"})
+        if not args.quiet:
+            print(f"Successfully rotated {args.role} join token.\n")
+    token = client.get("/swarm")["JoinTokens"][key]
+    if args.quiet:
+        print(token)
+        return
+    print(_join_command(client, args.role, token))
+
+
+def cmd_leave(args: argparse.Namespace) -> None:
+    Client(args.host).post("/swarm/leave", None, **({"force": "true"} if args.force else {}))
+    print("Node left the swarm.")
+
+
+def cmd_inspect(args: argparse.Namespace) -> None:
+    cluster: dict[str, Any] = Client(args.host).get("/swarm")
+    print(json.dumps([cluster], indent=4))

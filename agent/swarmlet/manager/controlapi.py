@@ -1,0 +1,109 @@
+"""The cluster's control API over the store: nodes and the swarm object, with Docker's rules
+and messages (SwarmKit's manager/controlapi)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from swarmlet.api.router import ApiError
+from swarmlet.ca.identity import MANAGER, WORKER
+from swarmlet.ca.tokens import generate_join_token
+from swarmlet.manager.manager import Manager
+from swarmlet.manager.objects import cluster_view, node_view
+from swarmlet.store.raft import LOSS_OF_QUORUM
+
+AVAILABILITIES = ("active", "pause", "drain")
+
+
+class ControlAPI:
+    def __init__(self, manager: Manager) -> None:
+        self.manager = manager
+        self.store = manager.store
+
+    # --- nodes ------------------------------------------------------------------------
+
+    def list_nodes(self) -> list[dict[str, Any]]:
+        self.manager.require_quorum()
+        status = self.store.status()
+        return [node_view(n, status) for n in self.store.list("node")]
+
+    def resolve_node(self, ref: str) -> dict[str, Any]:
+        """A node by ID, unique ID prefix or hostname, as Docker resolves NODE."""
+        self.manager.require_quorum()
+        nodes = self.store.list("node")
+        for node in nodes:
+            if node["ID"] == ref:
+                return node
+        matches = [n for n in nodes if n["ID"].startswith(ref)] or [
+            n for n in nodes if n.get("Description", {}).get("Hostname") == ref]
+        if not matches:
+            raise ApiError(404, f"node {ref} not found")
+        if len(matches) > 1:
+            raise ApiError(409, f"node {ref} is ambiguous ({len(matches)} matches found)")
+        return matches[0]
+
+    def inspect_node(self, ref: str) -> dict[str, Any]:
+        return node_view(self.resolve_node(ref), self.store.status())
+
+    def update_node(self, ref: str, version: int, spec: dict[str, Any]) -> None:
+        node = self.resolve_node(ref)
+        if node["Version"]["Index"] != version:
+            raise ApiError(409, "update out of sequence")
+        role = spec.get("Role", node["Spec"]["Role"])
+        if role not in (MANAGER, WORKER):
+            raise ApiError(400, f'invalid role "{role}": expected manager or worker')
+        availability = spec.get("Availability", node["Spec"]["Availability"])
+        if availability not in AVAILABILITIES:
+            raise ApiError(400, f'invalid availability "{availability}": expected active, '
+                                "pause or drain")
+        labels = spec.get("Labels", node["Spec"].get("Labels", {})) or {}
+        if not isinstance(labels, dict):
+            raise ApiError(400, "Labels must be a mapping of strings")
+        if role == WORKER and node["Spec"]["Role"] == MANAGER:
+            self._check_demotion(node)
+        node["Spec"] = {**node["Spec"], "Role": role, "Availability": availability,
+                        "Labels": labels}
+        self.store.write([{"op": "update", "kind": "node", "object": node}])
+
+    def _check_demotion(self, node: dict[str, Any]) -> None:
+        managers = [n for n in self.store.list("node") if n["Spec"]["Role"] == MANAGER]
+        if len(managers) <= 1:
+            raise ApiError(400, "attempting to demote the last manager of the swarm")
+        raft_addr = (node.get("ManagerStatus") or {}).get("RaftAddr")
+        members = self.store.status()["members"]
+        if raft_addr in members:
+            reachable = [a for a, seen in members.items()
+                         if seen != "unreachable" and a != raft_addr]
+            if len(reachable) < (len(members) - 1) // 2 + 1:
+                raise ApiError(400, LOSS_OF_QUORUM)
+
+    def remove_node(self, ref: str, force: bool) -> None:
+        node = self.resolve_node(ref)
+        if node["Spec"]["Role"] == MANAGER or node.get("ManagerStatus"):
+            raise ApiError(400, f"node {ref} is a cluster manager and is a member of the raft "
+                                "cluster. It must be demoted to worker before removal")
+        if not force and node.get("Status", {}).get("State") != "down":
+            raise ApiError(400, f"node {ref} is not down and can't be removed")
+        self.store.write([{"op": "delete", "kind": "node", "id": node["ID"],
+                           "version": node["Version"]["Index"]}])
+
+    # --- the swarm ----------------------------------------------------------------------
+
+    def inspect_swarm(self) -> dict[str, Any]:
+        self.manager.require_quorum()
+        return cluster_view(self.manager.cluster())
+
+    def update_swarm(self, version: int, spec: dict[str, Any] | None, rotate_worker: bool,
+                     rotate_manager: bool) -> None:
+        self.manager.require_quorum()
+        cluster = self.manager.cluster()
+        if cluster["Version"]["Index"] != version:
+            raise ApiError(409, "update out of sequence")
+        if spec:
+            cluster["Spec"] = {**cluster["Spec"], **spec}
+        ca_pem = cluster["RootCA"]["CACert"].encode()
+        if rotate_worker:
+            cluster["JoinTokens"]["Worker"] = generate_join_token(ca_pem)
+        if rotate_manager:
+            cluster["JoinTokens"]["Manager"] = generate_join_token(ca_pem)
+        self.store.write([{"op": "update", "kind": "cluster", "object": cluster}])

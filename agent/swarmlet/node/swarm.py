@@ -1,0 +1,334 @@
+"""This node in a swarm: `swarm init`, `join` and `leave`, the manager role coming and going,
+and what is restored when the daemon restarts.
+
+State changes are serialised by one lock; the session thread reports role changes here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import subprocess
+import threading
+from typing import Any
+
+from swarmlet.api.server import TlsApiServer, serve_in_thread
+from swarmlet.ca.authority import RootCA
+from swarmlet.ca.identity import MANAGER
+from swarmlet.ca.node import NodeCertificates, make_csr, new_key
+from swarmlet.ca.tls import (
+    client_context,
+    fetch_checked_ca,
+    peer_identity,
+    server_context,
+    unverified_client_context,
+)
+from swarmlet.ca.tokens import JoinToken, generate_join_token
+from swarmlet.client import Client
+from swarmlet.daemon.config import API_PORT, Config, split_host_port
+from swarmlet.errors import SwarmletError
+from swarmlet.manager.controlapi import ControlAPI
+from swarmlet.manager.manager import Manager, new_raft_key
+from swarmlet.manager.objects import SECOND, new_cluster, new_node
+from swarmlet.node.description import describe_node
+from swarmlet.node.state import NodeFiles, NodeState
+from swarmlet.store.objects import new_id
+from swarmlet.store.raft import RaftStore
+from swarmlet.worker.session import Session
+
+log = logging.getLogger("swarmlet.node")
+
+ALREADY_IN_SWARM = ('This node is already part of a swarm. Use "swarmlet swarm leave" to leave '
+                    "this swarm and join another one.")
+NOT_IN_SWARM = "This node is not part of a swarm"
+
+
+class SwarmNode:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.files = NodeFiles(config.data_dir)
+        self.state: NodeState | None = None
+        self.manager: Manager | None = None
+        self.control: ControlAPI | None = None
+        self.session: Session | None = None
+        self._tls: TlsApiServer | None = None
+        self._lock = threading.RLock()
+        self.router: Any = None  # set by the daemon: the routes the TLS server serves
+
+    # --- what /info shows -----------------------------------------------------------------
+
+    def info(self) -> dict[str, Any]:
+        state = self.state
+        if state is None:
+            return {"LocalNodeState": "inactive", "NodeID": "", "ControlAvailable": False}
+        return {"LocalNodeState": "active", "NodeID": state.node_id,
+                "ClusterID": state.cluster_id, "ControlAvailable": state.role == MANAGER,
+                "NodeAddr": state.advertise_addr, "RemoteManagers": state.managers}
+
+    # --- boot -----------------------------------------------------------------------------
+
+    def restore(self) -> None:
+        """At daemon start: take up the role the data dir says this node has."""
+        with self._lock:
+            self.state = self.files.load()
+            if self.state is None:
+                return
+            log.info("restoring swarm node %s (%s)", self.state.node_id, self.state.role)
+            if self.state.role == MANAGER:
+                self._start_manager(partners=self.state.managers_raft)
+            self._start_session()
+
+    # --- swarm init ----------------------------------------------------------------------
+
+    def init(self, advertise_addr: str | None, listen_addr: str | None,
+             force_new_cluster: bool) -> str:
+        with self._lock:
+            if force_new_cluster and self.state is not None:
+                return self._force_new_cluster()
+            if self.state is not None:
+                raise SwarmletError(ALREADY_IN_SWARM)
+            addr = self._advertise_addr(advertise_addr, None)
+            listen_host, api_port = self._listen(listen_addr)
+            root = RootCA.create()
+            cluster_id, node_id = new_id(), new_id()
+            key = new_key()
+            cert = root.sign_csr(make_csr(key), node_id, MANAGER, cluster_id)
+            self.files.wipe()
+            NodeCertificates(key, cert, root.cert_pem).save(self.files.certs_dir)
+            raft_key = new_raft_key()
+            self.files.save_raft_key(raft_key)
+            state = NodeState(node_id, cluster_id, MANAGER, addr, api_port,
+                              self.config.raft_port, [f"{addr}:{api_port}"],
+                              listen_host=listen_host)
+            state.managers_raft = [state.raft_addr]
+            self.state = state
+            store = self._open_store([])
+            period = int(self.config.heartbeat_period * SECOND)
+            cluster = new_cluster(cluster_id, root.cert_pem.decode(), root.key_pem.decode(),
+                                  generate_join_token(root.cert_pem),
+                                  generate_join_token(root.cert_pem), period)
+            node = new_node(node_id, MANAGER, self._description(api_port), addr,
+                            state.api_addr, state.raft_addr)
+            store.write([{"op": "create", "kind": "cluster", "object": cluster},
+                         {"op": "create", "kind": "node", "object": node}])
+            self.files.save(state)
+            self._run_manager(store)
+            self._start_session()
+            log.info("swarm initialized: node %s is a manager of cluster %s", node_id,
+                     cluster_id)
+            return node_id
+
+    def _force_new_cluster(self) -> str:
+        state = self.state
+        assert state is not None
+        if state.role != MANAGER or self.manager is None:
+            raise SwarmletError("--force-new-cluster can only be used on a manager")
+        self._stop_manager()
+        store = RaftStore.force_new_cluster(state.raft_addr, self.files.raft_dir,
+                                            self._raft_key())
+        state.managers_raft = [state.raft_addr]
+        self.files.save(state)
+        self._run_manager(store)
+        log.info("forced a new cluster with this node as its only manager")
+        return state.node_id
+
+    # --- swarm join ----------------------------------------------------------------------
+
+    def join(self, token: str, remote_addrs: list[str], advertise_addr: str | None,
+             listen_addr: str | None) -> None:
+        with self._lock:
+            if self.state is not None:
+                raise SwarmletError(ALREADY_IN_SWARM)
+            JoinToken.parse(token)
+            if not remote_addrs:
+                raise SwarmletError("at least 1 RemoteAddr is required to join")
+            host, port = split_host_port(remote_addrs[0], API_PORT)
+            remote = f"{host}:{port}"
+            # Trust nothing the manager says until its CA matches the digest in the token.
+            offered = Client(f"tcp://{remote}", tls_context=unverified_client_context(),
+                             timeout=10).get("/ca/root")
+            ca_pem = fetch_checked_ca(offered if isinstance(offered, bytes)
+                                      else str(offered).encode(), token)
+            addr = self._advertise_addr(advertise_addr, host)
+            listen_host, api_port = self._listen(listen_addr)
+            key = new_key()
+            client = Client(f"tcp://{remote}", tls_context=client_context(None, ca_pem),
+                            timeout=30)
+            answer = client.post("/ca/join", {
+                "Token": token, "CSR": make_csr(key).decode(), "AdvertiseAddr": addr,
+                "ApiPort": api_port, "RaftPort": self.config.raft_port,
+                "Description": self._description(api_port)})
+            self.files.wipe()
+            NodeCertificates(key, answer["Certificate"].encode(), ca_pem).save(
+                self.files.certs_dir)
+            state = NodeState(answer["NodeID"], answer["ClusterID"], answer["Role"], addr,
+                              api_port, self.config.raft_port, answer["Managers"],
+                              listen_host=listen_host)
+            self.state = state
+            try:
+                if state.role == MANAGER:
+                    self._become_manager(answer)
+                self.files.save(state)
+            except Exception:
+                self._stop_manager()
+                self.files.wipe()
+                self.state = None
+                raise
+            self._start_session()
+            log.info("joined cluster %s as %s %s", state.cluster_id, state.role, state.node_id)
+
+    # --- swarm leave ---------------------------------------------------------------------
+
+    def leave(self, force: bool) -> None:
+        with self._lock:
+            if self.state is None:
+                raise SwarmletError(NOT_IN_SWARM)
+            if self.state.role == MANAGER and not force:
+                raise SwarmletError(self._leave_warning())
+            if self.session:
+                self.session.stop()
+                self.session = None
+            self._stop_manager()
+            self.files.wipe()
+            self.state = None
+            log.info("left the swarm")
+
+    def _leave_warning(self) -> str:
+        text = ("You are attempting to leave the swarm on a node that is participating as a "
+                "manager. ")
+        managers = self.manager.store.members() if self.manager else []
+        reachable = [a for a, s in (self.manager.store.status()["members"].items()
+                                    if self.manager else []) if s != "unreachable"]
+        if len(managers) <= 1:
+            text += ("Removing the last manager erases all current state of the swarm. Use "
+                     "`--force` to ignore this message. ")
+        elif len(reachable) - 1 < len(managers) // 2 + 1:
+            text += (f"Removing this node leaves {len(reachable) - 1} managers out of "
+                     f"{len(managers)}. Without a Raft quorum your swarm will be inaccessible. ")
+        text += ("The only way to restore a swarm that has lost consensus is to reinitialize it "
+                 "with `--force-new-cluster`. Use `--force` to suppress this message.")
+        return text
+
+    # --- roles ---------------------------------------------------------------------------
+
+    def on_role_change(self, answer: dict[str, Any]) -> None:
+        """The session got a certificate for another role: promoted or demoted."""
+        with self._lock:
+            state = self.state
+            if state is None:
+                return
+            state.role = answer["Role"]
+            if state.role == MANAGER:
+                self._become_manager(answer)
+            else:
+                self._stop_manager()
+                self.files.forget_raft()
+            self.files.save(state)
+
+    def _become_manager(self, answer: dict[str, Any]) -> None:
+        assert self.state is not None
+        self.files.save_raft_key(answer["RaftKey"])
+        self.state.managers_raft = answer["RaftMembers"]
+        self._start_manager(partners=answer["RaftMembers"])
+
+    def _start_manager(self, partners: list[str]) -> None:
+        self._run_manager(self._open_store(partners))
+
+    def _open_store(self, partners: list[str]) -> RaftStore:
+        assert self.state is not None
+        return RaftStore(self.state.raft_addr, partners, self.files.raft_dir, self._raft_key())
+
+    def _raft_key(self) -> str:
+        key = self.files.raft_key()
+        if not key:
+            raise SwarmletError("this manager has no raft key (data dir damaged?)")
+        return key
+
+    def _run_manager(self, store: RaftStore) -> None:
+        assert self.state is not None
+        try:
+            self.manager = Manager(store, self._raft_key(), self.state.node_id,
+                                   on_members=self._save_members)
+        except Exception:
+            store.close()
+            raise
+        self.control = ControlAPI(self.manager)
+        self.manager.start()
+        self._start_tls()
+
+    def _save_members(self, members: list[str]) -> None:
+        """Remember the Raft members, to restart with them as partners."""
+        with self._lock:
+            if self.state is not None and self.state.managers_raft != members:
+                self.state.managers_raft = members
+                self.files.save(self.state)
+
+    def _stop_manager(self) -> None:
+        if self._tls is not None:
+            self._tls.shutdown()
+            self._tls.server_close()
+            self._tls = None
+        if self.manager is not None:
+            self.manager.stop()
+            self.manager.store.close()
+            self.manager = None
+            self.control = None
+
+    def _start_tls(self) -> None:
+        assert self.state is not None
+        host = self.state.listen_host
+        root = RootCA.load(self.files.certs_dir)
+        try:
+            self._tls = TlsApiServer((host, self.state.api_port), self.router,
+                                     server_context(self.files.certs_dir),
+                                     lambda sock: peer_identity(sock, root))
+        except OSError as exc:
+            raise SwarmletError(f"cannot listen on {host}:{self.state.api_port}: "
+                                f"{exc.strerror}") from exc
+        serve_in_thread(self._tls, "api-tls")
+
+    def _start_session(self) -> None:
+        assert self.state is not None
+        self.session = Session(self.files, self.state, self.config.heartbeat_period,
+                               self.on_role_change)
+        self.session.start()
+
+    def shutdown(self) -> None:
+        with self._lock:
+            if self.session:
+                self.session.stop()
+            self._stop_manager()
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def _listen(self, listen_addr: str | None) -> tuple[str, int]:
+        """Where the cluster API listens: --listen-addr, else the config's listen_addr."""
+        if listen_addr:
+            return split_host_port(listen_addr, API_PORT)
+        return self.config.listen_host_port
+
+    def _description(self, api_port: int) -> dict[str, Any]:
+        return {**describe_node(), "ApiPort": api_port}
+
+    def _advertise_addr(self, given: str | None, remote_host: str | None) -> str:
+        """The given address, the configured one, the one that routes to the manager we
+        join, or this host's only global IPv4 address."""
+        for candidate in (given, self.config.advertise_addr):
+            if candidate:
+                return split_host_port(candidate, API_PORT)[0]
+        if remote_host:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+                probe.connect((remote_host, API_PORT))  # UDP connect: chooses a route only
+                return probe.getsockname()[0]
+        out = subprocess.run(["ip", "-j", "-4", "addr", "show", "scope", "global"],
+                             capture_output=True, text=True, check=False).stdout
+        found = [(a["local"], link["ifname"]) for link in json.loads(out or "[]")
+                 for a in link.get("addr_info", [])]
+        if len(found) == 1:
+            return found[0][0]
+        if not found:
+            raise SwarmletError("could not find an IP address to advertise: use --advertise-addr")
+        listing = " and ".join(f"{ip} on {ifname}" for ip, ifname in found)
+        raise SwarmletError("could not choose an IP address to advertise since this system has "
+                            f"multiple addresses on different interfaces ({listing})")

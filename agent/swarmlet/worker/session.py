@@ -1,0 +1,106 @@
+"""The node's session with the managers: heartbeats to the leader, and role changes.
+
+Every node (managers too) heartbeats the leader every period over mutual TLS with its node
+certificate. A manager that is not the leader answers with where the leader is. When the
+answer says the node's role differs from its certificate's (a promotion or demotion), the
+session asks for a new certificate and hands the result to `on_role_change`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from swarmlet.ca.node import NodeCertificates, make_csr
+from swarmlet.ca.tls import client_context
+from swarmlet.client import ApiResponseError, Client
+from swarmlet.errors import SwarmletError
+from swarmlet.node.state import NodeFiles, NodeState
+
+log = logging.getLogger("swarmlet.session")
+
+
+class Session:
+    def __init__(self, files: NodeFiles, state: NodeState, period: float,
+                 on_role_change: Callable[[dict[str, Any]], None]) -> None:
+        self.files = files
+        self.state = state
+        self.period = period
+        self.on_role_change = on_role_change
+        self._target: str | None = None  # the leader's API address, once known
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="session", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout=10)
+
+    def _client(self, addr: str) -> Client:
+        context = client_context(self.files.certs_dir, None)
+        return Client(f"tcp://{addr}", tls_context=context, timeout=max(self.period, 3))
+
+    def _candidates(self) -> list[str]:
+        managers = list(self.state.managers)
+        if self._target in managers:
+            managers.remove(self._target)
+        return ([self._target] if self._target else []) + managers
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self.beat()
+            except Exception:
+                log.exception("heartbeat failed")
+            self._stopping.wait(self.period)
+
+    def beat(self) -> None:
+        """One heartbeat: to the leader if known, else to each manager until one answers;
+        a manager that is not the leader names it, and the beat goes there."""
+        for addr in self._candidates():
+            answer = self._heartbeat(addr)
+            if answer is not None and "Leader" in answer:
+                leader = answer["Leader"]
+                answer = self._heartbeat(leader) if leader and leader != addr else None
+                addr = leader
+            if answer is None or "Leader" in answer:
+                continue
+            self._target = addr
+            role = answer.get("Role")
+            if role and role != self.state.role:
+                self.renew(addr)
+            return
+        self._target = None
+        log.debug("no manager answered a heartbeat")
+
+    def _heartbeat(self, addr: str) -> dict[str, Any] | None:
+        try:
+            answer = self._client(addr).post("/dispatcher/heartbeat",
+                                             {"Addr": self.state.advertise_addr})
+        except ApiResponseError as exc:
+            log.warning("heartbeat to %s refused: %s", addr, exc)
+            return None
+        except SwarmletError as exc:
+            log.debug("heartbeat to %s failed: %s", addr, exc)
+            return None
+        self.period = float(answer.get("Period", self.period))
+        if answer.get("Managers"):
+            self.state.managers = answer["Managers"]
+        return answer
+
+    def renew(self, addr: str) -> None:
+        """Get a certificate for the role the cluster now gives this node."""
+        certs = NodeCertificates.load(self.files.certs_dir)
+        answer = self._client(addr).post("/ca/renew", {
+            "CSR": make_csr(certs.key_pem).decode(), "RaftPort": self.state.raft_port})
+        NodeCertificates(certs.key_pem, answer["Certificate"].encode(), certs.ca_pem).save(
+            self.files.certs_dir)
+        log.info("new certificate: role %s", answer["Role"])
+        if answer["Role"] != self.state.role:
+            self.on_role_change(answer)
+
