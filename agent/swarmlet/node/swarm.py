@@ -62,9 +62,13 @@ class SwarmNode:
         state = self.state
         if state is None:
             return {"LocalNodeState": "inactive", "NodeID": "", "ControlAvailable": False}
-        return {"LocalNodeState": "active", "NodeID": state.node_id,
+        info = {"LocalNodeState": "active", "NodeID": state.node_id,
                 "ClusterID": state.cluster_id, "ControlAvailable": state.role == MANAGER,
                 "NodeAddr": state.advertise_addr, "RemoteManagers": state.managers}
+        manager = self.manager
+        if manager is not None:
+            info["Raft"] = manager.store.status()
+        return info
 
     # --- boot -----------------------------------------------------------------------------
 
@@ -258,11 +262,16 @@ class SwarmNode:
         self._start_tls()
 
     def _save_members(self, members: list[str]) -> None:
-        """Remember the Raft members, to restart with them as partners."""
-        with self._lock:
+        """Remember the Raft members, to restart with them as partners. Called from the
+        manager's loop: never wait for the node lock (its holder may be stopping that loop)."""
+        if not self._lock.acquire(timeout=0.1):
+            return
+        try:
             if self.state is not None and self.state.managers_raft != members:
                 self.state.managers_raft = members
                 self.files.save(self.state)
+        finally:
+            self._lock.release()
 
     def _stop_manager(self) -> None:
         if self._tls is not None:
