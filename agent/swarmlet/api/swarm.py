@@ -70,8 +70,12 @@ def add_swarm_routes(router: Router, node: SwarmNode) -> None:
     @add("POST", "/swarm/init", "Make this node the first manager of a new swarm", "local")
     def swarm_init(request: Request) -> str:
         body = _body(request)
+        period = ((body.get("Spec") or {}).get("Dispatcher") or {}).get("HeartbeatPeriod")
+        if period is not None and (not isinstance(period, int) or period <= 0):
+            raise ApiError(400, "Spec.Dispatcher.HeartbeatPeriod must be a positive number "
+                                "of nanoseconds")
         return node.init(body.get("AdvertiseAddr"), body.get("ListenAddr"),
-                         bool(body.get("ForceNewCluster")))
+                         bool(body.get("ForceNewCluster")), heartbeat_period=period)
 
     @add("POST", "/swarm/join", "Join a swarm with a join token", "local")
     def swarm_join(request: Request) -> None:

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from swarmlet.cli.table import print_json_lines, print_table
-from swarmlet.client import Client
+from swarmlet.client import ApiResponseError, Client
 from swarmlet.errors import SwarmletError
 
 
@@ -187,7 +187,7 @@ def cmd_rm(args: argparse.Namespace) -> None:
         try:
             client.delete(f"/nodes/{ref}", **({"force": "true"} if args.force else {}))
             print(ref)
-        except SwarmletError as exc:
-            failed.append(str(exc))
+        except ApiResponseError as exc:
+            failed.append(f"Error response from daemon: {exc}")
     if failed:
-        raise SwarmletError("\n".join(failed))
+        raise SwarmletError("\n".join(failed))  # every error, once all nodes were tried

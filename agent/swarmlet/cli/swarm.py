@@ -6,6 +6,7 @@ import argparse
 import json
 from typing import Any
 
+from swarmlet.cli.durations import parse_duration
 from swarmlet.client import Client
 
 
@@ -19,6 +20,8 @@ def register(commands: argparse._SubParsersAction) -> None:
                    "(default 0.0.0.0:2377)")
     p.add_argument("--force-new-cluster", action="store_true",
                    help="Force create a new cluster from current state")
+    p.add_argument("--dispatcher-heartbeat", default="5s", metavar="DURATION",
+                   help="Dispatcher heartbeat period (ns|us|ms|s|m|h) (default 5s)")
     p.set_defaults(run=cmd_init)
 
     p = sub.add_parser("join", help="Join a swarm as a node and/or manager")
@@ -53,9 +56,12 @@ def _join_command(client: Client, role: str, token: str) -> str:
 
 def cmd_init(args: argparse.Namespace) -> None:
     client = Client(args.host)
+    period = parse_duration(args.dispatcher_heartbeat)
     node_id = client.post("/swarm/init", {"AdvertiseAddr": args.advertise_addr,
                                           "ListenAddr": args.listen_addr,
-                                          "ForceNewCluster": args.force_new_cluster})
+                                          "ForceNewCluster": args.force_new_cluster,
+                                          "Spec": {"Dispatcher": {
+                                              "HeartbeatPeriod": int(period * 10**9)}}})
     print(f"Swarm initialized: current node ({node_id}) is now a manager.\n")
     token = client.get("/swarm")["JoinTokens"]["Worker"]
     print(_join_command(client, "worker", token))

@@ -11,6 +11,7 @@ import logging
 import socket
 import subprocess
 import threading
+import time
 from typing import Any
 
 from swarmlet.api.server import TlsApiServer, serve_in_thread
@@ -86,7 +87,9 @@ class SwarmNode:
     # --- swarm init ----------------------------------------------------------------------
 
     def init(self, advertise_addr: str | None, listen_addr: str | None,
-             force_new_cluster: bool) -> str:
+             force_new_cluster: bool, heartbeat_period: int | None = None) -> str:
+        """`heartbeat_period` in nanoseconds (Docker's --dispatcher-heartbeat); default from
+        the config file."""
         with self._lock:
             if force_new_cluster and self.state is not None:
                 return self._force_new_cluster()
@@ -108,7 +111,7 @@ class SwarmNode:
             state.managers_raft = [state.raft_addr]
             self.state = state
             store = self._open_store([])
-            period = int(self.config.heartbeat_period * SECOND)
+            period = heartbeat_period or int(self.config.heartbeat_period * SECOND)
             cluster = new_cluster(cluster_id, root.cert_pem.decode(), root.key_pem.decode(),
                                   generate_join_token(root.cert_pem),
                                   generate_join_token(root.cert_pem), period)
@@ -133,6 +136,12 @@ class SwarmNode:
                                             self._raft_key())
         state.managers_raft = [state.raft_addr]
         self.files.save(state)
+        deadline = time.monotonic() + 30
+        while not store.is_leader():  # a one-member Raft elects itself within a timeout
+            if time.monotonic() > deadline:
+                store.close()
+                raise SwarmletError("the new one-manager cluster elected no leader in 30 s")
+            time.sleep(0.05)
         self._run_manager(store)
         log.info("forced a new cluster with this node as its only manager")
         return state.node_id

@@ -74,6 +74,8 @@ class Session:
             role = answer.get("Role")
             if role and role != self.state.role:
                 self.renew(addr)
+            elif NodeCertificates.load(self.files.certs_dir).needs_renewal():
+                self.renew(addr)  # past a random 50-80 % of its life, as SwarmKit does
             return
         self._target = None
         log.debug("no manager answered a heartbeat")

@@ -1,0 +1,275 @@
+"""The cluster core on five local machines (real agents, real TLS, real Raft): 3 managers and
+2 workers built with the CLI, as a user would. The failover tests run last and once."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from swarmlet.ca.authority import RootCA
+from swarmlet.ca.tokens import generate_join_token
+
+MANAGERS = ["sm-1", "sm-2", "sm-3"]
+WORKERS = ["sw-1", "sw-2"]
+PROBE = Path(__file__).with_name("tls_probe.py")
+NO_LEADER = ("The swarm does not have a leader. It's possible that too few managers are "
+             "online. Make sure more than half of the managers are online.")
+
+
+class Cluster:
+    def __init__(self, swarmlet) -> None:
+        self.machines = swarmlet
+
+    def run(self, machine: str, command: str, check: bool = True):
+        proc = self.machines("machine", "ssh", machine, "--", command, check=False)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"{machine}: {command} -> {proc.returncode}\n{proc.stderr}")
+        return proc
+
+    def cli(self, machine: str, args: str, check: bool = True) -> str:
+        return self.run(machine, f"swarmlet {args}", check).stdout
+
+    def nodes(self, machine: str) -> dict[str, dict]:
+        """`node ls --format json` keyed by hostname."""
+        lines = self.cli(machine, "node ls --format json").splitlines()
+        return {row["Hostname"]: row for row in map(json.loads, lines)}
+
+    def addr(self, machine: str) -> str:
+        return f"{self.machines.ip(machine)}:2377"
+
+    def probe(self, machine: str, target: str, method: str, path: str, *flags: str) -> dict:
+        out = self.run(machine, f"{sys.executable} {PROBE} {self.addr(target)} {method} "
+                                f"{path} {' '.join(flags)}").stdout
+        return json.loads(out)
+
+    def leader(self, machine: str) -> str:
+        rows = self.nodes(machine)
+        return next(name for name, row in rows.items() if row["ManagerStatus"] == "Leader")
+
+
+def eventually(check, timeout: float = 30.0, interval: float = 0.5):
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = check()
+            if value:
+                return value
+        except AssertionError as exc:
+            last = exc
+        time.sleep(interval)
+    raise AssertionError(f"not true within {timeout} s: {last or check}")
+
+
+@pytest.fixture(scope="module")
+def cluster(swarmlet):
+    swarmlet("machine", "create", *MANAGERS, *WORKERS)
+    c = Cluster(swarmlet)
+    try:
+        out = c.cli(MANAGERS[0], "swarm init --dispatcher-heartbeat 1s")
+        assert "Swarm initialized: current node (" in out
+        assert "swarmlet swarm join --token SWMTKN-1-" in out
+        manager_token = c.cli(MANAGERS[0], "swarm join-token -q manager").strip()
+        worker_token = c.cli(MANAGERS[0], "swarm join-token -q worker").strip()
+        for m in MANAGERS[1:]:
+            assert c.cli(m, f"swarm join --token {manager_token} {c.addr(MANAGERS[0])}"
+                         ).strip() == "This node joined a swarm as a manager."
+        for w in WORKERS:
+            assert c.cli(w, f"swarm join --token {worker_token} {c.addr(MANAGERS[0])}"
+                         ).strip() == "This node joined a swarm as a worker."
+        yield c
+    finally:
+        swarmlet("machine", "rm", *MANAGERS, *WORKERS, "sx-1", check=False)
+
+
+def test_node_ls_from_every_manager_shows_five_ready_nodes_and_one_leader(cluster):
+    for m in MANAGERS:
+        rows = eventually(lambda m=m: len(cluster.nodes(m)) == 5 and cluster.nodes(m))
+        assert sorted(rows) == sorted(MANAGERS + WORKERS)
+        assert {r["Status"] for r in rows.values()} == {"Ready"}
+        assert {r["Availability"] for r in rows.values()} == {"Active"}
+        statuses = sorted(rows[n]["ManagerStatus"] for n in MANAGERS)
+        assert statuses == ["Leader", "Reachable", "Reachable"]
+        assert all(rows[w]["ManagerStatus"] == "" for w in WORKERS)
+        assert [n for n, r in rows.items() if r["Self"]] == [m]
+        assert all(r["EngineVersion"] for r in rows.values())
+    table = cluster.cli(MANAGERS[1], "node ls").splitlines()
+    assert table[0].split() == ["ID", "HOSTNAME", "STATUS", "AVAILABILITY", "MANAGER", "STATUS",
+                                "ENGINE", "VERSION"]
+    assert sum(" * " in line for line in table) == 1
+
+
+def test_a_worker_cannot_manage_the_swarm(cluster):
+    out = cluster.run(WORKERS[0], "swarmlet node ls", check=False)
+    assert out.returncode == 1
+    assert "This node is not a swarm manager. Worker nodes can't be used to view or modify " \
+           "cluster state." in out.stderr
+
+
+def test_swarm_inspect_and_join_tokens(cluster):
+    swarm = json.loads(cluster.cli(MANAGERS[2], "swarm inspect"))[0]
+    assert swarm["Spec"]["Name"] == "default"
+    assert swarm["Spec"]["Dispatcher"]["HeartbeatPeriod"] == 10**9
+    assert "BEGIN CERTIFICATE" in swarm["TLSInfo"]["TrustRoot"]
+    assert "RootCA" not in swarm  # the CA key never leaves the managers
+    worker = swarm["JoinTokens"]["Worker"]
+    parts = worker.split("-")
+    assert parts[:2] == ["SWMTKN", "1"] and len(parts[2]) == 50 and len(parts[3]) == 25
+    assert swarm["JoinTokens"]["Manager"].split("-")[2] == parts[2]  # one CA digest
+    out = cluster.cli(MANAGERS[0], "swarm join-token worker")
+    assert f"swarmlet swarm join --token {worker} {cluster.addr(MANAGERS[0])}" in out
+
+
+def test_certificates_carry_identity_and_role(cluster):
+    # A worker's certificate reaches the dispatcher but no manager endpoint.
+    assert cluster.probe(WORKERS[0], MANAGERS[0], "POST", "/dispatcher/heartbeat")[
+        "status"] == 200
+    refused = cluster.probe(WORKERS[0], MANAGERS[0], "GET", "/nodes")
+    assert refused["status"] == 403
+    assert "Permission denied" in refused["message"]
+    # Without a certificate, only the public CA endpoints answer.
+    assert cluster.probe(WORKERS[0], MANAGERS[1], "GET", "/nodes", "--no-cert")[
+        "status"] == 401
+    assert cluster.probe(WORKERS[0], MANAGERS[1], "GET", "/ca/root", "--no-cert")[
+        "status"] == 200
+    # A manager's certificate reaches them.
+    assert cluster.probe(MANAGERS[2], MANAGERS[0], "GET", "/nodes")["status"] == 200
+
+
+def test_bad_tokens_are_refused_and_a_rotated_token_stops_new_joins(cluster):
+    old = cluster.cli(MANAGERS[0], "swarm join-token -q worker").strip()
+    out = cluster.cli(MANAGERS[0], "swarm join-token --rotate worker")
+    assert "Successfully rotated worker join token." in out
+    new = cluster.cli(MANAGERS[1], "swarm join-token -q worker").strip()
+    assert new != old and new.split("-")[2] == old.split("-")[2]
+
+    cluster.machines("machine", "create", "sx-1")
+    target = cluster.addr(MANAGERS[1])
+    refused = cluster.run("sx-1", f"swarmlet swarm join --token {old} {target}", check=False)
+    assert refused.returncode == 1
+    assert "A valid join token is necessary to join this cluster" in refused.stderr
+
+    foreign = generate_join_token(RootCA.create().cert_pem)
+    refused = cluster.run("sx-1", f"swarmlet swarm join --token {foreign} {target}",
+                          check=False)
+    assert refused.returncode == 1
+    assert "does not match the join token" in refused.stderr
+
+    refused = cluster.run("sx-1", f"swarmlet swarm join --token SWMTKN-1-nonsense {target}",
+                          check=False)
+    assert "invalid join token" in refused.stderr
+    assert json.loads(cluster.cli("sx-1", "info --format json"))["Swarm"][
+        "LocalNodeState"] == "inactive"
+
+    assert "joined a swarm as a worker" in cluster.cli("sx-1", f"swarm join --token {new} "
+                                                               f"{target}")
+    assert "sx-1" in cluster.nodes(MANAGERS[0])
+    assert cluster.cli("sx-1", "swarm leave").strip() == "Node left the swarm."
+    rows = eventually(lambda: cluster.nodes(MANAGERS[0])["sx-1"]["Status"] == "Down"
+                      and cluster.nodes(MANAGERS[0]))
+    assert rows["sx-1"]["Status"] == "Down"
+    node_id = rows["sx-1"]["ID"]
+    assert cluster.cli(MANAGERS[0], f"node rm {node_id[:6]}").strip() == node_id[:6]
+    assert "sx-1" not in cluster.nodes(MANAGERS[0])
+
+
+def test_node_update_labels_and_availability(cluster):
+    w = WORKERS[1]
+    assert cluster.cli(MANAGERS[0], f"node update --label-add zone=east --label-add ssd= {w}"
+                       ).strip() == w
+    node = json.loads(cluster.cli(MANAGERS[1], f"node inspect {w}"))[0]
+    assert node["Spec"]["Labels"] == {"zone": "east", "ssd": ""}
+    cluster.cli(MANAGERS[0], f"node update --label-rm ssd --availability drain {w}")
+    rows = cluster.nodes(MANAGERS[2])
+    assert rows[w]["Availability"] == "Drain"
+    assert "zone = east" in cluster.cli(MANAGERS[0], f"node inspect --pretty {w}")
+    missing = cluster.run(MANAGERS[0], f"swarmlet node update --label-rm nope {w}", check=False)
+    assert missing.returncode == 1 and "key nope doesn't exist in node's labels" in missing.stderr
+    bad = cluster.run(MANAGERS[0], f"swarmlet node update --availability sleepy {w}",
+                      check=False)
+    assert bad.returncode == 1 and "invalid choice" in bad.stderr
+    for availability in ("pause", "active"):
+        cluster.cli(MANAGERS[0], f"node update --availability {availability} {w}")
+        assert cluster.nodes(MANAGERS[0])[w]["Availability"] == availability.capitalize()
+    unknown = cluster.run(MANAGERS[0], "swarmlet node inspect no-such-node", check=False)
+    assert "Error response from daemon: node no-such-node not found" in unknown.stderr
+
+
+def test_node_rm_follows_dockers_rules(cluster):
+    refused = cluster.run(MANAGERS[0], f"swarmlet node rm {MANAGERS[2]}", check=False)
+    assert refused.returncode == 1
+    assert (f"node {MANAGERS[2]} is a cluster manager and is a member of the raft cluster. "
+            "It must be demoted to worker before removal") in refused.stderr
+    refused = cluster.run(MANAGERS[0], f"swarmlet node rm {WORKERS[0]}", check=False)
+    assert f"node {WORKERS[0]} is not down and can't be removed" in refused.stderr
+    refused = cluster.run(MANAGERS[0], "swarmlet swarm leave", check=False)
+    assert refused.returncode == 1
+    assert "You are attempting to leave the swarm on a node that is participating as a " \
+           "manager." in refused.stderr
+
+
+def test_promote_and_demote(cluster):
+    w = WORKERS[0]
+    out = cluster.cli(MANAGERS[0], f"node promote {w}")
+    assert out.strip() == f"Node {w} promoted to a manager in the swarm."
+    eventually(lambda: cluster.nodes(MANAGERS[1])[w]["ManagerStatus"] == "Reachable")
+    # The promoted node now manages: it serves node ls itself.
+    eventually(lambda: len(cluster.nodes(w)) >= 5)
+    assert "is already a manager" in cluster.cli(MANAGERS[0], f"node promote {w}")
+    out = cluster.cli(MANAGERS[0], f"node demote {w}")
+    assert out.strip() == f"Manager {w} demoted in the swarm."
+    eventually(lambda: cluster.nodes(MANAGERS[1])[w]["ManagerStatus"] == "")
+    eventually(lambda: "not a swarm manager" in cluster.run(w, "swarmlet node ls",
+                                                            check=False).stderr)
+    assert sorted(r["ManagerStatus"] for n, r in cluster.nodes(MANAGERS[0]).items()
+                  if n in MANAGERS) == ["Leader", "Reachable", "Reachable"]
+
+
+def test_leader_failover_and_a_restarted_manager_keeps_its_state(cluster):
+    leader = cluster.leader(MANAGERS[0])
+    others = [m for m in MANAGERS if m != leader]
+    cluster.machines("machine", "stop", leader)
+    new_leader = eventually(lambda: cluster.leader(others[0]) != leader
+                            and cluster.leader(others[0]))
+    assert new_leader in others
+    cluster.cli(others[1], f"node update --label-add failover=1 {WORKERS[0]}")
+    eventually(lambda: cluster.nodes(others[0])[leader]["Status"] == "Down")
+    assert cluster.nodes(others[0])[leader]["ManagerStatus"] == "Unreachable"
+
+    cluster.machines("machine", "start", leader)
+    rows = eventually(lambda: cluster.nodes(leader), timeout=40)
+    assert rows[leader]["Status"] in ("Ready", "Down")
+    node = json.loads(cluster.cli(leader, f"node inspect {WORKERS[0]}"))[0]
+    assert node["Spec"]["Labels"]["failover"] == "1"
+    eventually(lambda: cluster.nodes(new_leader)[leader]["Status"] == "Ready")
+    eventually(lambda: cluster.nodes(new_leader)[leader]["ManagerStatus"] == "Reachable")
+
+
+def test_losing_quorum_and_force_new_cluster(cluster):
+    survivor, *lost = MANAGERS
+    for m in lost:
+        cluster.machines("machine", "stop", m)
+    failed = eventually(lambda: (r := cluster.run(survivor, "swarmlet node ls", check=False)
+                                 ).returncode == 1 and r, timeout=40)
+    assert f"Error response from daemon: {NO_LEADER}" in failed.stderr
+    write = cluster.run(survivor, f"swarmlet node update --label-add x=1 {WORKERS[1]}",
+                        check=False)
+    assert write.returncode == 1 and NO_LEADER in write.stderr
+
+    out = cluster.cli(survivor, "swarm init --force-new-cluster")
+    assert "Swarm initialized" in out
+    rows = cluster.nodes(survivor)
+    assert sorted(rows) == sorted(MANAGERS + WORKERS)  # every node and label kept
+    assert rows[survivor]["ManagerStatus"] == "Leader"
+    node = json.loads(cluster.cli(survivor, f"node inspect {WORKERS[0]}"))[0]
+    assert node["Spec"]["Labels"]["failover"] == "1"
+    cluster.cli(survivor, f"node update --label-add recovered=yes {WORKERS[1]}")
+    eventually(lambda: all(cluster.nodes(survivor)[w]["Status"] == "Ready" for w in WORKERS))
+    for m in lost:
+        cluster.cli(survivor, f"node demote {m}")
+    refused = cluster.run(survivor, f"swarmlet node demote {survivor}", check=False)
+    assert "attempting to demote the last manager of the swarm" in refused.stderr

@@ -1,0 +1,32 @@
+"""Run on a machine: call a manager's cluster API the way another node would.
+
+    python tls_probe.py MANAGER_ADDR METHOD PATH [--no-cert]
+
+Prints the HTTP status and the answer's message (or "ok"): with the node's own certificate
+from /var/lib/swarmlet/certificates, or with none (only trusting the CA).
+"""
+
+import json
+import sys
+from pathlib import Path
+
+from swarmlet.ca.tls import client_context
+from swarmlet.client import ApiResponseError, Client
+
+CERTS = Path("/var/lib/swarmlet/certificates")
+
+
+def main() -> None:
+    addr, method, path = sys.argv[1:4]
+    no_cert = "--no-cert" in sys.argv
+    ca_pem = (CERTS / "swarm-root-ca.crt").read_bytes()
+    context = client_context(None if no_cert else CERTS, ca_pem)
+    try:
+        Client(f"tcp://{addr}", tls_context=context).request(method, path, body={})
+        print(json.dumps({"status": 200, "message": "ok"}))
+    except ApiResponseError as exc:
+        print(json.dumps({"status": exc.status, "message": str(exc)}))
+
+
+if __name__ == "__main__":
+    main()
