@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job, on an embedded default: three local machines, and a container from the test
-# image answering. (Later: site.yml over the machines, and a service through the routing mesh.)
+# image answering; a swarm across them. (Later: site.yml over the machines, and a service
+# through the routing mesh.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swarmlet=.venv/bin/swarmlet
@@ -17,6 +18,14 @@ echo "==> each machine is its own host"
 for m in "${machines[@]}"; do
   printf '%s: ' "$m"; $swarmlet machine ssh "$m" -- 'echo "hostname $(hostname), address $(ip -4 -br addr show eth0 | awk "{print \$3}")"'
 done
+
+echo "==> a swarm: manager1 initialises it, the workers join"
+$swarmlet machine ssh manager1 -- swarmlet swarm init >/dev/null
+token=$($swarmlet machine ssh manager1 -- swarmlet swarm join-token -q worker)
+for m in worker1 worker2; do
+  $swarmlet machine ssh "$m" -- swarmlet swarm join --token "$token" "$($swarmlet machine ip manager1):2377"
+done
+$swarmlet machine ssh manager1 -- swarmlet node ls
 
 echo "==> a container from the test image, started from manager1"
 $swarmlet machine ssh manager1 -- docker rm -f swarmlet-demo >/dev/null 2>&1 || true
