@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,21 @@ class Swarmlet:
         lines = self("machine", "ls").stdout.splitlines()
         assert lines[0].split() == ["NAME", "STATE", "IP"]
         return {name: (state, ip) for name, state, ip in (line.split() for line in lines[1:])}
+
+
+def wait_for(predicate, timeout: float = 10.0, interval: float = 0.1, what: str = ""):
+    """Poll until `predicate()` is truthy (an AssertionError counts as not yet); return it."""
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except AssertionError as exc:
+            last = exc
+        time.sleep(interval)
+    raise AssertionError(f"not true within {timeout} s: {what or predicate} {last or ''}")
 
 
 def alive(pid: int) -> bool:

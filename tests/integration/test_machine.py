@@ -11,7 +11,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import pytest
 import testinfra
 import yaml
 
-from conftest import alive
+from conftest import alive, wait_for
 
 A, B, C = "tm-a", "tm-b", "tm-c"
 
@@ -240,12 +239,3 @@ def docker_state(container: str) -> str:
                          check=True).stdout
     return json.loads(out)[0]["State"]["Status"]
 
-
-def wait_for(predicate, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout} s waiting for {predicate}")

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from conftest import wait_for
 from swarmlet.ca.authority import RootCA
 from swarmlet.ca.tokens import generate_join_token
 
@@ -51,18 +51,8 @@ class Cluster:
         return next(name for name, row in rows.items() if row["ManagerStatus"] == "Leader")
 
 
-def eventually(check, timeout: float = 30.0, interval: float = 0.5):
-    deadline = time.monotonic() + timeout
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            value = check()
-            if value:
-                return value
-        except AssertionError as exc:
-            last = exc
-        time.sleep(interval)
-    raise AssertionError(f"not true within {timeout} s: {last or check}")
+def eventually(check, timeout: float = 30.0):
+    return wait_for(check, timeout=timeout, interval=0.5)
 
 
 @pytest.fixture(scope="module")

@@ -134,26 +134,24 @@ def _update(client: Client, ref: str, change: dict[str, Any]) -> dict[str, Any]:
     return node
 
 
-def cmd_promote(args: argparse.Namespace) -> None:
+def _change_roles(args: argparse.Namespace, role: str, already: str, done: str) -> None:
     client = Client(args.host)
     for ref in args.nodes:
-        node = client.get(f"/nodes/{ref}")
-        if node["Spec"]["Role"] == "manager":
-            print(f"Node {ref} is already a manager.")
+        if client.get(f"/nodes/{ref}")["Spec"]["Role"] == role:
+            print(already.format(ref))
             continue
-        _update(client, ref, {"Role": "manager"})
-        print(f"Node {ref} promoted to a manager in the swarm.")
+        _update(client, ref, {"Role": role})
+        print(done.format(ref))
+
+
+def cmd_promote(args: argparse.Namespace) -> None:
+    _change_roles(args, "manager", "Node {} is already a manager.",
+                  "Node {} promoted to a manager in the swarm.")
 
 
 def cmd_demote(args: argparse.Namespace) -> None:
-    client = Client(args.host)
-    for ref in args.nodes:
-        node = client.get(f"/nodes/{ref}")
-        if node["Spec"]["Role"] == "worker":
-            print(f"Node {ref} is already a worker.")
-            continue
-        _update(client, ref, {"Role": "worker"})
-        print(f"Manager {ref} demoted in the swarm.")
+    _change_roles(args, "worker", "Node {} is already a worker.",
+                  "Manager {} demoted in the swarm.")
 
 
 def cmd_update(args: argparse.Namespace) -> None:
