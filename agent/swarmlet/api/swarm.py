@@ -8,6 +8,7 @@ from typing import Any
 from swarmlet.api.router import ApiError, Request, Router
 from swarmlet.api.server import PlainText
 from swarmlet.manager.controlapi import ControlAPI
+from swarmlet.manager.controlapi_services import ServiceAPI
 from swarmlet.manager.manager import Manager
 from swarmlet.node.swarm import SwarmNode
 from swarmlet.store.state import StoreError
@@ -115,6 +116,33 @@ def add_swarm_routes(router: Router, node: SwarmNode) -> None:
     def node_remove(request: Request) -> None:
         control().remove_node(request.params["id"], _flag(request, "force"))
 
+    def services() -> ServiceAPI:
+        return ServiceAPI(manager())
+
+    @add("POST", "/services/create", "Create a service from a ServiceSpec")
+    def service_create(request: Request) -> dict[str, str]:
+        return services().create(request.body)
+
+    @add("GET", "/services", "Every service, with ServiceStatus (running/desired tasks)")
+    def service_list(_: Request) -> list[dict[str, Any]]:
+        return services().list()
+
+    @add("GET", "/services/{id}", "One service, by ID, name or unique ID prefix")
+    def service_inspect(request: Request) -> dict[str, Any]:
+        return services().inspect(request.params["id"])
+
+    @add("POST", "/services/{id}/update", "Replace a service's spec (?version=N)")
+    def service_update(request: Request) -> None:
+        services().update(request.params["id"], _version(request), request.body)
+
+    @add("DELETE", "/services/{id}", "Remove a service; its tasks are shut down")
+    def service_remove(request: Request) -> None:
+        services().remove(request.params["id"])
+
+    @add("GET", "/tasks", "Tasks (?service=ID|name, ?node=ID)")
+    def task_list(request: Request) -> list[dict[str, Any]]:
+        return services().tasks(request.query.get("service"), request.query.get("node"))
+
     @add("GET", "/ca/root", "The swarm's root CA certificate (PEM)", "public")
     def ca_root(_: Request) -> PlainText:
         return PlainText(manager().cluster()["RootCA"]["CACert"])
@@ -131,6 +159,21 @@ def add_swarm_routes(router: Router, node: SwarmNode) -> None:
         body = _body(request)
         return manager().renew(request.identity, str(body.get("CSR", "")),
                                int(body.get("RaftPort", 2378)))
+
+    @add("POST", "/dispatcher/assignments", "The calling node's tasks, once the store moves "
+         "past Index (long poll of up to Wait seconds; to the leader)", "node")
+    def assignments(request: Request) -> dict[str, Any]:
+        body = _body(request)
+        return manager().assignments(request.identity, int(body.get("Index", 0)),
+                                     float(body.get("Wait", 10)))
+
+    @add("POST", "/dispatcher/status", "Task status reports of the calling node (to the "
+         "leader)", "node")
+    def task_status(request: Request) -> None:
+        updates = _body(request).get("Updates") or []
+        if not isinstance(updates, list):
+            raise ApiError(400, "Updates must be a list")
+        manager().update_task_status(request.identity, updates)
 
     @add("POST", "/dispatcher/heartbeat", "A node's heartbeat (to the leader)", "node")
     def heartbeat(request: Request) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import argparse
 import json
 from typing import Any
 
+from swarmlet.cli import service
 from swarmlet.cli.table import print_json_lines, print_table
 from swarmlet.client import ApiResponseError, Client
 from swarmlet.errors import SwarmletError
@@ -39,6 +40,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--label-rm", action="append", default=[], metavar="key")
     p.add_argument("node", metavar="NODE")
     p.set_defaults(run=cmd_update)
+
+    p = sub.add_parser("ps", help="List tasks running on one or more nodes, defaults to "
+                       "current node")
+    service.add_task_list_options(p)
+    p.add_argument("nodes", nargs="*", metavar="NODE", default=["self"])
+    p.set_defaults(run=service.cmd_node_ps)
 
     p = sub.add_parser("rm", help="Remove one or more nodes from the swarm")
     p.add_argument("-f", "--force", action="store_true", help="Force remove a node from the swarm")

@@ -18,7 +18,9 @@ from typing import Any
 from swarmlet.ca.authority import RootCA
 from swarmlet.ca.identity import MANAGER, WORKER, NodeIdentity
 from swarmlet.ca.tokens import InvalidJoinToken, JoinToken, tokens_equal
+from swarmlet.manager import tasks
 from swarmlet.manager.dispatcher import Dispatcher
+from swarmlet.manager.loops import ControlLoops
 from swarmlet.manager.objects import SECOND, new_node
 from swarmlet.store.objects import new_id
 from swarmlet.store.raft import NO_LEADER, RaftStore
@@ -49,6 +51,7 @@ class Manager:
         self._stopping = threading.Event()
         self._loop = threading.Thread(target=self._leader_loop, name="manager-loops",
                                       daemon=True)
+        self.control_loops = ControlLoops(store)
 
     # --- cluster state --------------------------------------------------------------------
 
@@ -170,12 +173,57 @@ class Manager:
         answer["Role"] = node["Spec"]["Role"]
         return answer
 
+    # --- assignments and task status (the dispatcher's other half) ----------------------
+
+    def assignments(self, identity: NodeIdentity, index: int, wait: float) -> dict[str, Any]:
+        """The tasks of the calling node, once the store has moved past `index` (or after
+        `wait` seconds): a long poll, so a new assignment reaches the node at once."""
+        if not self.store.is_leader():
+            return {"Leader": self.leader_api_addr()}
+        deadline = time.monotonic() + min(max(wait, 0.0), 30.0)
+        while self.store.index <= index and time.monotonic() < deadline \
+                and self.store.is_leader() and not self._stopping.is_set():
+            time.sleep(0.05)
+        node_id = identity.node_id
+        return {"Index": self.store.index,
+                "Tasks": [t for t in self.store.list("task") if t.get("NodeID") == node_id]}
+
+    def update_task_status(self, identity: NodeIdentity, updates: list[dict[str, Any]]) -> None:
+        """Apply a node's reports. Only tasks of that node, and only forward: a task's state
+        never goes back (a late report of an older state is dropped)."""
+        if not self.store.is_leader():
+            raise StoreError("not the leader", "not_leader")
+        for _attempt in range(5):
+            changes = []
+            for update in updates:
+                task = self.store.get("task", str(update.get("ID")))
+                status = update.get("Status") or {}
+                if task is None or task.get("NodeID") != identity.node_id:
+                    continue
+                new, old = status.get("State"), task["Status"].get("State", "new")
+                if new not in tasks.ORDER or tasks.ORDER[new] < tasks.ORDER[old] or \
+                        (new == old and status == task["Status"]):
+                    continue
+                task["Status"] = status
+                changes.append(tasks.update(task))
+            if not changes:
+                return
+            try:
+                self.store.write(changes)
+                return
+            except StoreError as exc:
+                if exc.code != "conflict":
+                    raise
+        log.warning("task status from %s dropped after repeated conflicts", identity.node_id)
+
     # --- the leader's loops -------------------------------------------------------------
 
     def start(self) -> None:
         self._loop.start()
+        self.control_loops.start()
 
     def stop(self) -> None:
+        self.control_loops.stop()
         self._stopping.set()
         if self._loop.is_alive():
             self._loop.join(timeout=10)

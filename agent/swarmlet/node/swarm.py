@@ -36,7 +36,9 @@ from swarmlet.node.description import describe_node
 from swarmlet.node.state import NodeFiles, NodeState
 from swarmlet.store.objects import new_id
 from swarmlet.store.raft import RaftStore
+from swarmlet.worker.executor import remove_node_containers
 from swarmlet.worker.session import Session
+from swarmlet.worker.worker import Worker
 
 log = logging.getLogger("swarmlet.node")
 
@@ -53,6 +55,7 @@ class SwarmNode:
         self.manager: Manager | None = None
         self.control: ControlAPI | None = None
         self.session: Session | None = None
+        self.worker: Worker | None = None
         self._tls: TlsApiServer | None = None
         self._lock = threading.RLock()
         self.router: Any = None  # set by the daemon: the routes the TLS server serves
@@ -199,10 +202,9 @@ class SwarmNode:
                 raise SwarmletError(NOT_IN_SWARM)
             if self.state.role == MANAGER and not force:
                 raise SwarmletError(self._leave_warning())
-            if self.session:
-                self.session.stop()
-                self.session = None
+            self._stop_session()
             self._stop_manager()
+            remove_node_containers(self.state.node_id)
             self.files.wipe()
             self.state = None
             log.info("left the swarm")
@@ -311,11 +313,20 @@ class SwarmNode:
         self.session = Session(self.files, self.state, self.config.heartbeat_period,
                                self.on_role_change)
         self.session.start()
+        self.worker = Worker(self.session, self.state.node_id)
+        self.worker.start()
+
+    def _stop_session(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+            self.worker = None
+        if self.session is not None:
+            self.session.stop()
+            self.session = None
 
     def shutdown(self) -> None:
         with self._lock:
-            if self.session:
-                self.session.stop()
+            self._stop_session()
             self._stop_manager()
 
     # --- helpers -------------------------------------------------------------------------

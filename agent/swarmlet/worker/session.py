@@ -41,9 +41,20 @@ class Session:
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout=10)
 
-    def _client(self, addr: str) -> Client:
+    def client(self, addr: str, timeout: float | None = None) -> Client:
+        """A client of a manager's cluster API, presenting this node's certificate."""
         context = client_context(self.files.certs_dir, None)
-        return Client(f"tcp://{addr}", tls_context=context, timeout=max(self.period, 3))
+        return Client(f"tcp://{addr}", tls_context=context,
+                      timeout=timeout or max(self.period, 3))
+
+    @property
+    def leader(self) -> str | None:
+        """The leader's API address, as the last heartbeat found it."""
+        return self._target
+
+    def follow(self, leader: str | None) -> None:
+        """Someone told us where the leader is (or that the one we knew is gone)."""
+        self._target = leader
 
     def _candidates(self) -> list[str]:
         managers = list(self.state.managers)
@@ -82,7 +93,7 @@ class Session:
 
     def _heartbeat(self, addr: str) -> dict[str, Any] | None:
         try:
-            answer = self._client(addr).post("/dispatcher/heartbeat",
+            answer = self.client(addr).post("/dispatcher/heartbeat",
                                              {"Addr": self.state.advertise_addr})
         except ApiResponseError as exc:
             log.warning("heartbeat to %s refused: %s", addr, exc)
@@ -98,7 +109,7 @@ class Session:
     def renew(self, addr: str) -> None:
         """Get a certificate for the role the cluster now gives this node."""
         certs = NodeCertificates.load(self.files.certs_dir)
-        answer = self._client(addr).post("/ca/renew", {
+        answer = self.client(addr).post("/ca/renew", {
             "CSR": make_csr(certs.key_pem).decode(), "RaftPort": self.state.raft_port})
         NodeCertificates(certs.key_pem, answer["Certificate"].encode(), certs.ca_pem).save(
             self.files.certs_dir)

@@ -1,0 +1,217 @@
+"""`swarmlet service`: create, ls, ps, inspect, scale, rm (and `node ps`): Docker's commands
+and output. Flags become a spec in service_spec, output is shaped in service_format, and
+converge progress is progress.wait_on_service."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from swarmlet.cli import service_format as fmt
+from swarmlet.cli.progress import wait_on_service
+from swarmlet.cli.service_spec import add_common_options, add_create_options, spec_from_create_args
+from swarmlet.cli.table import print_json_lines, print_table
+from swarmlet.client import ApiResponseError, Client
+from swarmlet.errors import SwarmletError
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    service = commands.add_parser("service", help="Manage swarm services")
+    sub = service.add_subparsers(dest="service_command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("create", help="Create a new service")
+    add_common_options(p)
+    add_create_options(p)
+    p.set_defaults(run=cmd_create)
+
+    p = sub.add_parser("ls", aliases=["list"], help="List services")
+    p.add_argument("-q", "--quiet", action="store_true", help="Only display IDs")
+    p.add_argument("--format", choices=["json", "table"], default="table")
+    p.set_defaults(run=cmd_ls)
+
+    p = sub.add_parser("ps", help="List the tasks of one or more services")
+    add_task_list_options(p)
+    p.add_argument("services", nargs="+", metavar="SERVICE")
+    p.set_defaults(run=cmd_ps)
+
+    p = sub.add_parser("inspect", help="Display detailed information on one or more services")
+    p.add_argument("--pretty", action="store_true",
+                   help="Print the information in a human friendly format")
+    p.add_argument("services", nargs="+", metavar="SERVICE")
+    p.set_defaults(run=cmd_inspect)
+
+    p = sub.add_parser("scale", help="Scale one or multiple replicated services")
+    p.add_argument("-d", "--detach", action="store_true",
+                   help="Exit immediately instead of waiting for the service to converge")
+    p.add_argument("scales", nargs="+", metavar="SERVICE=REPLICAS")
+    p.set_defaults(run=cmd_scale)
+
+    p = sub.add_parser("rm", aliases=["remove"], help="Remove one or more services")
+    p.add_argument("services", nargs="+", metavar="SERVICE")
+    p.set_defaults(run=cmd_rm)
+
+
+
+def add_task_list_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-f", "--filter", action="append", default=[], metavar="filter",
+                   help="Filter output based on conditions provided")
+    p.add_argument("--no-trunc", action="store_true", help="Do not truncate output")
+    p.add_argument("-q", "--quiet", action="store_true", help="Only display task IDs")
+    p.add_argument("--format", choices=["json", "table"], default="table")
+
+
+def cmd_create(args: argparse.Namespace) -> None:
+    spec = spec_from_create_args(args)
+    client = Client(args.host)
+    service_id = client.post("/services/create", spec)["ID"]
+    print(service_id)
+    if not args.detach:
+        wait_on_service(client, service_id, quiet=args.quiet)
+
+
+def cmd_ls(args: argparse.Namespace) -> None:
+    client = Client(args.host)
+    services = client.get("/services")
+    tasks: list[dict[str, Any]] = []
+    for service in services:
+        if service.get("ServiceStatus") is None:
+            tasks += client.get("/tasks", service=service["ID"])
+    rows = fmt.service_rows(services, tasks)
+    if args.quiet:
+        for row in rows:
+            print(row["ID"])
+    elif args.format == "json":
+        print_json_lines(rows)
+    else:
+        print_table(fmt.LS_HEADER, [[r[k] for k in fmt.LS_KEYS] for r in rows])
+
+
+def cmd_ps(args: argparse.Namespace) -> None:
+    client = Client(args.host)
+    found, missing = [], []
+    for ref in args.services:
+        try:
+            found.append(client.get(f"/services/{ref}"))
+        except ApiResponseError as exc:
+            if exc.status != 404:
+                raise
+            missing.append(f"no such service: {ref}")
+    if not found:
+        raise SwarmletError("\n".join(missing))
+    tasks = [t for s in _unique(found) for t in client.get("/tasks", service=s["ID"])]
+    _print_tasks(client, args, tasks)
+    if missing:
+        raise SwarmletError("\n".join(missing))
+
+
+def cmd_node_ps(args: argparse.Namespace) -> None:
+    client = Client(args.host)
+    tasks: list[dict[str, Any]] = []
+    for node_id in _unique_ids(_node_id(client, ref) for ref in args.nodes):
+        tasks += client.get("/tasks", node=node_id)
+    _print_tasks(client, args, tasks)
+
+
+def _node_id(client: Client, ref: str) -> str:
+    if ref == "self":
+        return client.get("/info")["Swarm"]["NodeID"]
+    return client.get(f"/nodes/{ref}")["ID"]
+
+
+def _print_tasks(client: Client, args: argparse.Namespace, tasks: list[dict[str, Any]]) -> None:
+    filters = fmt.parse_filters(args.filter)
+    service_names = {s["ID"]: s["Spec"].get("Name", s["ID"]) for s in client.get("/services")}
+    node_names = {n["ID"]: n.get("Description", {}).get("Hostname") or n["ID"]
+                  for n in client.get("/nodes")}
+    if "node" in filters:
+        filters["node"] = [_node_id(client, v) if v == "self" else v for v in filters["node"]]
+    tasks = fmt.filter_tasks(tasks, filters, service_names, node_names)
+    trunc = not args.no_trunc and not args.quiet
+    table = args.format == "table" and not args.quiet
+    rows = fmt.task_rows(tasks, service_names, node_names, datetime.now(UTC), trunc=trunc,
+                         indent=table)
+    if args.quiet:
+        for row in rows:
+            print(row["ID"])
+    elif args.format == "json":
+        print_json_lines(rows)
+    else:
+        print_table(fmt.PS_HEADER, [[r[k] for k in fmt.PS_KEYS] for r in rows])
+
+
+def cmd_inspect(args: argparse.Namespace) -> None:
+    client = Client(args.host)
+    services = [client.get(f"/services/{ref}") for ref in args.services]
+    if not args.pretty:
+        print(json.dumps(services, indent=4))
+        return
+    for service in services:
+        print(fmt.pretty_service(service))
+
+
+def parse_scale(arg: str) -> tuple[str, str]:
+    name, sep, value = arg.partition("=")
+    if not sep or not name or not value:
+        raise SwarmletError(f"invalid scale specifier '{arg}'.\nSee 'swarmlet service scale "
+                            "--help'.\n\nUsage:  swarmlet service scale SERVICE=REPLICAS "
+                            "[SERVICE=REPLICAS...]\n\nScale one or multiple replicated services")
+    return name, value
+
+
+def cmd_scale(args: argparse.Namespace) -> None:
+    pairs = [parse_scale(arg) for arg in args.scales]
+    client = Client(args.host)
+    errors, scaled = [], []
+    for name, value in pairs:
+        if not value.isascii() or not value.isdigit():
+            errors.append(f'{name}: invalid replicas value {value}: strconv.ParseUint: '
+                          f'parsing "{value}": invalid syntax')
+            continue
+        try:
+            _scale(client, name, int(value))
+        except SwarmletError as exc:
+            prefix = "Error response from daemon: " if isinstance(exc, ApiResponseError) else ""
+            errors.append(f"{name}: {prefix}{exc}")
+            continue
+        print(f"{name} scaled to {int(value)}")
+        scaled.append(name)
+    if not args.detach:
+        for name in scaled:
+            try:
+                wait_on_service(client, name)
+            except SwarmletError as exc:
+                errors.append(f"{name}: {exc}")
+    if errors:
+        raise SwarmletError("\n".join(errors))
+
+
+def _scale(client: Client, ref: str, replicas: int) -> None:
+    service = client.get(f"/services/{ref}")
+    spec = service["Spec"]
+    if "Replicated" not in spec.get("Mode", {}):
+        raise SwarmletError("scale can only be used with replicated or replicated-job mode")
+    spec["Mode"] = {"Replicated": {**spec["Mode"]["Replicated"], "Replicas": replicas}}
+    client.post(f"/services/{service['ID']}/update", spec, version=service["Version"]["Index"])
+
+
+def cmd_rm(args: argparse.Namespace) -> None:
+    client = Client(args.host)
+    errors = []
+    for ref in args.services:
+        try:
+            client.delete(f"/services/{ref}")
+            print(ref)
+        except ApiResponseError as exc:
+            errors.append(f"Error response from daemon: {exc}")
+    if errors:
+        raise SwarmletError("\n".join(errors))
+
+
+def _unique(services: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return list({s["ID"]: s for s in services}.values())
+
+
+def _unique_ids(ids: Any) -> list[str]:
+    return list(dict.fromkeys(ids))

@@ -1,0 +1,429 @@
+"""`service create` flags -> a ServiceSpec (Docker's Engine API shape), as Docker's CLI builds it.
+
+Pure apart from reading --env-file files and looking bare `-e NAME` up in the environment given.
+`add_common_options` / `apply_common` hold the flags `service update` shares with `create`, so
+update can apply them onto an existing spec; keys the user did not set are left out (the server
+applies Docker's defaults).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import shlex
+from collections.abc import Mapping
+from typing import Any
+
+from swarmlet.cli.units import duration_nanos, nano_cpus, ram_in_bytes
+from swarmlet.errors import SwarmletError
+
+Spec = dict[str, Any]
+SHORT = {"env": "e", "workdir": "w", "user": "u", "publish": "p"}
+RESTART_CONDITIONS = ("none", "on-failure", "any")
+MOUNT_TYPES = ("bind", "volume", "tmpfs")
+
+
+def flag_error(flag: str, value: str, reason: str) -> SwarmletError:
+    """pflag's wording: invalid argument "abc" for "--replicas" flag: <reason>."""
+    name = f"-{SHORT[flag]}, --{flag}" if flag in SHORT else f"--{flag}"
+    return SwarmletError(f'invalid argument "{value}" for "{name}" flag: {reason}')
+
+
+def add_common_options(p: argparse.ArgumentParser) -> None:
+    """Flags `service create` and `service update` share (same names, same meaning)."""
+    p.add_argument("-d", "--detach", action="store_true",
+                   help="Exit immediately instead of waiting for the service to converge")
+    p.add_argument("-q", "--quiet", action="store_true", help="Suppress progress output")
+    p.add_argument("--replicas", metavar="uint", help="Number of tasks")
+    p.add_argument("--replicas-max-per-node", metavar="uint",
+                   help="Maximum number of tasks per node (default 0 = unlimited)")
+    for flag, helptext in (("reserve-cpu", "Reserve CPUs"), ("reserve-memory", "Reserve Memory"),
+                           ("limit-cpu", "Limit CPUs"), ("limit-memory", "Limit Memory")):
+        p.add_argument(f"--{flag}", metavar="value", help=helptext)
+    p.add_argument("--restart-condition", metavar="string",
+                   help='Restart when condition is met ("none"|"on-failure"|"any") '
+                   '(default "any")')
+    p.add_argument("--restart-delay", metavar="duration",
+                   help="Delay between restart attempts (ns|us|ms|s|m|h) (default 5s)")
+    p.add_argument("--restart-max-attempts", metavar="uint",
+                   help="Maximum number of restarts before giving up")
+    p.add_argument("--restart-window", metavar="duration",
+                   help="Window used to evaluate the restart policy (ns|us|ms|s|m|h)")
+    p.add_argument("--health-cmd", metavar="string", help="Command to run to check health")
+    p.add_argument("--health-interval", metavar="duration",
+                   help="Time between running the check (ms|s|m|h)")
+    p.add_argument("--health-timeout", metavar="duration",
+                   help="Maximum time to allow one check to run (ms|s|m|h)")
+    p.add_argument("--health-retries", metavar="int",
+                   help="Consecutive failures needed to report unhealthy")
+    p.add_argument("--health-start-period", metavar="duration",
+                   help="Start period for the container to initialize before counting "
+                   "retries towards unstable (ms|s|m|h)")
+    p.add_argument("--no-healthcheck", action="store_true",
+                   help="Disable any container-specified HEALTHCHECK")
+    p.add_argument("--entrypoint", metavar="command",
+                   help="Overwrite the default ENTRYPOINT of the image")
+    p.add_argument("-w", "--workdir", metavar="string",
+                   help="Working directory inside the container")
+    p.add_argument("-u", "--user", metavar="string",
+                   help="Username or UID (format: <name|uid>[:<group|gid>])")
+    p.add_argument("--hostname", metavar="string", help="Container hostname")
+    p.add_argument("--stop-grace-period", metavar="duration",
+                   help="Time to wait before force killing a container (ns|us|ms|s|m|h) "
+                   "(default 10s)")
+    p.add_argument("--stop-signal", metavar="string", help="Signal to stop the container")
+
+
+def add_create_options(p: argparse.ArgumentParser) -> None:
+    """Flags of `service create` only (update has --*-add/--*-rm forms instead)."""
+    p.add_argument("--name", metavar="string", help="Service name")
+    p.add_argument("--mode", metavar="string",
+                   help='Service mode ("replicated" or "global") (default "replicated")')
+    many = (("constraint", "Placement constraints"),
+            ("placement-pref", "Add a placement preference"),
+            ("env-file", "Read in a file of environment variables"),
+            ("label", "Service labels"), ("container-label", "Container labels"),
+            ("mount", "Attach a filesystem mount to the service"))
+    for flag, helptext in many:
+        p.add_argument(f"--{flag}", action="append", default=[], metavar="value",
+                       help=helptext)
+    p.add_argument("-e", "--env", action="append", default=[], metavar="value",
+                   help="Set environment variables")
+    p.add_argument("-p", "--publish", action="append", default=[], metavar="port",
+                   help="Publish a port as a node port")
+    p.add_argument("image", metavar="IMAGE")
+    p.add_argument("args", nargs=argparse.REMAINDER, metavar="[COMMAND] [ARG...]")
+
+
+def spec_from_create_args(args: argparse.Namespace,
+                          environ: Mapping[str, str] | None = None) -> Spec:
+    """The ServiceSpec `service create` sends for these parsed arguments."""
+    environ = os.environ if environ is None else environ
+    container: Spec = {"Image": args.image}
+    spec: Spec = {"TaskTemplate": {"ContainerSpec": container}, "Mode": service_mode(args)}
+    if args.name:
+        spec["Name"] = args.name
+    if args.label:
+        spec["Labels"] = labels(args.label, "label")
+    if args.container_label:
+        container["Labels"] = labels(args.container_label, "container-label")
+    if args.args:
+        container["Args"] = list(args.args)
+    env = merge_env(args.env_file, args.env, environ)
+    if env:
+        container["Env"] = env
+    if args.mount:
+        container["Mounts"] = [parse_mount(m) for m in args.mount]
+    placement: Spec = {}
+    if args.constraint:
+        placement["Constraints"] = list(args.constraint)
+    if args.placement_pref:
+        placement["Preferences"] = [placement_pref(p) for p in args.placement_pref]
+    if placement:
+        spec["TaskTemplate"]["Placement"] = placement
+    if args.publish:
+        spec["EndpointSpec"] = {"Mode": "vip", "Ports": [parse_port(p) for p in args.publish]}
+    apply_common(spec, args)
+    return spec
+
+
+def service_mode(args: argparse.Namespace) -> Spec:
+    mode = args.mode or "replicated"
+    if mode == "global":
+        if args.replicas is not None:
+            raise SwarmletError("replicas can only be used with replicated mode")
+        if args.replicas_max_per_node is not None:
+            raise SwarmletError("replicas-max-per-node can only be used with replicated mode")
+        return {"Global": {}}
+    if mode != "replicated":
+        raise SwarmletError(f"Unknown mode: {mode}, only replicated and global supported")
+    replicas = 1 if args.replicas is None else parse_uint(args.replicas, "replicas")
+    return {"Replicated": {"Replicas": replicas}}
+
+
+def apply_common(spec: Spec, args: argparse.Namespace) -> Spec:
+    """Set, onto `spec`, what the shared flags say; leave everything else as it is."""
+    task = spec.setdefault("TaskTemplate", {})
+    container = task.setdefault("ContainerSpec", {})
+    for flag, key in (("workdir", "Dir"), ("user", "User"), ("hostname", "Hostname"),
+                      ("stop_signal", "StopSignal")):
+        if getattr(args, flag) is not None:
+            container[key] = getattr(args, flag)
+    if args.entrypoint is not None:
+        try:
+            container["Command"] = shlex.split(args.entrypoint)
+        except ValueError as exc:
+            raise flag_error("entrypoint", args.entrypoint, str(exc)) from None
+    if args.stop_grace_period is not None:
+        container["StopGracePeriod"] = parse_duration_flag(args.stop_grace_period,
+                                                           "stop-grace-period")
+    health = healthcheck(args)
+    if health is not None:
+        container["Healthcheck"] = health
+    if args.replicas_max_per_node is not None:
+        task.setdefault("Placement", {})["MaxReplicas"] = parse_uint(
+            args.replicas_max_per_node, "replicas-max-per-node")
+    for group, prefix in (("Limits", "limit"), ("Reservations", "reserve")):
+        cpu, memory = getattr(args, f"{prefix}_cpu"), getattr(args, f"{prefix}_memory")
+        if cpu is None and memory is None:
+            continue
+        values = task.setdefault("Resources", {}).setdefault(group, {})
+        if cpu is not None:
+            values["NanoCPUs"] = _flag(nano_cpus, cpu, f"{prefix}-cpu")
+        if memory is not None:
+            values["MemoryBytes"] = _flag(ram_in_bytes, memory, f"{prefix}-memory")
+    restart = restart_policy(args)
+    if restart:
+        task.setdefault("RestartPolicy", {}).update(restart)
+    return spec
+
+
+def restart_policy(args: argparse.Namespace) -> Spec:
+    policy: Spec = {}
+    if args.restart_condition is not None:
+        if args.restart_condition not in RESTART_CONDITIONS:
+            raise flag_error("restart-condition", args.restart_condition,
+                             'must be one of "none", "on-failure" or "any"')
+        policy["Condition"] = args.restart_condition
+    if args.restart_delay is not None:
+        policy["Delay"] = parse_duration_flag(args.restart_delay, "restart-delay")
+    if args.restart_max_attempts is not None:
+        policy["MaxAttempts"] = parse_uint(args.restart_max_attempts, "restart-max-attempts")
+    if args.restart_window is not None:
+        policy["Window"] = parse_duration_flag(args.restart_window, "restart-window")
+    return policy
+
+
+def healthcheck(args: argparse.Namespace) -> Spec | None:
+    """Docker's toHealthConfig: NONE, or only the settings given (0/absent = the image's)."""
+    durations = {"Interval": "health-interval", "Timeout": "health-timeout",
+                 "StartPeriod": "health-start-period"}
+    given = [getattr(args, flag.replace("-", "_")) for flag in durations.values()]
+    retries = args.health_retries
+    have_settings = bool(args.health_cmd) or any(v is not None for v in given) or (
+        retries is not None)
+    if args.no_healthcheck:
+        if have_settings:
+            raise SwarmletError("--no-healthcheck conflicts with --health-* options")
+        return {"Test": ["NONE"]}
+    if not have_settings:
+        return None
+    health: Spec = {}
+    if args.health_cmd:
+        health["Test"] = ["CMD-SHELL", args.health_cmd]
+    for (key, flag), value in zip(durations.items(), given, strict=True):
+        if value is not None:
+            health[key] = parse_duration_flag(value, flag)
+    if retries is not None:
+        try:
+            health["Retries"] = int(retries, 10)
+        except ValueError:
+            raise flag_error("health-retries", retries,
+                             f'strconv.ParseInt: parsing "{retries}": invalid syntax') from None
+        if health["Retries"] < 0:
+            raise SwarmletError("--health-retries cannot be negative")
+    return health
+
+
+def parse_uint(value: str, flag: str) -> int:
+    """strconv.ParseUint as pflag uses it, with its error wording."""
+    if not value.isascii() or not value.isdigit():
+        raise flag_error(flag, value, f'strconv.ParseUint: parsing "{value}": invalid syntax')
+    number = int(value)
+    if number >= 2**64:
+        raise flag_error(flag, value,
+                         f'strconv.ParseUint: parsing "{value}": value out of range')
+    return number
+
+
+def parse_duration_flag(value: str, flag: str) -> int:
+    return _flag(duration_nanos, value, flag)
+
+
+def _flag(parse: Any, value: str, flag: str) -> Any:
+    try:
+        return parse(value)
+    except SwarmletError as exc:
+        raise flag_error(flag, value, str(exc)) from None
+
+
+def labels(pairs: list[str], flag: str) -> dict[str, str]:
+    """key=value (or bare key, value "") as Docker's ConvertKVStringsToMap."""
+    result: dict[str, str] = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        if not key.strip():
+            raise flag_error(flag, pair, f"invalid label '{pair}': empty name")
+        result[key] = value
+    return result
+
+
+def placement_pref(value: str) -> Spec:
+    fields = value.split("=")
+    if len(fields) != 2:
+        raise flag_error("placement-pref", value,
+                         'placement preference must be of the format "<strategy>=<arg>"')
+    if fields[0] != "spread":
+        raise flag_error("placement-pref", value, f"unsupported placement preference "
+                         f"{fields[0]} (only spread is supported)")
+    return {"Spread": {"SpreadDescriptor": fields[1]}}
+
+
+def merge_env(files: list[str], pairs: list[str], environ: Mapping[str, str]) -> list[str]:
+    """--env-file contents, then -e values; a later value of a name replaces the earlier one."""
+    values: list[str] = []
+    for path in files:
+        values += read_env_file(path, environ)
+    for pair in pairs:
+        key, sep, _ = pair.partition("=")
+        if not key:
+            raise flag_error("env", pair, f"invalid environment variable: {pair}")
+        values.append(pair if sep or key not in environ else f"{key}={environ[key]}")
+    merged: list[str] = []
+    for value in values:
+        name = value.split("=", 1)[0]
+        merged = [v for v in merged if v != name and not v.startswith(name + "=")]
+        merged.append(value)
+    return merged
+
+
+def read_env_file(path: str, environ: Mapping[str, str]) -> list[str]:
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+    except OSError as exc:
+        raise SwarmletError(f"open {path}: {(exc.strerror or str(exc)).lower()}") from None
+    return parse_env_lines(raw, path, environ)
+
+
+def parse_env_lines(raw: bytes, path: str, environ: Mapping[str, str]) -> list[str]:
+    """Docker's env-file format: NAME=value lines (value kept verbatim), # comments, blank
+    lines; a bare NAME takes its value from the environment, or is passed on unset."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    result: list[str] = []
+    for number, line_bytes in enumerate(raw.splitlines(), start=1):
+        try:
+            text = line_bytes.decode()
+        except UnicodeDecodeError:
+            raise SwarmletError(f"env file {path} contains invalid utf8 bytes at line "
+                                f"{number}: {line_bytes!r}") from None
+        line = text.lstrip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, value = line.partition("=")
+        name = name.lstrip()
+        if not name:
+            raise SwarmletError(f"no variable name on line '{line}'")
+        if any(c in name for c in " \t"):
+            raise SwarmletError(
+                f"poorly formatted environment: variable '{name}' contains whitespaces")
+        if sep:
+            result.append(f"{name}={value}")
+        elif name in environ:
+            result.append(f"{name}={environ[name]}")
+        else:
+            result.append(name)
+    return result
+
+
+def parse_mount(value: str) -> Spec:
+    """Docker's --mount CSV: type=bind|volume|tmpfs,source=,target=,readonly,tmpfs-size=..."""
+    try:
+        fields = next(csv.reader([value]), [])
+    except csv.Error as exc:
+        raise flag_error("mount", value, str(exc)) from None
+    mount: Spec = {"Type": "volume"}
+    tmpfs: Spec = {}
+    for field in fields:
+        key, sep, val = field.partition("=")
+        key = key.lower()
+        if not sep:
+            if key in ("readonly", "ro"):
+                mount["ReadOnly"] = True
+                continue
+            raise flag_error("mount", value, f"invalid field '{field}' must be a key=value pair")
+        if key == "type":
+            mount["Type"] = val.lower()
+        elif key in ("source", "src"):
+            mount["Source"] = val
+        elif key in ("target", "dst", "destination"):
+            mount["Target"] = val
+        elif key in ("readonly", "ro"):
+            mount["ReadOnly"] = _parse_bool(val, key, value)
+        elif key == "tmpfs-size":
+            tmpfs["SizeBytes"] = _mount_value(ram_in_bytes, val, key, value)
+        elif key == "tmpfs-mode":
+            tmpfs["Mode"] = _mount_value(lambda v: int(v, 8), val, key, value)
+        else:
+            raise flag_error("mount", value, f"unexpected key '{key}' in '{field}'")
+    kind = mount["Type"]
+    if kind not in MOUNT_TYPES:
+        raise flag_error("mount", value, f"mount type unknown: '{kind}' (use bind, volume "
+                         "or tmpfs)")
+    if not mount.get("Target"):
+        raise flag_error("mount", value, "target is required")
+    if tmpfs and kind != "tmpfs":
+        raise flag_error("mount", value, f"cannot mix 'tmpfs-*' options with mount type '{kind}'")
+    if kind == "bind" and not mount.get("Source"):
+        raise flag_error("mount", value, 'invalid mount config for type "bind": field Source '
+                         "must not be empty")
+    if kind == "tmpfs" and mount.get("Source"):
+        raise flag_error("mount", value, 'invalid mount config for type "tmpfs": field Source '
+                         "must not be specified")
+    if mount.get("ReadOnly") is False:
+        del mount["ReadOnly"]
+    if tmpfs:
+        mount["TmpfsOptions"] = tmpfs
+    return mount
+
+
+def _parse_bool(val: str, key: str, value: str) -> bool:
+    """strconv.ParseBool's spellings."""
+    if val in ("1", "t", "T", "TRUE", "true", "True"):
+        return True
+    if val in ("0", "f", "F", "FALSE", "false", "False"):
+        return False
+    raise flag_error("mount", value, f"invalid value for {key}: {val}")
+
+
+def _mount_value(parse: Any, val: str, key: str, value: str) -> Any:
+    try:
+        return parse(val)
+    except (SwarmletError, ValueError):
+        raise flag_error("mount", value, f"invalid value for {key}: {val}") from None
+
+
+def parse_port(value: str) -> Spec:
+    """-p: [published:]target[/protocol], or published=,target=,protocol=,mode= as Docker."""
+    if "=" in value:
+        port: Spec = {"Protocol": "tcp", "PublishMode": "ingress"}
+        for field in value.split(","):
+            key, _, val = field.partition("=")
+            if key in ("published", "target"):
+                port["PublishedPort" if key == "published" else "TargetPort"] = _port(val, value)
+            elif key == "protocol" and val in ("tcp", "udp", "sctp"):
+                port["Protocol"] = val
+            elif key == "mode" and val in ("ingress", "host"):
+                port["PublishMode"] = val
+            else:
+                raise flag_error("publish", value, f"invalid field key {key}")
+        if "TargetPort" not in port:
+            raise flag_error("publish", value, "missing mandatory field \"target\"")
+        return port
+    ports, _, protocol = value.partition("/")
+    protocol = protocol or "tcp"
+    if protocol not in ("tcp", "udp", "sctp"):
+        raise flag_error("publish", value, f"invalid proto: {protocol}")
+    published, _, target = ports.rpartition(":")
+    port = {"Protocol": protocol, "TargetPort": _port(target, value), "PublishMode": "ingress"}
+    if published:
+        port["PublishedPort"] = _port(published, value)
+    return port
+
+
+def _port(text: str, value: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise flag_error("publish", value, f"invalid port: {text or value}")
+    return int(text)

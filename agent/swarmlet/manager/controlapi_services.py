@@ -1,0 +1,85 @@
+"""The control API for services and tasks: Docker's /services and /tasks endpoints, with
+SwarmKit's validation (manager/services.py) and the store's version checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from swarmlet.api.router import ApiError
+from swarmlet.manager import tasks as T
+from swarmlet.manager.manager import Manager
+from swarmlet.manager.services import mode_of, normalise_spec, replicas_of
+from swarmlet.store.objects import clone, new_id
+
+
+class ServiceAPI:
+    def __init__(self, manager: Manager) -> None:
+        self.manager = manager
+        self.store = manager.store
+
+    def create(self, spec: Any) -> dict[str, str]:
+        self.manager.require_quorum()
+        spec = normalise_spec(spec)
+        service = {"ID": new_id(), "Spec": spec}
+        [created] = self.store.write([{"op": "create", "kind": "service", "object": service}])
+        return {"ID": created["ID"]}
+
+    def resolve(self, ref: str) -> dict[str, Any]:
+        """A service by ID, name, or unique ID prefix, as Docker resolves SERVICE."""
+        self.manager.require_quorum()
+        service = self.store.get("service", ref) or self.store.find_by_name("service", ref)
+        if service is not None:
+            return service
+        matches = [s for s in self.store.list("service") if s["ID"].startswith(ref)]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise ApiError(409, f"service {ref} is ambiguous ({len(matches)} matches found)")
+        raise ApiError(404, f"service {ref} not found")
+
+    def with_status(self, service: dict[str, Any]) -> dict[str, Any]:
+        """Docker's ServiceStatus: running tasks and how many are wanted."""
+        tasks = [t for t in self.store.list("task") if t["ServiceID"] == service["ID"]]
+        running = sum(1 for t in tasks if T.state_of(t) == "running"
+                      and t.get("DesiredState") == "running")
+        if mode_of(service["Spec"]) == "global":
+            desired = sum(1 for t in tasks if t.get("DesiredState") == "running")
+        else:
+            desired = replicas_of(service["Spec"])
+        return {**service, "ServiceStatus": {"RunningTasks": running, "DesiredTasks": desired}}
+
+    def list(self) -> list[dict[str, Any]]:
+        self.manager.require_quorum()
+        return [self.with_status(s) for s in self.store.list("service")]
+
+    def inspect(self, ref: str) -> dict[str, Any]:
+        return self.with_status(self.resolve(ref))
+
+    def update(self, ref: str, version: int, spec: Any) -> None:
+        service = self.resolve(ref)
+        if service["Version"]["Index"] != version:
+            raise ApiError(409, "update out of sequence")
+        new_spec = normalise_spec(spec, old=service["Spec"])
+        service["PreviousSpec"] = clone(service["Spec"])
+        service["Spec"] = new_spec
+        self.store.write([{"op": "update", "kind": "service", "object": service}])
+
+    def remove(self, ref: str) -> None:
+        service = self.resolve(ref)
+        changes: list[dict[str, Any]] = [{"op": "delete", "kind": "service",
+                                          "id": service["ID"]}]
+        for task in self.store.list("task"):
+            if task["ServiceID"] == service["ID"] and task.get("DesiredState") != "remove":
+                task["DesiredState"] = "remove"
+                changes.append(T.update(task))
+        self.store.write(changes)
+
+    def tasks(self, service: str | None, node: str | None) -> list[dict[str, Any]]:
+        self.manager.require_quorum()
+        found = self.store.list("task")
+        if service:
+            service_id = self.resolve(service)["ID"]
+            found = [t for t in found if t["ServiceID"] == service_id]
+        if node:
+            found = [t for t in found if t.get("NodeID") == node]
+        return found

@@ -1,0 +1,90 @@
+"""The leader's control pass: orchestrators → allocator → scheduler → reaper.
+
+Each stage reads a fresh snapshot of the store and returns changes, which are written before
+the next stage runs. A pass runs when the store changes (a watch) and at least every half
+second (restart delays and liveness are about time). Only the leader runs passes; a write
+that conflicts with another (a task status report) just waits for the next pass.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from swarmlet.manager.allocator import allocate
+from swarmlet.manager.orchestrator.global_ import reconcile_global
+from swarmlet.manager.orchestrator.reaper import reap
+from swarmlet.manager.orchestrator.replicated import reconcile_replicated
+from swarmlet.manager.orchestrator.snapshot import Snapshot
+from swarmlet.manager.scheduling import schedule_pending
+from swarmlet.store.raft import RaftStore
+from swarmlet.store.state import StoreError
+from swarmlet.store.watch import WatchClosed
+
+log = logging.getLogger("swarmlet.orchestrator")
+
+PASS_INTERVAL = 0.5
+BATCH = 200
+
+Stage = Callable[[Snapshot], list[dict[str, Any]]]
+STAGES: tuple[tuple[str, Stage], ...] = (
+    ("orchestrator", lambda s: reconcile_replicated(s) + reconcile_global(s)),
+    ("allocator", lambda s: allocate(s.tasks)),
+    ("scheduler", schedule_pending),
+    ("reaper", reap),
+)
+
+
+def write_in_batches(store: RaftStore, changes: list[dict[str, Any]]) -> None:
+    for start in range(0, len(changes), BATCH):
+        store.write(changes[start:start + BATCH])
+
+
+class ControlLoops:
+    def __init__(self, store: RaftStore) -> None:
+        self.store = store
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="control-loops", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        watch = None
+        while not self._stopping.is_set():
+            if not self.store.is_leader():
+                if watch is not None:
+                    watch.close()
+                    watch = None
+                self._stopping.wait(PASS_INTERVAL)
+                continue
+            if watch is None:
+                watch = self.store.watch({"service", "task", "node", "cluster"})
+            try:
+                self.run_pass()
+            except StoreError as exc:
+                log.debug("control pass: %s", exc)
+            except Exception:
+                log.exception("control pass failed; going on")
+            try:
+                if watch.get(timeout=PASS_INTERVAL) is not None:
+                    while watch.get(timeout=0.02) is not None:  # one pass for a burst
+                        pass
+            except WatchClosed:
+                watch = None
+        if watch is not None:
+            watch.close()
+
+    def run_pass(self) -> None:
+        for name, stage in STAGES:
+            changes = stage(Snapshot.read(self.store))
+            if changes:
+                log.debug("%s: %d changes", name, len(changes))
+                write_in_batches(self.store, changes)

@@ -1,0 +1,2 @@
+"""The leader's orchestrators (SwarmKit's manager/orchestrator): pure passes from a store
+snapshot to store changes. replicated, global, the restart supervisor and the task reaper."""

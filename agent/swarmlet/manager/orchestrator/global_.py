@@ -1,0 +1,79 @@
+"""The global orchestrator: one task of each global service on every eligible node.
+
+Eligible: not down, not drained, and matching the service's constraints. A paused node keeps
+its task but gets no new one. Tasks on nodes that stop being eligible are shut down; a task
+that ended on an eligible node goes to the restart supervisor, keyed by node.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from swarmlet.manager import tasks as T
+from swarmlet.manager.orchestrator.replicated import newest
+from swarmlet.manager.orchestrator.restart import GAVE_UP_MARK, GIVE_UP, RESTART, restart_decision
+from swarmlet.manager.orchestrator.snapshot import Snapshot
+from swarmlet.manager.scheduler import parse_constraints
+from swarmlet.manager.services import mode_of
+
+
+def reconcile_global(snap: Snapshot) -> list[dict[str, Any]]:
+    changes: list[dict[str, Any]] = []
+    by_service = snap.tasks_by_service()
+    for service in snap.services.values():
+        if mode_of(service["Spec"]) == "global":
+            changes += _reconcile_service(snap, service, by_service.get(service["ID"], []))
+    return changes
+
+
+def _eligible(snap: Snapshot, service: dict[str, Any], node: dict[str, Any]) -> bool:
+    if not snap.node_usable(node["ID"]):
+        return False
+    placement = service["Spec"]["TaskTemplate"].get("Placement") or {}
+    return all(c.matches(node) for c in parse_constraints(placement.get("Constraints") or []))
+
+
+def _reconcile_service(snap: Snapshot, service: dict[str, Any],
+                       tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    changes: list[dict[str, Any]] = []
+    per_node: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for task in tasks:
+        if task.get("DesiredState") != "remove":
+            per_node[task["NodeID"]].append(task)
+
+    for node in snap.nodes.values():
+        history = per_node.get(node["ID"], [])
+        eligible = _eligible(snap, service, node)
+        current = newest(history) if history else None
+        for task in history:
+            if T.is_active(task) and (task is not current or not eligible):
+                task["DesiredState"] = "shutdown"
+                changes.append(T.update(task))
+        if not eligible:
+            continue
+        gave_up = current is not None and \
+            current.get(GAVE_UP_MARK) == service["Version"]["Index"]
+        if current is None or (current.get("DesiredState") not in ("running", "ready")
+                               and not gave_up):
+            if node["Spec"].get("Availability") != "pause":
+                changes.append(T.create(T.new_task(service, 0, node["ID"])))
+            continue
+        if current.get("DesiredState") in ("running", "ready") and T.is_terminal(current):
+            decision = restart_decision(snap, service, history, current)
+            if decision in (GIVE_UP, RESTART):
+                current["DesiredState"] = "shutdown"
+                if decision == GIVE_UP:
+                    current[GAVE_UP_MARK] = service["Version"]["Index"]
+                changes.append(T.update(current))
+            if decision == RESTART:
+                changes.append(T.create(T.new_task(service, 0, node["ID"])))
+
+    for node_id, history in per_node.items():  # nodes removed from the swarm
+        if node_id not in snap.nodes:
+            for task in history:
+                if T.is_active(task):
+                    task["DesiredState"] = "shutdown"
+                    changes.append(T.update(task))
+    return changes
+

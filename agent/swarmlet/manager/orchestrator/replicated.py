@@ -1,0 +1,85 @@
+"""The replicated orchestrator: keep `Replicas` slots, each with one task meant to run.
+
+Per slot, the newest task holds it. A task that ended goes to the restart supervisor; a task
+whose node is down, drained or gone is replaced at once (no rebalancing when the node comes
+back, as in Docker). Missing slots get new tasks (lowest free numbers); surplus slots lose
+their task (desired "remove"), preferring tasks not running, then nodes with the most copies.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Any
+
+from swarmlet.manager import tasks as T
+from swarmlet.manager.orchestrator.restart import GAVE_UP_MARK, GIVE_UP, RESTART, restart_decision
+from swarmlet.manager.orchestrator.snapshot import Snapshot
+from swarmlet.manager.services import mode_of, replicas_of
+
+
+def reconcile_replicated(snap: Snapshot) -> list[dict[str, Any]]:
+    changes: list[dict[str, Any]] = []
+    by_service = snap.tasks_by_service()
+    for service in snap.services.values():
+        if mode_of(service["Spec"]) == "replicated":
+            changes += _reconcile_service(snap, service, by_service.get(service["ID"], []))
+    return changes
+
+
+def newest(tasks: list[dict[str, Any]]) -> dict[str, Any]:
+    return max(tasks, key=lambda t: (t.get("CreatedAt", ""), t["Version"]["Index"]))
+
+
+def _reconcile_service(snap: Snapshot, service: dict[str, Any],
+                       tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    changes: list[dict[str, Any]] = []
+    slots: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for task in tasks:
+        if task.get("DesiredState") != "remove":
+            slots[task["Slot"]].append(task)
+
+    held: dict[int, dict[str, Any]] = {}  # slot → the task holding it
+    for slot, history in sorted(slots.items()):
+        current = newest(history)
+        for older in history:  # only the newest task of a slot may be meant to run
+            if older is not current and T.is_active(older):
+                older["DesiredState"] = "shutdown"
+                changes.append(T.update(older))
+        if current.get("DesiredState") not in ("running", "ready"):
+            # Ended and not to be restarted: the slot stays taken (REPLICAS shows it
+            # missing), as Docker's does; anything else frees it.
+            if current.get(GAVE_UP_MARK) == service["Version"]["Index"]:
+                held[slot] = current
+            continue
+        node_lost = bool(current.get("NodeID")) and not snap.node_usable(current["NodeID"])
+        if not T.is_terminal(current) and not node_lost:
+            held[slot] = current
+            continue
+        decision = restart_decision(snap, service, history, current)
+        if decision == GIVE_UP:
+            current["DesiredState"] = "shutdown"
+            current[GAVE_UP_MARK] = service["Version"]["Index"]
+            changes.append(T.update(current))
+            held[slot] = current  # a slot whose task may not restart stays taken
+        elif decision == RESTART:
+            current["DesiredState"] = "shutdown"
+            changes.append(T.update(current))
+            replacement = T.new_task(service, slot)
+            changes.append(T.create(replacement))
+            held[slot] = replacement
+        else:  # WAIT: the restart delay runs
+            held[slot] = current
+
+    want = replicas_of(service["Spec"])
+    if len(held) < want:
+        free = (n for n in range(1, 10**9) if n not in slots)
+        for _ in range(want - len(held)):
+            changes.append(T.create(T.new_task(service, next(free))))
+    elif len(held) > want:
+        copies = Counter(t.get("NodeID") for t in held.values())
+        victims = sorted(held.values(), key=lambda t: (
+            T.state_of(t) == "running", -copies[t.get("NodeID")], -t["Slot"]))
+        for task in victims[:len(held) - want]:
+            task["DesiredState"] = "remove"
+            changes.append(T.update(task))
+    return changes

@@ -1,0 +1,8 @@
+"""The scheduler: a pure placement step from a store snapshot to a Plan (SwarmKit's
+manager/scheduler, in Nomad's shape). The shell that reads the store and writes the plan
+back lives with the manager's loops."""
+
+from swarmlet.manager.scheduler.constraints import Constraint, parse_constraints
+from swarmlet.manager.scheduler.scheduler import Plan, schedule
+
+__all__ = ["Constraint", "Plan", "parse_constraints", "schedule"]

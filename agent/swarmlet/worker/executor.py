@@ -1,0 +1,196 @@
+"""The executor: makes this node's containers match its assigned tasks.
+
+Assignments come from the dispatcher (the tasks of this node with their desired states);
+containers are found by the `swarmlet.node.id` label, so after an agent restart the running
+ones are adopted, not duplicated. Each pass reports state transitions it observed; a pass runs
+when assignments change, when Docker reports a container event, and every second.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import docker
+from docker.errors import APIError, DockerException, ImageNotFound, NotFound
+
+from swarmlet.manager import tasks as T
+from swarmlet.worker.containers import (
+    NODE_LABEL,
+    TASK_LABEL,
+    create_args,
+    observed_state,
+    stop_timeout,
+)
+
+log = logging.getLogger("swarmlet.executor")
+
+Report = Callable[[list[dict[str, Any]]], None]
+
+
+class Executor:
+    def __init__(self, node_id: str, report: Report) -> None:
+        self.node_id = node_id
+        self.report = report
+        self.client = docker.from_env(timeout=60)
+        self._assigned: dict[str, dict[str, Any]] = {}
+        self._reported: dict[str, tuple[str, str, str]] = {}
+        self._have_assignments = False
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name="executor", daemon=True)
+        self._events = threading.Thread(target=self._watch_events, name="docker-events",
+                                        daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+        self._events.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        self._thread.join(timeout=10)
+        self.client.close()
+
+    def assign(self, tasks: list[dict[str, Any]]) -> None:
+        with self._lock:
+            self._assigned = {t["ID"]: t for t in tasks}
+            self._have_assignments = True
+        self._wake.set()
+
+    # --- the loop -----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.wait(1.0)
+            self._wake.clear()
+            if self._stopping.is_set():
+                break
+            try:
+                self.reconcile()
+            except DockerException as exc:
+                log.warning("executor pass: Docker Engine: %s", exc)
+            except Exception:
+                log.exception("executor pass failed; going on")
+
+    def _watch_events(self) -> None:
+        """Container events of this node wake the loop (a container died, turned unhealthy)."""
+        while not self._stopping.is_set():
+            try:
+                events = docker.from_env(timeout=None).events(decode=True, filters={
+                    "type": "container", "label": [f"{NODE_LABEL}={self.node_id}"]})
+                for _event in events:
+                    self._wake.set()
+                    if self._stopping.is_set():
+                        return
+            except Exception as exc:  # dockerd restarted: reconnect; passes re-list anyway
+                log.debug("docker events: %s", exc)
+                self._stopping.wait(1.0)
+
+    def reconcile(self) -> None:
+        with self._lock:
+            if not self._have_assignments:
+                return  # before the first assignments, nothing may be judged an orphan
+            assigned = dict(self._assigned)
+        containers = {c.labels.get(TASK_LABEL): c for c in self.client.containers.list(
+            all=True, filters={"label": f"{NODE_LABEL}={self.node_id}"})}
+        updates: list[dict[str, Any]] = []
+        for task in assigned.values():
+            status = self._reconcile_task(task, containers.get(task["ID"]))
+            if status is not None and self._reported.get(task["ID"]) != status:
+                self._reported[task["ID"]] = status
+                state, message, err = status
+                task_status = {"Timestamp": _now(), "State": state, "Message": message}
+                if err:
+                    task_status["Err"] = err
+                container = containers.get(task["ID"])
+                if container is not None:
+                    task_status["ContainerStatus"] = _container_status(container)
+                updates.append({"ID": task["ID"], "Status": task_status})
+        for task_id, container in containers.items():
+            if task_id not in assigned:  # its task was deleted: nothing may keep it
+                log.info("removing container %s (no such task here)", container.name)
+                _quietly(lambda c=container: c.remove(force=True, v=True))
+        self._reported = {k: v for k, v in self._reported.items() if k in assigned}
+        if updates:
+            self.report(updates)
+
+    def _reconcile_task(self, task: dict[str, Any], container: Any,
+                        ) -> tuple[str, str, str] | None:
+        state, desired = T.state_of(task), task.get("DesiredState", "running")
+        if T.ORDER.get(desired, 0) >= T.ORDER["shutdown"]:
+            if container is not None:
+                container.reload()
+                if container.status in ("running", "restarting", "paused"):
+                    log.info("stopping %s", container.name)
+                    _quietly(lambda: container.stop(timeout=stop_timeout(task)))
+                    container.reload()
+            return None if T.is_terminal(task) else ("shutdown", "shutdown", "")
+        if T.is_terminal(task):
+            return None
+        if container is None:
+            if T.at_least(state, "running"):
+                return "failed", "started", "task: container is gone"
+            return self._start(task)
+        container.reload()
+        observed = observed_state(container.attrs)
+        if observed[0] == "preparing":  # created, never started (the agent stopped midway)
+            _quietly(container.start)
+            return "starting", "starting", ""
+        if observed[0] == "failed" and observed[1] == "unhealthy":
+            _quietly(lambda: container.kill())
+        return observed
+
+    def _start(self, task: dict[str, Any]) -> tuple[str, str, str]:
+        args = create_args(task, self.node_id)
+        try:
+            self.client.images.get(args["image"])
+        except ImageNotFound:
+            try:
+                self.client.images.pull(args["image"])
+            except DockerException as exc:
+                return "rejected", "preparing", f"No such image: {args['image']} ({exc})"
+        try:
+            container = self.client.containers.create(**args)
+            container.start()
+        except APIError as exc:
+            return "rejected", "preparing", f"starting container failed: {exc.explanation}"
+        log.info("started %s", args["name"])
+        container.reload()
+        observed = observed_state(container.attrs)
+        return observed if observed[0] != "preparing" else ("starting", "starting", "")
+
+
+def remove_node_containers(node_id: str) -> None:
+    """`swarm leave`: the node's task containers go with it, as Docker's do."""
+    client = docker.from_env(timeout=60)
+    try:
+        for container in client.containers.list(
+                all=True, filters={"label": f"{NODE_LABEL}={node_id}"}):
+            _quietly(lambda c=container: c.remove(force=True, v=True))
+    except DockerException as exc:
+        log.warning("could not remove this node's containers: %s", exc)
+    finally:
+        client.close()
+
+
+def _container_status(container: Any) -> dict[str, Any]:
+    state = container.attrs.get("State", {})
+    return {"ContainerID": container.id, "PID": state.get("Pid", 0),
+            "ExitCode": state.get("ExitCode", 0)}
+
+
+def _quietly(action: Callable[[], Any]) -> None:
+    try:
+        action()
+    except (NotFound, APIError) as exc:  # it went away or changed state meanwhile
+        log.debug("docker: %s", exc)
+
+
+def _now() -> str:
+    from swarmlet.store.objects import now_rfc3339
+
+    return now_rfc3339()

@@ -1,0 +1,83 @@
+"""The worker side of the dispatcher: fetch this node's assignments, hand them to the
+executor, and send the executor's task status reports to the leader.
+
+Assignments are a long poll (`POST /dispatcher/assignments` with the last store index seen):
+the leader answers as soon as anything changed, so a new task starts without waiting for a
+heartbeat. Reports that cannot be delivered are kept and sent with the next ones.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from swarmlet.errors import SwarmletError
+from swarmlet.worker.executor import Executor
+from swarmlet.worker.session import Session
+
+log = logging.getLogger("swarmlet.worker")
+
+POLL_WAIT = 10.0
+
+
+class Worker:
+    def __init__(self, session: Session, node_id: str) -> None:
+        self.session = session
+        self.executor = Executor(node_id, self._report)
+        self._unsent: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="assignments", daemon=True)
+
+    def start(self) -> None:
+        self.executor.start()
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.executor.stop()
+
+    def _run(self) -> None:
+        index = 0
+        while not self._stopping.is_set():
+            leader = self.session.leader
+            if leader is None:
+                self._stopping.wait(0.5)  # the session's next heartbeat finds the leader
+                continue
+            try:
+                answer = self.session.client(leader, timeout=POLL_WAIT + 10).post(
+                    "/dispatcher/assignments", {"Index": index, "Wait": POLL_WAIT})
+            except SwarmletError as exc:
+                log.debug("assignments from %s: %s", leader, exc)
+                self.session.follow(None)
+                self._stopping.wait(0.5)
+                continue
+            if "Leader" in answer:
+                self.session.follow(answer["Leader"])
+                index = 0
+                continue
+            index = answer["Index"]
+            self.executor.assign(answer["Tasks"])
+            self._flush()
+
+    def _report(self, updates: list[dict[str, Any]]) -> None:
+        with self._lock:
+            for update in updates:
+                self._unsent[update["ID"]] = update  # only the newest report of a task
+        self._flush()
+
+    def _flush(self) -> None:
+        with self._lock:
+            updates = list(self._unsent.values())
+            leader = self.session.leader
+            if not updates or leader is None:
+                return
+            try:
+                self.session.client(leader).post("/dispatcher/status", {"Updates": updates})
+            except SwarmletError as exc:
+                log.debug("task status to %s: %s (kept for later)", leader, exc)
+                return
+            for update in updates:
+                if self._unsent.get(update["ID"]) is update:
+                    del self._unsent[update["ID"]]
