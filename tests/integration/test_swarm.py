@@ -4,55 +4,17 @@
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
+from swarm_cluster import Cluster, eventually
 
-from conftest import wait_for
 from swarmlet.ca.authority import RootCA
 from swarmlet.ca.tokens import generate_join_token
 
 MANAGERS = ["sm-1", "sm-2", "sm-3"]
 WORKERS = ["sw-1", "sw-2"]
-PROBE = Path(__file__).with_name("tls_probe.py")
 NO_LEADER = ("The swarm does not have a leader. It's possible that too few managers are "
              "online. Make sure more than half of the managers are online.")
-
-
-class Cluster:
-    def __init__(self, swarmlet) -> None:
-        self.machines = swarmlet
-
-    def run(self, machine: str, command: str, check: bool = True):
-        proc = self.machines("machine", "ssh", machine, "--", command, check=False)
-        if check and proc.returncode != 0:
-            raise AssertionError(f"{machine}: {command} -> {proc.returncode}\n{proc.stderr}")
-        return proc
-
-    def cli(self, machine: str, args: str, check: bool = True) -> str:
-        return self.run(machine, f"swarmlet {args}", check).stdout
-
-    def nodes(self, machine: str) -> dict[str, dict]:
-        """`node ls --format json` keyed by hostname."""
-        lines = self.cli(machine, "node ls --format json").splitlines()
-        return {row["Hostname"]: row for row in map(json.loads, lines)}
-
-    def addr(self, machine: str) -> str:
-        return f"{self.machines.ip(machine)}:2377"
-
-    def probe(self, machine: str, target: str, method: str, path: str, *flags: str) -> dict:
-        out = self.run(machine, f"{sys.executable} {PROBE} {self.addr(target)} {method} "
-                                f"{path} {' '.join(flags)}").stdout
-        return json.loads(out)
-
-    def leader(self, machine: str) -> str:
-        rows = self.nodes(machine)
-        return next(name for name, row in rows.items() if row["ManagerStatus"] == "Leader")
-
-
-def eventually(check, timeout: float = 30.0):
-    return wait_for(check, timeout=timeout, interval=0.5)
 
 
 @pytest.fixture(scope="module")
@@ -60,17 +22,7 @@ def cluster(swarmlet):
     swarmlet("machine", "create", *MANAGERS, *WORKERS)
     c = Cluster(swarmlet)
     try:
-        out = c.cli(MANAGERS[0], "swarm init --dispatcher-heartbeat 1s")
-        assert "Swarm initialized: current node (" in out
-        assert "swarmlet swarm join --token SWMTKN-1-" in out
-        manager_token = c.cli(MANAGERS[0], "swarm join-token -q manager").strip()
-        worker_token = c.cli(MANAGERS[0], "swarm join-token -q worker").strip()
-        for m in MANAGERS[1:]:
-            assert c.cli(m, f"swarm join --token {manager_token} {c.addr(MANAGERS[0])}"
-                         ).strip() == "This node joined a swarm as a manager."
-        for w in WORKERS:
-            assert c.cli(w, f"swarm join --token {worker_token} {c.addr(MANAGERS[0])}"
-                         ).strip() == "This node joined a swarm as a worker."
+        c.build(MANAGERS, WORKERS)
         yield c
     finally:
         swarmlet("machine", "rm", *MANAGERS, *WORKERS, "sx-1", check=False)

@@ -158,3 +158,10 @@ def test_reaper_deletes_the_tasks_of_a_removed_service_once_stopped():
     ended, live = task(svc, 1, state="shutdown"), task(svc, 2, state="running")
     changes = reap(snap([], [node("n1")], [ended, live]))
     assert [c["id"] for c in ops(changes, "delete")] == [ended["ID"]]
+
+
+def test_reaper_stops_a_task_made_for_a_service_already_removed():
+    svc = service()
+    late = task(svc, 1, state="assigned")
+    changes = reap(snap([], [node("n1")], [late]))
+    assert [c["object"]["DesiredState"] for c in ops(changes, "update")] == ["remove"]

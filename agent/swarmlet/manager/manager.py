@@ -202,8 +202,8 @@ class Manager:
                     continue
                 new, old = status.get("State"), task["Status"].get("State", "new")
                 if new not in tasks.ORDER or tasks.ORDER[new] < tasks.ORDER[old] or \
-                        (new == old and status == task["Status"]):
-                    continue
+                        old in tasks.TERMINAL or (new == old and status == task["Status"]):
+                    continue  # states only move forward, and an ended task stays ended
                 task["Status"] = status
                 changes.append(tasks.update(task))
             if not changes:

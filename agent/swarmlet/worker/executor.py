@@ -99,6 +99,9 @@ class Executor:
             all=True, filters={"label": f"{NODE_LABEL}={self.node_id}"})}
         updates: list[dict[str, Any]] = []
         for task in assigned.values():
+            reported = self._reported.get(task["ID"])
+            if reported and reported[0] in T.TERMINAL:
+                continue  # an ended task's first report is its last (no 137 after unhealthy)
             status = self._reconcile_task(task, containers.get(task["ID"]))
             if status is not None and self._reported.get(task["ID"]) != status:
                 self._reported[task["ID"]] = status

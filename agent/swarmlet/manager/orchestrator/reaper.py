@@ -28,6 +28,10 @@ def reap(snap: Snapshot) -> list[dict[str, Any]]:
         if service is None or task.get("DesiredState") == "remove":
             if _gone(snap, task):
                 changes.append(T.delete(task))
+            elif task.get("DesiredState") != "remove":
+                # Made by a pass that raced the service's removal: it must stop too.
+                task["DesiredState"] = "remove"
+                changes.append(T.update(task))
             continue
         history[(task["ServiceID"], task["Slot"] or task["NodeID"])].append(task)
 

@@ -1,0 +1,60 @@
+"""A swarm of local machines driven through the CLI, as a user would: shared by the
+integration tests of the cluster core and of services."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from conftest import wait_for
+
+PROBE = Path(__file__).with_name("tls_probe.py")
+
+
+class Cluster:
+    def __init__(self, swarmlet) -> None:
+        self.machines = swarmlet
+
+    def run(self, machine: str, command: str, check: bool = True):
+        proc = self.machines("machine", "ssh", machine, "--", command, check=False)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"{machine}: {command} -> {proc.returncode}\n{proc.stderr}")
+        return proc
+
+    def cli(self, machine: str, args: str, check: bool = True) -> str:
+        return self.run(machine, f"swarmlet {args}", check).stdout
+
+    def nodes(self, machine: str) -> dict[str, dict]:
+        """`node ls --format json` keyed by hostname."""
+        lines = self.cli(machine, "node ls --format json").splitlines()
+        return {row["Hostname"]: row for row in map(json.loads, lines)}
+
+    def addr(self, machine: str) -> str:
+        return f"{self.machines.ip(machine)}:2377"
+
+    def probe(self, machine: str, target: str, method: str, path: str, *flags: str) -> dict:
+        out = self.run(machine, f"{sys.executable} {PROBE} {self.addr(target)} {method} "
+                                f"{path} {' '.join(flags)}").stdout
+        return json.loads(out)
+
+    def leader(self, machine: str) -> str:
+        rows = self.nodes(machine)
+        return next(name for name, row in rows.items() if row["ManagerStatus"] == "Leader")
+
+    def build(self, managers: list[str], workers: list[str], heartbeat: str = "1s") -> None:
+        """`swarm init` on the first manager, the others joined with the CLI."""
+        out = self.cli(managers[0], f"swarm init --dispatcher-heartbeat {heartbeat}")
+        assert "Swarm initialized: current node (" in out
+        manager_token = self.cli(managers[0], "swarm join-token -q manager").strip()
+        worker_token = self.cli(managers[0], "swarm join-token -q worker").strip()
+        for m in managers[1:]:
+            assert self.cli(m, f"swarm join --token {manager_token} {self.addr(managers[0])}"
+                            ).strip() == "This node joined a swarm as a manager."
+        for w in workers:
+            assert self.cli(w, f"swarm join --token {worker_token} {self.addr(managers[0])}"
+                            ).strip() == "This node joined a swarm as a worker."
+
+
+def eventually(check, timeout: float = 30.0):
+    return wait_for(check, timeout=timeout, interval=0.5)
