@@ -11,6 +11,7 @@ import json
 import os
 import socket
 import ssl
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -82,6 +83,30 @@ class Client:
             message = data.get("message") if isinstance(data, dict) else None
             raise ApiResponseError(response.status, message or f"HTTP {response.status}")
         return data
+
+    def stream(self, path: str, **query: Any) -> Iterator[str]:
+        """GET a streamed text answer, line by line, as it arrives."""
+        if query:
+            path = f"{path}?{urlencode(query)}"
+        conn = self._connection()
+        conn.timeout = None  # a followed stream may be quiet for long
+        try:
+            conn.request("GET", path)
+            response = conn.getresponse()
+        except (FileNotFoundError, ConnectionRefusedError) as exc:
+            raise SwarmletError(
+                f"Cannot connect to the swarmlet daemon at {self.host}. "
+                "Is the swarmlet daemon running?") from exc
+        if response.status >= 400:
+            raw = response.read()
+            conn.close()
+            message = json.loads(raw).get("message") if raw else None
+            raise ApiResponseError(response.status, message or f"HTTP {response.status}")
+        try:
+            while line := response.readline():
+                yield line.decode(errors="replace").rstrip("\n")
+        finally:
+            conn.close()
 
     def get(self, path: str, **query: Any) -> Any:
         return self.request("GET", path, query=query or None)

@@ -222,3 +222,22 @@ def test_service_rm_removes_its_containers(cluster):
     eventually(lambda: not containers(True, **{"swarmlet.service.name": "gone"}))
     refused = cluster.run(MANAGER, "swarmlet service inspect gone", check=False)
     assert refused.returncode == 1
+
+
+def test_service_logs_come_from_every_node(cluster, remove_services):
+    remove_services.append("talk")
+    cluster.cli(MANAGER, "service create --name talk --replicas 3 --restart-condition none "
+                         f"{IMAGE} sh -c 'echo hello from $(hostname); echo bye; sleep 600'")
+    names = {t["Name"]: t["Node"] for t in running(cluster, "talk")}
+
+    def all_lines() -> list[str]:
+        out = cluster.cli(MANAGER, "service logs talk").splitlines()
+        return out if len(out) == 6 else []
+
+    lines = eventually(all_lines)
+    prefixes = {line.split("    | ")[0] for line in lines}
+    assert {p.split("@")[1] for p in prefixes} == set(names.values())
+    assert {".".join(p.split("@")[0].split(".")[:2]) for p in prefixes} == set(names)
+    assert sum(line.endswith("| bye") for line in lines) == 3
+    tail = cluster.cli(MANAGER, "service logs --tail 1 talk").splitlines()
+    assert sorted(line.split("| ")[1] for line in tail) == ["bye", "bye", "bye"]

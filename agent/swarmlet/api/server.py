@@ -13,7 +13,7 @@ import socket
 import socketserver
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,14 @@ MAX_BODY = 4 << 20  # 4 MiB, like SwarmKit's gRPC message limit
 
 class PlainText(str):
     """A handler result sent as text/plain (for /_ping, as Docker's)."""
+
+
+class Streaming:
+    """A handler result sent as it is produced (chunked text/plain), such as `logs -f`.
+    If the client goes away, the iterator is closed, so its cleanup runs."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self.chunks = chunks
 
 
 def allowed(route: Route, local: bool, identity: Any) -> bool:
@@ -74,6 +82,9 @@ def make_handler(router: Router, local: bool,
                 request = Request(self.command, url.path, params, dict(parse_qsl(url.query)),
                                   self._body(), local, identity)
                 result = route.handler(request)
+                if isinstance(result, Streaming):
+                    self._stream(result)
+                    return
                 if isinstance(result, PlainText):
                     body, content_type = result.encode(), "text/plain; charset=utf-8"
                 elif result is not None:
@@ -90,6 +101,25 @@ def make_handler(router: Router, local: bool,
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+
+        def _stream(self, result: Streaming) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            try:
+                for chunk in result.chunks:
+                    if chunk:
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                        self.wfile.flush()
+                self.wfile.write(b"0\r\n\r\n")
+            except OSError:
+                pass  # the client went away
+            finally:
+                close = getattr(result.chunks, "close", None)
+                if close:
+                    close()
+            self.close_connection = True
 
         def _body(self) -> Any:
             length = int(self.headers.get("Content-Length") or 0)

@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from swarmlet.api.router import ApiError, Request, Router
-from swarmlet.api.server import PlainText
+from swarmlet.api.server import PlainText, Streaming
 from swarmlet.manager.controlapi import ControlAPI
 from swarmlet.manager.controlapi_services import ServiceAPI
+from swarmlet.manager.logbroker import Subscription
 from swarmlet.manager.manager import Manager
 from swarmlet.node.swarm import SwarmNode
 from swarmlet.store.state import StoreError
@@ -139,6 +140,32 @@ def add_swarm_routes(router: Router, node: SwarmNode) -> None:
     def service_remove(request: Request) -> None:
         services().remove(request.params["id"])
 
+    @add("GET", "/services/{id}/logs", "A service's logs from every node, streamed "
+         "(?tail=N&follow=1)")
+    def service_logs(request: Request) -> Streaming:
+        tail = request.query.get("tail", "all")
+        if tail != "all" and not tail.lstrip("-").isdigit():
+            raise ApiError(400, f'invalid tail "{tail}": a number of lines, or all')
+        return Streaming(services().logs(request.params["id"],
+                                         -1 if tail == "all" else int(tail),
+                                         _flag(request, "follow")))
+
+    @add("POST", "/logbroker/subscribe", "Register a log subscription (manager to leader)")
+    def logs_subscribe(request: Request) -> None:
+        manager().logbroker.subscribe(Subscription(**_body(request)))
+
+    @add("POST", "/logbroker/unsubscribe", "End a log subscription (manager to leader)")
+    def logs_unsubscribe(request: Request) -> None:
+        manager().logbroker.unsubscribe(str(_body(request).get("ID")))
+
+    @add("POST", "/logbroker/publish", "Log lines of a subscription, from a node", "node")
+    def logs_publish(request: Request) -> dict[str, bool]:
+        body = _body(request)
+        listening = manager().log_streams.publish(
+            str(body.get("ID")), request.identity.node_id if request.identity else "local",
+            body.get("Lines") or [], bool(body.get("Done")))
+        return {"Listening": listening}
+
     @add("GET", "/tasks", "Tasks (?service=ID|name, ?node=ID)")
     def task_list(request: Request) -> list[dict[str, Any]]:
         return services().tasks(request.query.get("service"), request.query.get("node"))
@@ -165,7 +192,8 @@ def add_swarm_routes(router: Router, node: SwarmNode) -> None:
     def assignments(request: Request) -> dict[str, Any]:
         body = _body(request)
         return manager().assignments(request.identity, int(body.get("Index", 0)),
-                                     float(body.get("Wait", 10)))
+                                     float(body.get("Wait", 10)),
+                                     int(body.get("LogGeneration", -1)))
 
     @add("POST", "/dispatcher/status", "Task status reports of the calling node (to the "
          "leader)", "node")

@@ -48,6 +48,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("scales", nargs="+", metavar="SERVICE=REPLICAS")
     p.set_defaults(run=cmd_scale)
 
+    p = sub.add_parser("logs", help="Fetch the logs of a service")
+    p.add_argument("-f", "--follow", action="store_true", help="Follow log output")
+    p.add_argument("-n", "--tail", default="all",
+                   help='Number of lines to show from the end of the logs (default "all")')
+    p.add_argument("service", metavar="SERVICE")
+    p.set_defaults(run=cmd_logs)
+
     p = sub.add_parser("rm", aliases=["remove"], help="Remove one or more services")
     p.add_argument("services", nargs="+", metavar="SERVICE")
     p.set_defaults(run=cmd_rm)
@@ -194,6 +201,15 @@ def _scale(client: Client, ref: str, replicas: int) -> None:
         raise SwarmletError("scale can only be used with replicated or replicated-job mode")
     spec["Mode"] = {"Replicated": {**spec["Mode"]["Replicated"], "Replicas": replicas}}
     client.post(f"/services/{service['ID']}/update", spec, version=service["Version"]["Index"])
+
+
+def cmd_logs(args: argparse.Namespace) -> None:
+    """Every task's lines, from every node, prefixed `<task>@<node>    |` as Docker does."""
+    if args.tail != "all" and not args.tail.isdigit():
+        raise SwarmletError(f'invalid argument "{args.tail}" for "-n, --tail" flag')
+    query = {"tail": args.tail, **({"follow": "1"} if args.follow else {})}
+    for line in Client(args.host).stream(f"/services/{args.service}/logs", **query):
+        print(line, flush=True)
 
 
 def cmd_rm(args: argparse.Namespace) -> None:

@@ -3,13 +3,19 @@ SwarmKit's validation (manager/services.py) and the store's version checks."""
 
 from __future__ import annotations
 
+import queue
+import time
+from collections.abc import Iterator
 from typing import Any
 
 from swarmlet.api.router import ApiError
 from swarmlet.manager import tasks as T
+from swarmlet.manager.logbroker import Subscription
 from swarmlet.manager.manager import Manager
 from swarmlet.manager.services import mode_of, normalise_spec, replicas_of
 from swarmlet.store.objects import clone, new_id
+
+LOGS_TIMEOUT = 15.0  # without --follow: the longest wait for a silent node
 
 
 class ServiceAPI:
@@ -73,6 +79,50 @@ class ServiceAPI:
                 task["DesiredState"] = "remove"
                 changes.append(T.update(task))
         self.store.write(changes)
+
+    def logs(self, ref: str, tail: int, follow: bool) -> Iterator[bytes]:
+        """The service's log lines from every node, as Docker prints them:
+        `<task name>.<task id>@<node>    | <line>`. Without `follow`, it ends once every node
+        with tasks of the service has sent its lines (or after LOGS_TIMEOUT)."""
+        service = self.resolve(ref)
+        manager = self.manager
+        me = manager.api_addr
+        stream = manager.log_streams.open(service["ID"], tail, follow, publisher=me)
+        sub = stream.subscription
+        nodes = {t["NodeID"] for t in self.store.list("task")
+                 if t["ServiceID"] == service["ID"] and t.get("NodeID")}
+        self._at_leader("/logbroker/subscribe", sub.as_dict())
+
+        def lines() -> Iterator[bytes]:
+            deadline = time.monotonic() + LOGS_TIMEOUT
+            try:
+                while follow or (nodes - stream.done_nodes and time.monotonic() < deadline):
+                    try:
+                        item = stream.lines.get(timeout=0.5)
+                    except queue.Empty:
+                        continue
+                    if "Line" in item:
+                        prefix = f"{item['TaskName']}.{item['Task'][:12]}@{item['Node']}"
+                        yield f"{prefix}    | {item['Line']}\n".encode()
+            finally:
+                manager.log_streams.close(sub.ID)
+                self._at_leader("/logbroker/unsubscribe", {"ID": sub.ID})
+
+        return lines()
+
+    def _at_leader(self, path: str, body: dict[str, Any]) -> None:
+        """Subscriptions live on the leader: here if we lead, else sent there."""
+        manager = self.manager
+        if self.store.is_leader():
+            if path.endswith("/subscribe"):
+                manager.logbroker.subscribe(Subscription(**body))
+            else:
+                manager.logbroker.unsubscribe(body["ID"])
+            return
+        leader = manager.leader_api_addr()
+        if leader is None or manager.peer_client is None:
+            raise ApiError(503, "no leader to ask for the logs")
+        manager.peer_client(leader).post(path, body)
 
     def tasks(self, service: str | None, node: str | None) -> list[dict[str, Any]]:
         self.manager.require_quorum()

@@ -20,6 +20,7 @@ from swarmlet.ca.identity import MANAGER, WORKER, NodeIdentity
 from swarmlet.ca.tokens import InvalidJoinToken, JoinToken, tokens_equal
 from swarmlet.manager import tasks
 from swarmlet.manager.dispatcher import Dispatcher
+from swarmlet.manager.logbroker import LogBroker, LogStreams
 from swarmlet.manager.loops import ControlLoops
 from swarmlet.manager.objects import SECOND, new_node
 from swarmlet.store.objects import new_id
@@ -52,6 +53,9 @@ class Manager:
         self._loop = threading.Thread(target=self._leader_loop, name="manager-loops",
                                       daemon=True)
         self.control_loops = ControlLoops(store)
+        self.logbroker = LogBroker()  # used while this manager leads
+        self.log_streams = LogStreams()  # the log requests of this manager's own clients
+        self.peer_client: Callable[[str], Any] | None = None  # set by the node: mTLS client
 
     # --- cluster state --------------------------------------------------------------------
 
@@ -145,6 +149,12 @@ class Manager:
             answer["RaftMembers"] = self.store.members()
         return answer
 
+    @property
+    def api_addr(self) -> str:
+        """This manager's cluster API address, as other nodes reach it."""
+        node = self.store.get("node", self.node_id) or {}
+        return (node.get("ManagerStatus") or {}).get("Addr", "")
+
     def manager_addrs(self) -> list[str]:
         return sorted(n["ManagerStatus"]["Addr"] for n in self.store.list("node")
                       if n.get("ManagerStatus"))
@@ -175,18 +185,22 @@ class Manager:
 
     # --- assignments and task status (the dispatcher's other half) ----------------------
 
-    def assignments(self, identity: NodeIdentity, index: int, wait: float) -> dict[str, Any]:
+    def assignments(self, identity: NodeIdentity, index: int, wait: float,
+                    log_generation: int = -1) -> dict[str, Any]:
         """The tasks of the calling node, once the store has moved past `index` (or after
         `wait` seconds): a long poll, so a new assignment reaches the node at once."""
         if not self.store.is_leader():
             return {"Leader": self.leader_api_addr()}
         deadline = time.monotonic() + min(max(wait, 0.0), 30.0)
-        while self.store.index <= index and time.monotonic() < deadline \
-                and self.store.is_leader() and not self._stopping.is_set():
+        while self.store.index <= index and self.logbroker.generation == log_generation \
+                and time.monotonic() < deadline and self.store.is_leader() \
+                and not self._stopping.is_set():
             time.sleep(0.05)
         node_id = identity.node_id
-        return {"Index": self.store.index,
-                "Tasks": [t for t in self.store.list("task") if t.get("NodeID") == node_id]}
+        generation = self.logbroker.generation
+        mine = [t for t in self.store.list("task") if t.get("NodeID") == node_id]
+        return {"Index": self.store.index, "Tasks": mine, "LogGeneration": generation,
+                "LogSubscriptions": self.logbroker.for_services({t["ServiceID"] for t in mine})}
 
     def update_task_status(self, identity: NodeIdentity, updates: list[dict[str, Any]]) -> None:
         """Apply a node's reports. Only tasks of that node, and only forward: a task's state

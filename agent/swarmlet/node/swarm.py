@@ -268,9 +268,15 @@ class SwarmNode:
         except Exception:
             store.close()
             raise
+        self.manager.peer_client = self._peer_client
         self.control = ControlAPI(self.manager)
         self.manager.start()
         self._start_tls()
+
+    def _peer_client(self, addr: str) -> Client:
+        """A client of another manager's API, with this node's certificate."""
+        return Client(f"tcp://{addr}", tls_context=client_context(self.files.certs_dir, None),
+                      timeout=30)
 
     def _save_members(self, members: list[str]) -> None:
         """Remember the Raft members, to restart with them as partners. Called from the

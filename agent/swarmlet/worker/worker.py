@@ -14,6 +14,7 @@ from typing import Any
 
 from swarmlet.errors import SwarmletError
 from swarmlet.worker.executor import Executor
+from swarmlet.worker.logs import LogPublisher
 from swarmlet.worker.session import Session
 
 log = logging.getLogger("swarmlet.worker")
@@ -25,6 +26,7 @@ class Worker:
     def __init__(self, session: Session, node_id: str) -> None:
         self.session = session
         self.executor = Executor(node_id, self._report)
+        self.logs = LogPublisher(node_id, lambda addr: session.client(addr, timeout=30))
         self._unsent: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -40,6 +42,7 @@ class Worker:
 
     def _run(self) -> None:
         index = 0
+        generation = -1
         while not self._stopping.is_set():
             leader = self.session.leader
             if leader is None:
@@ -47,7 +50,8 @@ class Worker:
                 continue
             try:
                 answer = self.session.client(leader, timeout=POLL_WAIT + 10).post(
-                    "/dispatcher/assignments", {"Index": index, "Wait": POLL_WAIT})
+                    "/dispatcher/assignments",
+                    {"Index": index, "LogGeneration": generation, "Wait": POLL_WAIT})
             except SwarmletError as exc:
                 log.debug("assignments from %s: %s", leader, exc)
                 self.session.follow(None)
@@ -58,7 +62,9 @@ class Worker:
                 index = 0
                 continue
             index = answer["Index"]
+            generation = answer.get("LogGeneration", -1)
             self.executor.assign(answer["Tasks"])
+            self.logs.update(answer.get("LogSubscriptions") or [])
             self._flush()
 
     def _report(self, updates: list[dict[str, Any]]) -> None:
