@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The main job, on an embedded default: three local machines, and a container from the test
-# image answering; a swarm across them. (Later: site.yml over the machines, and a service
-# through the routing mesh.)
+# The main job, on an embedded default: three local machines, a
+# swarm across them, and a replicated service of the test image whose tasks answer. (Later:
+# site.yml over the machines, and the service answering through the routing mesh.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 swarmlet=.venv/bin/swarmlet
@@ -27,15 +27,17 @@ for m in worker1 worker2; do
 done
 $swarmlet machine ssh manager1 -- swarmlet node ls
 
-echo "==> a container from the test image, started from manager1"
-$swarmlet machine ssh manager1 -- docker rm -f swarmlet-demo >/dev/null 2>&1 || true
-$swarmlet machine ssh manager1 -- docker run -d --name swarmlet-demo \
-  --label swarmlet.machine=manager1 -p 127.0.0.1::80 swarmlet/demo:latest >/dev/null
-port=$(docker port swarmlet-demo 80/tcp | head -n1 | cut -d: -f2)
-for _ in $(seq 1 50); do
-  page=$(curl -fsS --max-time 2 "http://127.0.0.1:$port/" 2>/dev/null) && break
-  sleep 0.2
+echo "==> a replicated service across the machines"
+$swarmlet machine ssh manager1 -- swarmlet service rm web >/dev/null 2>&1 || true
+$swarmlet machine ssh manager1 -- swarmlet service create --name web --replicas 3 swarmlet/demo:latest
+$swarmlet machine ssh manager1 -- swarmlet service ls
+$swarmlet machine ssh manager1 -- swarmlet service ps web
+
+echo "==> each task answers (asked from inside its container until the routing mesh arrives)"
+for c in $(docker ps -q --filter label=swarmlet.service.name=web); do
+  name=$(docker inspect -f '{{ index .Config.Labels "swarmlet.task.name" }}@{{ index .Config.Labels "swarmlet.machine" }}' "$c")
+  page=$(docker exec "$c" sh -c "printf 'GET / HTTP/1.0\r\n\r\n' | nc 127.0.0.1 80 | tail -n 1")
+  echo "$name: GET / -> ${page:?a task did not answer}"
 done
-echo "GET http://127.0.0.1:$port/ -> ${page:?the demo container did not answer}"
 echo
 echo "Done. Try: $swarmlet machine ssh manager1    Clean up: $swarmlet machine rm --all"
