@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from swarmlet.cli import service
-from swarmlet.cli.table import print_json_lines, print_table
+from swarmlet.cli.table import print_inspect, print_listing
 from swarmlet.client import ApiResponseError, Client
 from swarmlet.errors import SwarmletError
 
@@ -80,26 +79,17 @@ def cmd_ls(args: argparse.Namespace) -> None:
     self_id = client.get("/info")["Swarm"]["NodeID"]
     rows = sorted((node_row(n, self_id) for n in client.get("/nodes")),
                   key=lambda r: (r["Hostname"], r["ID"]))
-    if args.quiet:
-        for row in rows:
-            print(row["ID"])
-    elif args.format == "json":
-        print_json_lines(rows)
-    else:
-        print_table(["ID", "HOSTNAME", "STATUS", "AVAILABILITY", "MANAGER STATUS",
-                     "ENGINE VERSION"],
-                    [[r["ID"] + (" *" if r["Self"] else ""), r["Hostname"], r["Status"],
-                      r["Availability"], r["ManagerStatus"], r["EngineVersion"]] for r in rows])
+    print_listing(rows, args.quiet, args.format,
+                  ["ID", "HOSTNAME", "STATUS", "AVAILABILITY", "MANAGER STATUS",
+                   "ENGINE VERSION"],
+                  lambda r: [r["ID"] + (" *" if r["Self"] else ""), r["Hostname"], r["Status"],
+                             r["Availability"], r["ManagerStatus"], r["EngineVersion"]])
 
 
 def cmd_inspect(args: argparse.Namespace) -> None:
     client = Client(args.host)
-    nodes = [client.get(f"/nodes/{ref}") for ref in args.nodes]
-    if not args.pretty:
-        print(json.dumps(nodes, indent=4))
-        return
-    for node in nodes:
-        print(pretty(node))
+    print_inspect([client.get(f"/nodes/{service.node_id(client, ref)}") for ref in args.nodes],
+                  args.pretty, pretty)
 
 
 def pretty(node: dict[str, Any]) -> str:

@@ -5,14 +5,13 @@ converge progress is progress.wait_on_service."""
 from __future__ import annotations
 
 import argparse
-import json
 from datetime import UTC, datetime
 from typing import Any
 
 from swarmlet.cli import service_format as fmt
 from swarmlet.cli.progress import wait_on_service
 from swarmlet.cli.service_spec import add_common_options, add_create_options, spec_from_create_args
-from swarmlet.cli.table import print_json_lines, print_table
+from swarmlet.cli.table import print_inspect, print_listing
 from swarmlet.client import ApiResponseError, Client
 from swarmlet.errors import SwarmletError
 
@@ -85,14 +84,8 @@ def cmd_ls(args: argparse.Namespace) -> None:
     for service in services:
         if service.get("ServiceStatus") is None:
             tasks += client.get("/tasks", service=service["ID"])
-    rows = fmt.service_rows(services, tasks)
-    if args.quiet:
-        for row in rows:
-            print(row["ID"])
-    elif args.format == "json":
-        print_json_lines(rows)
-    else:
-        print_table(fmt.LS_HEADER, [[r[k] for k in fmt.LS_KEYS] for r in rows])
+    print_listing(fmt.service_rows(services, tasks), args.quiet, args.format, fmt.LS_HEADER,
+                  lambda r: [r[k] for k in fmt.LS_KEYS])
 
 
 def cmd_ps(args: argparse.Namespace) -> None:
@@ -116,12 +109,13 @@ def cmd_ps(args: argparse.Namespace) -> None:
 def cmd_node_ps(args: argparse.Namespace) -> None:
     client = Client(args.host)
     tasks: list[dict[str, Any]] = []
-    for node_id in _unique_ids(_node_id(client, ref) for ref in args.nodes):
+    for node_id in _unique_ids(node_id(client, ref) for ref in args.nodes):
         tasks += client.get("/tasks", node=node_id)
     _print_tasks(client, args, tasks)
 
 
-def _node_id(client: Client, ref: str) -> str:
+def node_id(client: Client, ref: str) -> str:
+    """A node reference as Docker takes it, with `self` for the node asked."""
     if ref == "self":
         return client.get("/info")["Swarm"]["NodeID"]
     return client.get(f"/nodes/{ref}")["ID"]
@@ -133,29 +127,20 @@ def _print_tasks(client: Client, args: argparse.Namespace, tasks: list[dict[str,
     node_names = {n["ID"]: n.get("Description", {}).get("Hostname") or n["ID"]
                   for n in client.get("/nodes")}
     if "node" in filters:
-        filters["node"] = [_node_id(client, v) if v == "self" else v for v in filters["node"]]
+        filters["node"] = [node_id(client, v) if v == "self" else v for v in filters["node"]]
     tasks = fmt.filter_tasks(tasks, filters, service_names, node_names)
     trunc = not args.no_trunc and not args.quiet
     table = args.format == "table" and not args.quiet
     rows = fmt.task_rows(tasks, service_names, node_names, datetime.now(UTC), trunc=trunc,
                          indent=table)
-    if args.quiet:
-        for row in rows:
-            print(row["ID"])
-    elif args.format == "json":
-        print_json_lines(rows)
-    else:
-        print_table(fmt.PS_HEADER, [[r[k] for k in fmt.PS_KEYS] for r in rows])
+    print_listing(rows, args.quiet, args.format, fmt.PS_HEADER,
+                  lambda r: [r[k] for k in fmt.PS_KEYS])
 
 
 def cmd_inspect(args: argparse.Namespace) -> None:
     client = Client(args.host)
-    services = [client.get(f"/services/{ref}") for ref in args.services]
-    if not args.pretty:
-        print(json.dumps(services, indent=4))
-        return
-    for service in services:
-        print(fmt.pretty_service(service))
+    print_inspect([client.get(f"/services/{ref}") for ref in args.services], args.pretty,
+                  fmt.pretty_service)
 
 
 def parse_scale(arg: str) -> tuple[str, str]:

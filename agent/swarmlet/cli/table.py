@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 
@@ -18,3 +19,25 @@ def print_json_lines(objects: list[dict[str, Any]]) -> None:
     """`--format json`: one object per line, as `docker ... ls --format json`."""
     for obj in objects:
         print(json.dumps(obj, sort_keys=True))
+
+
+def print_listing(rows: list[dict[str, Any]], quiet: bool, output: str, header: list[str],
+                  cells: Callable[[dict[str, Any]], list[str]]) -> None:
+    """What every `ls`/`ps` prints: IDs with -q, JSON lines with --format json, else a table."""
+    if quiet:
+        for row in rows:
+            print(row["ID"])
+    elif output == "json":
+        print_json_lines(rows)
+    else:
+        print_table(header, [cells(r) for r in rows])
+
+
+def print_inspect(objects: list[dict[str, Any]], pretty: bool,
+                  render: Callable[[dict[str, Any]], str]) -> None:
+    """`inspect`: a JSON array, or with --pretty each object in Docker's text layout."""
+    if not pretty:
+        print(json.dumps(objects, indent=4))
+        return
+    for obj in objects:
+        print(render(obj))
