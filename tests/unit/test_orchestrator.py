@@ -28,7 +28,8 @@ def service(sid="s1", replicas=3, mode=None, restart=None, constraints=None, ver
         spec["TaskTemplate"]["RestartPolicy"] = restart
     if constraints:
         spec["TaskTemplate"]["Placement"] = {"Constraints": constraints}
-    return {"ID": sid, "Version": {"Index": version}, "Spec": normalise_spec(spec)}
+    return {"ID": sid, "Version": {"Index": version}, "SpecVersion": {"Index": version},
+            "Spec": normalise_spec(spec)}
 
 
 def node(nid, state="ready", availability="active", labels=None):

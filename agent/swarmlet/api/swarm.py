@@ -132,9 +132,11 @@ def add_swarm_routes(router: Router, node: SwarmNode) -> None:
     def service_inspect(request: Request) -> dict[str, Any]:
         return services().inspect(request.params["id"])
 
-    @add("POST", "/services/{id}/update", "Replace a service's spec (?version=N)")
+    @add("POST", "/services/{id}/update", "Replace a service's spec (?version=N); a changed "
+         "task template rolls out; ?rollback=previous returns to the previous spec")
     def service_update(request: Request) -> None:
-        services().update(request.params["id"], _version(request), request.body)
+        services().update(request.params["id"], _version(request), request.body,
+                          rollback=request.query.get("rollback") == "previous")
 
     @add("DELETE", "/services/{id}", "Remove a service; its tasks are shut down")
     def service_remove(request: Request) -> None:

@@ -13,7 +13,7 @@ from swarmlet.manager import tasks as T
 from swarmlet.manager.logbroker import Subscription
 from swarmlet.manager.manager import Manager
 from swarmlet.manager.services import mode_of, normalise_spec, replicas_of
-from swarmlet.store.objects import clone, new_id
+from swarmlet.store.objects import clone, new_id, now_rfc3339
 
 LOGS_TIMEOUT = 15.0  # without --follow: the longest wait for a silent node
 
@@ -26,7 +26,7 @@ class ServiceAPI:
     def create(self, spec: Any) -> dict[str, str]:
         self.manager.require_quorum()
         spec = normalise_spec(spec)
-        service = {"ID": new_id(), "Spec": spec}
+        service = {"ID": new_id(), "Spec": spec, "SpecVersion": {"Index": 1}}
         [created] = self.store.write([{"op": "create", "kind": "service", "object": service}])
         return {"ID": created["ID"]}
 
@@ -61,13 +61,29 @@ class ServiceAPI:
     def inspect(self, ref: str) -> dict[str, Any]:
         return self.with_status(self.resolve(ref))
 
-    def update(self, ref: str, version: int, spec: Any) -> None:
+    def update(self, ref: str, version: int, spec: Any, rollback: bool = False) -> None:
+        """A new spec; when its task template changed (or --force), a rolling update starts.
+        With `rollback`, the previous spec comes back under the rollback policy."""
         service = self.resolve(ref)
         if service["Version"]["Index"] != version:
             raise ApiError(409, "update out of sequence")
-        new_spec = normalise_spec(spec, old=service["Spec"])
+        if rollback:
+            previous = service.get("PreviousSpec")
+            if previous is None:
+                raise ApiError(400, f"service {ref} does not have a previous spec")
+            new_spec, state, message = previous, "rollback_started", "manually requested rollback"
+        else:
+            new_spec = normalise_spec(spec, old=service["Spec"])
+            state, message = "updating", "update in progress"
+        if new_spec == service["Spec"]:
+            return
+        template_changed = new_spec["TaskTemplate"] != service["Spec"]["TaskTemplate"]
         service["PreviousSpec"] = clone(service["Spec"])
         service["Spec"] = new_spec
+        service["SpecVersion"] = {"Index": T.spec_version(service) + 1}
+        if template_changed:
+            service["UpdateStatus"] = {"State": state, "StartedAt": now_rfc3339(),
+                                       "Message": message}
         self.store.write([{"op": "update", "kind": "service", "object": service}])
 
     def remove(self, ref: str) -> None:

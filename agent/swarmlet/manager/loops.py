@@ -1,4 +1,4 @@
-"""The leader's control pass: orchestrators → allocator → scheduler → reaper.
+"""The leader's control pass: orchestrators → updater → allocator → scheduler → reaper.
 
 Each stage reads a fresh snapshot of the store and returns changes, which are written before
 the next stage runs. A pass runs when the store changes (a watch) and at least every half
@@ -18,6 +18,7 @@ from swarmlet.manager.orchestrator.global_ import reconcile_global
 from swarmlet.manager.orchestrator.reaper import reap
 from swarmlet.manager.orchestrator.replicated import reconcile_replicated
 from swarmlet.manager.orchestrator.snapshot import Snapshot
+from swarmlet.manager.orchestrator.update import update_services
 from swarmlet.manager.scheduling import schedule_pending
 from swarmlet.store.raft import RaftStore
 from swarmlet.store.state import StoreError
@@ -31,6 +32,7 @@ BATCH = 200
 Stage = Callable[[Snapshot], list[dict[str, Any]]]
 STAGES: tuple[tuple[str, Stage], ...] = (
     ("orchestrator", lambda s: reconcile_replicated(s) + reconcile_global(s)),
+    ("updater", update_services),
     ("allocator", lambda s: allocate(s.tasks)),
     ("scheduler", schedule_pending),
     ("reaper", reap),

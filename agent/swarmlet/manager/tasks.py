@@ -33,6 +33,16 @@ def is_active(task: dict[str, Any]) -> bool:
     return task.get("DesiredState") in ("running", "ready") and not is_terminal(task)
 
 
+def newest(tasks: list[dict[str, Any]]) -> dict[str, Any]:
+    return max(tasks, key=lambda t: (t.get("CreatedAt", ""), t["Version"]["Index"]))
+
+
+def spec_version(service: dict[str, Any]) -> int:
+    """How many times the service's spec was written (its object version moves with every
+    write, UpdateStatus included; this one only with the spec)."""
+    return int(service.get("SpecVersion", {}).get("Index", 0))
+
+
 def new_task(service: dict[str, Any], slot: int, node_id: str = "",
              desired: str = "running") -> dict[str, Any]:
     return {
@@ -42,7 +52,7 @@ def new_task(service: dict[str, Any], slot: int, node_id: str = "",
         "Slot": slot,
         "NodeID": node_id,
         "Spec": clone(service["Spec"]["TaskTemplate"]),
-        "SpecVersion": service["Version"]["Index"],
+        "SpecVersion": spec_version(service),
         "Endpoint": clone(service["Spec"].get("EndpointSpec") or {}),
         "Status": {"Timestamp": now_rfc3339(), "State": "new", "Message": "created"},
         "DesiredState": desired,

@@ -11,11 +11,12 @@ from collections import defaultdict
 from typing import Any
 
 from swarmlet.manager import tasks as T
-from swarmlet.manager.orchestrator.replicated import newest
 from swarmlet.manager.orchestrator.restart import GAVE_UP_MARK, GIVE_UP, RESTART, restart_decision
 from swarmlet.manager.orchestrator.snapshot import Snapshot
+from swarmlet.manager.orchestrator.update import start_first_overlap
 from swarmlet.manager.scheduler import parse_constraints
 from swarmlet.manager.services import mode_of
+from swarmlet.manager.tasks import spec_version
 
 
 def reconcile_global(snap: Snapshot) -> list[dict[str, Any]]:
@@ -45,15 +46,17 @@ def _reconcile_service(snap: Snapshot, service: dict[str, Any],
     for node in snap.nodes.values():
         history = per_node.get(node["ID"], [])
         eligible = _eligible(snap, service, node)
-        current = newest(history) if history else None
+        current = T.newest(history) if history else None
+        overlap = current is not None and start_first_overlap(service) and \
+            not T.is_terminal(current) and T.state_of(current) != "running"
         for task in history:
-            if T.is_active(task) and (task is not current or not eligible):
+            if T.is_active(task) and ((task is not current and not overlap) or not eligible):
                 task["DesiredState"] = "shutdown"
                 changes.append(T.update(task))
         if not eligible:
             continue
         gave_up = current is not None and \
-            current.get(GAVE_UP_MARK) == service["Version"]["Index"]
+            current.get(GAVE_UP_MARK) == spec_version(service)
         if current is None or (current.get("DesiredState") not in ("running", "ready")
                                and not gave_up):
             if node["Spec"].get("Availability") != "pause":
@@ -64,7 +67,7 @@ def _reconcile_service(snap: Snapshot, service: dict[str, Any],
             if decision in (GIVE_UP, RESTART):
                 current["DesiredState"] = "shutdown"
                 if decision == GIVE_UP:
-                    current[GAVE_UP_MARK] = service["Version"]["Index"]
+                    current[GAVE_UP_MARK] = spec_version(service)
                 changes.append(T.update(current))
             if decision == RESTART:
                 changes.append(T.create(T.new_task(service, 0, node["ID"])))

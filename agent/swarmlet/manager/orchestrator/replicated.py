@@ -14,7 +14,9 @@ from typing import Any
 from swarmlet.manager import tasks as T
 from swarmlet.manager.orchestrator.restart import GAVE_UP_MARK, GIVE_UP, RESTART, restart_decision
 from swarmlet.manager.orchestrator.snapshot import Snapshot
+from swarmlet.manager.orchestrator.update import start_first_overlap
 from swarmlet.manager.services import mode_of, replicas_of
+from swarmlet.manager.tasks import spec_version
 
 
 def reconcile_replicated(snap: Snapshot) -> list[dict[str, Any]]:
@@ -24,10 +26,6 @@ def reconcile_replicated(snap: Snapshot) -> list[dict[str, Any]]:
         if mode_of(service["Spec"]) == "replicated":
             changes += _reconcile_service(snap, service, by_service.get(service["ID"], []))
     return changes
-
-
-def newest(tasks: list[dict[str, Any]]) -> dict[str, Any]:
-    return max(tasks, key=lambda t: (t.get("CreatedAt", ""), t["Version"]["Index"]))
 
 
 def _reconcile_service(snap: Snapshot, service: dict[str, Any],
@@ -40,15 +38,19 @@ def _reconcile_service(snap: Snapshot, service: dict[str, Any],
 
     held: dict[int, dict[str, Any]] = {}  # slot → the task holding it
     for slot, history in sorted(slots.items()):
-        current = newest(history)
-        for older in history:  # only the newest task of a slot may be meant to run
-            if older is not current and T.is_active(older):
+        current = T.newest(history)
+        # Only the newest task of a slot may be meant to run (during a start-first update,
+        # the old one runs on until the new one does).
+        overlap = start_first_overlap(service) and not T.is_terminal(current) and \
+            T.state_of(current) != "running"
+        for older in history:
+            if older is not current and T.is_active(older) and not overlap:
                 older["DesiredState"] = "shutdown"
                 changes.append(T.update(older))
         if current.get("DesiredState") not in ("running", "ready"):
             # Ended and not to be restarted: the slot stays taken (REPLICAS shows it
             # missing), as Docker's does; anything else frees it.
-            if current.get(GAVE_UP_MARK) == service["Version"]["Index"]:
+            if current.get(GAVE_UP_MARK) == spec_version(service):
                 held[slot] = current
             continue
         node_lost = bool(current.get("NodeID")) and not snap.node_usable(current["NodeID"])
@@ -58,7 +60,7 @@ def _reconcile_service(snap: Snapshot, service: dict[str, Any],
         decision = restart_decision(snap, service, history, current)
         if decision == GIVE_UP:
             current["DesiredState"] = "shutdown"
-            current[GAVE_UP_MARK] = service["Version"]["Index"]
+            current[GAVE_UP_MARK] = spec_version(service)
             changes.append(T.update(current))
             held[slot] = current  # a slot whose task may not restart stays taken
         elif decision == RESTART:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from swarmlet.manager.orchestrator.snapshot import Snapshot, nanos_to_seconds
+from swarmlet.manager.tasks import spec_version
 
 RESTART, WAIT, GIVE_UP = "restart", "wait", "give-up"
 # Set on a task the supervisor will not restart (to the service version it gave up under),
@@ -37,7 +38,7 @@ def restart_decision(snap: Snapshot, service: dict[str, Any], history: list[dict
         return GIVE_UP
     max_attempts = policy.get("MaxAttempts", 0)
     if max_attempts and not lost_node:
-        version = service["Version"]["Index"]
+        version = spec_version(service)
         window = nanos_to_seconds(policy.get("Window"))
         same_spec = [t for t in history if t.get("SpecVersion") == version]
         if window:

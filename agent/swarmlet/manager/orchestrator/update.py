@@ -1,0 +1,128 @@
+"""The updater: rolling updates and rollbacks (SwarmKit's orchestrator/update).
+
+A service whose UpdateStatus is "updating" (or "rollback_started") has slots whose task runs
+an older task template: `Parallelism` of them (0 = all) are replaced at a time, each next
+one once a replaced slot's new task runs and `Delay` has passed since. New tasks that fail
+count as failures; past `MaxFailureRatio` the `FailureAction` applies: pause, continue, or roll
+back to the previous spec. Once every slot runs the new template and the last new task has run
+for `Monitor`, the update is completed.
+
+Everything is read from the store on each pass (which tasks are done is visible in their
+specs), so a new leader resumes an update where the old one left it, without redoing slots.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from swarmlet.manager import tasks as T
+from swarmlet.manager.orchestrator.snapshot import Snapshot, nanos_to_seconds
+from swarmlet.manager.services import mode_of
+from swarmlet.store.objects import clone, now_rfc3339
+
+ACTIVE = ("updating", "rollback_started")
+PAUSED = {"updating": "paused", "rollback_started": "rollback_paused"}
+COMPLETED = {"updating": ("completed", "update completed"),
+             "rollback_started": ("rollback_completed", "rollback completed")}
+
+
+def policy(service: dict[str, Any]) -> dict[str, Any]:
+    status = service.get("UpdateStatus") or {}
+    key = "RollbackConfig" if status.get("State") == "rollback_started" else "UpdateConfig"
+    return service["Spec"].get(key) or {}
+
+
+def start_first_overlap(service: dict[str, Any]) -> bool:
+    """Whether an old task may keep running beside its slot's new one until that one runs."""
+    status = service.get("UpdateStatus") or {}
+    return status.get("State") in ACTIVE and policy(service).get("Order") == "start-first"
+
+
+def update_services(snap: Snapshot) -> list[dict[str, Any]]:
+    changes: list[dict[str, Any]] = []
+    by_service = snap.tasks_by_service()
+    for service in snap.services.values():
+        if (service.get("UpdateStatus") or {}).get("State") in ACTIVE:
+            changes += _update(snap, service, by_service.get(service["ID"], []))
+    return changes
+
+
+def _current_tasks(service: dict[str, Any], tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The task holding each slot (replicated) or node (global) and meant to run."""
+    groups: dict[Any, list[dict[str, Any]]] = {}
+    for task in tasks:
+        if T.is_active(task):
+            key = task["Slot"] if mode_of(service["Spec"]) == "replicated" else task["NodeID"]
+            groups.setdefault(key, []).append(task)
+    return [T.newest(group) for group in groups.values()]
+
+
+def _update(snap: Snapshot, service: dict[str, Any],
+            tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    config = policy(service)
+    status = service["UpdateStatus"]
+    template = service["Spec"]["TaskTemplate"]
+    started = status.get("StartedAt", "")
+    current = _current_tasks(service, tasks)
+    fresh = [t for t in tasks if t["Spec"] == template and t.get("CreatedAt", "") >= started]
+    failed = [t for t in fresh if T.state_of(t) in ("failed", "rejected")]
+
+    if failed and len(failed) / max(len(current), 1) > float(config.get("MaxFailureRatio", 0)):
+        action = config.get("FailureAction", "pause")
+        culprit = failed[0]["ID"]
+        if action == "rollback" and status["State"] == "updating" and \
+                service.get("PreviousSpec"):
+            return [_rollback(service, culprit)]
+        if action != "continue":
+            return [_set_status(service, PAUSED[status["State"]],
+                                f"update paused due to failure or early termination of task "
+                                f"{culprit}")]
+
+    dirty = sorted((t for t in current if t["Spec"] != template), key=lambda t: t["Slot"])
+    in_flight = [t for t in current if t["Spec"] == template and T.state_of(t) != "running"]
+    running_fresh = [t for t in fresh if T.state_of(t) == "running"]
+    last_running = max((t["Status"]["Timestamp"] for t in running_fresh), default=None)
+
+    if not dirty and not in_flight:
+        monitor = nanos_to_seconds(config.get("Monitor"))
+        if last_running is None or snap.seconds_since(last_running) >= monitor:
+            state, message = COMPLETED[status["State"]]
+            return [_set_status(service, state, message, completed=True)]
+        return []
+
+    # Like SwarmKit's update workers: each of `parallelism` workers replaces a slot, waits
+    # until its new task runs, then `delay`, before it takes the next slot.
+    delay = nanos_to_seconds(config.get("Delay"))
+    resting = [t for t in running_fresh if snap.seconds_since(t["Status"]["Timestamp"]) < delay]
+    parallelism = int(config.get("Parallelism", 1)) or len(dirty)
+    room = parallelism - len(in_flight) - len(resting)
+    if room <= 0 or not dirty:
+        return []
+
+    changes: list[dict[str, Any]] = []
+    start_first = config.get("Order") == "start-first"
+    for old in dirty[:room]:
+        changes.append(T.create(T.new_task(service, old["Slot"], old["NodeID"] if
+                                           not old["Slot"] else "")))
+        if not start_first:  # stop-first: the old task goes now; start-first: once the new runs
+            old["DesiredState"] = "shutdown"
+            changes.append(T.update(old))
+    return changes
+
+
+def _set_status(service: dict[str, Any], state: str, message: str,
+                completed: bool = False) -> dict[str, Any]:
+    service["UpdateStatus"] = {**service["UpdateStatus"], "State": state, "Message": message}
+    if completed:
+        service["UpdateStatus"]["CompletedAt"] = now_rfc3339()
+    return {"op": "update", "kind": "service", "object": service}
+
+
+def _rollback(service: dict[str, Any], culprit: str) -> dict[str, Any]:
+    """Failure action rollback: the previous spec comes back, under the rollback policy."""
+    service["Spec"], service["PreviousSpec"] = service["PreviousSpec"], clone(service["Spec"])
+    service["SpecVersion"] = {"Index": T.spec_version(service) + 1}
+    service["UpdateStatus"] = {
+        "State": "rollback_started", "StartedAt": now_rfc3339(),
+        "Message": f"update rolled back due to failure or early termination of task {culprit}"}
+    return {"op": "update", "kind": "service", "object": service}

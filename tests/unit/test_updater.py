@@ -1,0 +1,123 @@
+"""The updater as a pure pass: batches, delay, monitor, failure actions, start-first."""
+
+from __future__ import annotations
+
+import copy
+
+from test_orchestrator import NOW, node, ops, service, snap, stamp, task
+
+from swarmlet.manager.orchestrator.replicated import reconcile_replicated
+from swarmlet.manager.orchestrator.update import update_services
+
+SECOND = 10**9
+STARTED = stamp(60)
+
+
+def updating(replicas=4, parallelism=2, delay=0, monitor=0, action="pause", order="stop-first",
+             ratio=0.0):
+    svc = service(replicas=replicas)
+    old = copy.deepcopy(svc["Spec"])
+    svc["PreviousSpec"] = old
+    svc["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"] = "img:2"
+    svc["Spec"]["UpdateConfig"] = {"Parallelism": parallelism, "Delay": delay * SECOND,
+                                   "Monitor": monitor * SECOND, "FailureAction": action,
+                                   "Order": order, "MaxFailureRatio": ratio}
+    svc["UpdateStatus"] = {"State": "updating", "StartedAt": STARTED}
+    return svc, old["TaskTemplate"]
+
+
+def old_task(svc, template, slot):
+    t = task(svc, slot, ago=120)
+    t["Spec"] = copy.deepcopy(template)
+    return t
+
+
+def new_task(svc, slot, state="running", ago=10.0):
+    t = task(svc, slot, state=state, ago=ago)
+    t["Spec"] = copy.deepcopy(svc["Spec"]["TaskTemplate"])
+    t["CreatedAt"] = stamp(ago + 1)
+    return t
+
+
+def test_the_first_batch_replaces_parallelism_slots_stop_first():
+    svc, old = updating()
+    tasks = [old_task(svc, old, s) for s in (1, 2, 3, 4)]
+    changes = update_services(snap([svc], [node("n1")], tasks))
+    assert sorted(c["object"]["Slot"] for c in ops(changes, "create")) == [1, 2]
+    assert all(c["object"]["Spec"]["ContainerSpec"]["Image"] == "img:2"
+               for c in ops(changes, "create"))
+    assert [c["object"]["DesiredState"] for c in ops(changes, "update")] == ["shutdown"] * 2
+
+
+def test_the_next_batch_waits_for_the_running_tasks_and_the_delay():
+    svc, old = updating(delay=10)
+    tasks = [new_task(svc, 1, "starting"), new_task(svc, 2, "running", ago=1),
+             old_task(svc, old, 3), old_task(svc, old, 4)]
+    assert update_services(snap([svc], [node("n1")], tasks)) == []  # slot 1 not running yet
+    tasks[:2] = [new_task(svc, 1, "running", ago=4), new_task(svc, 2, "running", ago=4)]
+    assert update_services(snap([svc], [node("n1")], tasks)) == []  # 4 s < 10 s delay
+    tasks[0] = new_task(svc, 1, "running", ago=11)
+    tasks[1] = new_task(svc, 2, "running", ago=11)
+    changes = update_services(snap([svc], [node("n1")], tasks))
+    assert sorted(c["object"]["Slot"] for c in ops(changes, "create")) == [3, 4]
+
+
+def test_completed_once_the_last_new_task_ran_for_the_monitor_period():
+    svc, _ = updating(monitor=5)
+    tasks = [new_task(svc, s, ago=2) for s in (1, 2, 3, 4)]
+    assert update_services(snap([svc], [node("n1")], tasks)) == []
+    tasks = [new_task(svc, s, ago=6) for s in (1, 2, 3, 4)]
+    [change] = update_services(snap([svc], [node("n1")], tasks))
+    assert change["object"]["UpdateStatus"]["State"] == "completed"
+    assert change["object"]["UpdateStatus"]["Message"] == "update completed"
+
+
+def test_a_failed_new_task_pauses_the_update():
+    svc, old = updating()
+    bad = new_task(svc, 1, "failed")
+    tasks = [bad, old_task(svc, old, 2), old_task(svc, old, 3), old_task(svc, old, 4)]
+    [change] = update_services(snap([svc], [node("n1")], tasks))
+    status = change["object"]["UpdateStatus"]
+    assert status["State"] == "paused"
+    assert status["Message"] == ("update paused due to failure or early termination of task "
+                                 f"{bad['ID']}")
+
+
+def test_failure_action_rollback_brings_the_previous_spec_back():
+    svc, old = updating(action="rollback")
+    tasks = [new_task(svc, 1, "failed"), old_task(svc, old, 2)]
+    [change] = update_services(snap([svc], [node("n1")], tasks))
+    rolled = change["object"]
+    assert rolled["Spec"]["TaskTemplate"] == old
+    assert rolled["PreviousSpec"]["TaskTemplate"]["ContainerSpec"]["Image"] == "img:2"
+    assert rolled["UpdateStatus"]["State"] == "rollback_started"
+    assert "update rolled back due to failure" in rolled["UpdateStatus"]["Message"]
+
+
+def test_failures_under_the_ratio_or_with_continue_do_not_stop_it():
+    for kwargs in ({"ratio": 0.5}, {"action": "continue"}):
+        svc, old = updating(**kwargs)
+        tasks = [new_task(svc, 1, "failed"), old_task(svc, old, 2), old_task(svc, old, 3),
+                 old_task(svc, old, 4)]
+        changes = update_services(snap([svc], [node("n1")], tasks))
+        assert ops(changes, "create"), kwargs
+
+
+def test_start_first_keeps_the_old_task_until_the_new_one_runs():
+    svc, old = updating(replicas=1, order="start-first", parallelism=1)
+    old1 = old_task(svc, old, 1)
+    changes = update_services(snap([svc], [node("n1")], [old1]))
+    assert [c["object"]["Slot"] for c in ops(changes, "create")] == [1]
+    assert ops(changes, "update") == []
+    starting = new_task(svc, 1, "starting", ago=1)
+    assert reconcile_replicated(snap([svc], [node("n1")], [old1, starting])) == []
+    running = new_task(svc, 1, "running", ago=1)
+    changes = reconcile_replicated(snap([svc], [node("n1")], [old1, running]))
+    assert [c["object"]["ID"] for c in ops(changes, "update")] == [old1["ID"]]
+    assert old1["DesiredState"] == "shutdown"
+
+
+def test_no_update_status_means_nothing_to_do():
+    svc = service()
+    assert update_services(snap([svc], [node("n1")], [task(svc, 1)])) == []
+    assert NOW  # the shared clock of the snapshots
