@@ -38,6 +38,15 @@ class Cluster:
                                 f"{path} {' '.join(flags)}").stdout
         return json.loads(out)
 
+    def api(self, machine: str, path: str, **query: str):
+        """GET from the agent API on a machine (fields the CLI does not print)."""
+        args = " ".join(f"{k}={v}" for k, v in query.items())
+        code = ("import json, sys; from swarmlet.client import Client; "
+                "q = dict(a.split('=', 1) for a in sys.argv[2:]); "
+                "print(json.dumps(Client().get(sys.argv[1], **q)))")
+        return json.loads(self.run(machine, f'{sys.executable} -c "{code}" {path} {args}'
+                                   ).stdout)
+
     def leader(self, machine: str) -> str:
         rows = self.nodes(machine)
         return next(name for name, row in rows.items() if row["ManagerStatus"] == "Leader")

@@ -62,7 +62,8 @@ def remove_services(cluster):
     yield made
     for name in made:
         cluster.run(MANAGER, f"swarmlet service rm {name}", check=False)
-    eventually(lambda: not any(containers(True, **{"swarmlet.service.name": n}) for n in made))
+    eventually(lambda: not any(containers(True, **{"swarmlet.service.name": n}) for n in made),
+               timeout=60)
 
 
 def test_replicas_spread_evenly_and_run_real_containers(cluster, remove_services):

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from swarmlet.cli import service_format as fmt
-from swarmlet.cli.progress import ConvergeError, Waiter, bar
+from swarmlet.cli.progress import ConvergeError, Waiter, bar, pick_current
 from swarmlet.errors import SwarmletError
 
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
@@ -215,6 +215,51 @@ def test_pretty_inspect_global_minimal():
     assert "Resources:" not in lines and " Replicas:\t3" not in lines
 
 
+def test_pretty_inspect_update_status_and_policies():
+    svc = service(UpdateStatus={"State": "rollback_started", "StartedAt": ago(90),
+                                "Message": "manually requested rollback"})
+    svc["Spec"]["UpdateConfig"] = {"Parallelism": 2, "Delay": 10 * 10**9,
+                                   "FailureAction": "rollback", "Monitor": 5 * 10**9,
+                                   "MaxFailureRatio": 0.25, "Order": "start-first"}
+    svc["Spec"]["RollbackConfig"] = {"Parallelism": 0, "Delay": 0, "FailureAction": "pause",
+                                     "Monitor": 0, "MaxFailureRatio": 0, "Order": "stop-first"}
+    lines = fmt.pretty_service(svc, now=NOW).splitlines()
+    start = lines.index("UpdateStatus:")
+    assert lines[start - 1] == " Replicas:\t3"
+    assert lines[start:start + 4] == [
+        "UpdateStatus:", " State:\t\trollback_started", " Started:\tAbout a minute ago",
+        " Message:\tmanually requested rollback"]
+    start = lines.index("UpdateConfig:")
+    assert lines[start - 1] == "Placement:"
+    assert lines[start:start + 15] == [
+        "UpdateConfig:", " Parallelism:\t2", " Delay:\t\t10s", " On failure:\trollback",
+        " Monitoring Period: 5s", " Max failure ratio: 0.25", " Update order:      start-first",
+        "RollbackConfig:", " Parallelism:\t0", " On failure:\tpause",
+        " Max failure ratio: 0", " Rollback order:    stop-first",
+        "ContainerSpec:", " Image:\t\tnginx:1.25@sha256:abc", "Endpoint Mode:\tvip"]
+
+
+def test_pretty_inspect_completed_update_shows_when():
+    svc = service(UpdateStatus={"State": "completed", "StartedAt": ago(300),
+                                "CompletedAt": ago(5), "Message": "update completed"})
+    lines = fmt.pretty_service(svc, now=NOW).splitlines()
+    start = lines.index("UpdateStatus:")
+    assert lines[start:start + 5] == [
+        "UpdateStatus:", " State:\t\tcompleted", " Started:\t5 minutes ago",
+        " Completed:\t5 seconds ago", " Message:\tupdate completed"]
+    assert "UpdateConfig:" not in lines
+
+
+def test_ps_tasks_shut_down_by_an_update_are_history_under_the_new_task():
+    old = task("old1", 1, state="shutdown", desired="shutdown", created=120)
+    new = task("new1", 1, created=30)
+    new["Spec"] = {"ContainerSpec": {"Image": "nginx:1.26"}}
+    rows = fmt.task_rows([old, task("b", 2), new], NAMES, NODES, NOW)
+    assert [(r["ID"], r["Name"], r["Image"]) for r in rows] == [
+        ("new1", "web.1", "nginx:1.26"), ("old1", " \\_ web.1", "nginx:1.25"),
+        ("b", "web.2", "nginx:1.25")]
+
+
 # --- converge progress ------------------------------------------------------------------
 
 
@@ -351,3 +396,125 @@ def test_progress_quiet_prints_nothing_but_still_waits():
     out, elapsed = run_waiter(svc, [[task("a", 1, state="pending")], [task("a", 1)]], quiet=True)
     assert out == ""
     assert elapsed >= 5
+
+
+# --- progress of an update / rollback ---------------------------------------------------
+
+
+NEW_TEMPLATE = {"ContainerSpec": {"Image": "nginx:1.26"}, "ForceUpdate": 1}
+
+
+def new_task(task_id: str, slot: int, **kw) -> dict:
+    t = task(task_id, slot, **kw)
+    t["Spec"] = NEW_TEMPLATE
+    return t
+
+
+def updated_service(status: dict | None = None, replicas: int = 2) -> dict:
+    svc = service({"Replicated": {"Replicas": replicas}})
+    svc["Spec"]["TaskTemplate"] = NEW_TEMPLATE
+    if status is not None:
+        svc["UpdateStatus"] = status
+    return svc
+
+
+class StatusSource(FakeSource):
+    """Scripted (UpdateStatus, tasks) per poll."""
+
+    def __init__(self, svc: dict, frames: list[tuple[dict | None, list[dict]]]) -> None:
+        super().__init__(svc, [tasks for _, tasks in frames])
+        self.statuses = [status for status, _ in frames]
+
+    def service(self) -> dict:
+        status = self.statuses[min(self.polls, len(self.statuses) - 1)]
+        svc = dict(self.svc)
+        svc.pop("UpdateStatus", None)
+        if status is not None:
+            svc["UpdateStatus"] = status
+        return svc
+
+
+def run_status(svc: dict, frames: list, **kw) -> str:
+    clock, out = FakeClock(), io.StringIO()
+    Waiter(StatusSource(svc, frames), out=out, tty=False, clock=clock, sleep=clock.sleep,
+           **kw).run()
+    return out.getvalue()
+
+
+UPDATING = {"State": "updating", "StartedAt": "t1", "Message": "update in progress"}
+
+
+def test_update_progress_counts_only_tasks_of_the_new_spec():
+    old = [task("o1", 1), task("o2", 2)]  # running, but the old template
+    frames = [(UPDATING, old),
+              (UPDATING, [task("o1", 1, state="shutdown", desired="shutdown"), old[1],
+                          new_task("n1", 1, state="starting")]),
+              (UPDATING, [task("o1", 1, state="shutdown", desired="shutdown"), old[1],
+                          new_task("n1", 1)]),
+              (UPDATING, [new_task("n1", 1), new_task("n2", 2)])]
+    lines = run_status(updated_service(), frames).splitlines()
+    assert lines[0] == "overall progress: 0 out of 2 tasks"
+    assert "overall progress: 1 out of 2 tasks" in lines
+    assert lines.index("overall progress: 1 out of 2 tasks") < lines.index(
+        "overall progress: 2 out of 2 tasks")
+    assert lines[-1] == "verify: Service converged"
+
+
+def test_progress_picks_the_newest_task_of_a_slot():
+    failed = new_task("f1", 1, state="failed", desired="shutdown", err="boom", created=50)
+    older = new_task("a1", 1, state="running", created=40)
+    newer = new_task("a2", 1, state="running", created=10)
+    chosen = pick_current([failed, newer, older], lambda t: t["Slot"])
+    assert chosen[1]["ID"] == "a2"
+    assert pick_current([failed, older, newer], lambda t: t["Slot"])[1]["ID"] == "a2"
+
+
+def test_manual_rollback_progress_line_and_totals():
+    started = {"State": "rollback_started", "StartedAt": "t2",
+               "Message": "manually requested rollback"}
+    frames = [(started, [new_task("n1", 1, state="starting")]),
+              (started, [new_task("n1", 1)])]
+    lines = run_status(updated_service(replicas=1), frames).splitlines()
+    assert lines[0] == "rollback: manually requested rollback"
+    assert "overall progress: rolling back update: 0 out of 1 tasks" in lines
+    assert "overall progress: rolling back update: 1 out of 1 tasks" in lines
+    assert lines.count("rollback: manually requested rollback") == 1
+    assert lines[-1] == "verify: Service converged"
+
+
+def test_rollback_completed_before_convergence_is_said_after_it():
+    done = {"State": "rollback_completed", "StartedAt": "t2", "Message": "rollback completed"}
+    lines = run_status(updated_service(replicas=1), [(done, [new_task("n1", 1)])]).splitlines()
+    assert lines[-2:] == ["verify: Service converged", "rollback: rollback completed"]
+
+
+@pytest.mark.parametrize(("state", "message"), [
+    ("paused", "service update paused: update paused due to failure or early termination of "
+     "task n1"),
+    ("rollback_paused", "service rollback paused: update paused due to failure or early "
+     "termination of task n1"),
+])
+def test_paused_update_or_rollback_is_an_error(state, message):
+    status = {"State": state, "StartedAt": "t1",
+              "Message": "update paused due to failure or early termination of task n1"}
+    with pytest.raises(ConvergeError) as exc:
+        run_status(updated_service(replicas=1), [(UPDATING, []), (status, [])])
+    assert str(exc.value) == message
+
+
+def test_update_completed_before_convergence_ends_the_wait():
+    completed = {"State": "completed", "StartedAt": "t1", "Message": "update completed"}
+    out = run_status(updated_service(replicas=1),
+                     [(UPDATING, [new_task("n1", 1, state="starting")]), (completed, [])])
+    assert "verify" not in out
+
+
+def test_an_update_status_from_before_the_request_is_ignored():
+    stale = {"State": "paused", "StartedAt": "t0", "Message": "update paused"}
+    frames = [(stale, [new_task("n1", 1, state="starting")]), (stale, [new_task("n1", 1)])]
+    lines = run_status(updated_service(replicas=1), frames, stale_status=dict(stale)).splitlines()
+    assert lines[-1] == "verify: Service converged"
+    completed = {"State": "completed", "StartedAt": "t0"}
+    out = run_status(updated_service(replicas=1), [(completed, [new_task("n1", 1)])],
+                     stale_status=completed)
+    assert out.splitlines()[-1] == "verify: Service converged"

@@ -321,3 +321,44 @@ def test_human_duration(seconds, text):
 def test_duration_text_is_gos(nanos, text):
     assert units.duration_text(nanos) == text
     assert units.duration_nanos(text) == nanos
+
+
+# --- update / rollback policies ---------------------------------------------------------
+
+
+def test_no_policy_flags_send_no_policies():
+    s = spec("alpine")
+    assert "UpdateConfig" not in s and "RollbackConfig" not in s
+
+
+def test_policy_flags_on_create_start_from_swarmkits_defaults():
+    s = spec("--update-parallelism", "2", "--update-delay", "10s", "--update-failure-action",
+             "rollback", "--update-max-failure-ratio", "0.5", "--rollback-order", "start-first",
+             "--rollback-monitor", "20s", "alpine")
+    assert s["UpdateConfig"] == {"Parallelism": 2, "Delay": 10 * S, "FailureAction": "rollback",
+                                 "Monitor": 5 * S, "MaxFailureRatio": 0.5,
+                                 "Order": "stop-first"}
+    assert s["RollbackConfig"] == {"Parallelism": 1, "Delay": 0, "FailureAction": "pause",
+                                   "Monitor": 20 * S, "MaxFailureRatio": 0,
+                                   "Order": "start-first"}
+    assert spec("--update-max-failure-ratio", "1", "alpine")["UpdateConfig"][
+        "MaxFailureRatio"] == 1
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--update-failure-action", "stop"], "unrecognized update failure action stop"),
+    (["--rollback-failure-action", "rollback"], "unrecognized rollback failure action rollback"),
+    (["--update-order", "first"], "unrecognized update order first"),
+    (["--update-max-failure-ratio", "2"],
+     "TaskSpec: update-maxfailureratio cannot be less than 0 or bigger than 1"),
+    (["--rollback-max-failure-ratio", "nan"],
+     "TaskSpec: update-maxfailureratio cannot be less than 0 or bigger than 1"),
+    (["--update-parallelism", "x"], 'invalid argument "x" for "--update-parallelism" flag: '
+     'strconv.ParseUint: parsing "x": invalid syntax'),
+    (["--rollback-max-failure-ratio", "0.5x"], 'invalid argument "0.5x" for '
+     '"--rollback-max-failure-ratio" flag: strconv.ParseFloat: parsing "0.5x": invalid syntax'),
+    (["--update-delay", "1y"], 'invalid argument "1y" for "--update-delay" flag: '
+     'time: invalid duration "1y"'),
+])
+def test_policy_errors_on_create(argv, message):
+    assert error(*argv, "alpine") == message

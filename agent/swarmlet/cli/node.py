@@ -125,10 +125,18 @@ def pretty(node: dict[str, Any]) -> str:
 
 
 def _update(client: Client, ref: str, change: dict[str, Any]) -> dict[str, Any]:
-    node = client.get(f"/nodes/{ref}")
-    spec = {**node["Spec"], **change}
-    client.post(f"/nodes/{node['ID']}/update", spec, version=node["Version"]["Index"])
-    return node
+    """Apply a change to a node's spec. The node object also changes when its status does
+    (heartbeats): on "update out of sequence", read it again and re-apply, a few times."""
+    for attempt in range(3):
+        node = client.get(f"/nodes/{ref}")
+        spec = {**node["Spec"], **change}
+        try:
+            client.post(f"/nodes/{node['ID']}/update", spec, version=node["Version"]["Index"])
+            return node
+        except ApiResponseError as exc:
+            if exc.status != 409 or attempt == 2:
+                raise
+    raise AssertionError("not reached")
 
 
 def _change_roles(args: argparse.Namespace, role: str, already: str, done: str) -> None:

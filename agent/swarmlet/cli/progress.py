@@ -1,9 +1,16 @@
-"""Docker's converge display for `service create/scale` without -d.
+"""Docker's converge display for `service create/update/rollback/scale` without -d.
 
 Polls the service and its tasks every 0.5 s and shows "overall progress: R out of N tasks", one
 line per slot (or per node for global services) with Docker's state bar, then "verify: Waiting
 N seconds to verify that tasks are stable..." and "verify: Service converged". On a TTY the
 lines are redrawn in place; otherwise a line is printed only when its text changes.
+
+Only up-to-date tasks count (Docker's `_up-to-date` task filter): those running the service's
+current task template, so an update converges once every slot's new task runs. The service's
+UpdateStatus is followed as Docker does: "rollback: <message>" when a rollback starts (and
+"rolling back update: R out of N tasks"), an error when the update or rollback is paused.
+An UpdateStatus the command saw before its request (`stale_status`) belongs to an earlier
+update and is ignored.
 
 Unlike Docker, which waits forever, it gives up (SwarmletError listing the task errors) when
 tasks keep failing or an error (e.g. "no suitable node") stays shown for `stall_timeout`.
@@ -31,7 +38,7 @@ LONGEST_STATE = max(len(s) for s, n in NUMBERED_STATES.items() if n <= RUNNING)
 MAX_PROGRESS_BARS = 20
 BAR_WIDTH = 50
 DEFAULT_MONITOR = 5.0
-OVERALL, VERIFY = "overall progress", "verify"
+OVERALL, VERIFY, ROLLBACK = "overall progress", "verify", "rollback"
 
 
 class ConvergeError(SwarmletError):
@@ -91,10 +98,20 @@ def task_line(task: Obj) -> str | None:
     return None
 
 
+def up_to_date(service: Obj, task: Obj) -> bool:
+    """Whether a task runs the service's current task template (what Docker's `_up-to-date`
+    filter keeps); a task without its spec is taken as current."""
+    return "Spec" not in task or task["Spec"] == service["Spec"].get("TaskTemplate")
+
+
+def _age(task: Obj) -> tuple[str, int]:
+    return task.get("CreatedAt") or "", (task.get("Version") or {}).get("Index", 0)
+
+
 def pick_current(tasks: list[Obj], key: Callable[[Obj], Any],
                  active: set[str] | None = None) -> dict[Any, Obj]:
     """One task per slot (or node): the lowest desired state, then the lowest observed state,
-    as Docker's tasksBySlot; tasks on down nodes are left out."""
+    as Docker's tasksBySlot, then the newest; tasks on down nodes are left out."""
     chosen: dict[Any, Obj] = {}
     for task in tasks:
         desired, state = state_number(task.get("DesiredState")), state_number(
@@ -103,9 +120,10 @@ def pick_current(tasks: list[Obj], key: Callable[[Obj], Any],
             continue
         old = chosen.get(key(task))
         if old is not None:
-            old_desired = state_number(old.get("DesiredState"))
-            if old_desired < desired or (old_desired == desired and state_number(
-                    old.get("Status", {}).get("State")) <= state):
+            old_rank = (state_number(old.get("DesiredState")),
+                        state_number(old.get("Status", {}).get("State")))
+            if old_rank < (desired, state) or (
+                    old_rank == (desired, state) and _age(old) >= _age(task)):
                 continue
         if active is not None and task.get("NodeID") and task["NodeID"] not in active:
             continue
@@ -123,6 +141,7 @@ class Tracker:
     done: bool = False
     problems: dict[str, str] = field(default_factory=dict)  # line ID -> error, current tasks
     replicas: int | None = None  # None: a global service
+    rollback: bool = False  # the totals read "rolling back update: R out of N tasks"
 
     def update(self, service: Obj, tasks: list[Obj], active: set[str]) -> bool:
         mode = service["Spec"].get("Mode", {})
@@ -141,7 +160,7 @@ class Tracker:
 
     def _update_replicated(self, tasks: list[Obj], active: set[str], replicas: int) -> bool:
         if not self.initialized:
-            self.lines[OVERALL] = f"0 out of {replicas} tasks"
+            self.lines[OVERALL] = self.totals(0, replicas)
             if replicas <= MAX_PROGRESS_BARS:
                 for i in range(1, replicas + 1):
                     self.lines[f"{i}/{replicas}"] = ""
@@ -161,7 +180,7 @@ class Tracker:
             if count == 0:
                 self.lines[OVERALL] = "waiting for new tasks"
                 return False
-            self.lines[OVERALL] = f"0 out of {count} tasks"
+            self.lines[OVERALL] = self.totals(0, count)
             self.initialized = True
         current = [by_node[n] for n in sorted(by_node) if n in active]
         ids: list[str | None] = [(t.get("NodeID") or "")[:12] for t in current]
@@ -185,9 +204,13 @@ class Tracker:
             if line_id and show_bars and not self.done and text is not None:
                 self.lines[line_id] = text
         if not self.done:
-            self.lines[OVERALL] = f"{running} out of {wanted} tasks"
+            self.lines[OVERALL] = self.totals(running, wanted)
             self.done = running == wanted
         return running == wanted
+
+    def totals(self, running: int, wanted: int) -> str:
+        prefix = "rolling back update: " if self.rollback else ""
+        return f"{prefix}{running} out of {wanted} tasks"
 
 
 class Display:
@@ -221,6 +244,48 @@ class Display:
 
 
 @dataclass
+class StatusFollower:
+    """What Docker's ServiceProgress does with the service's UpdateStatus."""
+
+    stale: Obj | None = None
+    message: str | None = None  # shown after "Service converged": a rollback that completed
+
+    def fresh(self, status: Obj | None) -> Obj | None:
+        if not status or not status.get("State"):
+            return None
+        stale = self.stale or {}
+        if stale and (status.get("StartedAt") == stale.get("StartedAt") if "StartedAt" in stale
+                      else status == stale):
+            return None
+        return status
+
+    def follow(self, service: Obj, tracker: Tracker, converged: bool) -> bool:
+        """Note the update's state on `tracker`; True when the update completed before its
+        convergence was seen (Docker stops waiting then); ConvergeError when it is paused."""
+        status = self.fresh(service.get("UpdateStatus"))
+        if status is None:
+            return False
+        state, message = status["State"], status.get("Message", "")
+        if state == "updating":
+            tracker.rollback = False
+        elif state == "completed":
+            return not converged
+        elif state == "paused":
+            raise ConvergeError(f"service update paused: {message}")
+        elif state == "rollback_started":
+            if not tracker.rollback and message:
+                tracker.lines[ROLLBACK] = message
+            tracker.rollback = True
+        elif state == "rollback_paused":
+            raise ConvergeError(f"service rollback paused: {message}")
+        elif state == "rollback_completed":
+            if not converged:
+                self.message = message
+            tracker.rollback = True
+        return False
+
+
+@dataclass
 class Waiter:
     source: Source
     out: TextIO = sys.stdout
@@ -231,12 +296,14 @@ class Waiter:
     poll_interval: float = 0.5
     stall_timeout: float = 30.0
     max_failures: int = 3
+    stale_status: Obj | None = None  # the UpdateStatus seen before the request
 
     def run(self) -> None:
         """Wait until the service converges; ConvergeError if it cannot."""
         tty = self.out.isatty() if self.tty is None else self.tty
         display = Display(self.out, tty)
         tracker = Tracker()
+        status = StatusFollower(self.stale_status)
         converged, converged_at, problem_since = False, None, None
         known_failed: set[str] | None = None
         failures: dict[str, Obj] = {}
@@ -244,12 +311,17 @@ class Waiter:
             service = self.source.service()
             monitor = (service["Spec"].get("UpdateConfig") or {}).get("Monitor") or 0
             monitor_s = monitor / NANO if monitor else DEFAULT_MONITOR
+            if status.follow(service, tracker, converged):
+                return
             now = self.clock()
             if converged and converged_at is not None and now - converged_at >= monitor_s:
                 tracker.lines[VERIFY] = "Service converged"
                 self._show(display, tracker.lines)
+                if status.message:
+                    tracker.lines[ROLLBACK] = status.message
+                    self._show(display, tracker.lines)
                 return
-            tasks = self.source.tasks(service["ID"])
+            tasks = [t for t in self.source.tasks(service["ID"]) if up_to_date(service, t)]
             failed = {t["ID"]: t for t in tasks if t.get("Status", {}).get("State") in (
                 "failed", "rejected")}
             if known_failed is None:
@@ -293,11 +365,13 @@ def failure_message(tracker: Tracker, failed: Any) -> str:
 
 
 def wait_on_service(client: Any, service_ref: str, quiet: bool = False,
-                    out: TextIO | None = None) -> None:
-    """Docker's WaitOnService: show progress until converged; Ctrl-C leaves it running."""
+                    out: TextIO | None = None, stale_status: Obj | None = None) -> None:
+    """Docker's WaitOnService: show progress until converged; Ctrl-C leaves it running.
+    `stale_status`: the service's UpdateStatus before the request (an earlier update's)."""
     out = out or sys.stdout
     try:
-        Waiter(ApiSource(client, service_ref), out=out, quiet=quiet).run()
+        Waiter(ApiSource(client, service_ref), out=out, quiet=quiet,
+               stale_status=stale_status).run()
     except KeyboardInterrupt:
         if not quiet:
             out.write("\nOperation continuing in background.\n"

@@ -1,6 +1,7 @@
-"""`swarmlet service`: create, ls, ps, inspect, scale, rm (and `node ps`): Docker's commands
-and output. Flags become a spec in service_spec, output is shaped in service_format, and
-converge progress is progress.wait_on_service."""
+"""`swarmlet service`: create, update, rollback, ls, ps, inspect, scale, rm (and `node ps`):
+Docker's commands and output. Flags become a spec in service_spec (service_update for what only
+`update` has), output is shaped in service_format, and converge progress is
+progress.wait_on_service."""
 
 from __future__ import annotations
 
@@ -11,6 +12,13 @@ from typing import Any
 from swarmlet.cli import service_format as fmt
 from swarmlet.cli.progress import wait_on_service
 from swarmlet.cli.service_spec import add_common_options, add_create_options, spec_from_create_args
+from swarmlet.cli.service_update import (
+    add_update_options,
+    check_rollback_alone,
+    flag_defaults,
+    rollback_query,
+    updated_spec,
+)
 from swarmlet.cli.table import print_inspect, print_listing
 from swarmlet.client import ApiResponseError, Client
 from swarmlet.errors import SwarmletError
@@ -24,6 +32,18 @@ def register(commands: argparse._SubParsersAction) -> None:
     add_common_options(p)
     add_create_options(p)
     p.set_defaults(run=cmd_create)
+
+    p = sub.add_parser("update", help="Update a service")
+    add_common_options(p)
+    add_update_options(p)
+    p.set_defaults(run=cmd_update, flag_defaults=flag_defaults(p))
+
+    p = sub.add_parser("rollback", help="Revert changes to a service's configuration")
+    p.add_argument("-d", "--detach", action="store_true",
+                   help="Exit immediately instead of waiting for the service to converge")
+    p.add_argument("-q", "--quiet", action="store_true", help="Suppress progress output")
+    p.add_argument("service", metavar="SERVICE")
+    p.set_defaults(run=cmd_rollback)
 
     p = sub.add_parser("ls", aliases=["list"], help="List services")
     p.add_argument("-q", "--quiet", action="store_true", help="Only display IDs")
@@ -77,6 +97,36 @@ def cmd_create(args: argparse.Namespace) -> None:
         wait_on_service(client, service_id, quiet=args.quiet)
 
 
+def cmd_update(args: argparse.Namespace) -> None:
+    """Docker's runUpdate: the flags onto the current spec, posted with its version; or, with
+    --rollback (alone), the server asked for the previous spec."""
+    client = Client(args.host)
+    service = client.get(f"/services/{args.service}")
+    path = f"/services/{service['ID']}/update"
+    if args.rollback:
+        check_rollback_alone(args, args.flag_defaults)
+        client.post(path, None, **rollback_query(service))
+    else:
+        client.post(path, updated_spec(service["Spec"], args),
+                    version=service["Version"]["Index"])
+    _after_update(client, args, service)
+
+
+def cmd_rollback(args: argparse.Namespace) -> None:
+    client = Client(args.host)
+    service = client.get(f"/services/{args.service}")
+    client.post(f"/services/{service['ID']}/update", None, **rollback_query(service))
+    _after_update(client, args, service)
+
+
+def _after_update(client: Client, args: argparse.Namespace, before: dict[str, Any]) -> None:
+    """The name as given, then (without -d) progress; UpdateStatus from before is stale."""
+    print(args.service)
+    if not args.detach:
+        wait_on_service(client, args.service, quiet=args.quiet,
+                        stale_status=before.get("UpdateStatus"))
+
+
 def cmd_ls(args: argparse.Namespace) -> None:
     client = Client(args.host)
     services = client.get("/services")
@@ -109,8 +159,8 @@ def cmd_ps(args: argparse.Namespace) -> None:
 def cmd_node_ps(args: argparse.Namespace) -> None:
     client = Client(args.host)
     tasks: list[dict[str, Any]] = []
-    for node_id in _unique_ids(node_id(client, ref) for ref in args.nodes):
-        tasks += client.get("/tasks", node=node_id)
+    for wanted in _unique_ids(node_id(client, ref) for ref in args.nodes):
+        tasks += client.get("/tasks", node=wanted)
     _print_tasks(client, args, tasks)
 
 
@@ -162,30 +212,32 @@ def cmd_scale(args: argparse.Namespace) -> None:
                           f'parsing "{value}": invalid syntax')
             continue
         try:
-            _scale(client, name, int(value))
+            stale = _scale(client, name, int(value))
         except SwarmletError as exc:
             prefix = "Error response from daemon: " if isinstance(exc, ApiResponseError) else ""
             errors.append(f"{name}: {prefix}{exc}")
             continue
         print(f"{name} scaled to {int(value)}")
-        scaled.append(name)
+        scaled.append((name, stale))
     if not args.detach:
-        for name in scaled:
+        for name, stale in scaled:
             try:
-                wait_on_service(client, name)
+                wait_on_service(client, name, stale_status=stale)
             except SwarmletError as exc:
                 errors.append(f"{name}: {exc}")
     if errors:
         raise SwarmletError("\n".join(errors))
 
 
-def _scale(client: Client, ref: str, replicas: int) -> None:
+def _scale(client: Client, ref: str, replicas: int) -> dict[str, Any] | None:
+    """Set the replicas; the service's UpdateStatus from before (stale for progress)."""
     service = client.get(f"/services/{ref}")
     spec = service["Spec"]
     if "Replicated" not in spec.get("Mode", {}):
         raise SwarmletError("scale can only be used with replicated or replicated-job mode")
     spec["Mode"] = {"Replicated": {**spec["Mode"]["Replicated"], "Replicas": replicas}}
     client.post(f"/services/{service['ID']}/update", spec, version=service["Version"]["Index"])
+    return service.get("UpdateStatus")
 
 
 def cmd_logs(args: argparse.Namespace) -> None:

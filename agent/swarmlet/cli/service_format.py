@@ -158,7 +158,8 @@ def task_rows(tasks: list[Obj], service_names: dict[str, str], node_names: dict[
     """Rows of `service ps`: per slot (natural order), newest first; older tasks of a slot
     named ` \\_ <name>` when `indent` (table output)."""
     named = [(task_name(t, service_names), t) for t in tasks]
-    named.sort(key=lambda nt: parse_time(nt[1].get("CreatedAt")), reverse=True)
+    named.sort(key=lambda nt: (parse_time(nt[1].get("CreatedAt")),
+                               (nt[1].get("Version") or {}).get("Index", 0)), reverse=True)
     named.sort(key=lambda nt: natural_key(nt[0]))
     rows, previous = [], None
     for name, task in named:
@@ -216,7 +217,8 @@ def filter_tasks(tasks: list[Obj], filters: dict[str, list[str]],
 # --- service inspect --pretty -----------------------------------------------------------
 
 
-def pretty_service(service: Obj) -> str:
+def pretty_service(service: Obj, now: datetime | None = None) -> str:
+    now = now or datetime.now(UTC)
     spec = service["Spec"]
     task = spec.get("TaskTemplate", {})
     container = task.get("ContainerSpec", {})
@@ -231,11 +233,10 @@ def pretty_service(service: Obj) -> str:
         lines.append("Service Mode:\tReplicated")
         if mode.get("Replicated", {}).get("Replicas") is not None:
             lines.append(f" Replicas:\t{mode['Replicated']['Replicas']}")
-    update = service.get("UpdateStatus") or {}
-    if update.get("State"):
-        lines += ["UpdateStatus:", f" State:\t\t{update['State']}",
-                  f" Message:\t{update.get('Message', '')}"]
+    lines += _update_status_lines(service.get("UpdateStatus") or {}, now)
     lines += _placement_lines(task.get("Placement") or {})
+    lines += _policy_lines("UpdateConfig", "Update order:     ", spec.get("UpdateConfig"))
+    lines += _policy_lines("RollbackConfig", "Rollback order:   ", spec.get("RollbackConfig"))
     lines += _restart_lines(task.get("RestartPolicy"))
     lines += ["ContainerSpec:", f" Image:\t\t{container.get('Image', '')}"]
     for key in ("Args", "Env"):
@@ -263,6 +264,42 @@ def pretty_service(service: Obj) -> str:
                       f"  PublishMode = {p.get('PublishMode', 'ingress')}"]
     lines += _health_lines(container.get("Healthcheck"))
     return "\n".join(line.rstrip() for line in lines)
+
+
+def _update_status_lines(status: Obj, now: datetime) -> list[str]:
+    """Docker's UpdateStatus block: state, when it started (and completed), the message."""
+    if not status.get("State"):
+        return []
+    lines = ["UpdateStatus:", f" State:\t\t{status['State']}"]
+    if status.get("StartedAt"):
+        lines.append(f" Started:\t{_ago(status['StartedAt'], now)}")
+    if status["State"] == "completed" and status.get("CompletedAt"):
+        lines.append(f" Completed:\t{_ago(status['CompletedAt'], now)}")
+    return [*lines, f" Message:\t{status.get('Message', '')}"]
+
+
+def _ago(timestamp: str, now: datetime) -> str:
+    return f"{human_duration((now - parse_time(timestamp)).total_seconds())} ago"
+
+
+def _policy_lines(title: str, order_label: str, config: Obj | None) -> list[str]:
+    """Docker's UpdateConfig / RollbackConfig blocks (delay and monitor only when set)."""
+    if config is None:
+        return []
+    lines = [f"{title}:", f" Parallelism:\t{config.get('Parallelism', 0)}"]
+    if config.get("Delay", 0) > 0:
+        lines.append(f" Delay:\t\t{duration_text(config['Delay'])}")
+    lines.append(f" On failure:\t{config.get('FailureAction', '')}")
+    if config.get("Monitor", 0) > 0:
+        lines.append(f" Monitoring Period: {duration_text(config['Monitor'])}")
+    return [*lines, f" Max failure ratio: {float_text(config.get('MaxFailureRatio', 0))}",
+            f" {order_label} {config.get('Order', '')}"]
+
+
+def float_text(value: float) -> str:
+    """A float as Go's %v prints it: 0, 0.2, 1."""
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
 
 
 def _placement_lines(placement: Obj) -> list[str]:

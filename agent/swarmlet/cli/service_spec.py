@@ -1,9 +1,9 @@
 """`service create` flags -> a ServiceSpec (Docker's Engine API shape), as Docker's CLI builds it.
 
 Pure apart from reading --env-file files and looking bare `-e NAME` up in the environment given.
-`add_common_options` / `apply_common` hold the flags `service update` shares with `create`, so
-update can apply them onto an existing spec; keys the user did not set are left out (the server
-applies Docker's defaults).
+`add_common_options` / `apply_common` hold the flags `service update` shares with `create`
+(the --update-* / --rollback-* policies among them), so update can apply them onto an existing
+spec; keys the user did not set are left out (the server applies Docker's defaults).
 """
 
 from __future__ import annotations
@@ -15,13 +15,21 @@ import shlex
 from collections.abc import Mapping
 from typing import Any
 
-from swarmlet.cli.units import duration_nanos, nano_cpus, ram_in_bytes
+from swarmlet.cli.units import NANO, duration_nanos, nano_cpus, ram_in_bytes
+from swarmlet.client import ApiResponseError
 from swarmlet.errors import SwarmletError
 
 Spec = dict[str, Any]
 SHORT = {"env": "e", "workdir": "w", "user": "u", "publish": "p"}
 RESTART_CONDITIONS = ("none", "on-failure", "any")
 MOUNT_TYPES = ("bind", "volume", "tmpfs")
+# Update and rollback policies: flag prefix -> spec key, the failure actions it takes, and
+# SwarmKit's defaults (filled in when a policy flag is given and the spec has no policy yet).
+POLICIES = {"update": "UpdateConfig", "rollback": "RollbackConfig"}
+FAILURE_ACTIONS = {"update": ("pause", "continue", "rollback"), "rollback": ("pause", "continue")}
+UPDATE_ORDERS = ("stop-first", "start-first")
+POLICY_DEFAULTS = {"Parallelism": 1, "Delay": 0, "FailureAction": "pause", "Monitor": 5 * NANO,
+                   "MaxFailureRatio": 0, "Order": "stop-first"}
 
 
 def flag_error(flag: str, value: str, reason: str) -> SwarmletError:
@@ -73,6 +81,31 @@ def add_common_options(p: argparse.ArgumentParser) -> None:
                    help="Time to wait before force killing a container (ns|us|ms|s|m|h) "
                    "(default 10s)")
     p.add_argument("--stop-signal", metavar="string", help="Signal to stop the container")
+    add_policy_options(p)
+
+
+def add_policy_options(p: argparse.ArgumentParser) -> None:
+    """--update-* and --rollback-*: the service's UpdateConfig and RollbackConfig."""
+    words = {"update": ("updated", "update all", "updates", "update", "an update"),
+             "rollback": ("rolled back", "roll back all", "task rollbacks", "rollback",
+                          "a rollback")}
+    for prefix, (doing, every, between, noun, during) in words.items():
+        actions = ", ".join(f'"{a}"' for a in FAILURE_ACTIONS[prefix])
+        p.add_argument(f"--{prefix}-parallelism", metavar="uint",
+                       help=f"Maximum number of tasks {doing} simultaneously (0 to {every} at "
+                       "once) (default 1)")
+        p.add_argument(f"--{prefix}-delay", metavar="duration",
+                       help=f"Delay between {between} (ns|us|ms|s|m|h) (default 0s)")
+        p.add_argument(f"--{prefix}-failure-action", metavar="string",
+                       help=f'Action on {noun} failure ({actions}) (default "pause")')
+        p.add_argument(f"--{prefix}-monitor", metavar="duration",
+                       help=f"Duration after each task {noun} to monitor for failure "
+                       "(ns|us|ms|s|m|h) (default 5s)")
+        p.add_argument(f"--{prefix}-max-failure-ratio", metavar="float",
+                       help=f"Failure rate to tolerate during {during} (default 0)")
+        p.add_argument(f"--{prefix}-order", metavar="string",
+                       help=f'{noun.capitalize()} order ("start-first", "stop-first") '
+                       '(default "stop-first")')
 
 
 def add_create_options(p: argparse.ArgumentParser) -> None:
@@ -160,7 +193,7 @@ def apply_common(spec: Spec, args: argparse.Namespace) -> Spec:
                                                            "stop-grace-period")
     health = healthcheck(args)
     if health is not None:
-        container["Healthcheck"] = health
+        container["Healthcheck"] = merge_health(container.get("Healthcheck"), health)
     if args.replicas_max_per_node is not None:
         task.setdefault("Placement", {})["MaxReplicas"] = parse_uint(
             args.replicas_max_per_node, "replicas-max-per-node")
@@ -176,7 +209,72 @@ def apply_common(spec: Spec, args: argparse.Namespace) -> Spec:
     restart = restart_policy(args)
     if restart:
         task.setdefault("RestartPolicy", {}).update(restart)
+    for prefix, key in POLICIES.items():
+        changes = policy_changes(args, prefix)
+        if changes:
+            spec[key] = {**(spec.get(key) or POLICY_DEFAULTS), **changes}
     return spec
+
+
+def policy_changes(args: argparse.Namespace, prefix: str) -> Spec:
+    """The UpdateConfig (or RollbackConfig) fields the --update-* (--rollback-*) flags set.
+    Values the daemon would refuse are refused here, with the daemon's words."""
+    def given(name: str) -> str | None:
+        return getattr(args, f"{prefix}_{name.replace('-', '_')}")
+
+    changes: Spec = {}
+    if given("parallelism") is not None:
+        changes["Parallelism"] = parse_uint(given("parallelism") or "", f"{prefix}-parallelism")
+    for name, key in (("delay", "Delay"), ("monitor", "Monitor")):
+        value = given(name)
+        if value is not None:
+            nanos = parse_signed_duration(value, f"{prefix}-{name}")
+            if nanos < 0:
+                raise daemon_error(f"TaskSpec: update-{name} cannot be negative")
+            changes[key] = nanos
+    action = given("failure-action")
+    if action is not None:
+        if action not in FAILURE_ACTIONS[prefix]:
+            raise daemon_error(f"unrecognized {prefix} failure action {action}")
+        changes["FailureAction"] = action
+    ratio = given("max-failure-ratio")
+    if ratio is not None:
+        changes["MaxFailureRatio"] = parse_ratio(ratio, f"{prefix}-max-failure-ratio")
+    order = given("order")
+    if order is not None:
+        if order not in UPDATE_ORDERS:
+            raise daemon_error(f"unrecognized {prefix} order {order}")
+        changes["Order"] = order
+    return changes
+
+
+def daemon_error(message: str) -> ApiResponseError:
+    """What Docker's daemon answers to a policy it refuses; checked here before any request,
+    so the command fails the way `docker service create/update` does."""
+    return ApiResponseError(400, message)
+
+
+def parse_signed_duration(value: str, flag: str) -> int:
+    """A Go duration, which may be negative ("-5s")."""
+    if value[:1] in "+-" and value[1:2].isdigit():
+        nanos = parse_duration_flag(value[1:], flag) if value[1:] else 0
+        return -nanos if value[0] == "-" else nanos
+    return parse_duration_flag(value, flag)
+
+
+def parse_ratio(value: str, flag: str) -> float:
+    """strconv.ParseFloat as pflag's float flag reads it; SwarmKit wants 0 <= ratio <= 1."""
+    try:
+        if "_" in value or value.strip() != value:
+            raise ValueError(value)
+        ratio = float(value)
+    except ValueError:
+        raise flag_error(flag, value, f'strconv.ParseFloat: parsing "{value}": invalid syntax'
+                         ) from None
+    if not 0 <= ratio <= 1:
+        raise daemon_error("TaskSpec: update-maxfailureratio cannot be less than 0 or bigger "
+                           "than 1")
+    return int(ratio) if ratio.is_integer() else ratio
 
 
 def restart_policy(args: argparse.Namespace) -> Spec:
@@ -226,6 +324,15 @@ def healthcheck(args: argparse.Namespace) -> Spec | None:
     return health
 
 
+def merge_health(old: Spec | None, given: Spec) -> Spec:
+    """The --health-* settings given over the spec's healthcheck (Docker's updateHealthcheck;
+    on create there is none): a NONE test is dropped once settings are given."""
+    if given.get("Test") == ["NONE"]:
+        return given
+    merged = {k: v for k, v in (old or {}).items() if not (k == "Test" and v[:1] == ["NONE"])}
+    return {**merged, **given}
+
+
 def parse_uint(value: str, flag: str) -> int:
     """strconv.ParseUint as pflag uses it, with its error wording."""
     if not value.isascii() or not value.isdigit():
@@ -259,13 +366,13 @@ def labels(pairs: list[str], flag: str) -> dict[str, str]:
     return result
 
 
-def placement_pref(value: str) -> Spec:
+def placement_pref(value: str, flag: str = "placement-pref") -> Spec:
     fields = value.split("=")
     if len(fields) != 2:
-        raise flag_error("placement-pref", value,
+        raise flag_error(flag, value,
                          'placement preference must be of the format "<strategy>=<arg>"')
     if fields[0] != "spread":
-        raise flag_error("placement-pref", value, f"unsupported placement preference "
+        raise flag_error(flag, value, f"unsupported placement preference "
                          f"{fields[0]} (only spread is supported)")
     return {"Spread": {"SpreadDescriptor": fields[1]}}
 
@@ -328,12 +435,12 @@ def parse_env_lines(raw: bytes, path: str, environ: Mapping[str, str]) -> list[s
     return result
 
 
-def parse_mount(value: str) -> Spec:
+def parse_mount(value: str, flag: str = "mount") -> Spec:
     """Docker's --mount CSV: type=bind|volume|tmpfs,source=,target=,readonly,tmpfs-size=..."""
     try:
         fields = next(csv.reader([value]), [])
     except csv.Error as exc:
-        raise flag_error("mount", value, str(exc)) from None
+        raise flag_error(flag, value, str(exc)) from None
     mount: Spec = {"Type": "volume"}
     tmpfs: Spec = {}
     for field in fields:
@@ -343,7 +450,7 @@ def parse_mount(value: str) -> Spec:
             if key in ("readonly", "ro"):
                 mount["ReadOnly"] = True
                 continue
-            raise flag_error("mount", value, f"invalid field '{field}' must be a key=value pair")
+            raise flag_error(flag, value, f"invalid field '{field}' must be a key=value pair")
         if key == "type":
             mount["Type"] = val.lower()
         elif key in ("source", "src"):
@@ -351,26 +458,26 @@ def parse_mount(value: str) -> Spec:
         elif key in ("target", "dst", "destination"):
             mount["Target"] = val
         elif key in ("readonly", "ro"):
-            mount["ReadOnly"] = _parse_bool(val, key, value)
+            mount["ReadOnly"] = _parse_bool(val, key, value, flag)
         elif key == "tmpfs-size":
-            tmpfs["SizeBytes"] = _mount_value(ram_in_bytes, val, key, value)
+            tmpfs["SizeBytes"] = _mount_value(ram_in_bytes, val, key, value, flag)
         elif key == "tmpfs-mode":
-            tmpfs["Mode"] = _mount_value(lambda v: int(v, 8), val, key, value)
+            tmpfs["Mode"] = _mount_value(lambda v: int(v, 8), val, key, value, flag)
         else:
-            raise flag_error("mount", value, f"unexpected key '{key}' in '{field}'")
+            raise flag_error(flag, value, f"unexpected key '{key}' in '{field}'")
     kind = mount["Type"]
     if kind not in MOUNT_TYPES:
-        raise flag_error("mount", value, f"mount type unknown: '{kind}' (use bind, volume "
+        raise flag_error(flag, value, f"mount type unknown: '{kind}' (use bind, volume "
                          "or tmpfs)")
     if not mount.get("Target"):
-        raise flag_error("mount", value, "target is required")
+        raise flag_error(flag, value, "target is required")
     if tmpfs and kind != "tmpfs":
-        raise flag_error("mount", value, f"cannot mix 'tmpfs-*' options with mount type '{kind}'")
+        raise flag_error(flag, value, f"cannot mix 'tmpfs-*' options with mount type '{kind}'")
     if kind == "bind" and not mount.get("Source"):
-        raise flag_error("mount", value, 'invalid mount config for type "bind": field Source '
+        raise flag_error(flag, value, 'invalid mount config for type "bind": field Source '
                          "must not be empty")
     if kind == "tmpfs" and mount.get("Source"):
-        raise flag_error("mount", value, 'invalid mount config for type "tmpfs": field Source '
+        raise flag_error(flag, value, 'invalid mount config for type "tmpfs": field Source '
                          "must not be specified")
     if mount.get("ReadOnly") is False:
         del mount["ReadOnly"]
@@ -379,20 +486,20 @@ def parse_mount(value: str) -> Spec:
     return mount
 
 
-def _parse_bool(val: str, key: str, value: str) -> bool:
+def _parse_bool(val: str, key: str, value: str, flag: str) -> bool:
     """strconv.ParseBool's spellings."""
     if val in ("1", "t", "T", "TRUE", "true", "True"):
         return True
     if val in ("0", "f", "F", "FALSE", "false", "False"):
         return False
-    raise flag_error("mount", value, f"invalid value for {key}: {val}")
+    raise flag_error(flag, value, f"invalid value for {key}: {val}")
 
 
-def _mount_value(parse: Any, val: str, key: str, value: str) -> Any:
+def _mount_value(parse: Any, val: str, key: str, value: str, flag: str) -> Any:
     try:
         return parse(val)
     except (SwarmletError, ValueError):
-        raise flag_error("mount", value, f"invalid value for {key}: {val}") from None
+        raise flag_error(flag, value, f"invalid value for {key}: {val}") from None
 
 
 def parse_port(value: str) -> Spec:

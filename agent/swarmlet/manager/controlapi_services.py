@@ -84,6 +84,8 @@ class ServiceAPI:
         if template_changed:
             service["UpdateStatus"] = {"State": state, "StartedAt": now_rfc3339(),
                                        "Message": message}
+        else:  # nothing rolls out; an older update's status goes, as SwarmKit clears it
+            service.pop("UpdateStatus", None)
         self.store.write([{"op": "update", "kind": "service", "object": service}])
 
     def remove(self, ref: str) -> None:
