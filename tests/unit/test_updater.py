@@ -121,3 +121,13 @@ def test_no_update_status_means_nothing_to_do():
     svc = service()
     assert update_services(snap([svc], [node("n1")], [task(svc, 1)])) == []
     assert NOW  # the shared clock of the snapshots
+
+
+def test_a_new_task_not_running_within_the_monitor_period_is_a_failure():
+    svc, old = updating(replicas=2, parallelism=1, monitor=5)
+    slow = new_task(svc, 1, "starting", ago=3)
+    tasks = [slow, old_task(svc, old, 2)]
+    assert update_services(snap([svc], [node("n1")], tasks)) == []
+    slow = new_task(svc, 1, "starting", ago=7)
+    [change] = update_services(snap([svc], [node("n1")], [slow, old_task(svc, old, 2)]))
+    assert change["object"]["UpdateStatus"]["State"] == "paused"

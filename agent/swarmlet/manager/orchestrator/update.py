@@ -4,7 +4,8 @@ A service whose UpdateStatus is "updating" (or "rollback_started") has slots who
 an older task template: `Parallelism` of them (0 = all) are replaced at a time, each next
 one once a replaced slot's new task runs and `Delay` has passed since. New tasks that fail
 count as failures; past `MaxFailureRatio` the `FailureAction` applies: pause, continue, or roll
-back to the previous spec. Once every slot runs the new template and the last new task has run
+back to the previous spec; a new task that is not running within `Monitor` counts as failed
+too. Once every slot runs the new template and the last new task has run
 for `Monitor`, the update is completed.
 
 Everything is read from the store on each pass (which tasks are done is visible in their
@@ -66,6 +67,12 @@ def _update(snap: Snapshot, service: dict[str, Any],
     current = _current_tasks(service, tasks)
     fresh = [t for t in tasks if t["Spec"] == template and t.get("CreatedAt", "") >= started]
     failed = [t for t in fresh if T.state_of(t) in ("failed", "rejected")]
+    # A new task that has not reached RUNNING (healthy, with a health check: the executor
+    # reports "starting" until then) within the monitor period fails the update as well.
+    monitor = nanos_to_seconds(config.get("Monitor"))
+    if monitor:
+        failed += [t for t in fresh if T.is_active(t) and T.state_of(t) != "running"
+                   and snap.seconds_since(t.get("CreatedAt", "")) > monitor]
 
     if failed and len(failed) / max(len(current), 1) > float(config.get("MaxFailureRatio", 0)):
         action = config.get("FailureAction", "pause")
@@ -84,7 +91,6 @@ def _update(snap: Snapshot, service: dict[str, Any],
     last_running = max((t["Status"]["Timestamp"] for t in running_fresh), default=None)
 
     if not dirty and not in_flight:
-        monitor = nanos_to_seconds(config.get("Monitor"))
         if last_running is None or snap.seconds_since(last_running) >= monitor:
             state, message = COMPLETED[status["State"]]
             return [_set_status(service, state, message, completed=True)]
