@@ -260,3 +260,17 @@ def test_a_store_made_on_a_short_lived_thread_keeps_working(tmp_path):
         assert store.get("node", "n1") is not None
     finally:
         store.close()
+
+
+def test_barrier_returns_once_earlier_writes_are_applied(tmp_path):
+    port = free_port()
+    store = RaftStore(f"127.0.0.1:{port}", [], tmp_path, PASSWORD)
+    try:
+        store.write([{"op": "create", "kind": "node", "object": {"ID": "n1", "Spec": {}}}],
+                    timeout=10)
+        before = store.index
+        store.barrier(timeout=10)
+        assert store.index == before  # it changes nothing
+        assert store.get("node", "n1") is not None
+    finally:
+        store.close()

@@ -68,7 +68,16 @@ class ControlLoops:
                 self._stopping.wait(PASS_INTERVAL)
                 continue
             if watch is None:
+                # Just became leader: act only on a replica that has applied all the
+                # previous leader committed (else a slot could be updated twice).
                 watch = self.store.watch({"service", "task", "node", "cluster"})
+                try:
+                    self.store.barrier()
+                except StoreError as exc:
+                    log.debug("barrier: %s", exc)
+                    watch.close()
+                    watch = None
+                    continue
             try:
                 self.run_pass()
             except StoreError as exc:

@@ -176,6 +176,14 @@ class RaftStore:
             raise StoreError(message, code)
         return clone(payload)
 
+    def barrier(self, timeout: float = 10.0) -> None:
+        """Return once every entry committed before this call is applied here. A new leader
+        runs this before it acts on its replica: Raft gives it every committed entry, but
+        not necessarily applied yet. (An empty batch: proposed, refused by every replica
+        alike, and changes nothing.)"""
+        self._propose(
+            lambda cb: self._replica.apply_batch([], now_rfc3339(), callback=cb), timeout)
+
     def _propose(self, start: Callable[[Callable], None], timeout: float,
                  retry: tuple[int, ...] = _NOT_PROPOSED) -> Any:
         """Propose until committed; retries only failures that never reached the log."""
