@@ -189,6 +189,10 @@ def add_swarm_routes(router: Router, node: SwarmNode) -> None:
         return manager().renew(request.identity, str(body.get("CSR", "")),
                                int(body.get("RaftPort", 2378)))
 
+    @add("POST", "/ca/client", "A client certificate (manager access) for a CSR", "local")
+    def ca_client(request: Request) -> dict[str, Any]:
+        return manager().client_certificate(str(_body(request).get("CSR", "")))
+
     @add("POST", "/dispatcher/assignments", "The calling node's tasks, once the store moves "
          "past Index (long poll of up to Wait seconds; to the leader)", "node")
     def assignments(request: Request) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import Any
 
 from swarmlet.cli.durations import parse_duration
@@ -44,6 +45,14 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("inspect", help="Display detailed information on the swarm")
     p.set_defaults(run=cmd_inspect)
+
+    ca = sub.add_parser("ca", help="Manage the swarm's certificate authority")
+    ca_sub = ca.add_subparsers(dest="ca_command", metavar="COMMAND", required=True)
+    p = ca_sub.add_parser("client-cert", help="Issue a client certificate for remote access "
+                          "to the managers' API (Ansible modules, inventory, -H tcp://)")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="Directory to write ca.pem, cert.pem and key.pem to")
+    p.set_defaults(run=cmd_client_cert)
 
 
 def _join_command(client: Client, role: str, token: str) -> str:
@@ -97,6 +106,21 @@ def cmd_join_token(args: argparse.Namespace) -> None:
 def cmd_leave(args: argparse.Namespace) -> None:
     Client(args.host).post("/swarm/leave", None, **({"force": "true"} if args.force else {}))
     print("Node left the swarm.")
+
+
+def cmd_client_cert(args: argparse.Namespace) -> None:
+    """The key is made here and never leaves this machine; the manager signs its CSR."""
+    from swarmlet.ca.authority import write_atomic
+    from swarmlet.ca.node import make_csr, new_key
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True, mode=0o700)
+    key = new_key()
+    answer = Client(args.host).post("/ca/client", {"CSR": make_csr(key).decode()})
+    write_atomic(out / "key.pem", key, 0o600)
+    write_atomic(out / "cert.pem", answer["Certificate"].encode(), 0o644)
+    write_atomic(out / "ca.pem", answer["CACertificate"].encode(), 0o644)
+    print(f"Client certificate {answer['ID']} written to {out}/ (ca.pem, cert.pem, key.pem)")
 
 
 def cmd_inspect(args: argparse.Namespace) -> None:

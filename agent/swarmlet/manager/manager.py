@@ -127,6 +127,17 @@ class Manager:
             self.store.write([{"op": "update", "kind": "node", "object": node}])
         return self._credentials(identity.node_id, role, csr, raft_addr)
 
+    def client_certificate(self, csr: str) -> dict[str, Any]:
+        """A certificate for an operator's client (Ansible, a remote CLI): manager access to
+        the API, under an ID that no node has. Only the local socket may ask (root on a
+        manager), as only root there can read the manager's own key."""
+        cluster = self.cluster()
+        client_id = f"client-{new_id()}"
+        cert = self.root_ca().sign_csr(csr.encode(), client_id, MANAGER, cluster["ID"])
+        log.info("issued client certificate %s", client_id)
+        return {"ID": client_id, "Certificate": cert.decode(),
+                "CACertificate": cluster["RootCA"]["CACert"]}
+
     def _api_port(self, node: dict[str, Any]) -> int:
         return int(node.get("Description", {}).get("ApiPort", 2377))
 
