@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 VENV  := .venv
 
-.PHONY: setup test unit demo lint clean-machines
+.PHONY: setup test unit demo lint wheels sanity clean-machines
 
 setup:
 	@scripts/setup.sh
@@ -16,6 +16,14 @@ unit: setup
 
 demo: setup
 	@scripts/demo.sh
+
+# The agent's wheels for the Ansible role (site.yml installs them on the hosts).
+wheels: setup
+	@scripts/build-wheels.sh
+
+# ansible-test sanity on the collection as users get it (built, then installed).
+sanity: setup
+	@scripts/ansible-sanity.sh
 
 lint: setup
 	$(VENV)/bin/ruff check .

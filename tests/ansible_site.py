@@ -1,0 +1,102 @@
+"""The cluster of the Ansible tests (tests/ansible/), a pytest plugin of tests/conftest.py.
+
+One cluster for the Ansible tests, built the way an operator builds one: machines with
+nothing of Swarmlet on them, `ansible-playbook playbooks/site.yml` over real SSH.
+
+ans-m1 (group managers), ans-w1 and ans-w2 (workers) are the swarm; ans-s1 (group spare)
+runs an agent but is in no swarm, for the join/leave/remove cases of swarm_init.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import REPO, Swarmlet
+
+MANAGER, WORKERS, SPARE = "ans-m1", ["ans-w1", "ans-w2"], "ans-s1"
+VENV_BIN = Path(sys.executable).parent
+SITE_VARS = Path(__file__).parent / "ansible" / "site-vars.yml"
+
+
+@dataclass
+class Run:
+    returncode: int
+    output: str
+
+    def recap(self) -> dict[str, dict[str, int]]:
+        """PLAY RECAP as {host: {"ok": n, "changed": n, "failed": n, ...}}."""
+        hosts = {}
+        for line in self.output.split("PLAY RECAP", 1)[-1].splitlines()[1:]:
+            m = re.match(r"^(\S+)\s+:\s+(.*)$", line.strip())
+            if m:
+                hosts[m.group(1)] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)",
+                                                                       m.group(2))}
+        return hosts
+
+
+@dataclass
+class Deployment:
+    machines: Swarmlet
+    inventory: Path
+    first_run: Run
+
+    def playbook(self, playbook: Path | str, *args: str, timeout: float = 900) -> Run:
+        return ansible_playbook(self.inventory, playbook, *args, timeout=timeout)
+
+    def ip(self, host: str) -> str:
+        return self.machines.ip(host)
+
+
+def ansible_playbook(inventory: Path, playbook: Path | str, *args: str,
+                     timeout: float = 900) -> Run:
+    env = {**os.environ, "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1",
+           "ANSIBLE_CONFIG": str(REPO / "ansible.cfg")}
+    proc = subprocess.run(
+        [str(VENV_BIN / "ansible-playbook"), "-i", str(inventory), str(playbook), *args],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout,
+        stdin=subprocess.DEVNULL)
+    return Run(proc.returncode, proc.stdout + proc.stderr)
+
+
+def site(inventory: Path) -> Run:
+    return ansible_playbook(inventory, REPO / "playbooks/site.yml", "-e", f"@{SITE_VARS}")
+
+
+def write_inventory(machines: Swarmlet, directory: Path) -> Path:
+    """`swarmlet machine inventory` for the swarm, plus the spare in group `spare`, and
+    host variables that site.yml applies (a node label)."""
+    out = machines("machine", "inventory", "--managers", "1", MANAGER, *WORKERS).stdout
+    inventory = yaml.safe_load(out)
+    inventory["all"]["children"]["spare"] = {
+        "hosts": {SPARE: {"ansible_host": machines.ip(SPARE)}}}
+    (directory / "host_vars").mkdir(parents=True, exist_ok=True)
+    (directory / "host_vars" / f"{WORKERS[0]}.yml").write_text(
+        "swarmlet_node_labels:\n  type: db\n")
+    path = directory / "hosts.yml"
+    path.write_text(yaml.safe_dump(inventory))
+    return path
+
+
+@pytest.fixture(scope="session")
+def deployment(swarmlet: Swarmlet, tmp_path_factory: pytest.TempPathFactory):
+    names = [MANAGER, *WORKERS, SPARE]
+    subprocess.run([str(REPO / "scripts/build-wheels.sh")], check=True, cwd=REPO,
+                   capture_output=True)
+    swarmlet("machine", "create", "--no-agent", MANAGER, *WORKERS)
+    swarmlet("machine", "create", SPARE)  # an agent of this venv, in no swarm
+    inventory = write_inventory(swarmlet, tmp_path_factory.mktemp("inventory"))
+    first = site(inventory)
+    try:
+        yield Deployment(swarmlet, inventory, first)
+    finally:
+        swarmlet("machine", "rm", "--force", *names, check=False)
+        shutil.rmtree(inventory.parent, ignore_errors=True)
