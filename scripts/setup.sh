@@ -14,7 +14,7 @@ log() { printf '==> %s\n' "$*"; }
 
 # --- 1. Debian packages -------------------------------------------------------------------
 packages=(docker.io busybox-static nftables iproute2 iptables openssh-server openssh-client curl
-          util-linux python3-venv)
+          util-linux python3-venv shellcheck)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

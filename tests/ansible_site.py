@@ -24,6 +24,8 @@ from conftest import REPO, Swarmlet
 
 MANAGER, WORKERS, SPARE = "ans-m1", ["ans-w1", "ans-w2"], "ans-s1"
 VENV_BIN = Path(sys.executable).parent
+# testinfra's ansible backend runs `ansible-inventory` from PATH: this venv's.
+os.environ["PATH"] = f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
 SITE_VARS = Path(__file__).parent / "ansible" / "site-vars.yml"
 
 

@@ -73,10 +73,10 @@ class Differences:
 
     @property
     def names(self):
-        return [name for name, _, _ in self._items]
+        return [item[0] for item in self._items]
 
     def diff(self):
         return {
-            "before": dict((name, current) for name, _, current in self._items),
-            "after": dict((name, wanted) for name, wanted, _ in self._items),
+            "before": dict((name, current) for name, _wanted, current in self._items),
+            "after": dict((name, wanted) for name, wanted, _current in self._items),
         }

@@ -7,7 +7,7 @@ from typing import Any
 
 from swarmlet.api.router import ApiError, Request, Router
 from swarmlet.api.server import PlainText, Streaming
-from swarmlet.manager.controlapi import ControlAPI
+from swarmlet.manager.controlapi import AVAILABILITIES, ControlAPI
 from swarmlet.manager.controlapi_services import ServiceAPI
 from swarmlet.manager.logbroker import Subscription
 from swarmlet.manager.manager import Manager
@@ -38,6 +38,15 @@ def _body(request: Request) -> dict[str, Any]:
     if not isinstance(request.body, dict):
         raise ApiError(400, "request body must be a JSON object")
     return request.body
+
+
+def _availability(value: Any) -> str:
+    """A joining node's availability (Docker's JoinRequest.Availability); default active."""
+    if value in (None, ""):
+        return "active"
+    if value not in AVAILABILITIES:
+        raise ApiError(400, f'invalid availability "{value}": expected active, pause or drain')
+    return str(value)
 
 
 def add_swarm_routes(router: Router, node: SwarmNode) -> None:
@@ -83,7 +92,8 @@ def add_swarm_routes(router: Router, node: SwarmNode) -> None:
     def swarm_join(request: Request) -> None:
         body = _body(request)
         node.join(body.get("JoinToken", ""), body.get("RemoteAddrs") or [],
-                  body.get("AdvertiseAddr"), body.get("ListenAddr"))
+                  body.get("AdvertiseAddr"), body.get("ListenAddr"),
+                  _availability(body.get("Availability")))
 
     @add("POST", "/swarm/leave", "Leave the swarm (?force=1 for a manager)", "local")
     def swarm_leave(request: Request) -> None:
@@ -181,7 +191,8 @@ def add_swarm_routes(router: Router, node: SwarmNode) -> None:
         body = _body(request)
         return manager().join(str(body.get("Token", "")), str(body.get("CSR", "")),
                               body.get("Description") or {}, str(body.get("AdvertiseAddr")),
-                              int(body.get("ApiPort", 2377)), int(body.get("RaftPort", 2378)))
+                              int(body.get("ApiPort", 2377)), int(body.get("RaftPort", 2378)),
+                              _availability(body.get("Availability")))
 
     @add("POST", "/ca/renew", "A new certificate for this node's current role", "node")
     def ca_renew(request: Request) -> dict[str, Any]:

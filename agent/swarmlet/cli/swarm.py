@@ -29,6 +29,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--token", required=True, help="Token for entry into the swarm")
     p.add_argument("--advertise-addr", help="Advertised address (format: <ip>[:port])")
     p.add_argument("--listen-addr", help="Listen address (format: <ip>[:port])")
+    p.add_argument("--availability", default="active", choices=["active", "pause", "drain"],
+                   help='Availability of the node ("active"|"pause"|"drain") '
+                   '(default "active")')
     p.add_argument("remote", metavar="HOST:PORT")
     p.set_defaults(run=cmd_join)
 
@@ -82,7 +85,8 @@ def cmd_join(args: argparse.Namespace) -> None:
     client = Client(args.host)
     client.post("/swarm/join", {"JoinToken": args.token, "RemoteAddrs": [args.remote],
                                 "AdvertiseAddr": args.advertise_addr,
-                                "ListenAddr": args.listen_addr})
+                                "ListenAddr": args.listen_addr,
+                                "Availability": args.availability})
     role = "manager" if client.get("/info")["Swarm"]["ControlAvailable"] else "worker"
     print(f"This node joined a swarm as a {role}.")
 

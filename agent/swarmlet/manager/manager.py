@@ -87,7 +87,7 @@ class Manager:
     # --- joining and certificates -------------------------------------------------------
 
     def join(self, token: str, csr: str, description: dict[str, Any], addr: str,
-             api_port: int, raft_port: int) -> dict[str, Any]:
+             api_port: int, raft_port: int, availability: str = "active") -> dict[str, Any]:
         """A new node presents a join token and a CSR: it becomes a node of the store and
         gets its certificate (and, with the manager token, a place in Raft)."""
         self.require_quorum()
@@ -106,7 +106,7 @@ class Manager:
         node_id = new_id()
         api_addr, raft_addr = f"{addr}:{api_port}", f"{addr}:{raft_port}"
         node = new_node(node_id, role, description, addr, api_addr if role == MANAGER else None,
-                        raft_addr if role == MANAGER else None)
+                        raft_addr if role == MANAGER else None, availability)
         self.store.write([{"op": "create", "kind": "node", "object": node}])
         log.info("node %s (%s) joined as a %s", node_id, description.get("Hostname"), role)
         return self._credentials(node_id, role, csr, raft_addr)

@@ -44,10 +44,11 @@ def cluster_view(cluster: dict[str, Any]) -> dict[str, Any]:
 
 
 def new_node(node_id: str, role: str, description: dict[str, Any], addr: str,
-             api_addr: str | None, raft_addr: str | None) -> dict[str, Any]:
+             api_addr: str | None, raft_addr: str | None,
+             availability: str = "active") -> dict[str, Any]:
     node: dict[str, Any] = {
         "ID": node_id,
-        "Spec": {"Labels": {}, "Role": role, "Availability": "active"},
+        "Spec": {"Labels": {}, "Role": role, "Availability": availability},
         "Description": description,
         "Status": {"State": "ready", "Addr": addr},
     }

@@ -152,7 +152,7 @@ class SwarmNode:
     # --- swarm join ----------------------------------------------------------------------
 
     def join(self, token: str, remote_addrs: list[str], advertise_addr: str | None,
-             listen_addr: str | None) -> None:
+             listen_addr: str | None, availability: str = "active") -> None:
         with self._lock:
             if self.state is not None:
                 raise SwarmletError(ALREADY_IN_SWARM)
@@ -174,7 +174,7 @@ class SwarmNode:
             answer = client.post("/ca/join", {
                 "Token": token, "CSR": make_csr(key).decode(), "AdvertiseAddr": addr,
                 "ApiPort": api_port, "RaftPort": self.config.raft_port,
-                "Description": self._description(api_port)})
+                "Description": self._description(api_port), "Availability": availability})
             self.files.wipe()
             NodeCertificates(key, answer["Certificate"].encode(), ca_pem).save(
                 self.files.certs_dir)

@@ -1,0 +1,589 @@
+# Copyright (c) Swarmlet developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""swarm_service's pure part: module parameters -> the options the user gave, a ServiceSpec
+-> flattened facts (community.docker's ``swarm_service`` shape), their comparison, and the
+merge of the given options onto the current spec.
+
+The options a user gives are kept in facts form (``wanted``: flat name -> value, durations in
+ns, memory in bytes, CPUs as a float); an option left unset is not in ``wanted`` at all, so
+it is neither compared nor changed. ``None`` in ``wanted`` means "clear it".
+
+Standard library only (it runs on the target's Python, and in plain pytest).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import shlex
+from decimal import Decimal, InvalidOperation
+
+NANO = 10**9
+# What swarmletd fills in (manager/services.py), for predictions in check mode.
+DEFAULT_RESTART = {"Condition": "any", "Delay": 5 * NANO, "MaxAttempts": 0, "Window": 0}
+DEFAULT_POLICY = {"Parallelism": 1, "Delay": 0, "FailureAction": "pause",
+                  "Monitor": 5 * NANO, "MaxFailureRatio": 0, "Order": "stop-first"}
+
+CS = ("TaskTemplate", "ContainerSpec")
+PLACEMENT = ("TaskTemplate", "Placement")
+RESOURCES = ("TaskTemplate", "Resources")
+RESTART = ("TaskTemplate", "RestartPolicy")
+
+# Flat fact name -> where it lives in the ServiceSpec (simple values only).
+PATHS = {
+    "image": (*CS, "Image"),
+    "command": (*CS, "Command"),
+    "args": (*CS, "Args"),
+    "env": (*CS, "Env"),
+    "hostname": (*CS, "Hostname"),
+    "user": (*CS, "User"),
+    "working_dir": (*CS, "Dir"),
+    "stop_signal": (*CS, "StopSignal"),
+    "stop_grace_period": (*CS, "StopGracePeriod"),
+    "container_labels": (*CS, "Labels"),
+    "labels": ("Labels",),
+    "constraints": (*PLACEMENT, "Constraints"),
+    "replicas_max_per_node": (*PLACEMENT, "MaxReplicas"),
+    "limit_memory": (*RESOURCES, "Limits", "MemoryBytes"),
+    "reserve_memory": (*RESOURCES, "Reservations", "MemoryBytes"),
+    "restart_policy": (*RESTART, "Condition"),
+    "restart_policy_attempts": (*RESTART, "MaxAttempts"),
+    "restart_policy_delay": (*RESTART, "Delay"),
+    "restart_policy_window": (*RESTART, "Window"),
+}
+CPU_PATHS = {"limit_cpu": (*RESOURCES, "Limits", "NanoCPUs"),
+             "reserve_cpu": (*RESOURCES, "Reservations", "NanoCPUs")}
+# update_config's sub-options are flat facts (community.docker's names); rollback_config is
+# one dict fact.
+POLICY_KEYS = (("parallelism", "Parallelism"), ("delay", "Delay"),
+               ("failure_action", "FailureAction"), ("monitor", "Monitor"),
+               ("max_failure_ratio", "MaxFailureRatio"), ("order", "Order"))
+for _sub, _key in POLICY_KEYS:
+    PATHS["update_" + _sub] = ("UpdateConfig", _key)
+POLICY_SUBS = tuple(pair[0] for pair in POLICY_KEYS)
+HEALTH_KEYS = (("test", "Test"), ("interval", "Interval"), ("timeout", "Timeout"),
+               ("start_period", "StartPeriod"), ("retries", "Retries"))
+# Values where 0 means "none" (no limit, no reservation, unlimited per node).
+ZERO_IS_UNSET = ("replicas_max_per_node", "limit_cpu", "limit_memory", "reserve_cpu",
+                 "reserve_memory")
+# Dict facts of which only the sub-options given are compared and changed.
+PARTIAL = ("healthcheck", "rollback_config")
+# The order `changes` lists them in.
+FACT_ORDER = (
+    "image", "command", "args", "env", "mode", "replicas", "constraints",
+    "placement_preferences", "replicas_max_per_node", "limit_cpu", "limit_memory",
+    "reserve_cpu", "reserve_memory", "restart_policy", "restart_policy_attempts",
+    "restart_policy_delay", "restart_policy_window", "healthcheck", "mounts", "labels",
+    "container_labels", "hostname", "user", "working_dir", "stop_grace_period", "stop_signal",
+    *("update_" + sub for sub in POLICY_SUBS), "rollback_config")
+
+
+class SpecError(Exception):
+    """A parameter the module cannot turn into a spec; the message names it."""
+
+
+# --- units ------------------------------------------------------------------------------------
+
+_DURATION_UNITS = {"ns": 1, "us": 10**3, "\u00b5s": 10**3, "\u03bcs": 10**3, "ms": 10**6,
+                   "s": NANO, "m": 60 * NANO, "h": 3600 * NANO}
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)")
+_OPERATOR = re.compile(r"\s*(==|!=)\s*")
+_MEMORY = re.compile(r"^(\d+(?:\.\d+)?) ?(?:([kmgtp])(?:i?b)?|b)?$", re.IGNORECASE)
+
+
+def parse_duration(value, option):
+    """Nanoseconds in a Go duration ("1m30s", "500ms", "2h"), an integer of ns, or a string
+    of digits (ns, as community.docker takes it)."""
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    text = value.strip() if isinstance(value, str) else None
+    if text and text.isdigit():
+        return int(text)
+    total, pos = Decimal(0), 0
+    if text:
+        for match in _DURATION_PART.finditer(text):
+            if match.start() != pos:
+                break
+            total += Decimal(match.group(1)) * _DURATION_UNITS[match.group(2)]
+            pos = match.end()
+    if not text or pos != len(text):
+        raise SpecError(
+            f'{option}: invalid duration "{value}": use a number with a unit (ns, us, ms, s, '
+            "m, h) such as 500ms, 10s or 1m30s, or an integer number of nanoseconds")
+    return int(total)
+
+
+def parse_memory(value, option):
+    """Bytes in a size "<number>[B|K|M|G|T|P]" (binary units; "64M", "1.5G", "512KiB"), or
+    an integer of bytes."""
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    match = _MEMORY.match(value.strip()) if isinstance(value, str) else None
+    if not match:
+        raise SpecError(
+            f'{option}: invalid memory size "{value}": use a number with an optional unit '
+            "B, K, M, G, T or P (powers of 1024), such as 64M or 1.5G")
+    power = " kmgtp".index(match.group(2).lower()) if match.group(2) else 0
+    return int(Decimal(match.group(1)) * 1024**power)
+
+
+def parse_cpus(value, option):
+    """A CPU count (float) as stored: NanoCPUs / 1e9; None for 0 (no limit)."""
+    if value is None:
+        return None
+    try:
+        nanos = int((Decimal(str(value)) * NANO).to_integral_value())
+    except (InvalidOperation, ValueError):
+        raise SpecError(f'{option}: invalid number of CPUs "{value}"') from None
+    if nanos < 0:
+        raise SpecError(f"{option}: the number of CPUs cannot be negative, got {value}")
+    return nanos / NANO if nanos else None
+
+
+def parse_mode(value, option):
+    """A file mode: an integer (YAML reads 01777 as octal), or an octal string "1777",
+    "01777" or "0o1777"."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)
+                         and 0 <= value <= 0o7777):
+        return value
+    text = value.strip().lower() if isinstance(value, str) else ""
+    if text.startswith("0o"):
+        text = text[2:]
+    if not text or any(c not in "01234567" for c in text) or int(text, 8) > 0o7777:
+        raise SpecError(f'{option}: invalid file mode "{value}": use an octal number such as '
+                        "1777 or 0644")
+    return int(text, 8)
+
+
+def _non_negative(value, option):
+    if value is not None and value < 0:
+        raise SpecError(f"{option} cannot be negative, got {value}")
+    return value
+
+
+def _string_map(value, option):
+    """A dict of strings: numbers are converted; booleans and nested values are refused
+    (YAML turns yes/no/true into booleans: quote them)."""
+    result = {}
+    for key, item in (value or {}).items():
+        if isinstance(item, bool) or not isinstance(item, (str, int, float)):
+            raise SpecError(f"{option}: the value of {key} must be a string, got {item!r} "
+                            "(quote values YAML would read as booleans or numbers)")
+        result[str(key)] = str(item)
+    return result
+
+
+# --- parameters -> wanted ---------------------------------------------------------------------
+
+def parse_env(env):
+    """KEY=VALUE strings from a dict, a list of KEY=VALUE, or a comma-separated string."""
+    if isinstance(env, str):
+        env = [item for item in env.split(",") if item]
+    if isinstance(env, dict):
+        return [f"{key}={value}" for key, value in _string_map(env, "env").items()]
+    if not isinstance(env, list):
+        raise SpecError(f"env must be a dict or a list of KEY=VALUE strings, got {env!r}")
+    result = []
+    for item in env:
+        if not isinstance(item, str) or "=" not in item or item.startswith("="):
+            raise SpecError(f"env: invalid item {item!r}: list items must be strings in the "
+                            "format KEY=VALUE")
+        result.append(item)
+    return result
+
+
+def parse_command(command):
+    if isinstance(command, str):
+        try:
+            return shlex.split(command)
+        except ValueError as exc:
+            raise SpecError(f"command: cannot split {command!r}: {exc}") from None
+    if not isinstance(command, list):
+        raise SpecError(f"command must be a string or a list of strings, got {command!r}")
+    bad = [item for item in command if not isinstance(item, str)]
+    if bad:
+        raise SpecError("command: all items of a command list must be strings (check the "
+                        f"quoting); invalid items: {bad!r}")
+    return list(command)
+
+
+def parse_healthcheck(health):
+    """The sub-options given, in facts form; {} = clear the healthcheck override."""
+    given = dict((k, v) for k, v in health.items() if v is not None)
+    result = {}
+    test = given.get("test")
+    if test is not None:
+        if isinstance(test, str):
+            test = ["CMD-SHELL", test]
+        if not isinstance(test, list) or not test or not all(isinstance(t, str) for t in test) \
+                or test[0] not in ("NONE", "CMD", "CMD-SHELL"):
+            raise SpecError("healthcheck.test must be a string (run by the shell) or a list "
+                            f"of strings starting with NONE, CMD or CMD-SHELL, got {test!r}")
+        if test == ["NONE"]:
+            return {"test": ["NONE"]}
+        result["test"] = test
+    for key in ("interval", "timeout", "start_period"):
+        if key in given:
+            result[key] = parse_duration(given[key], "healthcheck." + key)
+    if "retries" in given:
+        result["retries"] = _non_negative(given["retries"], "healthcheck.retries")
+    return result
+
+
+def parse_mount(mount):
+    kind = mount.get("type") or "bind"
+    target = mount["target"]
+    source = mount.get("source")
+    if kind == "tmpfs":
+        if source:
+            raise SpecError(f"mounts: the tmpfs mount at {target} cannot have a source")
+    else:
+        if not source:
+            raise SpecError(f"mounts: source must be specified for the {kind} mount at "
+                            f"{target} (only tmpfs mounts have none)")
+        for key in ("tmpfs_size", "tmpfs_mode"):
+            if mount.get(key) is not None:
+                raise SpecError(f"mounts: {key} can only be used with type tmpfs (the mount "
+                                f"at {target} is {kind})")
+    return {"source": source or None, "target": target, "type": kind,
+            "readonly": bool(mount.get("readonly")),
+            "tmpfs_size": parse_memory(mount.get("tmpfs_size"), "mounts.tmpfs_size"),
+            "tmpfs_mode": parse_mode(mount.get("tmpfs_mode"), "mounts.tmpfs_mode")}
+
+
+def parse_preference(pref):
+    if not isinstance(pref, dict) or list(pref) != ["spread"] or not isinstance(
+            pref["spread"], str):
+        raise SpecError("placement.preferences: each item must be {spread: DESCRIPTOR} (for "
+                        f"example node.labels.zone), got {pref!r}")
+    return {"spread": pref["spread"]}
+
+
+def _group_given(group):
+    """None: the option was not given; {}: given with no sub-option set (= clear it)."""
+    if group is None:
+        return None
+    return dict((k, v) for k, v in group.items() if v is not None)
+
+
+def wanted_options(params):
+    """The options the user gave, in facts form. SpecError names a bad value."""
+    p = params
+    wanted = {}
+    for name in ("image", "hostname", "user", "working_dir", "stop_signal"):
+        if p.get(name) is not None:
+            wanted[name] = p[name] or None
+    if p.get("command") is not None:
+        wanted["command"] = parse_command(p["command"]) or None
+    if p.get("args") is not None:
+        wanted["args"] = [str(a) for a in p["args"]] or None
+    if p.get("env") is not None:
+        wanted["env"] = parse_env(p["env"]) or None
+    for name in ("labels", "container_labels"):
+        if p.get(name) is not None:
+            wanted[name] = _string_map(p[name], name) or None
+    if p.get("stop_grace_period") is not None:
+        wanted["stop_grace_period"] = parse_duration(p["stop_grace_period"],
+                                                     "stop_grace_period")
+    if p.get("mode") is not None:
+        wanted["mode"] = p["mode"]
+    replicas = p.get("replicas")
+    if replicas is not None and replicas != -1:
+        if replicas < -1:
+            raise SpecError(f"replicas must be a non-negative number (or -1 to keep the "
+                            f"current count), got {replicas}")
+        if p.get("mode") == "global":
+            raise SpecError("replicas can only be used with mode replicated")
+        wanted["replicas"] = replicas
+    if p.get("mounts") is not None:
+        mounts = [parse_mount(m) for m in p["mounts"]]
+        targets = [m["target"] for m in mounts]
+        dupes = sorted(set(t for t in targets if targets.count(t) > 1))
+        if dupes:
+            raise SpecError(f"mounts: duplicate mount target {', '.join(dupes)}")
+        wanted["mounts"] = mounts or None
+    if p.get("healthcheck") is not None:
+        wanted["healthcheck"] = parse_healthcheck(p["healthcheck"])
+    _placement(_group_given(p.get("placement")), wanted)
+    for group, prefix in (("limits", "limit"), ("reservations", "reserve")):
+        given = _group_given(p.get(group))
+        if given is None:
+            continue
+        if not given or "cpus" in given:
+            wanted[prefix + "_cpu"] = parse_cpus(given.get("cpus"), group + ".cpus")
+        if not given or "memory" in given:
+            wanted[prefix + "_memory"] = parse_memory(given.get("memory"),
+                                                      group + ".memory") or None
+    _restart(_group_given(p.get("restart_config")), wanted)
+    update = _policy(_group_given(p.get("update_config")), "update_config")
+    for key, value in (update or {}).items():
+        wanted["update_" + key] = value
+    rollback = _policy(_group_given(p.get("rollback_config")), "rollback_config")
+    if rollback is not None:
+        wanted["rollback_config"] = rollback
+    return wanted
+
+
+def check_with_current(wanted, facts):
+    """What is only wrong given the current service (None: it does not exist yet)."""
+    mode = wanted.get("mode") or (facts or {}).get("mode") or "replicated"
+    if "replicas" in wanted and mode == "global":
+        raise SpecError("replicas can only be used with mode replicated (the service is "
+                        "global; set mode: replicated to rebuild it)")
+
+
+def _placement(given, wanted):
+    if given is None:
+        return
+    if not given or "constraints" in given:
+        wanted["constraints"] = [str(c) for c in given.get("constraints") or []] or None
+    if not given or "preferences" in given:
+        wanted["placement_preferences"] = [
+            parse_preference(pref) for pref in given.get("preferences") or []] or None
+    if not given or "replicas_max_per_node" in given:
+        wanted["replicas_max_per_node"] = _non_negative(
+            given.get("replicas_max_per_node"), "placement.replicas_max_per_node") or None
+
+
+def _restart(given, wanted):
+    if given is None:
+        return
+    if not given:  # {}: back to the defaults
+        given = {"condition": DEFAULT_RESTART["Condition"], "delay": DEFAULT_RESTART["Delay"],
+                 "max_attempts": 0, "window": 0}
+    if "condition" in given:
+        wanted["restart_policy"] = given["condition"]
+    if "max_attempts" in given:
+        wanted["restart_policy_attempts"] = _non_negative(given["max_attempts"],
+                                                          "restart_config.max_attempts")
+    for key, fact in (("delay", "restart_policy_delay"), ("window", "restart_policy_window")):
+        if key in given:
+            wanted[fact] = parse_duration(given[key], "restart_config." + key)
+
+
+def _policy(given, option):
+    if given is None:
+        return None
+    if not given:  # {}: back to the defaults
+        return dict((sub, DEFAULT_POLICY[key]) for sub, key in POLICY_KEYS)
+    result = {}
+    for sub in POLICY_SUBS:
+        if sub not in given:
+            continue
+        value = given[sub]
+        if sub in ("delay", "monitor"):
+            value = parse_duration(value, f"{option}.{sub}")
+        elif sub == "parallelism":
+            value = _non_negative(value, f"{option}.parallelism")
+        elif sub == "max_failure_ratio" and not 0 <= value <= 1:
+            raise SpecError(f"{option}.max_failure_ratio must be between 0 and 1, got {value}")
+        result[sub] = value
+    return result
+
+
+# --- spec -> facts ----------------------------------------------------------------------------
+
+def _get(obj, path):
+    for key in path:
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(key)
+    return obj
+
+
+def _set(obj, path, value):
+    """Set a value; None removes the key."""
+    for key in path[:-1]:
+        if not isinstance(obj.get(key), dict):
+            obj[key] = {}
+        obj = obj[key]
+    if value is None:
+        obj.pop(path[-1], None)
+    else:
+        obj[path[-1]] = value
+
+
+def _policy_facts(policy):
+    if not policy:
+        return None
+    return dict((sub, policy.get(key)) for sub, key in POLICY_KEYS)
+
+
+def _mount_facts(mount):
+    tmpfs = mount.get("TmpfsOptions") or {}
+    return {"source": mount.get("Source") or None, "target": mount.get("Target"),
+            "type": mount.get("Type") or "volume", "readonly": bool(mount.get("ReadOnly")),
+            "tmpfs_size": tmpfs.get("SizeBytes"), "tmpfs_mode": tmpfs.get("Mode")}
+
+
+def service_facts(spec):
+    """community.docker's flattened ``swarm_service`` facts of a ServiceSpec (the options this
+    module manages)."""
+    facts = dict((name, _get(spec, path)) for name, path in PATHS.items())
+    for name, path in CPU_PATHS.items():
+        nanos = _get(spec, path)
+        facts[name] = nanos / NANO if nanos else None
+    for name in ZERO_IS_UNSET:
+        facts[name] = facts[name] or None
+    mode = spec.get("Mode") or {}
+    facts["mode"] = "global" if "Global" in mode else "replicated"
+    facts["replicas"] = None if "Global" in mode else (
+        (mode.get("Replicated") or {}).get("Replicas", 1))
+    prefs = _get(spec, (*PLACEMENT, "Preferences")) or []
+    facts["placement_preferences"] = [
+        {"spread": _get(p, ("Spread", "SpreadDescriptor"))} for p in prefs] or None
+    mounts = _get(spec, (*CS, "Mounts")) or []
+    facts["mounts"] = [_mount_facts(m) for m in mounts] or None
+    health = _get(spec, (*CS, "Healthcheck"))
+    facts["healthcheck"] = dict((sub, health[key]) for sub, key in HEALTH_KEYS
+                                if health.get(key) is not None) if health else None
+    facts["healthcheck_disabled"] = bool(health and health.get("Test") == ["NONE"])
+    facts["rollback_config"] = _policy_facts(spec.get("RollbackConfig"))
+    facts["force_update"] = _get(spec, ("TaskTemplate", "ForceUpdate")) or 0
+    return dict(sorted(facts.items()))
+
+
+# --- comparison -------------------------------------------------------------------------------
+
+def _normal(name, value):
+    if value in (None, "", [], {}):
+        return None
+    if name in ZERO_IS_UNSET and value == 0:
+        return None
+    if name == "env":
+        return dict(item.partition("=")[::2] for item in value)
+    if name == "constraints":
+        return sorted(_OPERATOR.sub(r"\1", c.strip()) for c in value)
+    if name == "mounts":
+        return sorted(value, key=lambda m: m["target"])
+    return value
+
+
+def same(name, wanted, current):
+    """Whether a given option already has the wanted value."""
+    if name == "healthcheck":
+        if not wanted:
+            return not current
+        current = current or {}
+        return all(current.get(k) == v if k == "test" else (current.get(k) or 0) == (v or 0)
+                   for k, v in wanted.items())
+    if name == "rollback_config":
+        current = current or {}
+        return all(current.get(k) == v for k, v in wanted.items())
+    return _normal(name, wanted) == _normal(name, current)
+
+
+def differences(wanted, facts):
+    """The names of the given options whose value differs, in FACT_ORDER."""
+    return [name for name in FACT_ORDER if name in wanted
+            and not same(name, wanted[name], facts.get(name))]
+
+
+# --- wanted -> spec ---------------------------------------------------------------------------
+
+def _mount_spec(mount):
+    spec = {"Type": mount["type"], "Target": mount["target"]}
+    if mount.get("source"):
+        spec["Source"] = mount["source"]
+    if mount.get("readonly"):
+        spec["ReadOnly"] = True
+    tmpfs = {}
+    if mount.get("tmpfs_size"):
+        tmpfs["SizeBytes"] = mount["tmpfs_size"]
+    if mount.get("tmpfs_mode") is not None:
+        tmpfs["Mode"] = mount["tmpfs_mode"]
+    if tmpfs:
+        spec["TmpfsOptions"] = tmpfs
+    return spec
+
+
+def _merge_health(current, wanted):
+    """The healthcheck sub-options given over the current ones; a NONE test goes once other
+    settings are given (Docker's updateHealthcheck); {} clears it."""
+    if not wanted:
+        return None
+    if wanted.get("test") == ["NONE"]:
+        return {"Test": ["NONE"]}
+    health = dict((k, v) for k, v in (current or {}).items()
+                  if not (k == "Test" and v == ["NONE"]))
+    for sub, key in HEALTH_KEYS:
+        if sub in wanted:
+            if wanted[sub]:
+                health[key] = wanted[sub]
+            else:
+                health.pop(key, None)
+    return health or None
+
+
+def merged_spec(spec, wanted, force_update=False):
+    """A copy of ``spec`` with the given options set; everything else kept as it is."""
+    spec = copy.deepcopy(spec)
+    for name, value in wanted.items():
+        if name in PATHS:
+            _set(spec, PATHS[name], value)
+        elif name in CPU_PATHS:
+            _set(spec, CPU_PATHS[name], round(value * NANO) if value else None)
+    if "mode" in wanted or "replicas" in wanted:
+        mode = wanted.get("mode") or service_facts(spec)["mode"]
+        if mode == "global":
+            spec["Mode"] = {"Global": {}}
+        else:
+            current = (spec.get("Mode") or {}).get("Replicated") or {}
+            replicas = wanted.get("replicas", current.get("Replicas", 1))
+            spec["Mode"] = {"Replicated": {"Replicas": 1 if replicas is None else replicas}}
+    if "placement_preferences" in wanted:
+        prefs = [{"Spread": {"SpreadDescriptor": p["spread"]}}
+                 for p in wanted["placement_preferences"] or []]
+        _set(spec, (*PLACEMENT, "Preferences"), prefs or None)
+    if "mounts" in wanted:
+        mounts = [_mount_spec(m) for m in wanted["mounts"] or []]
+        _set(spec, (*CS, "Mounts"), mounts or None)
+    if "healthcheck" in wanted:
+        _set(spec, (*CS, "Healthcheck"),
+             _merge_health(_get(spec, (*CS, "Healthcheck")), wanted["healthcheck"]))
+    if "rollback_config" in wanted:
+        policy = dict(spec.get("RollbackConfig") or DEFAULT_POLICY)
+        for sub, key in POLICY_KEYS:
+            if sub in wanted["rollback_config"]:
+                policy[key] = wanted["rollback_config"][sub]
+        spec["RollbackConfig"] = policy
+    if force_update:
+        task = spec.setdefault("TaskTemplate", {})
+        task["ForceUpdate"] = int(task.get("ForceUpdate") or 0) + 1
+    return spec
+
+
+def new_spec(name, wanted):
+    """The spec of a new service: the given options; unset ones are the agent's defaults."""
+    base = {"Name": name, "TaskTemplate": {"ContainerSpec": {}},
+            "Mode": {"Replicated": {"Replicas": 1}}}
+    return merged_spec(base, wanted)
+
+
+def rebuilt_spec(spec, wanted):
+    """The spec of a service removed and created again in another mode: the current spec with
+    the given options (replicas 1 unless given, when it becomes replicated)."""
+    spec = dict((k, v) for k, v in spec.items() if k != "Mode")
+    spec["Mode"] = {"Replicated": {"Replicas": 1}}
+    return merged_spec(spec, wanted)
+
+
+def with_defaults(spec):
+    """The spec as the agent stores it (its defaults filled in), to predict facts in check
+    mode."""
+    spec = copy.deepcopy(spec)
+    task = spec.setdefault("TaskTemplate", {})
+    task["RestartPolicy"] = dict(DEFAULT_RESTART, **(task.get("RestartPolicy") or {}))
+    task.setdefault("Resources", {})
+    task.setdefault("Placement", {})
+    task.setdefault("ForceUpdate", 0)
+    spec.setdefault("Mode", {"Replicated": {"Replicas": 1}})
+    spec["UpdateConfig"] = dict(DEFAULT_POLICY, **(spec.get("UpdateConfig") or {}))
+    spec["RollbackConfig"] = dict(DEFAULT_POLICY, **(spec.get("RollbackConfig") or {}))
+    spec.setdefault("EndpointSpec", {"Mode": "vip"})
+    spec.setdefault("Labels", {})
+    return spec

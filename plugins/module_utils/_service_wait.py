@@ -1,0 +1,249 @@
+# Copyright (c) Swarmlet developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""swarm_service's ``wait``: poll a service until it has converged, as ``swarmlet service
+create/update`` without ``-d`` does (agent/swarmlet/cli/progress.py), but give up at a
+deadline and on the first failure.
+
+Converged: every slot of a replicated service (every eligible node of a global one) has a
+RUNNING task of the service's current task template, the service's UpdateStatus (if it has
+one of this change) is ``completed``, and, when no update monitored the new tasks, they kept
+running for the update monitor period (default 5 s: the CLI's "verify" step). A paused or
+rolled back update, or a task of the new template that fails, ends the wait with the tasks'
+errors.
+
+``assess`` is pure (a snapshot in, a verdict out); ``wait_for_service`` polls the API.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+
+NANO = 10**9
+DEFAULT_MONITOR = 5 * NANO
+TERMINAL = ("complete", "shutdown", "failed", "rejected", "remove", "orphaned")
+FAILED = ("failed", "rejected")
+
+
+class ConvergeError(Exception):
+    """The service did not converge; the message says why, with the tasks' errors."""
+
+
+# --- placement constraints of global services (SwarmKit's rules, as the agent's) -----------
+
+def _node_value(node, key):
+    lowered = key.lower()
+    description = node.get("Description") or {}
+    fixed = {
+        "node.id": node.get("ID"),
+        "node.hostname": description.get("Hostname"),
+        "node.role": (node.get("Spec") or {}).get("Role"),
+        "node.platform.os": (description.get("Platform") or {}).get("OS"),
+        "node.platform.arch": (description.get("Platform") or {}).get("Architecture"),
+    }
+    if lowered in fixed:
+        return fixed[lowered]
+    if lowered.startswith("node.labels."):
+        return ((node.get("Spec") or {}).get("Labels") or {}).get(key[len("node.labels."):])
+    if lowered.startswith("engine.labels."):
+        labels = (description.get("Engine") or {}).get("Labels") or {}
+        return labels.get(key[len("engine.labels."):])
+    return None
+
+
+def constraint_matches(expr, node):
+    """``key==value`` / ``key!=value`` against a node; values compare case-insensitively and
+    a missing attribute is "" (an expression it cannot read matches, the agent refused it)."""
+    for op in ("==", "!="):
+        if op in expr:
+            key, value = (part.strip() for part in expr.split(op, 1))
+            break
+    else:
+        return True
+    equal = op == "=="
+    if key.lower() == "node.ip":
+        try:
+            net = ipaddress.ip_network(value, strict=False)
+            addr = ipaddress.ip_address((node.get("Status") or {}).get("Addr") or "")
+        except ValueError:
+            return not equal
+        return (addr in net) == equal
+    actual = _node_value(node, key)
+    return (str(actual if actual is not None else "").lower() == value.lower()) == equal
+
+
+def eligible_nodes(spec, nodes, tasks):
+    """The nodes a global service runs on: not down, not drained, matching its constraints;
+    a paused node only if it already has a task."""
+    constraints = ((spec.get("TaskTemplate") or {}).get("Placement") or {}).get(
+        "Constraints") or []
+    with_tasks = set(t.get("NodeID") for t in tasks if _active(t))
+    result = set()
+    for node in nodes:
+        availability = (node.get("Spec") or {}).get("Availability")
+        if (node.get("Status") or {}).get("State") == "down" or availability == "drain":
+            continue
+        if availability == "pause" and node["ID"] not in with_tasks:
+            continue
+        if all(constraint_matches(c, node) for c in constraints):
+            result.add(node["ID"])
+    return result
+
+
+# --- one look at the service ----------------------------------------------------------------
+
+def _state(task):
+    return (task.get("Status") or {}).get("State") or "new"
+
+
+def _active(task):
+    return task.get("DesiredState") in ("running", "ready") and _state(task) not in TERMINAL
+
+
+def task_label(task, hostnames):
+    """NAME.SLOT (or NAME.NODE for a global service) and where it runs: "web.2 on worker1"."""
+    name = (task.get("ServiceAnnotations") or {}).get("Name") or task.get("ServiceID", "")
+    slot = task.get("Slot") or (task.get("NodeID") or "")[:12]
+    label = f"{name}.{slot}"
+    node = task.get("NodeID")
+    if node:
+        label += f" on {hostnames.get(node) or node[:12]}"
+    return label
+
+
+def task_error(task):
+    return (task.get("Status") or {}).get("Err") or _state(task)
+
+
+class Assessment:
+    def __init__(self):
+        self.done = False
+        self.running = 0
+        self.wanted = 0
+        self.failures = []  # "label: error" of failed tasks of the new template
+        self.problems = []  # "label: error" of current tasks not running, with an error
+        self.pending = []  # "label: state" of current tasks not running yet, without one
+        self.error = None  # a paused or rolled back update
+        self.update_completed = False
+
+
+def _status(service, stale):
+    """The service's UpdateStatus unless it is the one seen before the change."""
+    status = service.get("UpdateStatus") or {}
+    if not status.get("State"):
+        return None
+    if stale and status.get("StartedAt") == stale.get("StartedAt"):
+        return None
+    return status
+
+
+def assess(service, tasks, nodes, target, known_failed=(), stale_status=None):
+    """Where the service stands. ``target``: the task template of the change waited for;
+    ``known_failed``: IDs of tasks that had failed before it."""
+    spec = service["Spec"]
+    template = spec.get("TaskTemplate")
+    hostnames = dict((n["ID"], (n.get("Description") or {}).get("Hostname")) for n in nodes)
+    down = set(n["ID"] for n in nodes if (n.get("Status") or {}).get("State") == "down")
+    result = Assessment()
+
+    current = [t for t in tasks if t.get("Spec", template) == template and t.get(
+        "DesiredState") in ("running", "ready")]
+    running = [t for t in current if _state(t) == "running" and t.get("NodeID") not in down]
+    if "Global" in (spec.get("Mode") or {}):
+        eligible = eligible_nodes(spec, nodes, tasks)
+        have = set(t.get("NodeID") for t in running)
+        result.wanted, result.running = len(eligible), len(have & eligible)
+        result.done = eligible <= have
+    else:
+        replicas = ((spec.get("Mode") or {}).get("Replicated") or {}).get("Replicas", 1)
+        slots = set(t.get("Slot") for t in running)
+        result.wanted, result.running = replicas, len(slots)
+        result.done = len(slots) == replicas
+    for task in sorted(current, key=lambda t: (t.get("Slot") or 0, t.get("NodeID") or "")):
+        if _state(task) != "running" and _state(task) not in FAILED:
+            line = f"{task_label(task, hostnames)}: {task_error(task)}"
+            if (task.get("Status") or {}).get("Err"):
+                result.problems.append(line)
+            else:
+                result.pending.append(line)
+    failed = [t for t in tasks if t.get("Spec") == target and _state(t) in FAILED
+              and t.get("ID") not in known_failed]
+    for task in sorted(failed, key=lambda t: (t.get("Status") or {}).get("Timestamp") or ""):
+        result.failures.append(f"{task_label(task, hostnames)}: {task_error(task)}")
+
+    status = _status(service, stale_status)
+    if status is not None:
+        state, message = status["State"], status.get("Message") or ""
+        if state == "paused":
+            result.error = f"update paused: {message}"
+        elif state.startswith("rollback"):
+            result.error = f"update rolled back ({state}): {message}"
+        elif state == "completed":
+            result.update_completed = True
+        else:  # updating
+            result.done = False
+    return result
+
+
+def failure_message(name, assessment):
+    parts = []
+    if assessment.error:
+        parts.append(assessment.error)
+    if assessment.failures:
+        parts.append("failed tasks: " + "; ".join(assessment.failures))
+    if assessment.problems:
+        parts.append("; ".join(assessment.problems))
+    return f"Service {name} did not converge: " + "; ".join(parts)
+
+
+# --- polling --------------------------------------------------------------------------------
+
+def wait_for_service(client, service_id, timeout, known_failed=(), stale_status=None,
+                     clock=time.monotonic, sleep=time.sleep, poll_interval=0.5):
+    """Poll until the service converges; ConvergeError when it cannot or ``timeout`` (s)
+    passes."""
+    deadline = clock() + timeout
+    target, stable_since = None, None
+    while True:
+        service = client.get(f"/services/{service_id}")
+        name = service["Spec"].get("Name", service_id)
+        if target is None:
+            target = service["Spec"].get("TaskTemplate")
+        tasks = client.get("/tasks", service=service_id)
+        nodes = client.get("/nodes")
+        now = clock()
+        result = assess(service, tasks, nodes, target, known_failed, stale_status)
+        if result.error or result.failures:
+            raise ConvergeError(failure_message(name, result))
+        if result.done:
+            if result.update_completed:
+                return
+            monitor = (service["Spec"].get("UpdateConfig") or {}).get("Monitor") or \
+                DEFAULT_MONITOR
+            stable_since = now if stable_since is None else stable_since
+            if now - stable_since >= monitor / NANO or now >= deadline:
+                return
+        else:
+            stable_since = None
+            if now >= deadline:
+                detail = "; ".join([f"{result.running} of {result.wanted} tasks running",
+                                    *result.problems, *result.pending])
+                raise ConvergeError(f"Service {name} did not converge within {timeout} "
+                                    f"seconds: {detail}")
+        sleep(poll_interval)
+
+
+def wait_for_removal(client, service_id, name, timeout, clock=time.monotonic,
+                     sleep=time.sleep, poll_interval=0.5):
+    """Poll until no task of a removed service is left running."""
+    deadline = clock() + timeout
+    while True:
+        left = [t for t in client.get("/tasks")
+                if t.get("ServiceID") == service_id and t.get("NodeID")
+                and _state(t) not in TERMINAL]
+        if not left:
+            return
+        if clock() >= deadline:
+            raise ConvergeError(f"Service {name} was removed, but {len(left)} of its tasks "
+                                f"were still running after {timeout} seconds")
+        sleep(poll_interval)

@@ -1,0 +1,747 @@
+#!/usr/bin/python
+# Copyright (c) Swarmlet developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: swarm_service
+short_description: Create, update and remove swarmlet services
+description:
+  - Manages a service of a swarmlet swarm, as community.docker's C(docker_swarm_service) manages
+    a Docker Swarm service, with the same option names and return values.
+  - Unlike C(docker_swarm_service), an update B(merges) with the current spec. An option left
+    unset is neither compared nor changed; it keeps its current value, whoever set it (another
+    task, the CLI, a stack). An explicit empty value (V([]), V({}), V("")) clears the option.
+  - For options with sub-options (O(placement), O(limits), O(reservations), O(restart_config),
+    O(healthcheck), O(update_config), O(rollback_config)) the same holds for each sub-option;
+    the option given as V({}) clears it (back to the agent's defaults).
+  - Changing O(mode) of an existing service removes it and creates it again (RV(rebuilt)).
+  - With O(wait=true) the module waits until the service has converged and fails with the
+    tasks' errors when it cannot.
+  - Must run against a manager.
+version_added: 0.1.0
+author:
+  - Swarmlet developers (!UNKNOWN)
+extends_documentation_fragment:
+  - swarmlet.swarm.api
+  - swarmlet.swarm.api.attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+  idempotent:
+    support: partial
+    details:
+      - O(force_update=true) changes the service on every run.
+options:
+  name:
+    description:
+      - Service name.
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) creates the service, or updates the options given.
+      - V(absent) removes the service and stops its tasks.
+    type: str
+    default: present
+    choices: [present, absent]
+  image:
+    description:
+      - Image reference, for example V(swarmlet/demo:latest).
+      - Required to create a service; unset on an update keeps the current image.
+    type: str
+  command:
+    description:
+      - Overrides the image's entrypoint (C(--entrypoint) of C(swarmlet service create)).
+      - A string (split as a shell would) or a list of strings. V([]) clears the override.
+    type: raw
+  args:
+    description:
+      - Arguments of the command (C([COMMAND] [ARG...]) of C(swarmlet service create)). Order
+        matters. V([]) clears them.
+    type: list
+    elements: str
+  env:
+    description:
+      - Environment variables, as a dict or as a list of C(KEY=VALUE) strings.
+      - Values YAML would read as booleans (V(yes), V(true)) must be quoted.
+      - Compared regardless of order. V([]) or V({}) clears them.
+    type: raw
+  mode:
+    description:
+      - V(replicated) runs O(replicas) tasks; V(global) runs one task on every eligible node.
+      - Default V(replicated) on create; unset on an update keeps the current mode.
+      - A change removes and creates the service again (RV(rebuilt=true)).
+    type: str
+    choices: [replicated, global]
+  replicas:
+    description:
+      - Number of tasks of a replicated service.
+      - V(-1) (the default) keeps the current count; a new service gets V(1).
+    type: int
+    default: -1
+  placement:
+    description:
+      - Where tasks may run.
+    type: dict
+    suboptions:
+      constraints:
+        description:
+          - Constraints such as V(node.role==manager) or V(node.labels.zone!=east)
+            (C(--constraint)). Compared regardless of order.
+        type: list
+        elements: str
+      preferences:
+        description:
+          - Spread preferences, in order (C(--placement-pref)), each a dict with the key
+            C(spread) and a descriptor such as V(node.labels.zone) as its value.
+        type: list
+        elements: dict
+      replicas_max_per_node:
+        description:
+          - Maximum number of tasks per node; V(0) is unlimited.
+        type: int
+  limits:
+    description:
+      - Resource limits of each task.
+    type: dict
+    suboptions:
+      cpus:
+        description:
+          - CPU limit, for example V(0.5); V(0) is no limit.
+        type: float
+      memory:
+        description:
+          - Memory limit, C(<number>[B|K|M|G|T|P]) in powers of 1024 (V(64M), V(1.5G)), or an
+            integer of bytes; V(0) is no limit.
+        type: raw
+  reservations:
+    description:
+      - Resources reserved for each task (the scheduler places tasks where they fit).
+    type: dict
+    suboptions:
+      cpus:
+        description:
+          - CPUs reserved; V(0) is none.
+        type: float
+      memory:
+        description:
+          - Memory reserved, as O(limits.memory); V(0) is none.
+        type: raw
+  restart_config:
+    description:
+      - When and how tasks are restarted when they end.
+    type: dict
+    suboptions:
+      condition:
+        description:
+          - Restart condition (agent default V(any)).
+        type: str
+        choices: [none, on-failure, any]
+      delay:
+        description:
+          - Delay between restarts, a duration such as V(5s) (agent default V(5s)).
+        type: raw
+      max_attempts:
+        description:
+          - Maximum restarts of a slot; V(0) is unlimited.
+        type: int
+      window:
+        description:
+          - Window in which restarts are counted, a duration; V(0) is unbounded.
+        type: raw
+  healthcheck:
+    description:
+      - Overrides the image's health check. V({}) removes the override.
+      - A task is C(starting) until healthy; an unhealthy task fails and is replaced.
+    type: dict
+    suboptions:
+      test:
+        description:
+          - A string (run with the shell, C(CMD-SHELL)) or a list starting with V(CMD),
+            V(CMD-SHELL) or V(NONE). V([NONE]) disables the image's health check.
+        type: raw
+      interval:
+        description:
+          - Time between checks, a duration.
+        type: raw
+      timeout:
+        description:
+          - Maximum time one check may take, a duration.
+        type: raw
+      start_period:
+        description:
+          - Time for the container to start before failures count, a duration.
+        type: raw
+      retries:
+        description:
+          - Consecutive failures needed to report unhealthy.
+        type: int
+  mounts:
+    description:
+      - Filesystem mounts of the tasks. Compared regardless of order (by target). V([])
+        removes them all.
+    type: list
+    elements: dict
+    suboptions:
+      source:
+        description:
+          - Host path (bind) or volume name (volume). Required unless O(mounts[].type=tmpfs).
+        type: str
+      target:
+        description:
+          - Path in the container.
+        type: str
+        required: true
+      type:
+        description:
+          - Mount type.
+        type: str
+        default: bind
+        choices: [bind, volume, tmpfs]
+      readonly:
+        description:
+          - Mount read-only.
+        type: bool
+        default: false
+      tmpfs_size:
+        description:
+          - Size of a tmpfs mount, as O(limits.memory).
+        type: raw
+      tmpfs_mode:
+        description:
+          - File mode of a tmpfs mount, an octal string such as V("1777") or V("0o1777"), or
+            an integer (YAML reads V(01777) as octal).
+        type: raw
+  labels:
+    description:
+      - Service labels (C(--label)). V({}) removes them all.
+    type: dict
+  container_labels:
+    description:
+      - Labels of the tasks' containers (C(--container-label)). V({}) removes them all.
+    type: dict
+  hostname:
+    description:
+      - Container hostname. V("") clears it.
+    type: str
+  user:
+    description:
+      - User (name or UID, optionally C(:group)) the command runs as. V("") clears it.
+    type: str
+  working_dir:
+    description:
+      - Working directory of the command. V("") clears it.
+    type: str
+  stop_grace_period:
+    description:
+      - Time to wait before killing a container that does not stop, a duration (agent
+        default V(10s)).
+    type: raw
+  stop_signal:
+    description:
+      - Signal that stops the container. V("") clears it.
+    type: str
+  update_config:
+    description:
+      - How rolling updates replace tasks.
+    type: dict
+    suboptions:
+      parallelism:
+        description:
+          - Tasks replaced at a time; V(0) replaces all at once (agent default V(1)).
+        type: int
+      delay:
+        description:
+          - Delay between replacements, a duration (agent default V(0s)).
+        type: raw
+      failure_action:
+        description:
+          - What an update does when new tasks fail (agent default V(pause)).
+        type: str
+        choices: [continue, pause, rollback]
+      monitor:
+        description:
+          - Time a new task is watched for failure, a duration (agent default V(5s)).
+        type: raw
+      max_failure_ratio:
+        description:
+          - Fraction of failed tasks tolerated, between V(0) and V(1).
+        type: float
+      order:
+        description:
+          - Stop the old task first, or start the new one first (agent default
+            V(stop-first)).
+        type: str
+        choices: [stop-first, start-first]
+  rollback_config:
+    description:
+      - How a rollback replaces tasks; the sub-options of O(update_config).
+    type: dict
+    suboptions:
+      parallelism:
+        description:
+          - Tasks rolled back at a time; V(0) rolls back all at once.
+        type: int
+      delay:
+        description:
+          - Delay between task rollbacks, a duration.
+        type: raw
+      failure_action:
+        description:
+          - What a rollback does when tasks fail.
+        type: str
+        choices: [continue, pause]
+      monitor:
+        description:
+          - Time a task is watched for failure after its rollback, a duration.
+        type: raw
+      max_failure_ratio:
+        description:
+          - Fraction of failed tasks tolerated, between V(0) and V(1).
+        type: float
+      order:
+        description:
+          - Rollback order.
+        type: str
+        choices: [stop-first, start-first]
+  force_update:
+    description:
+      - Replace every task even when nothing changed (C(swarmlet service update --force)).
+      - Always reports a change.
+    type: bool
+    default: false
+  wait:
+    description:
+      - After creating or updating the service, wait until it has converged. Every slot of a
+        replicated service (every eligible node of a global one) runs a task of the new spec,
+        the rolling update (if any) has completed, and the new tasks stayed up for the update
+        monitor period (default 5 s) when no update watched them.
+      - Fails, with the tasks' errors in RV(ignore:msg), when a task of the new spec fails,
+        the update is paused or rolled back, or O(wait_timeout) passes.
+      - With O(state=absent), waits until the service's tasks have stopped.
+      - Nothing is waited for when nothing changed, or in check mode.
+    type: bool
+    default: false
+  wait_timeout:
+    description:
+      - Seconds to wait with O(wait=true).
+    type: int
+    default: 120
+notes:
+  - Durations are strings such as V(500ms), V(10s), V(1m30s) or V(2h) (units V(ns), V(us),
+    V(ms), V(s), V(m), V(h)), or integers of nanoseconds.
+  - Networks, published ports, secrets and configs are not managed by this module yet.
+seealso:
+  - name: community.docker.docker_swarm_service
+    description: The Docker Swarm module whose options and return values this one follows.
+    link: https://docs.ansible.com/ansible/latest/collections/community/docker/docker_swarm_service_module.html
+"""
+
+EXAMPLES = r"""
+- name: Run three replicas of a web server
+  swarmlet.swarm.swarm_service:
+    name: web
+    image: swarmlet/demo:latest
+    replicas: 3
+    env:
+      LOG_LEVEL: info
+    labels:
+      team: web
+    limits:
+      cpus: 0.5
+      memory: 64M
+    update_config:
+      parallelism: 1
+      delay: 10s
+      failure_action: rollback
+    wait: true
+
+- name: Scale it; env, labels and everything else stay as they are
+  swarmlet.swarm.swarm_service:
+    name: web
+    replicas: 5
+
+- name: Clear its environment
+  swarmlet.swarm.swarm_service:
+    name: web
+    env: []
+
+- name: Roll out a new image and fail if it does not come up within 5 minutes
+  swarmlet.swarm.swarm_service:
+    name: web
+    image: swarmlet/demo:2
+    wait: true
+    wait_timeout: 300
+
+- name: A global service on the workers, with a health check and a bind mount
+  swarmlet.swarm.swarm_service:
+    name: agent
+    image: swarmlet/demo:latest
+    mode: global
+    placement:
+      constraints: [node.role==worker]
+    healthcheck:
+      test: [CMD, wget, -q, -O-, http://localhost/]
+      interval: 10s
+      retries: 3
+    mounts:
+      - source: /var/log
+        target: /host/log
+        readonly: true
+
+- name: Restart every task (a rolling restart)
+  swarmlet.swarm.swarm_service:
+    name: web
+    force_update: true
+
+- name: Remove the service
+  swarmlet.swarm.swarm_service:
+    name: web
+    state: absent
+"""
+
+RETURN = r"""
+swarm_service:
+  description:
+    - The service's options after the task (in check mode, as they would be), flattened as
+      community.docker's C(swarm_service); V({}) when the service is absent.
+    - Durations are in nanoseconds, memory in bytes, CPUs as a number of CPUs.
+  returned: always
+  type: dict
+  sample:
+    args: ["3600"]
+    command: ["sleep"]
+    constraints: ["node.role==worker"]
+    container_labels: null
+    env: ["LOG_LEVEL=info"]
+    force_update: 0
+    healthcheck: {interval: 10000000000, retries: 3, test: [CMD, wget, -q, -O-, "http://localhost/"]}
+    healthcheck_disabled: false
+    hostname: null
+    image: swarmlet/demo:latest
+    labels: {team: web}
+    limit_cpu: 0.5
+    limit_memory: 67108864
+    mode: replicated
+    mounts: [{source: /var/log, target: /host/log, type: bind, readonly: true, tmpfs_size: null,
+              tmpfs_mode: null}]
+    placement_preferences: [{spread: node.labels.zone}]
+    replicas: 3
+    replicas_max_per_node: null
+    reserve_cpu: null
+    reserve_memory: null
+    restart_policy: any
+    restart_policy_attempts: 0
+    restart_policy_delay: 5000000000
+    restart_policy_window: 0
+    rollback_config: {delay: 0, failure_action: pause, max_failure_ratio: 0, monitor: 5000000000,
+                      order: stop-first, parallelism: 1}
+    stop_grace_period: null
+    stop_signal: null
+    update_delay: 10000000000
+    update_failure_action: rollback
+    update_max_failure_ratio: 0
+    update_monitor: 5000000000
+    update_order: stop-first
+    update_parallelism: 1
+    user: null
+    working_dir: null
+changes:
+  description:
+    - The names (keys of RV(swarm_service)) of the options that differed and were changed;
+      V([]) when the service was created, removed or left unchanged.
+  returned: always
+  type: list
+  elements: str
+  sample: [env, replicas]
+rebuilt:
+  description: Whether the service was removed and created again (a O(mode) change).
+  returned: always
+  type: bool
+  sample: false
+msg:
+  description:
+    - What happened; V(Service created), V(Service updated), V(Service forcefully updated),
+      V(Service rebuilt), V(Service unchanged), V(Service removed) or V(Service absent).
+    - On failure, the error, with the tasks' errors when O(wait=true) gave up.
+  returned: always
+  type: str
+  sample: Service updated
+diff:
+  description:
+    - In diff mode, the differing options before and after (all of them for a service created
+      or removed).
+  returned: when diff mode is on
+  type: dict
+  sample:
+    before: {replicas: 1}
+    after: {replicas: 3}
+"""
+
+from urllib.parse import quote
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.swarmlet.swarm.plugins.module_utils._api import SwarmletAPIError
+from ansible_collections.swarmlet.swarm.plugins.module_utils._module import (
+    Differences,
+    api_argument_spec,
+    client_for,
+    require_manager,
+)
+from ansible_collections.swarmlet.swarm.plugins.module_utils._service_spec import (
+    SpecError,
+    check_with_current,
+    differences,
+    merged_spec,
+    new_spec,
+    rebuilt_spec,
+    service_facts,
+    wanted_options,
+    with_defaults,
+)
+from ansible_collections.swarmlet.swarm.plugins.module_utils._service_wait import (
+    ConvergeError,
+    wait_for_removal,
+    wait_for_service,
+)
+
+UPDATE_RETRIES = 3
+
+
+def _policy_options(actions):
+    return dict(
+        parallelism=dict(type="int"),
+        delay=dict(type="raw"),
+        failure_action=dict(type="str", choices=actions),
+        monitor=dict(type="raw"),
+        max_failure_ratio=dict(type="float"),
+        order=dict(type="str", choices=["stop-first", "start-first"]),
+    )
+
+
+def argument_spec():
+    resources = dict(cpus=dict(type="float"), memory=dict(type="raw"))
+    spec = dict(
+        name=dict(type="str", required=True),
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+        image=dict(type="str"),
+        command=dict(type="raw"),
+        args=dict(type="list", elements="str"),
+        env=dict(type="raw"),
+        mode=dict(type="str", choices=["replicated", "global"]),
+        replicas=dict(type="int", default=-1),
+        placement=dict(type="dict", options=dict(
+            constraints=dict(type="list", elements="str"),
+            preferences=dict(type="list", elements="dict"),
+            replicas_max_per_node=dict(type="int"),
+        )),
+        limits=dict(type="dict", options=resources),
+        reservations=dict(type="dict", options=dict(resources)),
+        restart_config=dict(type="dict", options=dict(
+            condition=dict(type="str", choices=["none", "on-failure", "any"]),
+            delay=dict(type="raw"),
+            max_attempts=dict(type="int"),
+            window=dict(type="raw"),
+        )),
+        healthcheck=dict(type="dict", options=dict(
+            test=dict(type="raw"),
+            interval=dict(type="raw"),
+            timeout=dict(type="raw"),
+            start_period=dict(type="raw"),
+            retries=dict(type="int"),
+        )),
+        mounts=dict(type="list", elements="dict", options=dict(
+            source=dict(type="str"),
+            target=dict(type="str", required=True),
+            type=dict(type="str", default="bind", choices=["bind", "volume", "tmpfs"]),
+            readonly=dict(type="bool", default=False),
+            tmpfs_size=dict(type="raw"),
+            tmpfs_mode=dict(type="raw"),
+        )),
+        labels=dict(type="dict"),
+        container_labels=dict(type="dict"),
+        hostname=dict(type="str"),
+        user=dict(type="str"),
+        working_dir=dict(type="str"),
+        stop_grace_period=dict(type="raw"),
+        stop_signal=dict(type="str"),
+        update_config=dict(type="dict", options=_policy_options(["continue", "pause",
+                                                                 "rollback"])),
+        rollback_config=dict(type="dict", options=_policy_options(["continue", "pause"])),
+        force_update=dict(type="bool", default=False),
+        wait=dict(type="bool", default=False),
+        wait_timeout=dict(type="int", default=120),
+    )
+    spec.update(api_argument_spec())
+    return spec
+
+
+class ServiceManager:
+    def __init__(self, module, client):
+        self.module = module
+        self.client = client
+        self.name = module.params["name"]
+        self.result = dict(changed=False, changes=[], rebuilt=False, swarm_service={})
+        self.diff = None
+
+    def fail(self, msg):
+        self.module.fail_json(msg=msg, **self.result)
+
+    def call(self, what, method, path, *args, **query):
+        try:
+            return getattr(self.client, method)(path, *args, **query)
+        except SwarmletAPIError as exc:
+            self.fail(f"{what} service {self.name}: {exc.message}")
+
+    def current(self):
+        service = self.call("Cannot read", "get_or_none",
+                            f"/services/{quote(self.name, safe='')}")
+        if service and str(service["Spec"].get("Name", "")).lower() != self.name.lower():
+            return None  # the name matched another service's ID (prefix)
+        return service
+
+    def facts_of(self, service_id):
+        return service_facts(self.call("Cannot read", "get", f"/services/{service_id}")["Spec"])
+
+    def finish(self, msg):
+        self.result["msg"] = msg
+        if self.module._diff:
+            self.result["diff"] = self.diff or {"before": {}, "after": {}}
+        self.module.exit_json(**self.result)
+
+    # --- the states ---------------------------------------------------------------------------
+
+    def absent(self):
+        service = self.current()
+        if service is None:
+            self.finish("Service absent")
+        facts = service_facts(service["Spec"])
+        self.result["changed"] = True
+        self.diff = {"before": facts, "after": {}}
+        if not self.module.check_mode:
+            self.call("Cannot remove", "delete", f"/services/{service['ID']}")
+            if self.module.params["wait"]:
+                self.wait(wait_for_removal, self.client, service["ID"], self.name,
+                          self.module.params["wait_timeout"])
+        self.finish("Service removed")
+
+    def present(self, wanted):
+        service = self.current()
+        if service is None:
+            if not wanted.get("image"):
+                self.fail(f"image is required to create service {self.name}")
+            return self.create(new_spec(self.name, wanted), "Service created")
+        facts = service_facts(service["Spec"])
+        self.result["swarm_service"] = facts
+        try:
+            check_with_current(wanted, facts)
+        except SpecError as exc:
+            self.fail(str(exc))
+        changes = differences(wanted, facts)
+        force = self.module.params["force_update"]
+        if "mode" in changes:
+            return self.rebuild(service, wanted, changes, facts)
+        spec = merged_spec(service["Spec"], wanted, force_update=force)
+        after = service_facts(with_defaults(spec))
+        diff = Differences()
+        for name in changes:
+            diff.add(name, after[name], facts[name])
+        if force:
+            diff.add("force_update", after["force_update"], facts["force_update"])
+        self.diff = diff.diff()
+        self.result["changes"] = diff.names
+        if not diff:
+            self.finish("Service unchanged")
+        if self.module.check_mode:
+            self.result.update(changed=True, swarm_service=after)
+        else:
+            self.update(service, wanted, force)
+        self.finish("Service forcefully updated" if diff.names == ["force_update"]
+                    else "Service updated")
+
+    def create(self, spec, msg):
+        facts = service_facts(with_defaults(spec))
+        if self.diff is None:
+            self.diff = {"before": {}, "after": facts}
+        if self.module.check_mode:
+            self.result.update(changed=True, swarm_service=facts)
+        else:
+            created = self.call("Cannot create", "post", "/services/create", spec)
+            self.result["changed"] = True
+            self.result["swarm_service"] = self.facts_of(created["ID"])
+            if self.module.params["wait"]:
+                self.wait(wait_for_service, self.client, created["ID"],
+                          self.module.params["wait_timeout"])
+        self.finish(msg)
+
+    def rebuild(self, service, wanted, changes, facts):
+        """A mode change: remove the service and create it again with the merged spec."""
+        spec = rebuilt_spec(service["Spec"], wanted)
+        after = service_facts(with_defaults(spec))
+        self.result.update(changes=changes, rebuilt=True)
+        self.diff = {"before": dict((n, facts[n]) for n in changes),
+                     "after": dict((n, after[n]) for n in changes)}
+        if not self.module.check_mode:
+            self.call("Cannot remove", "delete", f"/services/{service['ID']}")
+            self.result.update(changed=True, swarm_service={})
+        return self.create(spec, "Service rebuilt")
+
+    def update(self, service, wanted, force):
+        """POST the merged spec; on a concurrent write, merge onto the newer spec again."""
+        for attempt in range(UPDATE_RETRIES):
+            known_failed = ()
+            if self.module.params["wait"]:
+                known_failed = set(
+                    t["ID"] for t in self.call("Cannot read the tasks of", "get", "/tasks",
+                                               service=service["ID"])
+                    if (t.get("Status") or {}).get("State") in ("failed", "rejected"))
+            spec = merged_spec(service["Spec"], wanted, force_update=force)
+            try:
+                self.client.post(f"/services/{service['ID']}/update", spec,
+                                 version=service["Version"]["Index"])
+                self.result["changed"] = True
+                break
+            except SwarmletAPIError as exc:
+                if exc.status != 409 or attempt == UPDATE_RETRIES - 1:
+                    self.fail(f"Cannot update service {self.name}: {exc.message}")
+            service = self.current()
+            if service is None:
+                self.fail(f"Cannot update service {self.name}: it was removed meanwhile")
+        self.result["swarm_service"] = self.facts_of(service["ID"])
+        if self.module.params["wait"]:
+            self.wait(wait_for_service, self.client, service["ID"],
+                      self.module.params["wait_timeout"], known_failed,
+                      service.get("UpdateStatus"))
+
+    def wait(self, func, *args):
+        try:
+            func(*args)
+        except ConvergeError as exc:
+            self.fail(str(exc))
+        except SwarmletAPIError as exc:
+            self.fail(f"Cannot follow service {self.name}: {exc.message}")
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    wanted = None
+    if module.params["state"] == "present":
+        try:
+            wanted = wanted_options(module.params)
+        except SpecError as exc:
+            module.fail_json(msg=str(exc))
+    client = client_for(module)
+    require_manager(module, client)
+    manager = ServiceManager(module, client)
+    if wanted is None:
+        manager.absent()
+    else:
+        manager.present(wanted)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+"""site.yml over three machines through real SSH: the cluster it builds, a second run that
+changes nothing, and each host checked afterwards with testinfra, as an operator would."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import testinfra
+
+from ansible_site import MANAGER, SPARE, WORKERS, Deployment, site
+from conftest import wait_for
+
+HOSTS = [MANAGER, *WORKERS]
+
+
+@pytest.fixture(scope="module")
+def hosts(deployment: Deployment) -> dict[str, testinfra.host.Host]:
+    return {name: testinfra.get_host(f"ansible://{name}",
+                                     ansible_inventory=str(deployment.inventory))
+            for name in HOSTS}
+
+
+def swarmlet(host: testinfra.host.Host, args: str) -> str:
+    return host.check_output(f"swarmlet {args}")
+
+
+def test_first_run_builds_the_cluster(deployment: Deployment) -> None:
+    run = deployment.first_run
+    assert run.returncode == 0, run.output[-4000:]
+    recap = run.recap()
+    assert set(recap) == set(HOSTS), recap
+    assert all(r["failed"] == 0 and r["unreachable"] == 0 for r in recap.values()), recap
+
+
+def test_nodes_roles_and_labels(deployment: Deployment, hosts) -> None:
+    rows = [json.loads(line) for line in
+            swarmlet(hosts[MANAGER], "node ls --format json").splitlines()]
+    by_name = {row["Hostname"]: row for row in rows}
+    assert set(by_name) == set(HOSTS)
+    assert by_name[MANAGER]["ManagerStatus"] == "Leader"
+    assert all(by_name[w]["ManagerStatus"] == "" for w in WORKERS)
+    assert all(row["Status"] == "Ready" and row["Availability"] == "Active" for row in rows)
+    node = json.loads(swarmlet(hosts[MANAGER], f"node inspect {WORKERS[0]}"))[0]
+    assert node["Spec"]["Labels"] == {"type": "db"}  # from host_vars
+
+
+def test_second_run_changes_nothing(deployment: Deployment) -> None:
+    again = site(deployment.inventory)
+    assert again.returncode == 0, again.output[-4000:]
+    recap = again.recap()
+    assert {h: r["changed"] for h, r in recap.items()} == {h: 0 for h in HOSTS}, \
+        again.output[-6000:]
+
+
+@pytest.mark.parametrize("name", HOSTS)
+def test_agent_runs_supervised_with_its_socket(hosts, name: str) -> None:
+    host = hosts[name]
+    assert host.file("/etc/swarmlet/sv/swarmletd/run").mode == 0o755
+    pid = host.file("/var/lib/swarmlet/swarmletd.pid").content_string.strip()
+    cmdline = host.file(f"/proc/{pid}/cmdline").content_string
+    assert "/opt/swarmlet/venv/bin/python" in cmdline and "swarmletd" in cmdline
+    # The process is this machine's: it sits in the machine's network namespace.
+    assert host.check_output(f"readlink /proc/{pid}/ns/net") == \
+        host.check_output("readlink /proc/self/ns/net")
+    assert host.socket("unix:///run/swarmlet/swarmlet.sock").is_listening
+
+
+def test_cluster_port_listens_on_managers_only(hosts) -> None:
+    """As in Docker: the cluster API (2377) is a manager's; workers only dial out."""
+    assert hosts[MANAGER].socket("tcp://0.0.0.0:2377").is_listening
+    for worker in WORKERS:
+        assert not hosts[worker].socket("tcp://0.0.0.0:2377").is_listening
+
+
+@pytest.mark.parametrize("name", HOSTS)
+def test_config_file(deployment: Deployment, hosts, name: str) -> None:
+    config = hosts[name].file("/etc/swarmlet/swarmlet.yml")
+    assert config.is_file and config.user == "root" and config.mode == 0o600
+    assert config.contains(f"^advertise_addr: {deployment.ip(name)}$")
+
+
+@pytest.mark.parametrize("name", HOSTS)
+def test_agent_installed_in_its_venv(hosts, name: str) -> None:
+    host = hosts[name]
+    assert host.file("/opt/swarmlet/bin/swarmletd").linked_to == "/opt/swarmlet/venv/bin/swarmletd"
+    assert host.run("/opt/swarmlet/venv/bin/python -c 'import swarmlet'").rc == 0
+
+
+def test_service_tasks_run_on_every_machine(hosts) -> None:
+    """The web service of site-vars.yml: 3 replicas spread one per node, each container
+    labelled with the machine whose agent started it."""
+    host = hosts[MANAGER]
+    row = json.loads(swarmlet(host, "service ls --format json").splitlines()[0])
+    assert (row["Name"], row["Replicas"]) == ("web", "3/3")
+    machines = host.check_output(
+        "docker ps --filter label=swarmlet.service.name=web "
+        "--format '{{ .Label \"swarmlet.machine\" }}'").split()
+    # (The one Docker Engine also runs other machines' containers: keep ours.)
+    assert sorted(m for m in machines if m in HOSTS) == sorted(HOSTS)
+
+
+def test_spare_is_not_in_the_swarm(hosts, deployment: Deployment) -> None:
+    spare = testinfra.get_host(f"ansible://{SPARE}", ansible_inventory=str(deployment.inventory))
+    assert "Swarm: inactive" in swarmlet(spare, "info")
+
+
+def agent_pid(host: testinfra.host.Host) -> str:
+    return host.file("/var/lib/swarmlet/swarmletd.pid").content_string.strip()
+
+
+def test_agent_restarts_only_when_its_config_changes(deployment: Deployment, hosts) -> None:
+    worker = WORKERS[1]
+    role = Path(__file__).with_name("agent.yml")
+    before = agent_pid(hosts[worker])
+
+    run = deployment.playbook(role, "--limit", worker, "-e", "swarmlet_agent_log_level=debug")
+    assert run.returncode == 0, run.output[-4000:]
+    assert run.recap()[worker]["changed"] == 2  # the config file and the restart
+    debug_pid = agent_pid(hosts[worker])
+    assert debug_pid != before
+    assert hosts[worker].file("/etc/swarmlet/swarmlet.yml").contains("^log_level: debug$")
+
+    run = deployment.playbook(role, "--limit", worker)  # back to the default
+    assert run.returncode == 0 and run.recap()[worker]["changed"] == 2, run.output[-4000:]
+    after = agent_pid(hosts[worker])
+    assert after != debug_pid
+
+    run = deployment.playbook(role, "--limit", worker)
+    assert run.returncode == 0 and run.recap()[worker]["changed"] == 0, run.output[-4000:]
+    assert agent_pid(hosts[worker]) == after
+    wait_for(lambda: node_status(hosts[MANAGER], worker) == "Ready", timeout=30)
+
+
+def node_status(manager: testinfra.host.Host, name: str) -> str:
+    rows = map(json.loads, swarmlet(manager, "node ls --format json").splitlines())
+    return next(row["Status"] for row in rows if row["Hostname"] == name)
+
+
+def test_agent_comes_back_at_boot(deployment: Deployment, hosts) -> None:
+    """No systemd on the machines: the role's supervised service starts with the machine."""
+    worker = WORKERS[1]
+    deployment.machines("machine", "stop", worker)
+    wait_for(lambda: node_status(hosts[MANAGER], worker) == "Down", timeout=60)
+    deployment.machines("machine", "start", worker)
+    wait_for(lambda: node_status(hosts[MANAGER], worker) == "Ready", timeout=60)
+    assert hosts[worker].socket("unix:///run/swarmlet/swarmlet.sock").is_listening

@@ -1,0 +1,563 @@
+"""swarm_service's pure cores: parameters -> the options given, ServiceSpec -> flattened facts,
+their comparison and the merge onto the current spec (module_utils/_service_spec.py), and the
+convergence verdict of `wait` (module_utils/_service_wait.py)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO / "collections") not in sys.path:
+    sys.path.insert(0, str(REPO / "collections"))
+
+from ansible_collections.swarmlet.swarm.plugins.module_utils import (  # noqa: E402
+    _service_spec as S,
+)
+from ansible_collections.swarmlet.swarm.plugins.module_utils import (  # noqa: E402
+    _service_wait as W,
+)
+from ansible_collections.swarmlet.swarm.plugins.modules.swarm_service import (  # noqa: E402
+    argument_spec,
+)
+
+NANO = 10**9
+SPEC = argument_spec()
+
+
+def group(option, **given):
+    """A dict option as AnsibleModule hands it over: every sub-option present, None if unset."""
+    values = {name: None for name in SPEC[option]["options"]}
+    values.update(given)
+    return values
+
+
+def params(**given):
+    """Module parameters as AnsibleModule hands them over (defaults filled in)."""
+    values = {name: opt.get("default") for name, opt in SPEC.items()}
+    for name, value in given.items():
+        if isinstance(value, dict) and "options" in SPEC[name]:
+            value = group(name, **value)
+        if name == "mounts":
+            value = [dict({"type": "bind", "readonly": False, "source": None,
+                           "tmpfs_size": None, "tmpfs_mode": None}, **m) for m in value]
+        values[name] = value
+    return values
+
+
+def wanted(**given):
+    return S.wanted_options(params(**given))
+
+
+def stored(spec):
+    """The spec as the agent keeps it."""
+    return S.with_defaults(spec)
+
+
+FULL = dict(
+    image="swarmlet/demo:latest", command="sh -c 'sleep 1d'", args=["a", "b"],
+    env={"A": "1", "B": 2}, mode="replicated", replicas=3,
+    placement={"constraints": ["node.role == worker"], "preferences": [{"spread": "node.labels.z"}],
+               "replicas_max_per_node": 2},
+    limits={"cpus": 0.5, "memory": "64M"}, reservations={"cpus": 0.25, "memory": "1.5G"},
+    restart_config={"condition": "on-failure", "delay": "2s", "max_attempts": 3,
+                    "window": "1m30s"},
+    healthcheck={"test": "wget -q -O- http://localhost/", "interval": "10s", "retries": 3},
+    mounts=[{"source": "/tmp", "target": "/host/tmp", "readonly": True},
+            {"type": "tmpfs", "target": "/scratch", "tmpfs_size": "16M", "tmpfs_mode": "1777"}],
+    labels={"team": "web"}, container_labels={"c": "d"}, hostname="h", user="nobody",
+    working_dir="/srv", stop_grace_period="20s", stop_signal="SIGTERM",
+    update_config={"parallelism": 2, "delay": "10s", "failure_action": "rollback",
+                   "monitor": "1s", "max_failure_ratio": 0.5, "order": "start-first"},
+    rollback_config={"parallelism": 0, "order": "stop-first"},
+)
+
+
+# --- units ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "nanos"), [
+    ("10s", 10 * NANO), ("1m30s", 90 * NANO), ("500ms", 5 * 10**8), ("20us", 20000),
+    ("1.5h", 5400 * NANO), ("2h3m4s", (2 * 3600 + 3 * 60 + 4) * NANO), ("0", 0),
+    ("12345", 12345), (7, 7), ("1µs", 1000), (" 5s ", 5 * NANO),
+])
+def test_durations(text, nanos):
+    assert S.parse_duration(text, "x") == nanos
+
+
+@pytest.mark.parametrize("text", ["", "ten", "10 s", "-5s", "5d", "s", True, -1, 1.5])
+def test_bad_durations_name_option_and_value(text):
+    with pytest.raises(S.SpecError) as err:
+        S.parse_duration(text, "restart_config.delay")
+    assert f'restart_config.delay: invalid duration "{text}"' in str(err.value)
+
+
+@pytest.mark.parametrize(("text", "size"), [
+    ("64M", 64 * 2**20), ("64m", 64 * 2**20), ("64MB", 64 * 2**20), ("64MiB", 64 * 2**20),
+    ("1.5G", int(1.5 * 2**30)), ("512k", 512 * 1024), ("100", 100), ("100b", 100),
+    ("2 T", 2 * 2**40), (4096, 4096), ("0", 0),
+])
+def test_memory(text, size):
+    assert S.parse_memory(text, "x") == size
+
+
+@pytest.mark.parametrize("text", ["lots", "64X", "M", "-1M", "1.2.3G", True])
+def test_bad_memory_names_option_and_value(text):
+    with pytest.raises(S.SpecError) as err:
+        S.parse_memory(text, "limits.memory")
+    assert f'limits.memory: invalid memory size "{text}"' in str(err.value)
+
+
+@pytest.mark.parametrize(("value", "mode"), [
+    (0o1777, 0o1777), ("1777", 0o1777), ("01777", 0o1777), ("0o755", 0o755), (None, None)])
+def test_file_modes(value, mode):
+    assert S.parse_mode(value, "x") == mode
+
+
+@pytest.mark.parametrize("value", ["rwx", "0o9", "99999", -1, 0o17777, True])
+def test_bad_file_modes(value):
+    with pytest.raises(S.SpecError, match=f'mounts.tmpfs_mode: invalid file mode "{value}"'):
+        S.parse_mode(value, "mounts.tmpfs_mode")
+
+
+def test_cpus():
+    assert S.parse_cpus(0.5, "x") == 0.5
+    assert S.parse_cpus(0, "x") is None
+    with pytest.raises(S.SpecError, match="cannot be negative"):
+        S.parse_cpus(-1.0, "limits.cpus")
+
+
+# --- parameters -> wanted ---------------------------------------------------------------------
+
+def test_only_given_options_are_wanted():
+    assert wanted() == {}
+    assert wanted(replicas=-1) == {}
+    assert wanted(replicas=2) == {"replicas": 2}
+    assert wanted(image="i", env={"A": "1"}) == {"image": "i", "env": ["A=1"]}
+
+
+def test_full_parameters():
+    w = wanted(**FULL)
+    assert w["command"] == ["sh", "-c", "sleep 1d"]
+    assert w["env"] == ["A=1", "B=2"]
+    assert w["constraints"] == ["node.role == worker"]
+    assert w["placement_preferences"] == [{"spread": "node.labels.z"}]
+    assert w["limit_cpu"] == 0.5 and w["limit_memory"] == 64 * 2**20
+    assert w["reserve_memory"] == int(1.5 * 2**30)
+    assert w["restart_policy"] == "on-failure" and w["restart_policy_window"] == 90 * NANO
+    assert w["healthcheck"] == {"test": ["CMD-SHELL", "wget -q -O- http://localhost/"],
+                                "interval": 10 * NANO, "retries": 3}
+    assert w["mounts"][1] == {"source": None, "target": "/scratch", "type": "tmpfs",
+                              "readonly": False, "tmpfs_size": 16 * 2**20, "tmpfs_mode": 0o1777}
+    assert w["update_failure_action"] == "rollback" and w["update_monitor"] == NANO
+    assert w["rollback_config"] == {"parallelism": 0, "order": "stop-first"}
+
+
+@pytest.mark.parametrize(("env", "result"), [
+    ({"A": "1", "B": "x=y"}, ["A=1", "B=x=y"]),
+    (["A=1", "B="], ["A=1", "B="]),
+    ("A=1,B=2", ["A=1", "B=2"]),
+    ([], None), ({}, None),
+])
+def test_env_forms(env, result):
+    assert wanted(env=env)["env"] == result
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    (["A"], "format KEY=VALUE"), (["=1"], "format KEY=VALUE"), ([1], "format KEY=VALUE"),
+    ({"A": True}, "the value of A must be a string"), (5, "must be a dict or a list"),
+])
+def test_bad_env(env, message):
+    with pytest.raises(S.SpecError, match=message):
+        wanted(env=env)
+
+
+def test_bad_values_are_named():
+    cases = [
+        (dict(command=["sh", 1]), "command: all items of a command list must be strings"),
+        (dict(stop_grace_period="forever"), 'stop_grace_period: invalid duration "forever"'),
+        (dict(limits={"memory": "lots"}), 'limits.memory: invalid memory size "lots"'),
+        (dict(update_config={"delay": "1x"}), 'update_config.delay: invalid duration "1x"'),
+        (dict(healthcheck={"test": ["curl"]}), "healthcheck.test must be a string"),
+        (dict(mounts=[{"target": "/x"}]), "source must be specified for the bind mount at /x"),
+        (dict(mounts=[{"type": "tmpfs", "source": "a", "target": "/x"}]), "cannot have a source"),
+        (dict(mounts=[{"source": "a", "target": "/x", "tmpfs_size": "1M"}]),
+         "tmpfs_size can only be used with type tmpfs"),
+        (dict(mounts=[{"source": "a", "target": "/x"}, {"source": "b", "target": "/x"}]),
+         "duplicate mount target /x"),
+        (dict(placement={"preferences": [{"pack": "x"}]}), "placement.preferences"),
+        (dict(mode="global", replicas=2), "replicas can only be used with mode replicated"),
+        (dict(replicas=-2), "replicas must be a non-negative number"),
+        (dict(update_config={"max_failure_ratio": 2.0}), "between 0 and 1"),
+        (dict(labels={"a": {"b": 1}}), "labels: the value of a must be a string"),
+    ]
+    for given, message in cases:
+        with pytest.raises(S.SpecError) as err:
+            wanted(**given)
+        assert message in str(err.value), given
+
+
+def test_empty_group_clears_to_defaults():
+    assert wanted(placement={}) == {"constraints": None, "placement_preferences": None,
+                                    "replicas_max_per_node": None}
+    assert wanted(limits={}) == {"limit_cpu": None, "limit_memory": None}
+    assert wanted(restart_config={}) == {
+        "restart_policy": "any", "restart_policy_attempts": 0,
+        "restart_policy_delay": 5 * NANO, "restart_policy_window": 0}
+    assert wanted(update_config={})["update_monitor"] == 5 * NANO
+    assert wanted(rollback_config={})["rollback_config"]["failure_action"] == "pause"
+    assert wanted(healthcheck={}) == {"healthcheck": {}}
+
+
+def test_partial_groups_want_only_their_given_sub_options():
+    assert wanted(update_config={"parallelism": 3}) == {"update_parallelism": 3}
+    assert wanted(placement={"constraints": ["node.role==manager"]}) == {
+        "constraints": ["node.role==manager"]}
+    assert wanted(limits={"memory": "1G"}) == {"limit_memory": 2**30}
+    assert wanted(healthcheck={"test": ["NONE"], "interval": "5s"}) == {
+        "healthcheck": {"test": ["NONE"]}}
+
+
+# --- spec -> facts, comparison, merge -----------------------------------------------------------
+
+def created(**given):
+    return stored(S.new_spec("web", wanted(**given)))
+
+
+def test_facts_of_a_created_spec():
+    facts = S.service_facts(created(**FULL))
+    assert facts["image"] == "swarmlet/demo:latest"
+    assert facts["mode"] == "replicated" and facts["replicas"] == 3
+    assert facts["limit_cpu"] == 0.5 and facts["reserve_cpu"] == 0.25
+    assert facts["mounts"][0] == {"source": "/tmp", "target": "/host/tmp", "type": "bind",
+                                  "readonly": True, "tmpfs_size": None, "tmpfs_mode": None}
+    assert facts["healthcheck_disabled"] is False
+    assert facts["rollback_config"] == {"parallelism": 0, "delay": 0, "failure_action": "pause",
+                                        "monitor": 5 * NANO, "max_failure_ratio": 0,
+                                        "order": "stop-first"}
+    assert facts["force_update"] == 0
+    defaults = S.service_facts(created(image="i"))
+    assert defaults["replicas"] == 1 and defaults["restart_policy"] == "any"
+    assert defaults["env"] is None and defaults["limit_cpu"] is None
+
+
+def test_created_spec_is_idempotent():
+    assert S.differences(wanted(**FULL), S.service_facts(created(**FULL))) == []
+
+
+def test_a_spec_keeps_the_api_shape():
+    spec = created(**FULL)
+    container = spec["TaskTemplate"]["ContainerSpec"]
+    assert container["Command"] == ["sh", "-c", "sleep 1d"]
+    assert container["Dir"] == "/srv" and container["StopGracePeriod"] == 20 * NANO
+    assert container["Healthcheck"] == {"Test": ["CMD-SHELL", "wget -q -O- http://localhost/"],
+                                        "Interval": 10 * NANO, "Retries": 3}
+    assert container["Mounts"][1] == {"Type": "tmpfs", "Target": "/scratch", "TmpfsOptions": {
+        "SizeBytes": 16 * 2**20, "Mode": 0o1777}}
+    task = spec["TaskTemplate"]
+    assert task["Resources"] == {"Limits": {"NanoCPUs": 5 * 10**8, "MemoryBytes": 64 * 2**20},
+                                 "Reservations": {"NanoCPUs": 25 * 10**7,
+                                                  "MemoryBytes": int(1.5 * 2**30)}}
+    assert task["Placement"] == {"Constraints": ["node.role == worker"], "MaxReplicas": 2,
+                                 "Preferences": [{"Spread": {"SpreadDescriptor": "node.labels.z"}}]}
+    assert spec["UpdateConfig"]["Order"] == "start-first"
+    assert spec["Mode"] == {"Replicated": {"Replicas": 3}}
+
+
+def test_unset_options_keep_their_values():
+    current = created(**FULL)
+    w = wanted(replicas=5)
+    assert S.differences(w, S.service_facts(current)) == ["replicas"]
+    merged = S.merged_spec(current, w)
+    assert merged["Mode"] == {"Replicated": {"Replicas": 5}}
+    expected = S.service_facts(current)
+    expected["replicas"] = 5
+    assert S.service_facts(merged) == expected
+
+
+def test_empty_values_clear_and_compare():
+    current = created(**FULL)
+    facts = S.service_facts(current)
+    w = wanted(env=[], labels={}, command=[], mounts=[], hostname="", limits={"cpus": 0})
+    assert S.differences(w, facts) == ["command", "env", "limit_cpu", "mounts", "labels",
+                                       "hostname"]
+    merged = stored(S.merged_spec(current, w))
+    container = merged["TaskTemplate"]["ContainerSpec"]
+    for key in ("Env", "Command", "Mounts", "Hostname"):
+        assert key not in container
+    assert "NanoCPUs" not in merged["TaskTemplate"]["Resources"]["Limits"]
+    assert merged["TaskTemplate"]["Resources"]["Limits"]["MemoryBytes"] == 64 * 2**20
+    assert S.differences(w, S.service_facts(merged)) == []
+    assert S.differences(w, S.service_facts(created(image="i"))) == []
+
+
+def test_comparisons_ignore_order_where_docker_does():
+    facts = S.service_facts(created(image="i", env=["A=1", "B=2"],
+                                    placement={"constraints": ["b==1", "a == 2"]}))
+    assert S.differences(wanted(env={"B": "2", "A": "1"}), facts) == []
+    assert S.differences(wanted(placement={"constraints": ["a==2", "b == 1"]}), facts) == []
+    assert S.differences(wanted(env=["A=1"]), facts) == ["env"]
+    args = S.service_facts(created(image="i", args=["a", "b"]))
+    assert S.differences(wanted(args=["b", "a"]), args) == ["args"]
+
+
+def test_zero_means_unset_for_limits():
+    facts = S.service_facts(created(image="i"))
+    assert S.differences(wanted(limits={"cpus": 0, "memory": "0"},
+                                placement={"replicas_max_per_node": 0}), facts) == []
+
+
+def test_healthcheck_merge():
+    current = created(image="i", healthcheck={"test": "true", "interval": "10s"})
+    facts = S.service_facts(current)
+    assert S.differences(wanted(healthcheck={"interval": "10s"}), facts) == []
+    w = wanted(healthcheck={"retries": 2})
+    assert S.differences(w, facts) == ["healthcheck"]
+    merged = S.merged_spec(current, w)
+    assert merged["TaskTemplate"]["ContainerSpec"]["Healthcheck"] == {
+        "Test": ["CMD-SHELL", "true"], "Interval": 10 * NANO, "Retries": 2}
+    disabled = S.merged_spec(current, wanted(healthcheck={"test": ["NONE"]}))
+    assert disabled["TaskTemplate"]["ContainerSpec"]["Healthcheck"] == {"Test": ["NONE"]}
+    assert S.service_facts(disabled)["healthcheck_disabled"] is True
+    assert S.differences(wanted(healthcheck={"test": ["NONE"]}),
+                         S.service_facts(disabled)) == []
+    # settings given after NONE drop the NONE test, as Docker's update does
+    again = S.merged_spec(disabled, wanted(healthcheck={"interval": "3s"}))
+    assert again["TaskTemplate"]["ContainerSpec"]["Healthcheck"] == {"Interval": 3 * NANO}
+    cleared = S.merged_spec(current, wanted(healthcheck={}))
+    assert "Healthcheck" not in cleared["TaskTemplate"]["ContainerSpec"]
+    assert S.differences(wanted(healthcheck={}), S.service_facts(cleared)) == []
+
+
+def test_rollback_config_partial():
+    current = created(image="i", rollback_config={"parallelism": 2, "delay": "1s"})
+    facts = S.service_facts(current)
+    assert S.differences(wanted(rollback_config={"delay": "1s"}), facts) == []
+    w = wanted(rollback_config={"order": "start-first"})
+    assert S.differences(w, facts) == ["rollback_config"]
+    merged = S.merged_spec(current, w)["RollbackConfig"]
+    assert merged["Parallelism"] == 2 and merged["Order"] == "start-first"
+    assert merged["Delay"] == NANO
+
+
+def test_update_config_and_restart_partial():
+    current = created(image="i", update_config={"parallelism": 2, "delay": "5s"},
+                      restart_config={"condition": "none"})
+    w = wanted(update_config={"parallelism": 4}, restart_config={"max_attempts": 2})
+    assert S.differences(w, S.service_facts(current)) == ["restart_policy_attempts",
+                                                          "update_parallelism"]
+    merged = S.merged_spec(current, w)
+    assert merged["UpdateConfig"]["Parallelism"] == 4
+    assert merged["UpdateConfig"]["Delay"] == 5 * NANO
+    assert merged["TaskTemplate"]["RestartPolicy"]["Condition"] == "none"
+    assert merged["TaskTemplate"]["RestartPolicy"]["MaxAttempts"] == 2
+
+
+def test_force_update_bumps_the_counter():
+    current = created(image="i")
+    merged = S.merged_spec(current, {}, force_update=True)
+    assert merged["TaskTemplate"]["ForceUpdate"] == 1
+    assert S.merged_spec(merged, {}, force_update=True)["TaskTemplate"]["ForceUpdate"] == 2
+    assert current["TaskTemplate"]["ForceUpdate"] == 0  # the input is left alone
+
+
+def test_mode_change_and_rebuild():
+    current = created(image="i", replicas=3, env={"A": "1"})
+    facts = S.service_facts(current)
+    assert S.differences(wanted(mode="global"), facts) == ["mode"]
+    spec = S.rebuilt_spec(current, wanted(mode="global"))
+    assert spec["Mode"] == {"Global": {}}
+    assert spec["TaskTemplate"]["ContainerSpec"]["Env"] == ["A=1"]
+    back = S.rebuilt_spec(spec, wanted(mode="replicated"))
+    assert back["Mode"] == {"Replicated": {"Replicas": 1}}
+    assert S.rebuilt_spec(spec, wanted(mode="replicated", replicas=4))["Mode"] == {
+        "Replicated": {"Replicas": 4}}
+    global_facts = S.service_facts(stored(spec))
+    assert global_facts["replicas"] is None
+    with pytest.raises(S.SpecError, match="replicas can only be used with mode replicated"):
+        S.check_with_current(wanted(replicas=2), global_facts)
+    S.check_with_current(wanted(replicas=2, mode="replicated"), global_facts)
+    S.check_with_current(wanted(replicas=2), None)
+
+
+# --- waiting ------------------------------------------------------------------------------------
+
+TEMPLATE = {"ContainerSpec": {"Image": "i"}, "ForceUpdate": 0}
+OLD = {"ContainerSpec": {"Image": "old"}, "ForceUpdate": 0}
+
+
+def node(nid, host, role="worker", state="ready", availability="active", labels=None):
+    return {"ID": nid, "Spec": {"Role": role, "Availability": availability,
+                                "Labels": labels or {}},
+            "Description": {"Hostname": host, "Platform": {"OS": "linux",
+                                                           "Architecture": "x86_64"}},
+            "Status": {"State": state, "Addr": "10.0.0." + nid[-1]}}
+
+
+NODES = [node("n1", "m1", role="manager"), node("n2", "w1"), node("n3", "w2")]
+
+
+def task(tid, slot, node_id, state="running", desired="running", template=TEMPLATE, err=None):
+    status = {"State": state, "Timestamp": f"2026-01-01T00:00:0{tid[-1]}Z"}
+    if err:
+        status["Err"] = err
+    return {"ID": tid, "Slot": slot, "NodeID": node_id, "DesiredState": desired,
+            "ServiceAnnotations": {"Name": "web"}, "Spec": template, "Status": status}
+
+
+def service(replicas=2, mode=None, template=TEMPLATE, status=None, constraints=None):
+    tt = dict(template, Placement={"Constraints": constraints} if constraints else {})
+    spec = {"Name": "web", "TaskTemplate": tt,
+            "Mode": mode or {"Replicated": {"Replicas": replicas}}}
+    svc = {"ID": "s1", "Spec": spec}
+    if status:
+        svc["UpdateStatus"] = status
+    return svc
+
+
+def with_placement(tasks, svc):
+    for t in tasks:
+        t["Spec"] = svc["Spec"]["TaskTemplate"]
+    return tasks
+
+
+def test_replicated_converges_when_every_slot_runs_the_current_template():
+    svc = service()
+    target = svc["Spec"]["TaskTemplate"]
+    running = with_placement([task("t1", 1, "n1"), task("t2", 2, "n2")], svc)
+    result = W.assess(svc, running, NODES, target)
+    assert result.done and (result.running, result.wanted) == (2, 2)
+    starting = with_placement([task("t1", 1, "n1"), task("t2", 2, "n2", state="preparing")], svc)
+    result = W.assess(svc, starting, NODES, target)
+    assert not result.done and result.pending == ["web.2 on w1: preparing"]
+    assert result.problems == []
+    old = [task("t1", 1, "n1", template=OLD), task("t2", 2, "n2", template=OLD)]
+    assert not W.assess(svc, old, NODES, target).done
+    down = [dict(NODES[0], Status={"State": "down"}), *NODES[1:]]
+    assert not W.assess(svc, running, down, target).done
+
+
+def test_a_failed_task_of_the_new_template_is_a_failure():
+    svc = service()
+    target = svc["Spec"]["TaskTemplate"]
+    tasks = with_placement([task("t1", 1, "n1"),
+                            task("t2", 2, "n2", state="failed", err="task: non-zero exit (1)")],
+                           svc)
+    result = W.assess(svc, tasks, NODES, target)
+    assert result.failures == ["web.2 on w1: task: non-zero exit (1)"]
+    assert "task: non-zero exit (1)" in W.failure_message("web", result)
+    assert W.assess(svc, tasks, NODES, target, known_failed={"t2"}).failures == []
+
+
+def test_update_status():
+    svc = service(status={"State": "updating", "StartedAt": "b"})
+    target = svc["Spec"]["TaskTemplate"]
+    tasks = with_placement([task("t1", 1, "n1"), task("t2", 2, "n2")], svc)
+    assert not W.assess(svc, tasks, NODES, target).done
+    svc["UpdateStatus"]["State"] = "completed"
+    result = W.assess(svc, tasks, NODES, target)
+    assert result.done and result.update_completed
+    stale = W.assess(svc, tasks, NODES, target, stale_status={"State": "x", "StartedAt": "b"})
+    assert not stale.update_completed
+    svc["UpdateStatus"] = {"State": "paused", "StartedAt": "c", "Message": "update paused due "
+                           "to failure or early termination of task t2"}
+    assert W.assess(svc, tasks, NODES, target).error.startswith("update paused: update paused")
+    svc["UpdateStatus"]["State"] = "rollback_started"
+    assert "rolled back" in W.assess(svc, tasks, NODES, target).error
+
+
+def test_global_services_run_on_every_eligible_node():
+    svc = service(mode={"Global": {}})
+    target = svc["Spec"]["TaskTemplate"]
+    tasks = with_placement([task("t1", 0, "n1"), task("t2", 0, "n2")], svc)
+    result = W.assess(svc, tasks, NODES, target)
+    assert not result.done and (result.running, result.wanted) == (2, 3)
+    drained = [*NODES[:2], node("n3", "w2", availability="drain")]
+    assert W.assess(svc, tasks, drained, target).done
+    workers = service(mode={"Global": {}}, constraints=["node.role==manager"])
+    tasks = with_placement([task("t1", 0, "n1")], workers)
+    assert W.assess(workers, tasks, NODES, workers["Spec"]["TaskTemplate"]).done
+
+
+@pytest.mark.parametrize(("expr", "matches"), [
+    ("node.role==worker", True), ("node.role == MANAGER", False), ("node.hostname!=w1", False),
+    ("node.labels.zone==east", True), ("node.labels.rack!=1", True),
+    ("node.platform.os==linux", True), ("node.ip==10.0.0.0/24", True),
+    ("node.ip!=10.0.0.2", False), ("node.id==n2", True), ("engine.labels.x==y", False),
+])
+def test_constraints(expr, matches):
+    assert W.constraint_matches(expr, node("n2", "w1", labels={"zone": "east"})) is matches
+
+
+class FakeClient:
+    """Answers from a script of (service, tasks) snapshots, one per poll."""
+
+    def __init__(self, snapshots):
+        self.snapshots = list(snapshots)
+        self.current = None
+
+    def get(self, path, **query):
+        if path.startswith("/services/"):
+            self.current = self.snapshots.pop(0) if len(self.snapshots) > 1 else \
+                self.snapshots[0]
+            return self.current[0]
+        if path == "/tasks":
+            return self.current[1]
+        return NODES
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+def run_wait(snapshots, timeout=30):
+    clock = Clock()
+    W.wait_for_service(FakeClient(snapshots), "s1", timeout, clock=clock, sleep=clock.sleep)
+    return clock.now
+
+
+def test_wait_verifies_that_new_tasks_stay_up():
+    svc = service()
+    starting = with_placement([task("t1", 1, "n1", state="starting"), task("t2", 2, "n2")], svc)
+    up = with_placement([task("t1", 1, "n1"), task("t2", 2, "n2")], svc)
+    waited = run_wait([(svc, starting), (svc, starting), (svc, up)])
+    assert waited == pytest.approx(1.0 + 5.0)  # two polls, then the 5 s monitor period
+
+
+def test_wait_returns_at_once_when_the_update_completed():
+    svc = service(status={"State": "completed", "StartedAt": "x"})
+    up = with_placement([task("t1", 1, "n1"), task("t2", 2, "n2")], svc)
+    assert run_wait([(svc, up)]) == 0
+
+
+def test_wait_fails_with_the_task_errors():
+    svc = service()
+    up = with_placement([task("t1", 1, "n1"), task("t2", 2, "n2")], svc)
+    failed = with_placement([task("t1", 1, "n1", state="assigned"),
+                             task("t2", 2, "n2", state="failed", err="task: non-zero exit (1)")],
+                            svc)
+    with pytest.raises(W.ConvergeError) as err:
+        run_wait([(svc, up), (svc, up), (svc, failed)])
+    assert str(err.value) == ("Service web did not converge: failed tasks: web.2 on w1: "
+                              "task: non-zero exit (1)")
+
+
+def test_wait_times_out_with_what_is_missing():
+    svc = service()
+    pending = with_placement([task("t1", 1, "n1"),
+                              task("t2", 2, None, state="pending",
+                                   err="no suitable node (scheduling constraints not satisfied "
+                                       "on 3 nodes)")], svc)
+    with pytest.raises(W.ConvergeError) as err:
+        run_wait([(svc, pending)], timeout=10)
+    assert str(err.value) == (
+        "Service web did not converge within 10 seconds: 1 of 2 tasks running; web.2: no "
+        "suitable node (scheduling constraints not satisfied on 3 nodes)")
