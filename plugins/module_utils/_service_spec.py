@@ -18,6 +18,8 @@ import re
 import shlex
 from decimal import Decimal, InvalidOperation
 
+from ansible_collections.swarmlet.swarm.plugins.module_utils._paths import get_path, set_path
+
 NANO = 10**9
 # What swarmletd fills in (manager/services.py), for predictions in check mode.
 DEFAULT_RESTART = {"Condition": "any", "Delay": 5 * NANO, "MaxAttempts": 0, "Window": 0}
@@ -387,25 +389,6 @@ def _policy(given, option):
 
 # --- spec -> facts ----------------------------------------------------------------------------
 
-def _get(obj, path):
-    for key in path:
-        if not isinstance(obj, dict):
-            return None
-        obj = obj.get(key)
-    return obj
-
-
-def _set(obj, path, value):
-    """Set a value; None removes the key."""
-    for key in path[:-1]:
-        if not isinstance(obj.get(key), dict):
-            obj[key] = {}
-        obj = obj[key]
-    if value is None:
-        obj.pop(path[-1], None)
-    else:
-        obj[path[-1]] = value
-
 
 def _policy_facts(policy):
     if not policy:
@@ -423,9 +406,9 @@ def _mount_facts(mount):
 def service_facts(spec):
     """community.docker's flattened ``swarm_service`` facts of a ServiceSpec (the options this
     module manages)."""
-    facts = dict((name, _get(spec, path)) for name, path in PATHS.items())
+    facts = dict((name, get_path(spec, path)) for name, path in PATHS.items())
     for name, path in CPU_PATHS.items():
-        nanos = _get(spec, path)
+        nanos = get_path(spec, path)
         facts[name] = nanos / NANO if nanos else None
     for name in ZERO_IS_UNSET:
         facts[name] = facts[name] or None
@@ -433,17 +416,17 @@ def service_facts(spec):
     facts["mode"] = "global" if "Global" in mode else "replicated"
     facts["replicas"] = None if "Global" in mode else (
         (mode.get("Replicated") or {}).get("Replicas", 1))
-    prefs = _get(spec, (*PLACEMENT, "Preferences")) or []
+    prefs = get_path(spec, (*PLACEMENT, "Preferences")) or []
     facts["placement_preferences"] = [
-        {"spread": _get(p, ("Spread", "SpreadDescriptor"))} for p in prefs] or None
-    mounts = _get(spec, (*CS, "Mounts")) or []
+        {"spread": get_path(p, ("Spread", "SpreadDescriptor"))} for p in prefs] or None
+    mounts = get_path(spec, (*CS, "Mounts")) or []
     facts["mounts"] = [_mount_facts(m) for m in mounts] or None
-    health = _get(spec, (*CS, "Healthcheck"))
+    health = get_path(spec, (*CS, "Healthcheck"))
     facts["healthcheck"] = dict((sub, health[key]) for sub, key in HEALTH_KEYS
                                 if health.get(key) is not None) if health else None
     facts["healthcheck_disabled"] = bool(health and health.get("Test") == ["NONE"])
     facts["rollback_config"] = _policy_facts(spec.get("RollbackConfig"))
-    facts["force_update"] = _get(spec, ("TaskTemplate", "ForceUpdate")) or 0
+    facts["force_update"] = get_path(spec, ("TaskTemplate", "ForceUpdate")) or 0
     return dict(sorted(facts.items()))
 
 
@@ -524,9 +507,9 @@ def merged_spec(spec, wanted, force_update=False):
     spec = copy.deepcopy(spec)
     for name, value in wanted.items():
         if name in PATHS:
-            _set(spec, PATHS[name], value)
+            set_path(spec, PATHS[name], value)
         elif name in CPU_PATHS:
-            _set(spec, CPU_PATHS[name], round(value * NANO) if value else None)
+            set_path(spec, CPU_PATHS[name], round(value * NANO) if value else None)
     if "mode" in wanted or "replicas" in wanted:
         mode = wanted.get("mode") or service_facts(spec)["mode"]
         if mode == "global":
@@ -538,13 +521,13 @@ def merged_spec(spec, wanted, force_update=False):
     if "placement_preferences" in wanted:
         prefs = [{"Spread": {"SpreadDescriptor": p["spread"]}}
                  for p in wanted["placement_preferences"] or []]
-        _set(spec, (*PLACEMENT, "Preferences"), prefs or None)
+        set_path(spec, (*PLACEMENT, "Preferences"), prefs or None)
     if "mounts" in wanted:
         mounts = [_mount_spec(m) for m in wanted["mounts"] or []]
-        _set(spec, (*CS, "Mounts"), mounts or None)
+        set_path(spec, (*CS, "Mounts"), mounts or None)
     if "healthcheck" in wanted:
-        _set(spec, (*CS, "Healthcheck"),
-             _merge_health(_get(spec, (*CS, "Healthcheck")), wanted["healthcheck"]))
+        health = _merge_health(get_path(spec, (*CS, "Healthcheck")), wanted["healthcheck"])
+        set_path(spec, (*CS, "Healthcheck"), health)
     if "rollback_config" in wanted:
         policy = dict(spec.get("RollbackConfig") or DEFAULT_POLICY)
         for sub, key in POLICY_KEYS:

@@ -12,6 +12,8 @@ import copy
 import hashlib
 import re
 
+from ansible_collections.swarmlet.swarm.plugins.module_utils._paths import get_path, set_path
+
 # Option name -> path in the swarm's Spec (Docker's SwarmSpec, as the agent stores it).
 SPEC_OPTIONS = (
     ("name", ("Name",)),
@@ -75,22 +77,6 @@ def check_spec_params(params):
     return None
 
 
-def _get(spec, path):
-    for key in path:
-        if not isinstance(spec, dict):
-            return None
-        spec = spec.get(key)
-    return spec
-
-
-def _set(spec, path, value):
-    for key in path[:-1]:
-        if not isinstance(spec.get(key), dict):
-            spec[key] = {}
-        spec = spec[key]
-    spec[path[-1]] = value
-
-
 def requested_spec_options(params):
     """The spec options the user set (unset ones are not compared), labels normalized."""
     wanted = {}
@@ -111,12 +97,12 @@ def spec_update(current_spec, wanted):
     for name, path in SPEC_OPTIONS:
         if name not in wanted:
             continue
-        current = _get(current_spec or {}, path)
+        current = get_path(current_spec or {}, path)
         if name == "labels":
             current = current or {}
         if wanted[name] != current:
             differences.append((name, wanted[name], current))
-            _set(new_spec, path, wanted[name])
+            set_path(new_spec, path, wanted[name])
     return new_spec, differences
 
 
