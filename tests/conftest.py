@@ -16,9 +16,6 @@ SWARMLET = str(Path(sys.executable).parent / "swarmlet")
 # A store of the tests' own, so they never list or remove the user's machines.
 TEST_STORAGE = Path("/var/lib/swarmlet-test/machines")
 
-# The session-wide cluster that site.yml builds for the Ansible tests.
-pytest_plugins = ["ansible_site"]
-
 
 class Swarmlet:
     """Runs `swarmlet ...` as a user would, with the test store."""

@@ -1,4 +1,4 @@
-"""Each module's playbook (tests/ansible/playbooks/) against the cluster site.yml built: the
+"""Each module's playbook (tests/collection/playbooks/) against the cluster site.yml built: the
 idempotency ladder (check mode + diff, apply, repeat, repeat in check mode), bad parameters,
 and what a user would look at afterwards, asserted inside the playbook. Each leaves the
 cluster as it found it; swarm_init goes last (it joins, leaves and removes the spare)."""
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_site import Deployment
+from collection.site import Deployment
 
 PLAYBOOKS = Path(__file__).with_name("playbooks")
 ORDER = ["swarm_info", "swarm_node", "swarm_service", "inventory_swarm", "swarm_init"]

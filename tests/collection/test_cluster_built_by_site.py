@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import testinfra
 
-from ansible_site import MANAGER, SPARE, WORKERS, Deployment, site
+from collection.site import MANAGER, SPARE, WORKERS, Deployment, site
 from conftest import wait_for
 
 HOSTS = [MANAGER, *WORKERS]

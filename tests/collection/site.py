@@ -1,4 +1,4 @@
-"""The cluster of the Ansible tests (tests/ansible/), a pytest plugin of tests/conftest.py.
+"""The cluster of the Ansible tests (this package; conftest.py makes it once for them all).
 
 One cluster for the Ansible tests, built the way an operator builds one: machines with
 nothing of Swarmlet on them, `ansible-playbook playbooks/site.yml` over real SSH.
@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 import yaml
 
 from conftest import REPO, Swarmlet
@@ -26,7 +24,7 @@ MANAGER, WORKERS, SPARE = "ans-m1", ["ans-w1", "ans-w2"], "ans-s1"
 VENV_BIN = Path(sys.executable).parent
 # testinfra's ansible backend runs `ansible-inventory` from PATH: this venv's.
 os.environ["PATH"] = f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
-SITE_VARS = Path(__file__).parent / "ansible" / "site-vars.yml"
+SITE_VARS = Path(__file__).with_name("site-vars.yml")
 
 
 @dataclass
@@ -86,19 +84,3 @@ def write_inventory(machines: Swarmlet, directory: Path) -> Path:
     path = directory / "hosts.yml"
     path.write_text(yaml.safe_dump(inventory))
     return path
-
-
-@pytest.fixture(scope="session")
-def deployment(swarmlet: Swarmlet, tmp_path_factory: pytest.TempPathFactory):
-    names = [MANAGER, *WORKERS, SPARE]
-    subprocess.run([str(REPO / "scripts/build-wheels.sh")], check=True, cwd=REPO,
-                   capture_output=True)
-    swarmlet("machine", "create", "--no-agent", MANAGER, *WORKERS)
-    swarmlet("machine", "create", SPARE)  # an agent of this venv, in no swarm
-    inventory = write_inventory(swarmlet, tmp_path_factory.mktemp("inventory"))
-    first = site(inventory)
-    try:
-        yield Deployment(swarmlet, inventory, first)
-    finally:
-        swarmlet("machine", "rm", "--force", *names, check=False)
-        shutil.rmtree(inventory.parent, ignore_errors=True)
