@@ -14,7 +14,9 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 SWARMLET = str(Path(sys.executable).parent / "swarmlet")
 # A store of the tests' own, so they never list or remove the user's machines.
-TEST_STORAGE = Path("/var/lib/swarmlet-test/machines")
+# SWARMLET_TEST_STORE lets two test runs share the box without removing each other's machines
+# (names must still differ: they name namespaces and links on the one host).
+TEST_STORAGE = Path(os.environ.get("SWARMLET_TEST_STORE", "/var/lib/swarmlet-test")) / "machines"
 
 
 class Swarmlet:

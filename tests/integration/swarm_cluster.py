@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from conftest import wait_for
@@ -63,6 +65,21 @@ class Cluster:
         for w in workers:
             assert self.cli(w, f"swarm join --token {worker_token} {self.addr(managers[0])}"
                             ).strip() == "This node joined a swarm as a worker."
+
+
+@contextmanager
+def running_cluster(swarmlet, managers: list[str], workers: list[str],
+                    leftovers: tuple[str, ...] = ()) -> Iterator[Cluster]:
+    """Fresh machines with a swarm across them; removed afterwards (with `leftovers`, machines
+    a test may have added)."""
+    names = [*managers, *workers]
+    swarmlet("machine", "create", *names)
+    cluster = Cluster(swarmlet)
+    try:
+        cluster.build(managers, workers)
+        yield cluster
+    finally:
+        swarmlet("machine", "rm", *names, *leftovers, check=False)
 
 
 def eventually(check, timeout: float = 30.0):

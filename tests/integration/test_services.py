@@ -10,7 +10,7 @@ import time
 from collections import Counter
 
 import pytest
-from swarm_cluster import Cluster, eventually
+from swarm_cluster import Cluster, eventually, running_cluster
 
 MANAGER, W1, W2 = "sv-1", "sv-2", "sv-3"
 NODES = [MANAGER, W1, W2]
@@ -19,13 +19,8 @@ IMAGE = "swarmlet/demo:latest"
 
 @pytest.fixture(scope="module")
 def cluster(swarmlet):
-    swarmlet("machine", "create", *NODES)
-    c = Cluster(swarmlet)
-    try:
-        c.build([MANAGER], [W1, W2])
+    with running_cluster(swarmlet, [MANAGER], [W1, W2], leftovers=("sv-4",)) as c:
         yield c
-    finally:
-        swarmlet("machine", "rm", *NODES, "sv-4", check=False)
 
 
 def tasks(cluster: Cluster, service: str, *flags: str) -> list[dict]:

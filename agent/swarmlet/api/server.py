@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import socket
 import socketserver
 import ssl
@@ -20,6 +19,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from swarmlet.api.router import ApiError, Request, Route, Router
+from swarmlet.api.unix_server import UnixSocketServer
 from swarmlet.errors import SwarmletError
 
 log = logging.getLogger("swarmlet.api")
@@ -138,39 +138,9 @@ def make_handler(router: Router, local: bool,
     return Handler
 
 
-class UnixApiServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    daemon_threads = True
-
+class UnixApiServer(UnixSocketServer):
     def __init__(self, path: Path, router: Router) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path.exists() or path.is_symlink():
-            _refuse_if_answering(path)
-            path.unlink()
-        old_umask = os.umask(0o177)  # root only: the socket is born 0600
-        try:
-            super().__init__(str(path), make_handler(router, local=True))
-        finally:
-            os.umask(old_umask)
-        self.path = path
-
-    def get_request(self) -> tuple[socket.socket, Any]:
-        conn, _ = self.socket.accept()
-        return conn, ("local", 0)
-
-    def server_close(self) -> None:
-        super().server_close()
-        self.path.unlink(missing_ok=True)
-
-
-def _refuse_if_answering(path: Path) -> None:
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        probe.connect(str(path))
-    except OSError:
-        return  # stale: nobody listens
-    finally:
-        probe.close()
-    raise SwarmletError(f"another swarmletd is already listening on {path}")
+        super().__init__(path, make_handler(router, local=True))
 
 
 class TlsApiServer(ThreadingHTTPServer):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from swarmlet.api.networks import add_network_routes
 from swarmlet.api.router import ApiError, Request, Router
 from swarmlet.api.server import PlainText, Streaming
 from swarmlet.manager.controlapi import AVAILABILITIES, ControlAPI
@@ -129,6 +130,8 @@ def add_swarm_routes(router: Router, node: SwarmNode) -> None:
 
     def services() -> ServiceAPI:
         return ServiceAPI(manager())
+
+    add_network_routes(add, manager)
 
     @add("POST", "/services/create", "Create a service from a ServiceSpec")
     def service_create(request: Request) -> dict[str, str]:

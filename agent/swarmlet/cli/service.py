@@ -6,6 +6,7 @@ progress.wait_on_service."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -88,9 +89,14 @@ def add_task_list_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=["json", "table"], default="table")
 
 
+def network_resolver(client: Client) -> Callable[[str], str]:
+    """A network name (or ID prefix) to its ID, as Docker's CLI resolves --network."""
+    return lambda ref: client.get(f"/networks/{ref}")["ID"]
+
+
 def cmd_create(args: argparse.Namespace) -> None:
-    spec = spec_from_create_args(args)
     client = Client(args.host)
+    spec = spec_from_create_args(args, resolve=network_resolver(client))
     service_id = client.post("/services/create", spec)["ID"]
     print(service_id)
     if not args.detach:
@@ -107,7 +113,8 @@ def cmd_update(args: argparse.Namespace) -> None:
         check_rollback_alone(args, args.flag_defaults)
         client.post(path, None, **rollback_query(service))
     else:
-        client.post(path, updated_spec(service["Spec"], args),
+        client.post(path, updated_spec(service["Spec"], args,
+                                       resolve=network_resolver(client)),
                     version=service["Version"]["Index"])
     _after_update(client, args, service)
 
@@ -189,8 +196,12 @@ def _print_tasks(client: Client, args: argparse.Namespace, tasks: list[dict[str,
 
 def cmd_inspect(args: argparse.Namespace) -> None:
     client = Client(args.host)
-    print_inspect([client.get(f"/services/{ref}") for ref in args.services], args.pretty,
-                  fmt.pretty_service)
+    services = [client.get(f"/services/{ref}") for ref in args.services]
+    names: dict[str, str] = {}
+    if args.pretty and any(s.get("Endpoint", {}).get("VirtualIPs") or
+                           s["Spec"].get("TaskTemplate", {}).get("Networks") for s in services):
+        names = {n["ID"]: n["Spec"]["Name"] for n in client.get("/networks")}
+    print_inspect(services, args.pretty, lambda s: fmt.pretty_service(s, network_names=names))
 
 
 def parse_scale(arg: str) -> tuple[str, str]:

@@ -148,7 +148,12 @@ def error_text(err: str, trunc: bool) -> str:
 
 
 def task_ports(task: Obj) -> str:
+    """Host-mode ports of a task: what its node reported (PortStatus), else, while it runs,
+    the host-mode ports of its endpoint that have a number."""
     ports = task.get("Status", {}).get("PortStatus", {}).get("Ports") or []
+    if not ports and task.get("Status", {}).get("State") == "running":
+        ports = [p for p in (task.get("Endpoint") or {}).get("Ports") or []
+                 if p.get("PublishMode") == "host" and p.get("PublishedPort")]
     return ",".join(f"*:{p.get('PublishedPort')}->{p.get('TargetPort')}/{p.get('Protocol')}"
                     for p in ports)
 
@@ -217,8 +222,11 @@ def filter_tasks(tasks: list[Obj], filters: dict[str, list[str]],
 # --- service inspect --pretty -----------------------------------------------------------
 
 
-def pretty_service(service: Obj, now: datetime | None = None) -> str:
+def pretty_service(service: Obj, now: datetime | None = None,
+                   network_names: dict[str, str] | None = None) -> str:
+    """Docker's `service inspect --pretty` text; `network_names` names networks by ID."""
     now = now or datetime.now(UTC)
+    names = network_names or {}
     spec = service["Spec"]
     task = spec.get("TaskTemplate", {})
     container = task.get("ContainerSpec", {})
@@ -254,6 +262,10 @@ def pretty_service(service: Obj, now: datetime | None = None) -> str:
                   f"  ReadOnly:\t{str(bool(mount.get('ReadOnly'))).lower()}",
                   f"  Type:\t\t{mount.get('Type', '')}"]
     lines += _resource_lines(task.get("Resources") or {})
+    networks = [names.get(n.get("Target", ""), n.get("Target", ""))
+                for n in task.get("Networks") or []]
+    if networks:
+        lines.append("Networks: " + " ".join(networks))
     lines.append(f"Endpoint Mode:\t{(spec.get('EndpointSpec') or {}).get('Mode', 'vip')}")
     if service_ports(service):
         lines.append("Ports:")
@@ -262,6 +274,11 @@ def pretty_service(service: Obj, now: datetime | None = None) -> str:
                       f"  Protocol = {p.get('Protocol', 'tcp')}",
                       f"  TargetPort = {p.get('TargetPort', 0)}",
                       f"  PublishMode = {p.get('PublishMode', 'ingress')}"]
+    vips = (service.get("Endpoint") or {}).get("VirtualIPs") or []
+    if vips:  # not in Docker's text: the addresses its DNS answers with
+        lines.append("Virtual IPs:")
+        lines += [f" {names.get(v.get('NetworkID', ''), v.get('NetworkID', ''))}: "
+                  f"{v.get('Addr', '')}" for v in vips]
     lines += _health_lines(container.get("Healthcheck"))
     return "\n".join(line.rstrip() for line in lines)
 

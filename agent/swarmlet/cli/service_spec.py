@@ -12,15 +12,22 @@ import argparse
 import csv
 import os
 import shlex
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from swarmlet.cli.flags import flag_error
+from swarmlet.cli.service_net import (
+    add_create_network_options,
+    add_endpoint_option,
+    create_endpoint,
+    create_networks,
+)
+from swarmlet.cli.service_net import parse_port as parse_port  # re-exported
 from swarmlet.cli.units import NANO, duration_nanos, nano_cpus, ram_in_bytes
 from swarmlet.client import ApiResponseError
 from swarmlet.errors import SwarmletError
 
 Spec = dict[str, Any]
-SHORT = {"env": "e", "workdir": "w", "user": "u", "publish": "p"}
 RESTART_CONDITIONS = ("none", "on-failure", "any")
 MOUNT_TYPES = ("bind", "volume", "tmpfs")
 # Update and rollback policies: flag prefix -> spec key, the failure actions it takes, and
@@ -30,12 +37,6 @@ FAILURE_ACTIONS = {"update": ("pause", "continue", "rollback"), "rollback": ("pa
 UPDATE_ORDERS = ("stop-first", "start-first")
 POLICY_DEFAULTS = {"Parallelism": 1, "Delay": 0, "FailureAction": "pause", "Monitor": 5 * NANO,
                    "MaxFailureRatio": 0, "Order": "stop-first"}
-
-
-def flag_error(flag: str, value: str, reason: str) -> SwarmletError:
-    """pflag's wording: invalid argument "abc" for "--replicas" flag: <reason>."""
-    name = f"-{SHORT[flag]}, --{flag}" if flag in SHORT else f"--{flag}"
-    return SwarmletError(f'invalid argument "{value}" for "{name}" flag: {reason}')
 
 
 def add_common_options(p: argparse.ArgumentParser) -> None:
@@ -81,6 +82,7 @@ def add_common_options(p: argparse.ArgumentParser) -> None:
                    help="Time to wait before force killing a container (ns|us|ms|s|m|h) "
                    "(default 10s)")
     p.add_argument("--stop-signal", metavar="string", help="Signal to stop the container")
+    add_endpoint_option(p)
     add_policy_options(p)
 
 
@@ -125,13 +127,16 @@ def add_create_options(p: argparse.ArgumentParser) -> None:
                    help="Set environment variables")
     p.add_argument("-p", "--publish", action="append", default=[], metavar="port",
                    help="Publish a port as a node port")
+    add_create_network_options(p)
     p.add_argument("image", metavar="IMAGE")
     p.add_argument("args", nargs=argparse.REMAINDER, metavar="[COMMAND] [ARG...]")
 
 
 def spec_from_create_args(args: argparse.Namespace,
-                          environ: Mapping[str, str] | None = None) -> Spec:
-    """The ServiceSpec `service create` sends for these parsed arguments."""
+                          environ: Mapping[str, str] | None = None,
+                          resolve: Callable[[str], str] | None = None) -> Spec:
+    """The ServiceSpec `service create` sends for these parsed arguments; `resolve` turns
+    network names into IDs (as given when None)."""
     environ = os.environ if environ is None else environ
     container: Spec = {"Image": args.image}
     spec: Spec = {"TaskTemplate": {"ContainerSpec": container}, "Mode": service_mode(args)}
@@ -155,8 +160,12 @@ def spec_from_create_args(args: argparse.Namespace,
         placement["Preferences"] = [placement_pref(p) for p in args.placement_pref]
     if placement:
         spec["TaskTemplate"]["Placement"] = placement
-    if args.publish:
-        spec["EndpointSpec"] = {"Mode": "vip", "Ports": [parse_port(p) for p in args.publish]}
+    if args.network:
+        spec["TaskTemplate"]["Networks"] = create_networks(args.network,
+                                                           resolve or (lambda name: name))
+    endpoint = create_endpoint(args)
+    if endpoint is not None:
+        spec["EndpointSpec"] = endpoint
     apply_common(spec, args)
     return spec
 
@@ -500,37 +509,3 @@ def _mount_value(parse: Any, val: str, key: str, value: str, flag: str) -> Any:
         return parse(val)
     except (SwarmletError, ValueError):
         raise flag_error(flag, value, f"invalid value for {key}: {val}") from None
-
-
-def parse_port(value: str) -> Spec:
-    """-p: [published:]target[/protocol], or published=,target=,protocol=,mode= as Docker."""
-    if "=" in value:
-        port: Spec = {"Protocol": "tcp", "PublishMode": "ingress"}
-        for field in value.split(","):
-            key, _, val = field.partition("=")
-            if key in ("published", "target"):
-                port["PublishedPort" if key == "published" else "TargetPort"] = _port(val, value)
-            elif key == "protocol" and val in ("tcp", "udp", "sctp"):
-                port["Protocol"] = val
-            elif key == "mode" and val in ("ingress", "host"):
-                port["PublishMode"] = val
-            else:
-                raise flag_error("publish", value, f"invalid field key {key}")
-        if "TargetPort" not in port:
-            raise flag_error("publish", value, "missing mandatory field \"target\"")
-        return port
-    ports, _, protocol = value.partition("/")
-    protocol = protocol or "tcp"
-    if protocol not in ("tcp", "udp", "sctp"):
-        raise flag_error("publish", value, f"invalid proto: {protocol}")
-    published, _, target = ports.rpartition(":")
-    port = {"Protocol": protocol, "TargetPort": _port(target, value), "PublishMode": "ingress"}
-    if published:
-        port["PublishedPort"] = _port(published, value)
-    return port
-
-
-def _port(text: str, value: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < 65536:
-        raise flag_error("publish", value, f"invalid port: {text or value}")
-    return int(text)

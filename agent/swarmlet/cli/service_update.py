@@ -13,9 +13,14 @@ import argparse
 import copy
 import os
 import shlex
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from swarmlet.cli.service_net import (
+    add_update_network_options,
+    update_endpoint,
+    update_networks,
+)
 from swarmlet.cli.service_spec import (
     Spec,
     apply_common,
@@ -49,6 +54,7 @@ def add_update_options(p: argparse.ArgumentParser) -> None:
                        help=add_help)
         p.add_argument(f"--{flag}-rm", action="append", default=[], metavar="value",
                        help=rm_help)
+    add_update_network_options(p)
     p.add_argument("service", metavar="SERVICE")
 
 
@@ -68,8 +74,10 @@ def check_rollback_alone(args: argparse.Namespace, defaults: Mapping[str, Any]) 
 
 
 def updated_spec(spec: Spec, args: argparse.Namespace,
-                 environ: Mapping[str, str] | None = None) -> Spec:
-    """A copy of `spec` with the flags applied; `spec` itself is left as it is."""
+                 environ: Mapping[str, str] | None = None,
+                 resolve: Callable[[str], str] | None = None) -> Spec:
+    """A copy of `spec` with the flags applied; `spec` itself is left as it is. `resolve`
+    turns network names into IDs (as given when None)."""
     environ = os.environ if environ is None else environ
     spec = copy.deepcopy(spec)
     task = spec.setdefault("TaskTemplate", {})
@@ -106,6 +114,8 @@ def updated_spec(spec: Spec, args: argparse.Namespace,
         set_list(placement, "Preferences", update_prefs(
             placement.get("Preferences") or [], args.placement_pref_rm,
             args.placement_pref_add))
+    update_networks(task, args.network_add, args.network_rm, resolve or (lambda name: name))
+    update_endpoint(spec, args)
     if args.no_healthcheck and args.health_cmd is not None:
         raise SwarmletError("--no-healthcheck conflicts with --health-* options")
     apply_common(spec, args)

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import docker
 
 MACHINE_LABEL = "swarmlet.machine"
+# Where the agent of machine NAME serves its Docker network driver, swarmlet-NAME.
+PLUGIN_DIR = Path("/run/docker/plugins")
 
 
 def _list(client: docker.DockerClient, machine: str) -> list:
@@ -52,7 +55,9 @@ def kill(machine: str) -> None:
 
 
 def remove(machine: str) -> None:
-    from docker.errors import NotFound
+    """Remove the machine's containers, then the Docker networks its agent made for them
+    (labelled the same way) and its network driver's socket."""
+    from docker.errors import APIError, NotFound
 
     client = _client()
     if client is None:
@@ -61,3 +66,7 @@ def remove(machine: str) -> None:
         for container in _list(client, machine):
             with contextlib.suppress(NotFound):
                 container.remove(force=True, v=True)
+        for network in client.networks.list(filters={"label": f"{MACHINE_LABEL}={machine}"}):
+            with contextlib.suppress(NotFound, APIError):
+                network.remove()
+    PLUGIN_DIR.joinpath(f"swarmlet-{machine}.sock").unlink(missing_ok=True)

@@ -164,8 +164,10 @@ def stop(store: MachineStore, name: str) -> bool:
 
 
 def _power_off(store: MachineStore, machine: Machine) -> None:
-    processes.kill_all(machine.cgroup_name, netns_file(machine))
+    # Containers first, while the agent still answers dockerd as their network driver: with
+    # the driver gone, dockerd waits tens of seconds on each overlay container it stops.
     containers.kill(machine.name)
+    processes.kill_all(machine.cgroup_name, netns_file(machine))
     underlay.unplug(machine)
     if netns_file(machine).exists():
         run("ip", "netns", "delete", machine.netns)

@@ -1,17 +1,126 @@
-"""The allocator: new tasks become pending once what they need is allocated. Nothing is
-allocated yet (networks, VIPs and ports come with the networking work), so this is a
-straight step, kept as its own stage so that the pipeline has SwarmKit's shape."""
+"""The allocator (SwarmKit's manager/allocator), as two stages of the leader's pass.
+
+`allocate` runs before the scheduler: every service gets its Endpoint (published ports,
+VIPs), then every new task an address on each of its networks (its spec's, plus `ingress`
+when it publishes a port in ingress mode) and becomes pending. A task whose needs cannot be
+met stays new, with the reason in Status.Err, and is tried again on the next pass.
+
+`attach_nodes` runs after the scheduler: every node gets an address on `ingress` and on each
+network that a task on it uses (the node's own endpoint there: its containers' gateway and
+the source of its load balancer); an address goes once no task of that network is left on
+the node.
+
+Freeing needs no step of its own: what is in use is computed from the store on every pass
+(allocation.py), so a task's addresses are free once it has ended or is deleted, a
+service's VIPs and ports once it is removed, a node's once its attachment is dropped.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from swarmlet.manager import network_objects as N
 from swarmlet.manager import tasks as T
+from swarmlet.manager.allocation import (
+    Addresses,
+    AllocationError,
+    PublishedPorts,
+    by_age,
+)
+from swarmlet.manager.endpoints import endpoint_for
+from swarmlet.manager.orchestrator.snapshot import Snapshot
+
+Obj = dict[str, Any]
+PENDING_MESSAGE = "pending task scheduling"
 
 
-def allocate(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    changes = []
-    for task in tasks:
-        if T.state_of(task) == "new" and task.get("DesiredState") in ("running", "ready"):
-            changes.append(T.update(T.set_status(task, "pending", "pending task scheduling")))
+def allocate(snap: Snapshot) -> list[Obj]:
+    networks = snap.networks
+    ingress = N.find_ingress(networks)
+    ingress_id = ingress["ID"] if ingress else None
+    addresses = Addresses(networks, snap.services.values(), snap.nodes.values(), snap.tasks)
+    ports = PublishedPorts(snap.services.values())
+    changes: list[Obj] = []
+
+    failed: dict[str, str] = {}  # service ID → why its endpoint could not be allocated
+    for service in by_age(snap.services.values()):
+        try:
+            endpoint = endpoint_for(service, ingress_id, addresses, ports)
+        except AllocationError as exc:
+            failed[service["ID"]] = str(exc)
+            continue
+        if endpoint != service.get("Endpoint"):
+            service["Endpoint"] = endpoint
+            changes.append({"op": "update", "kind": "service", "object": service})
+
+    new = [t for t in snap.tasks if T.state_of(t) == "new"
+           and t.get("DesiredState") in ("running", "ready")]
+    for task in by_age(new):
+        if task["ServiceID"] not in snap.services:
+            continue  # its service is gone: the reaper removes it
+        try:
+            if task["ServiceID"] in failed:
+                raise AllocationError(failed[task["ServiceID"]])
+            attachments = _task_attachments(task, ingress_id, addresses)
+        except AllocationError as exc:
+            if task["Status"].get("Err") != str(exc):
+                changes.append(T.update(T.set_status(task, "new", "allocation failed",
+                                                     err=str(exc))))
+            continue
+        if attachments:
+            task["NetworksAttachments"] = attachments
+        changes.append(T.update(T.set_status(task, "pending", PENDING_MESSAGE)))
+    return changes
+
+
+def _task_attachments(task: Obj, ingress_id: str | None, addresses: Addresses) -> list[Obj]:
+    """An address on each network of the task; what it already has, it keeps."""
+    if ingress_id is None and N.needs_ingress(task.get("Endpoint")):
+        raise AllocationError("service needs ingress network, but no ingress network is "
+                              "present")
+    had = N.attachment_addresses(task.get("NetworksAttachments"))
+    attachments = []
+    for network_id in N.task_network_ids(task, ingress_id):
+        network = addresses.networks.get(network_id)
+        if network is None:
+            raise AllocationError(f"network {network_id} not found")
+        kept = had.get(network_id)
+        attachments.append({"Network": N.attachment_copy(network),
+                            "Addresses": kept or [addresses.allocate(network_id)]})
+    return attachments
+
+
+def node_networks(snap: Snapshot, ingress_id: str | None) -> dict[str, set[str]]:
+    """The networks each node takes part in: ingress everywhere, and the networks of the
+    tasks on it that have not ended."""
+    wanted: dict[str, set[str]] = {nid: ({ingress_id} if ingress_id else set())
+                                   for nid in snap.nodes}
+    for task in snap.tasks:
+        node_id = task.get("NodeID")
+        if node_id in wanted and N.holds_addresses(task):
+            wanted[node_id].update(N.attachment_addresses(task.get("NetworksAttachments")))
+    return wanted
+
+
+def attach_nodes(snap: Snapshot) -> list[Obj]:
+    networks = snap.networks
+    ingress = N.find_ingress(networks)
+    wanted = node_networks(snap, ingress["ID"] if ingress else None)
+    addresses = Addresses(networks, snap.services.values(), snap.nodes.values(), snap.tasks)
+    changes: list[Obj] = []
+    for node in by_age(snap.nodes.values()):
+        need = {n for n in wanted[node["ID"]] if n in networks}
+        current = node.get("Attachments") or []
+        kept = [a for a in current if (a.get("Network") or {}).get("ID") in need]
+        have = {a["Network"]["ID"] for a in kept}
+        added = []
+        for network_id in sorted(need - have):
+            try:
+                added.append({"Network": {"ID": network_id},
+                              "Addresses": [addresses.allocate(network_id)]})
+            except AllocationError:
+                continue  # a full subnet: tried again on the next pass
+        if kept + added != current:
+            node["Attachments"] = kept + added
+            changes.append({"op": "update", "kind": "node", "object": node})
     return changes

@@ -12,6 +12,7 @@ from swarmlet.api.router import ApiError
 from swarmlet.manager import tasks as T
 from swarmlet.manager.logbroker import Subscription
 from swarmlet.manager.manager import Manager
+from swarmlet.manager.service_networks import check_service_networks
 from swarmlet.manager.services import mode_of, normalise_spec, replicas_of
 from swarmlet.store.objects import clone, new_id, now_rfc3339
 
@@ -25,10 +26,15 @@ class ServiceAPI:
 
     def create(self, spec: Any) -> dict[str, str]:
         self.manager.require_quorum()
-        spec = normalise_spec(spec)
+        spec = self._checked(normalise_spec(spec))
         service = {"ID": new_id(), "Spec": spec, "SpecVersion": {"Index": 1}}
         [created] = self.store.write([{"op": "create", "kind": "service", "object": service}])
         return {"ID": created["ID"]}
+
+    def _checked(self, spec: dict[str, Any],
+                 service: dict[str, Any] | None = None) -> dict[str, Any]:
+        return check_service_networks(spec, self.store.list("network"),
+                                      self.store.list("service"), service)
 
     def resolve(self, ref: str) -> dict[str, Any]:
         """A service by ID, name, or unique ID prefix, as Docker resolves SERVICE."""
@@ -73,11 +79,13 @@ class ServiceAPI:
                 raise ApiError(400, f"service {ref} does not have a previous spec")
             new_spec, state, message = previous, "rollback_started", "manually requested rollback"
         else:
-            new_spec = normalise_spec(spec, old=service["Spec"])
+            new_spec = self._checked(normalise_spec(spec, old=service["Spec"]), service)
             state, message = "updating", "update in progress"
         if new_spec == service["Spec"]:
             return
-        template_changed = new_spec["TaskTemplate"] != service["Spec"]["TaskTemplate"]
+        # As SwarmKit's IsTaskDirty: a new endpoint (ports, mode) needs new tasks too.
+        template_changed = new_spec["TaskTemplate"] != service["Spec"]["TaskTemplate"] or \
+            new_spec.get("EndpointSpec") != service["Spec"].get("EndpointSpec")
         service["PreviousSpec"] = clone(service["Spec"])
         service["Spec"] = new_spec
         service["SpecVersion"] = {"Index": T.spec_version(service) + 1}

@@ -1,4 +1,5 @@
-"""The leader's control pass: orchestrators → updater → allocator → scheduler → reaper.
+"""The leader's control pass: orchestrators → updater → allocator → scheduler → node
+attachments → reaper.
 
 Each stage reads a fresh snapshot of the store and returns changes, which are written before
 the next stage runs. A pass runs when the store changes (a watch) and at least every half
@@ -13,7 +14,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from swarmlet.manager.allocator import allocate
+from swarmlet.manager.allocator import allocate, attach_nodes
 from swarmlet.manager.orchestrator.global_ import reconcile_global
 from swarmlet.manager.orchestrator.reaper import reap
 from swarmlet.manager.orchestrator.replicated import reconcile_replicated
@@ -33,8 +34,9 @@ Stage = Callable[[Snapshot], list[dict[str, Any]]]
 STAGES: tuple[tuple[str, Stage], ...] = (
     ("orchestrator", lambda s: reconcile_replicated(s) + reconcile_global(s)),
     ("updater", update_services),
-    ("allocator", lambda s: allocate(s.tasks)),
+    ("allocator", allocate),
     ("scheduler", schedule_pending),
+    ("attachments", attach_nodes),  # after the scheduler: tasks have their nodes now
     ("reaper", reap),
 )
 
@@ -70,7 +72,7 @@ class ControlLoops:
             if watch is None:
                 # Just became leader: act only on a replica that has applied all the
                 # previous leader committed (else a slot could be updated twice).
-                watch = self.store.watch({"service", "task", "node", "cluster"})
+                watch = self.store.watch({"service", "task", "node", "cluster", "network"})
                 try:
                     self.store.barrier()
                 except StoreError as exc:

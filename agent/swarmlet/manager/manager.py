@@ -18,7 +18,7 @@ from typing import Any
 from swarmlet.ca.authority import RootCA
 from swarmlet.ca.identity import MANAGER, WORKER, NodeIdentity
 from swarmlet.ca.tokens import InvalidJoinToken, JoinToken, tokens_equal
-from swarmlet.manager import tasks
+from swarmlet.manager import assignment_networks, tasks
 from swarmlet.manager.dispatcher import Dispatcher
 from swarmlet.manager.logbroker import LogBroker, LogStreams
 from swarmlet.manager.loops import ControlLoops
@@ -209,8 +209,15 @@ class Manager:
             time.sleep(0.05)
         node_id = identity.node_id
         generation = self.logbroker.generation
-        mine = [t for t in self.store.list("task") if t.get("NodeID") == node_id]
-        return {"Index": self.store.index, "Tasks": mine, "LogGeneration": generation,
+        index = self.store.index  # read first: an answer may be newer than it says, never older
+        tasks_, nodes = self.store.list("task"), self.store.list("node")
+        me = next((n for n in nodes if n["ID"] == node_id), None)
+        mine = assignment_networks.sendable([t for t in tasks_ if t.get("NodeID") == node_id],
+                                            me)
+        networks = assignment_networks.node_networks(node_id, mine, nodes,
+                                                     self.store.list("network"), tasks_)
+        return {"Index": index, "Tasks": mine, "Networks": networks,
+                "LogGeneration": generation,
                 "LogSubscriptions": self.logbroker.for_services({t["ServiceID"] for t in mine})}
 
     def update_task_status(self, identity: NodeIdentity, updates: list[dict[str, Any]]) -> None:

@@ -16,6 +16,8 @@ DEFAULT_RESTART = {"Condition": "any", "Delay": 5 * SECOND, "MaxAttempts": 0, "W
 DEFAULT_UPDATE = {"Parallelism": 1, "Delay": 0, "FailureAction": "pause",
                   "Monitor": 5 * SECOND, "MaxFailureRatio": 0, "Order": "stop-first"}
 RESTART_CONDITIONS = ("any", "on-failure", "none")
+PROTOCOLS = ("tcp", "udp", "sctp")
+PUBLISH_MODES = ("ingress", "host")
 
 # For names Docker would pick (docker's namesgenerator), when the user gives none.
 _LEFT = ("admiring", "brave", "clever", "eager", "focused", "gallant", "happy", "jolly",
@@ -85,9 +87,75 @@ def normalise_spec(spec: Any, old: dict[str, Any] | None = None) -> dict[str, An
 
     spec["UpdateConfig"] = {**DEFAULT_UPDATE, **(spec.get("UpdateConfig") or {})}
     spec["RollbackConfig"] = {**DEFAULT_UPDATE, **(spec.get("RollbackConfig") or {})}
-    spec.setdefault("EndpointSpec", {"Mode": "vip"})
+    spec["EndpointSpec"] = _endpoint_spec(spec.get("EndpointSpec"))
+    template["Networks"] = _network_refs(template.get("Networks"))
+    if not template["Networks"]:
+        del template["Networks"]
     spec.setdefault("Labels", {})
     return spec
+
+
+def _endpoint_spec(endpoint: Any) -> dict[str, Any]:
+    """SwarmKit's validateEndpointSpec (and the daemon's conversion checks), with Docker's
+    defaults filled in: mode vip, ports tcp in ingress mode."""
+    if endpoint is None:
+        return {"Mode": "vip"}
+    if not isinstance(endpoint, dict):
+        raise ApiError(400, "EndpointSpec must be a JSON object")
+    endpoint = {**endpoint, "Mode": endpoint.get("Mode") or "vip"}
+    if endpoint["Mode"] not in ("vip", "dnsrr"):
+        raise ApiError(400, f'invalid resolution mode: "{endpoint["Mode"]}"')
+    ports, seen = [], set()
+    for raw in endpoint.get("Ports") or []:
+        port = _port_config(raw)
+        if endpoint["Mode"] == "dnsrr" and port["PublishMode"] == "ingress":
+            raise ApiError(400, "EndpointSpec: port published with ingress mode can't be "
+                                "used with dnsrr mode")
+        key = (port.get("PublishedPort", 0), port["Protocol"])
+        if key[0] and key in seen:
+            raise ApiError(400, "EndpointSpec: duplicate published ports provided")
+        seen.add(key)
+        ports.append(port)
+    if ports:
+        endpoint["Ports"] = ports
+    else:
+        endpoint.pop("Ports", None)
+    return endpoint
+
+
+def _port_config(raw: Any) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise ApiError(400, "EndpointSpec: a port must be a JSON object")
+    port = {**raw, "Protocol": raw.get("Protocol") or "tcp",
+            "PublishMode": raw.get("PublishMode") or "ingress"}
+    if port["Protocol"] not in PROTOCOLS:
+        raise ApiError(400, f'invalid protocol: "{port["Protocol"]}"')
+    if port["PublishMode"] not in PUBLISH_MODES:
+        raise ApiError(400, f'invalid publish mode: "{port["PublishMode"]}"')
+    for key, low in (("TargetPort", 1), ("PublishedPort", 0)):
+        value = port.get(key, 0 if low == 0 else None)
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= 65535:
+            raise ApiError(400, f"EndpointSpec: invalid {key} {value!r}")
+    return port
+
+
+def _network_refs(networks: Any) -> list[dict[str, Any]]:
+    """TaskTemplate.Networks: [{"Target": network ID or name, "Aliases": [...]}]."""
+    if networks is None:
+        return []
+    if not isinstance(networks, list):
+        raise ApiError(400, "TaskTemplate.Networks must be a list")
+    refs = []
+    for ref in networks:
+        if not isinstance(ref, dict) or not isinstance(ref.get("Target"), str) or \
+                not ref["Target"]:
+            raise ApiError(400, "TaskTemplate.Networks: each needs a Target (network ID or "
+                                "name)")
+        aliases = ref.get("Aliases") or []
+        if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+            raise ApiError(400, "TaskTemplate.Networks: Aliases must be a list of strings")
+        refs.append({**ref, "Aliases": aliases})
+    return refs
 
 
 def _check_constraints(constraints: list[str]) -> None:

@@ -30,8 +30,11 @@ from swarmlet.client import Client
 from swarmlet.daemon.config import API_PORT, Config, split_host_port
 from swarmlet.errors import SwarmletError
 from swarmlet.manager.controlapi import ControlAPI
+from swarmlet.manager.controlapi_networks import ingress_network
+from swarmlet.manager.host_networks import host_networks
 from swarmlet.manager.manager import Manager, new_raft_key
 from swarmlet.manager.objects import SECOND, new_cluster, new_node
+from swarmlet.net.dataplane import NodeNetworks
 from swarmlet.node.description import describe_node
 from swarmlet.node.state import NodeFiles, NodeState
 from swarmlet.store.objects import new_id
@@ -56,6 +59,7 @@ class SwarmNode:
         self.control: ControlAPI | None = None
         self.session: Session | None = None
         self.worker: Worker | None = None
+        self.networks: NodeNetworks | None = None  # overlays and the Docker network driver
         self._tls: TlsApiServer | None = None
         self._lock = threading.RLock()
         self.router: Any = None  # set by the daemon: the routes the TLS server serves
@@ -121,7 +125,9 @@ class SwarmNode:
             node = new_node(node_id, MANAGER, self._description(api_port), addr,
                             state.api_addr, state.raft_addr)
             store.write([{"op": "create", "kind": "cluster", "object": cluster},
-                         {"op": "create", "kind": "node", "object": node}])
+                         {"op": "create", "kind": "node", "object": node},
+                         {"op": "create", "kind": "network",
+                          "object": ingress_network(host_networks())}])
             self.files.save(state)
             self._run_manager(store)
             self._start_session()
@@ -204,7 +210,8 @@ class SwarmNode:
                 raise SwarmletError(self._leave_warning())
             self._stop_session()
             self._stop_manager()
-            remove_node_containers(self.state.node_id)
+            remove_node_containers(self.state.node_id)  # dockerd calls our driver meanwhile
+            self._stop_networks(remove=True)
             self.files.wipe()
             self.state = None
             log.info("left the swarm")
@@ -319,8 +326,23 @@ class SwarmNode:
         self.session = Session(self.files, self.state, self.config.heartbeat_period,
                                self.on_role_change)
         self.session.start()
-        self.worker = Worker(self.session, self.state.node_id)
+        if self.networks is None:
+            self.networks = _start_networks()
+        self.worker = Worker(self.session, self.state.node_id, self.networks)
         self.worker.start()
+
+    def _stop_networks(self, remove: bool = False) -> None:
+        """Stop serving the network driver; with `remove` (leaving the swarm), first remove
+        this node's overlays and Docker networks."""
+        if self.networks is None:
+            return
+        if remove:
+            try:
+                self.networks.remove_all()
+            except Exception as exc:
+                log.warning("could not remove this node's networks: %s", exc)
+        self.networks.stop()
+        self.networks = None
 
     def _stop_session(self) -> None:
         if self.worker is not None:
@@ -334,6 +356,7 @@ class SwarmNode:
         with self._lock:
             self._stop_session()
             self._stop_manager()
+            self._stop_networks()
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -367,3 +390,16 @@ class SwarmNode:
         listing = " and ".join(f"{ip} on {ifname}" for ip, ifname in found)
         raise SwarmletError("could not choose an IP address to advertise since this system has "
                             f"multiple addresses on different interfaces ({listing})")
+
+
+def _start_networks() -> NodeNetworks | None:
+    """The node's overlays and its Docker network driver, served while it is in a swarm. A
+    node that cannot serve them still runs tasks without networks (and says why)."""
+    networks = NodeNetworks()
+    try:
+        networks.start()
+    except Exception as exc:
+        log.error("overlay networks unavailable on this node: %s", exc)
+        networks.stop()
+        return None
+    return networks

@@ -13,6 +13,7 @@ from typing import Any
 from docker.types import Healthcheck, Mount
 
 from swarmlet.manager.tasks import container_name, task_name
+from swarmlet.net.names import OPT_ADDRESS
 
 NODE_LABEL = "swarmlet.node.id"
 SERVICE_LABEL = "swarmlet.service.id"
@@ -52,7 +53,25 @@ def _healthcheck(spec: dict[str, Any] | None) -> Healthcheck | None:
                        start_period=spec.get("StartPeriod") or None)
 
 
-def create_args(task: dict[str, Any], node_id: str) -> dict[str, Any]:
+def endpoint_config(address: str) -> dict[str, Any]:
+    """The endpoint of a container on one of its overlays. The address goes as a driver
+    option: the node's driver hands it to dockerd (Docker's own --ip needs an IPAM pool, and
+    pools of one subnet cannot repeat in one dockerd, which the local machines share)."""
+    return {"DriverOpts": {OPT_ADDRESS: address}}
+
+
+def network_args(plan: list[tuple[str, str]]) -> dict[str, Any]:
+    """Create-time networking for (Docker network, address) pairs: the first network is
+    given at create (the container never sees Docker's default bridge), the others are
+    connected before the start. No pairs: Docker's default bridge, as before overlays."""
+    if not plan:
+        return {}
+    name, address = plan[0]
+    return {"network": name, "networking_config": {name: endpoint_config(address)}}
+
+
+def create_args(task: dict[str, Any], node_id: str,
+                networks: list[tuple[str, str]] | None = None) -> dict[str, Any]:
     spec = task["Spec"].get("ContainerSpec", {})
     limits = (task["Spec"].get("Resources") or {}).get("Limits") or {}
     args: dict[str, Any] = {
@@ -63,6 +82,7 @@ def create_args(task: dict[str, Any], node_id: str) -> dict[str, Any]:
         "mounts": [_mount(m) for m in spec.get("Mounts") or []],
         "restart_policy": {"Name": "no"},
         "detach": True,
+        **network_args(networks or []),
     }
     if spec.get("Command"):
         args["entrypoint"] = spec["Command"]

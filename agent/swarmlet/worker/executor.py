@@ -4,36 +4,51 @@ Assignments come from the dispatcher (the tasks of this node with their desired 
 containers are found by the `swarmlet.node.id` label, so after an agent restart the running
 ones are adopted, not duplicated. Each pass reports state transitions it observed; a pass runs
 when assignments change, when Docker reports a container event, and every second.
+
+A task with NetworksAttachments gets its container created on its overlays (through this
+node's network driver, so its interfaces exist before its process starts); until the node's
+overlay for a network is programmed the task stays preparing, and is rejected if that lasts.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 
+from swarmlet.errors import SwarmletError
 from swarmlet.manager import tasks as T
+from swarmlet.net.dataplane import NetworkNotReady
 from swarmlet.worker.containers import (
     NODE_LABEL,
     TASK_LABEL,
     create_args,
+    endpoint_config,
     observed_state,
     stop_timeout,
 )
 
+if TYPE_CHECKING:
+    from swarmlet.net.dataplane import NodeNetworks
+
 log = logging.getLogger("swarmlet.executor")
 
 Report = Callable[[list[dict[str, Any]]], None]
+NETWORK_WAIT = 60.0  # seconds a task may wait for its overlay here before it is rejected
 
 
 class Executor:
-    def __init__(self, node_id: str, report: Report) -> None:
+    def __init__(self, node_id: str, report: Report,
+                 networks: NodeNetworks | None = None) -> None:
         self.node_id = node_id
         self.report = report
+        self.networks = networks
+        self._waiting: dict[str, float] = {}  # task ID → when it began to wait for a network
         self.client = docker.from_env(timeout=60)
         self._assigned: dict[str, dict[str, Any]] = {}
         self._reported: dict[str, tuple[str, str, str]] = {}
@@ -118,6 +133,7 @@ class Executor:
                 log.info("removing container %s (no such task here)", container.name)
                 _quietly(lambda c=container: c.remove(force=True, v=True))
         self._reported = {k: v for k, v in self._reported.items() if k in assigned}
+        self._waiting = {k: v for k, v in self._waiting.items() if k in assigned}
         if updates:
             self.report(updates)
 
@@ -147,8 +163,33 @@ class Executor:
             _quietly(lambda: container.kill())
         return observed
 
+    def _networks(self, task: dict[str, Any]) -> list[tuple[str, str]] | tuple[str, str, str]:
+        """(Docker network, address) pairs for the task's overlays, or the status to report
+        while they cannot be had."""
+        attachments = task.get("NetworksAttachments") or []
+        if not attachments:
+            return []
+        if self.networks is None:
+            log.warning("task %s has networks but this node has no overlays: default bridge",
+                        task["ID"])
+            return []
+        try:
+            plan = self.networks.attach(attachments)
+        except NetworkNotReady as exc:
+            since = self._waiting.setdefault(task["ID"], time.monotonic())
+            if time.monotonic() - since < NETWORK_WAIT:
+                return "preparing", "preparing", ""
+            return "rejected", "preparing", str(exc)
+        except (SwarmletError, DockerException) as exc:
+            return "rejected", "preparing", f"network attachment failed: {exc}"
+        self._waiting.pop(task["ID"], None)
+        return plan
+
     def _start(self, task: dict[str, Any]) -> tuple[str, str, str]:
-        args = create_args(task, self.node_id)
+        plan = self._networks(task)
+        if isinstance(plan, tuple):
+            return plan
+        args = create_args(task, self.node_id, plan)
         try:
             self.client.images.get(args["image"])
         except ImageNotFound:
@@ -158,6 +199,9 @@ class Executor:
                 return "rejected", "preparing", f"No such image: {args['image']} ({exc})"
         try:
             container = self.client.containers.create(**args)
+            for network, address in plan[1:]:  # before the start: all interfaces at once
+                self.client.api.connect_container_to_network(
+                    container.id, network, driver_opt=endpoint_config(address)["DriverOpts"])
             container.start()
         except APIError as exc:
             return "rejected", "preparing", f"starting container failed: {exc.explanation}"

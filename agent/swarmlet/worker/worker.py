@@ -4,18 +4,23 @@ executor, and send the executor's task status reports to the leader.
 Assignments are a long poll (`POST /dispatcher/assignments` with the last store index seen):
 the leader answers as soon as anything changed, so a new task starts without waiting for a
 heartbeat. Reports that cannot be delivered are kept and sent with the next ones.
+The networks of an answer are programmed before its tasks are handed on, so a new task's
+overlay is there when its container is created.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from swarmlet.errors import SwarmletError
 from swarmlet.worker.executor import Executor
 from swarmlet.worker.logs import LogPublisher
 from swarmlet.worker.session import Session
+
+if TYPE_CHECKING:
+    from swarmlet.net.dataplane import NodeNetworks
 
 log = logging.getLogger("swarmlet.worker")
 
@@ -23,9 +28,11 @@ POLL_WAIT = 10.0
 
 
 class Worker:
-    def __init__(self, session: Session, node_id: str) -> None:
+    def __init__(self, session: Session, node_id: str,
+                 networks: NodeNetworks | None = None) -> None:
         self.session = session
-        self.executor = Executor(node_id, self._report)
+        self.networks = networks
+        self.executor = Executor(node_id, self._report, networks)
         self.logs = LogPublisher(node_id, lambda addr: session.client(addr, timeout=30))
         self._unsent: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
@@ -57,15 +64,27 @@ class Worker:
                 self.session.follow(None)
                 self._stopping.wait(0.5)
                 continue
+            if self._stopping.is_set():
+                break  # the node is leaving or stopping: this answer is stale
             if "Leader" in answer:
                 self.session.follow(answer["Leader"])
                 index = 0
                 continue
             index = answer["Index"]
             generation = answer.get("LogGeneration", -1)
+            self._program_networks(answer.get("Networks"))
             self.executor.assign(answer["Tasks"])
             self.logs.update(answer.get("LogSubscriptions") or [])
             self._flush()
+
+    def _program_networks(self, networks: list[dict[str, Any]] | None) -> None:
+        """A manager that sends no "Networks" key knows nothing of overlays: keep ours."""
+        if self.networks is None or networks is None:
+            return
+        try:
+            self.networks.update(networks, self.session.state.advertise_addr)
+        except Exception:  # the tasks still go on; the network passes retry
+            log.exception("programming this node's networks failed")
 
     def _report(self, updates: list[dict[str, Any]]) -> None:
         with self._lock:

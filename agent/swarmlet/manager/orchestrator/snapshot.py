@@ -19,6 +19,7 @@ class Snapshot:
     tasks: list[dict[str, Any]]
     retention: int = 5
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    networks: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
     def read(cls, store: RaftStore) -> Snapshot:
@@ -28,7 +29,8 @@ class Snapshot:
             retention = clusters[0]["Spec"].get("Orchestration", {}).get(
                 "TaskHistoryRetentionLimit", 5)
         return cls({s["ID"]: s for s in store.list("service")},
-                   {n["ID"]: n for n in store.list("node")}, store.list("task"), retention)
+                   {n["ID"]: n for n in store.list("node")}, store.list("task"), retention,
+                   networks={n["ID"]: n for n in store.list("network")})
 
     def tasks_by_service(self) -> dict[str, list[dict[str, Any]]]:
         grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)

@@ -62,10 +62,9 @@ def _update(snap: Snapshot, service: dict[str, Any],
             tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     config = policy(service)
     status = service["UpdateStatus"]
-    template = service["Spec"]["TaskTemplate"]
     started = status.get("StartedAt", "")
     current = _current_tasks(service, tasks)
-    fresh = [t for t in tasks if t["Spec"] == template and t.get("CreatedAt", "") >= started]
+    fresh = [t for t in tasks if _new_spec(t, service) and t.get("CreatedAt", "") >= started]
     failed = [t for t in fresh if T.state_of(t) in ("failed", "rejected")]
     # A new task that has not reached RUNNING (healthy, with a health check: the executor
     # reports "starting" until then) within the monitor period fails the update as well.
@@ -85,8 +84,8 @@ def _update(snap: Snapshot, service: dict[str, Any],
                                 f"update paused due to failure or early termination of task "
                                 f"{culprit}")]
 
-    dirty = sorted((t for t in current if t["Spec"] != template), key=lambda t: t["Slot"])
-    in_flight = [t for t in current if t["Spec"] == template and T.state_of(t) != "running"]
+    dirty = sorted((t for t in current if not _new_spec(t, service)), key=lambda t: t["Slot"])
+    in_flight = [t for t in current if _new_spec(t, service) and T.state_of(t) != "running"]
     running_fresh = [t for t in fresh if T.state_of(t) == "running"]
     last_running = max((t["Status"]["Timestamp"] for t in running_fresh), default=None)
 
@@ -114,6 +113,13 @@ def _update(snap: Snapshot, service: dict[str, Any],
             old["DesiredState"] = "shutdown"
             changes.append(T.update(old))
     return changes
+
+
+def _new_spec(task: dict[str, Any], service: dict[str, Any]) -> bool:
+    """Whether the task runs the service's spec: its template and (as SwarmKit's
+    IsTaskDirty, when the task has one) its endpoint, which decides its networks."""
+    return task["Spec"] == service["Spec"]["TaskTemplate"] and \
+        ("Endpoint" not in task or task["Endpoint"] == (service["Spec"].get("EndpointSpec") or {}))
 
 
 def _set_status(service: dict[str, Any], state: str, message: str,

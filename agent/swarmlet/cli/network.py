@@ -1,0 +1,148 @@
+"""`swarmlet network`: create, ls, inspect, rm — Docker's commands and output for swarm-scope
+overlay networks. `inspect` prints Docker's NetworkResource shape (what `docker network
+inspect` prints), made from the swarm's Network object the API returns."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from swarmlet.cli.service_format import natural_key
+from swarmlet.cli.service_spec import labels
+from swarmlet.cli.table import print_listing
+from swarmlet.client import ApiResponseError, Client
+from swarmlet.errors import SwarmletError
+
+Obj = dict[str, Any]
+LS_HEADER = ["NETWORK ID", "NAME", "DRIVER", "SCOPE"]
+LS_KEYS = ["ID", "Name", "Driver", "Scope"]
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    network = commands.add_parser("network", help="Manage networks")
+    sub = network.add_subparsers(dest="network_command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("create", help="Create a network")
+    p.add_argument("-d", "--driver", default="overlay", metavar="string",
+                   help='Driver to manage the Network (default "overlay")')
+    p.add_argument("--subnet", action="append", default=[], metavar="strings",
+                   help="Subnet in CIDR format that represents a network segment")
+    p.add_argument("--gateway", action="append", default=[], metavar="strings",
+                   help="IPv4 Gateway for the master subnet")
+    p.add_argument("--attachable", action="store_true",
+                   help="Enable manual container attachment")
+    p.add_argument("--label", action="append", default=[], metavar="list",
+                   help="Set metadata on a network")
+    p.add_argument("name", metavar="NETWORK")
+    p.set_defaults(run=cmd_create)
+
+    p = sub.add_parser("ls", aliases=["list"], help="List networks")
+    p.add_argument("-q", "--quiet", action="store_true", help="Only display network IDs")
+    p.add_argument("--no-trunc", action="store_true", help="Do not truncate the output")
+    p.add_argument("--format", choices=["json", "table"], default="table")
+    p.set_defaults(run=cmd_ls)
+
+    p = sub.add_parser("inspect", help="Display detailed information on one or more networks")
+    p.add_argument("networks", nargs="+", metavar="NETWORK")
+    p.set_defaults(run=cmd_inspect)
+
+    p = sub.add_parser("rm", aliases=["remove"], help="Remove one or more networks")
+    p.add_argument("networks", nargs="+", metavar="NETWORK")
+    p.set_defaults(run=cmd_rm)
+
+
+def create_spec(args: argparse.Namespace) -> Obj:
+    """The NetworkSpec `network create` sends, with the checks Docker's CLI makes first."""
+    if len(args.subnet) > 1:
+        raise SwarmletError("only one subnet per network is supported")
+    if args.gateway and not args.subnet:
+        raise SwarmletError("every ip-range or gateway must have a corresponding subnet")
+    if len(args.gateway) > 1:
+        raise SwarmletError(f"cannot configure multiple gateways ({args.gateway[1]}) for the "
+                            "same subnet")
+    spec: Obj = {"Name": args.name, "Labels": labels(args.label, "label"),
+                 "DriverConfiguration": {"Name": args.driver}, "Attachable": args.attachable}
+    if args.subnet:
+        config = {"Subnet": args.subnet[0]}
+        if args.gateway:
+            config["Gateway"] = args.gateway[0]
+        spec["IPAMOptions"] = {"Driver": {"Name": "default"}, "Configs": [config]}
+    return spec
+
+
+def cmd_create(args: argparse.Namespace) -> None:
+    print(Client(args.host).post("/networks/create", create_spec(args))["ID"])
+
+
+def network_row(network: Obj, trunc: bool = True) -> Obj:
+    """A network as `network ls` shows it, keyed by Docker's --format json names."""
+    spec = network.get("Spec") or {}
+    return {"ID": network["ID"][:12] if trunc else network["ID"],
+            "Name": spec.get("Name", ""),
+            "Driver": (spec.get("DriverConfiguration") or {}).get("Name", "overlay"),
+            "Scope": "swarm", "IPv6": "false", "Internal": "false",
+            "Labels": ",".join(f"{k}={v}" for k, v in sorted((spec.get("Labels") or {})
+                                                                .items())),
+            "CreatedAt": network.get("CreatedAt", "")}
+
+
+def cmd_ls(args: argparse.Namespace) -> None:
+    networks = sorted(Client(args.host).get("/networks"),
+                      key=lambda n: natural_key(n["Spec"].get("Name", "")))
+    rows = [network_row(n, trunc=not args.no_trunc) for n in networks]
+    print_listing(rows, args.quiet, args.format, LS_HEADER, lambda r: [r[k] for k in LS_KEYS])
+
+
+def network_resource(network: Obj) -> Obj:
+    """Docker's NetworkResource (what `docker network inspect` prints) of a swarm network."""
+    spec = network.get("Spec") or {}
+    ipam = network.get("IPAM") or spec.get("IPAMOptions") or {}
+    return {
+        "Name": spec.get("Name", ""),
+        "Id": network["ID"],
+        "Created": network.get("CreatedAt", ""),
+        "Scope": "swarm",
+        "Driver": (spec.get("DriverConfiguration") or {}).get("Name", "overlay"),
+        "EnableIPv6": False,
+        "IPAM": {"Driver": (ipam.get("Driver") or {}).get("Name", "default"),
+                 "Options": None,
+                 "Config": [dict(c) for c in ipam.get("Configs") or []]},
+        "Internal": False,
+        "Attachable": bool(spec.get("Attachable")),
+        "Ingress": bool(spec.get("Ingress")),
+        "ConfigFrom": {"Network": ""},
+        "ConfigOnly": False,
+        "Containers": None,
+        "Options": dict((network.get("DriverState") or {}).get("Options") or {}),
+        "Labels": dict(spec.get("Labels") or {}),
+    }
+
+
+def cmd_inspect(args: argparse.Namespace) -> None:
+    """Docker's: the networks found, as a JSON list, then one error line per missing one."""
+    client = Client(args.host)
+    found, missing = [], []
+    for ref in args.networks:
+        try:
+            found.append(network_resource(client.get(f"/networks/{ref}")))
+        except ApiResponseError as exc:
+            if exc.status != 404:
+                raise
+            missing.append(f"Error: No such network: {ref}")
+    print(json.dumps(found, indent=4))
+    if missing:
+        raise SwarmletError("\n".join(missing))
+
+
+def cmd_rm(args: argparse.Namespace) -> None:
+    client = Client(args.host)
+    errors = []
+    for ref in args.networks:
+        try:
+            client.delete(f"/networks/{ref}")
+            print(ref)
+        except ApiResponseError as exc:
+            errors.append(f"Error response from daemon: {exc}")
+    if errors:
+        raise SwarmletError("\n".join(errors))

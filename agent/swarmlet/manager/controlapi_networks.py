@@ -1,0 +1,179 @@
+"""The control API for networks: Docker's /networks endpoints over the store, with SwarmKit's
+validation and Docker's messages.
+
+A network gets its subnet and VXLAN ID here, when it is created. Two managers may create
+networks at the same moment: each write carries the cluster object at the version it was
+read with, so of two creations made from the same view only one commits and the other
+chooses again (no two networks ever get one subnet or one VNI).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from ipaddress import IPv4Network
+from typing import Any
+
+from swarmlet.api.router import ApiError
+from swarmlet.manager import ipam
+from swarmlet.manager import network_objects as N
+from swarmlet.manager import tasks as T
+from swarmlet.manager.host_networks import host_networks
+from swarmlet.manager.manager import Manager
+from swarmlet.store.objects import new_id
+from swarmlet.store.state import StoreError
+
+Obj = dict[str, Any]
+_NAME = re.compile(r"^[a-zA-Z0-9](?:[-_]*[A-Za-z0-9]+)*$")  # SwarmKit's isValidDNSName
+ATTEMPTS = 5
+RETRY_PAUSE = 0.05
+
+
+def check_name(name: Any) -> str:
+    """SwarmKit's validateAnnotations."""
+    if not name or not isinstance(name, str):
+        raise ApiError(400, "meta: name must be provided")
+    if not _NAME.match(name):
+        raise ApiError(400, "name must be valid as a DNS name component")
+    if len(name) > 63:
+        raise ApiError(400, "name must be 63 characters or fewer")
+    return name
+
+
+def subnets_of(networks: list[Obj]) -> list[IPv4Network]:
+    found = []
+    for network in networks:
+        config = ipam.network_config(network)
+        if config is not None:
+            found.append(config[0])
+    return found
+
+
+def build_network(spec: Any, existing: list[Obj], host: list[IPv4Network] | None = None,
+                  network_id: str | None = None) -> Obj:
+    """A new network object for `spec` (a NetworkSpec), given the networks there are:
+    checked, with a subnet (the one asked for, else the lowest free /24 of 10.0.0.0/8) and
+    the lowest free VNI. `host`: the host's routes and resolvers (read when None and a
+    subnet has to be chosen)."""
+    if not isinstance(spec, dict):
+        raise ApiError(400, "network spec must be a JSON object")
+    name = check_name(spec.get("Name"))
+    driver = (spec.get("DriverConfiguration") or {}).get("Name") or N.OVERLAY
+    if driver != N.OVERLAY:
+        raise ApiError(400, "only overlay driver is currently supported")
+    ingress, attachable = bool(spec.get("Ingress")), bool(spec.get("Attachable"))
+    if ingress and attachable:
+        raise ApiError(400, "ingress network cannot be attachable")
+    labels = spec.get("Labels") or {}
+    if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
+        raise ApiError(400, "Labels must be a mapping of strings")
+    if any(n["Spec"].get("Name", "").lower() == name.lower() for n in existing):
+        raise ApiError(409, f"network with name {name} already exists")
+    if ingress and (other := N.find_ingress({n["ID"]: n for n in existing})) is not None:
+        raise ApiError(409, f"ingress network ({other['ID']}) is already present")
+
+    configs = (spec.get("IPAMOptions") or {}).get("Configs") or []
+    if len(configs) > 1:
+        raise ApiError(400, "ipam configuration: only one IPv4 subnet per network is supported")
+    config = configs[0] if configs else {}
+    in_use = subnets_of(existing)
+    try:
+        if config.get("Subnet"):
+            subnet = ipam.parse_subnet(config["Subnet"])
+            if subnet.prefixlen > 30:  # no room for a gateway and an address
+                raise ipam.IpamError(f"ipam configuration: subnet {subnet} is too small")
+            if ipam.overlapping(subnet, in_use) is not None:
+                raise ipam.IpamError(ipam.POOL_OVERLAP)
+        elif config.get("Gateway"):
+            raise ipam.IpamError("ipam configuration: invalid subnet ")
+        else:
+            subnet = ipam.pick_subnet(in_use, host_networks() if host is None else host)
+        gateway = (ipam.parse_gateway(config["Gateway"], subnet) if config.get("Gateway")
+                   else ipam.default_gateway(subnet))
+        vni = ipam.pick_vni(v for n in existing if (v := N.vni_of(n)) is not None)
+    except ipam.IpamError as exc:
+        raise ApiError(400, str(exc)) from None
+    return N.new_network(network_id or new_id(), name, subnet, gateway, vni, labels,
+                         attachable, ingress)
+
+
+def ingress_network(host: list[IPv4Network]) -> Obj:
+    """The `ingress` network `swarm init` makes: 10.0.0.0/24 (the first /24 of the default
+    pool, unless the host already uses it), VNI 4096."""
+    spec = {"Name": N.INGRESS_NAME, "Ingress": True, "Labels": {}}
+    return build_network(spec, [], host)
+
+
+class NetworkAPI:
+    def __init__(self, manager: Manager) -> None:
+        self.manager = manager
+        self.store = manager.store
+
+    def create(self, spec: Any) -> dict[str, str]:
+        self.manager.require_quorum()
+        host = host_networks()
+        for attempt in range(ATTEMPTS):
+            if attempt:
+                time.sleep(RETRY_PAUSE * attempt)  # a follower's replica catching up
+            cluster = self.manager.cluster()
+            network = build_network(spec, self.store.list("network"), host)
+            # The cluster object, unchanged, as a guard: a concurrent creation commits first
+            # and this write fails with a conflict instead of taking the same subnet.
+            try:
+                self.store.write([{"op": "update", "kind": "cluster", "object": cluster},
+                                  {"op": "create", "kind": "network", "object": network}])
+            except StoreError as exc:
+                if exc.code == "conflict":
+                    continue
+                if exc.code == "name_conflict":
+                    raise ApiError(409, f"network with name {spec['Name']} already exists"
+                                   ) from None
+                raise
+            return {"ID": network["ID"]}
+        raise ApiError(409, "update out of sequence")
+
+    def list(self) -> list[Obj]:
+        self.manager.require_quorum()
+        return self.store.list("network")
+
+    def resolve(self, ref: str) -> Obj:
+        """A network by ID, name or unique ID prefix, as Docker resolves NETWORK."""
+        self.manager.require_quorum()
+        network = self.store.get("network", ref) or self.store.find_by_name("network", ref)
+        if network is not None:
+            return network
+        matches = [n for n in self.store.list("network") if n["ID"].startswith(ref)]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise ApiError(409, f"network {ref} is ambiguous ({len(matches)} matches found)")
+        raise ApiError(404, f"network {ref} not found")
+
+    def remove(self, ref: str) -> None:
+        network = self.resolve(ref)
+        services = self.store.list("service")
+        if N.is_ingress(network):
+            for service in services:
+                if N.needs_ingress(service["Spec"].get("EndpointSpec")):
+                    raise ApiError(400, "ingress network cannot be removed because service "
+                                        f"{service['ID']} depends on it")
+        else:
+            self._check_unused(network["ID"], services)
+        try:
+            self.store.write([{"op": "delete", "kind": "network", "id": network["ID"],
+                               "version": network["Version"]["Index"]}])
+        except StoreError as exc:
+            if exc.code == "not_found":
+                raise ApiError(404, f"network {ref} not found") from None
+            raise
+
+    def _check_unused(self, network_id: str, services: list[Obj]) -> None:
+        """SwarmKit's removeNetwork: no service may refer to it, nor a task still meant to
+        run (the tasks of a removed service do not count)."""
+        users = N.services_using(network_id, services)
+        if users:
+            raise ApiError(400, f"network {network_id} is in use by service {users[0]['ID']}")
+        for task in self.store.list("task"):
+            if task.get("DesiredState") in ("running", "ready") and not T.is_terminal(task) and \
+                    network_id in N.spec_network_ids(task.get("Spec")):
+                raise ApiError(400, f"network {network_id} is in use by task {task['ID']}")

@@ -1,0 +1,209 @@
+"""This node's overlay networks: programmed from the assignments' "Networks", served to
+dockerd through the network driver, and handed to the executor for its containers.
+
+An overlay's devices are made when the assignments first list its network and removed once
+they no longer do and no container is attached to it any more (a task's container stops after
+its task leaves the assignments: it keeps its network until then). Every pass compares the
+desired state with the kernel's and dockerd's, so it is idempotent, repairs drift and carries
+over agent restarts. Docker networks are made lazily, when a container needs one: only nodes
+that run tasks of an overlay have one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from swarmlet.api.server import serve_in_thread
+from swarmlet.errors import SwarmletError
+from swarmlet.net import names
+from swarmlet.net.dockernet import DockerNetworks
+from swarmlet.net.driver import NetworkDriver
+from swarmlet.net.driver_server import DriverServer
+from swarmlet.net.netlink import Netlink
+from swarmlet.net.overlay import Overlays
+from swarmlet.net.spec import OverlaySpec, parse_networks, vni_of
+from swarmlet.net.veth import EndpointLinks
+
+log = logging.getLogger("swarmlet.net")
+
+PASS_PERIOD = 10.0  # seconds between passes that repair drift; changes wake a pass at once
+RETRY_PERIOD = 1.0  # ...and while something waits to be removed (a container still leaving)
+
+
+class NetworkNotReady(SwarmletError):
+    """A task's network is not (yet) programmed on this node: try again on a later pass."""
+
+
+class NodeNetworks:
+    def __init__(self, machine: str | None = None) -> None:
+        self.machine = machine if machine is not None else names.machine()
+        self.driver_name = names.driver_name(self.machine)
+        self.netlink = Netlink()
+        self.overlays = Overlays(self.netlink)
+        self.links = EndpointLinks(self.netlink)
+        self.docker = DockerNetworks(self.driver_name, self.machine)
+        self.driver = NetworkDriver(self)
+        self._server: DriverServer | None = None
+        self._wanted: dict[int, OverlaySpec] = {}
+        self._programmed: dict[int, OverlaySpec] = {}  # by VNI: devices made from this spec
+        self._local_addr: str | None = None
+        self._have_assignments = False
+        self._lock = threading.RLock()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Serve the driver (dockerd may call it at any time, for containers already running)
+        and start the repair passes."""
+        self._server = DriverServer(names.plugin_socket(self.driver_name), self.driver)
+        serve_in_thread(self._server, "net-driver")
+        self._thread = threading.Thread(target=self._run, name="net-passes", daemon=True)
+        self._thread.start()
+        log.info("network driver %s on %s", self.driver_name, self._server.path)
+
+    def stop(self) -> None:
+        """At agent shutdown: devices and Docker networks stay, for the containers that keep
+        running and for the agent that comes next."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        self.netlink.close()
+        self.docker.close()
+
+    # --- from the worker --------------------------------------------------------------------
+
+    def update(self, entries: list[dict[str, Any]], local_addr: str) -> None:
+        """New assignments: program what they list (at once, before their tasks start)."""
+        if self._stopping.is_set():
+            return  # a late answer of the session that is ending: nothing may come back
+        with self._lock:
+            self._wanted = parse_networks(entries)
+            self._local_addr = local_addr
+            self._have_assignments = True
+            self.reconcile()
+
+    def remove_all(self) -> None:
+        """`swarm leave`: the node's task containers are gone; so go its networks."""
+        with self._lock:
+            self._wanted = {}
+            self._have_assignments = True
+            self.reconcile()
+            self._have_assignments = False
+
+    def attach(self, attachments: list[dict[str, Any]]) -> list[tuple[str, str]]:
+        """For a task's NetworksAttachments: (Docker network name, address) each, making the
+        Docker networks if needed. NetworkNotReady when an overlay is not programmed yet."""
+        plan = []
+        for attachment in attachments:
+            network = attachment.get("Network") or {}
+            vni = vni_of(network)
+            with self._lock:
+                spec = self._programmed.get(vni) if vni in self._wanted else None
+            if spec is None:
+                name = (network.get("Spec") or {}).get("Name", network.get("ID", "?"))
+                raise NetworkNotReady(f"network {name} is not set up on this node yet")
+            addresses = attachment.get("Addresses") or []
+            if not addresses:
+                raise SwarmletError(f"network {spec.name}: the task has no address on it")
+            plan.append((self.docker.ensure(spec), addresses[0]))
+        return plan
+
+    # --- the passes -------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        pending = False
+        while not self._stopping.is_set():
+            self._wake.wait(RETRY_PERIOD if pending else PASS_PERIOD)
+            self._wake.clear()
+            if self._stopping.is_set():
+                return
+            try:
+                with self._lock:
+                    pending = self.reconcile()
+            except Exception:
+                log.exception("network pass failed; going on")
+
+    def reconcile(self) -> bool:
+        """One pass (under the lock): make the wanted overlays, remove the others unless a
+        container still uses them. True if something unwanted had to stay for now."""
+        if not self._have_assignments or (self._local_addr is None and self._wanted):
+            return False  # before the first assignments nothing may be judged unwanted
+        for vni, spec in self._wanted.items():
+            try:
+                self.overlays.ensure(spec, self._local_addr or "")
+                self._programmed[vni] = spec
+            except Exception as exc:
+                log.warning("overlay %s (%s) not programmed: %s", vni, spec.name, exc)
+        self._prune_links()
+        wanted_ids = {spec.network_id for spec in self._wanted.values()}
+        kept = set()
+        for vni in (self.overlays.present() | set(self._programmed)) - set(self._wanted):
+            if self.overlays.endpoints(vni):
+                kept.add(vni)  # a container still stops there; next pass
+                continue
+            self._programmed.pop(vni, None)
+            self.overlays.remove(vni)
+        pending = bool(kept)
+        for network_id, net in self.docker.ours().items():
+            vni = (net.get("Options") or {}).get(names.OPT_VNI, "")
+            if network_id in wanted_ids or (vni.isdigit() and int(vni) in kept):
+                continue
+            # dockerd may still count an endpoint that our driver has just deleted
+            pending |= not self.docker.remove(network_id)
+        return pending
+
+    def _prune_links(self) -> None:
+        """Delete container links that dockerd no longer knows: their DeleteEndpoint never
+        reached us (the agent was down when their container ended; dockerd then hands the
+        container's end back to its own namespace and gives up). Links made moments ago are
+        spared: dockerd lists an endpoint only once its Join is done."""
+        try:
+            live = self.docker.endpoint_ids()
+        except Exception as exc:  # dockerd away: judge nothing
+            log.debug("endpoints not listed: %s", exc)
+            return
+        for vni in self.overlays.present():
+            for name in self.overlays.endpoints(vni):
+                suffix = name[len(names.HOST_VETH_PREFIX):]
+                if (not name.startswith(names.HOST_VETH_PREFIX) or self.links.young(name)
+                        or any(e.startswith(suffix) for e in live)):
+                    continue
+                log.info("overlay %s: removing %s, a link of an endpoint dockerd no longer has",
+                         vni, name)
+                self.links.delete(suffix)
+
+    # --- what the driver needs (driver.Backend) ---------------------------------------------
+
+    # These run on dockerd's calls and take no lock: a pass holds the lock while it waits for
+    # dockerd (removing a Docker network), and dockerd may be waiting for this answer. A dict
+    # lookup is atomic, and specs are immutable.
+
+    def gateway(self, vni: int) -> str | None:
+        spec = self._programmed.get(vni)
+        return spec.gateway if spec else None
+
+    def prefixlen(self, vni: int) -> int | None:
+        spec = self._programmed.get(vni)
+        return spec.prefixlen if spec else None
+
+    def docker_network_vni(self, docker_id: str) -> int | None:
+        return self.docker.vni_of(docker_id)
+
+    def create_link(self, endpoint_id: str, vni: int, address: str) -> str:
+        return self.links.create(endpoint_id, vni, address)
+
+    def delete_link(self, endpoint_id: str) -> None:
+        self.links.delete(endpoint_id)
+        # An overlay kept for this container may go now. Not from this thread: dockerd is
+        # waiting for our answer and holds the network meanwhile.
+        self._wake.set()
