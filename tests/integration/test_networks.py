@@ -229,7 +229,11 @@ def test_a_new_leader_allocates_from_the_store_and_never_doubles(cluster):
     stop` would also do, but its containers' network driver dies with the agent)."""
     network_id = cluster.cli(MANAGER, "network create failover").strip()
     for worker in (W1, W2):
+        # One at a time: with two managers, quorum needs both, so the second promotion waits
+        # until the first new manager is up in Raft (else: "The swarm does not have a leader").
         cluster.cli(MANAGER, f"node promote {worker}")
+        eventually(lambda worker=worker: cluster.nodes(MANAGER)[worker]["ManagerStatus"]
+                   == "Reachable" and cluster.leader(MANAGER) == MANAGER, timeout=60)
     eventually(lambda: sorted(r["ManagerStatus"] for r in cluster.nodes(MANAGER).values())
                == ["Leader", "Reachable", "Reachable"], timeout=60)
     cluster.cli(MANAGER, f"service create --name before --network failover --replicas 4 "
