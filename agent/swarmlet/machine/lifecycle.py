@@ -164,13 +164,13 @@ def stop(store: MachineStore, name: str) -> bool:
 
 
 def _power_off(store: MachineStore, machine: Machine) -> None:
-    # The cable first: from here on nothing of the machine reaches the cluster, so what
-    # follows looks to the others like one instant power cut. Then the containers, while
-    # the agent still answers dockerd as their network driver (with the driver gone, dockerd
-    # waits tens of seconds on each overlay container it stops), then every process.
-    underlay.unplug(machine)
-    containers.kill(machine.name)
+    # A power cut: the agent dies with the machine, before its containers. (dockerd then
+    # waits tens of seconds on each overlay container it stops, its network driver being
+    # gone: see docs/networking.md. Killing containers first made the dying agent report
+    # their failures, which a power cut never does.)
     processes.kill_all(machine.cgroup_name, netns_file(machine))
+    containers.kill(machine.name)
+    underlay.unplug(machine)
     if netns_file(machine).exists():
         run("ip", "netns", "delete", machine.netns)
     store.pid_path(machine.name).unlink(missing_ok=True)
