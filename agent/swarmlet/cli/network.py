@@ -8,6 +8,7 @@ import argparse
 import json
 from typing import Any
 
+from swarmlet.cli.removal import remove_each
 from swarmlet.cli.service_format import natural_key
 from swarmlet.cli.service_spec import labels
 from swarmlet.cli.table import print_listing
@@ -136,13 +137,4 @@ def cmd_inspect(args: argparse.Namespace) -> None:
 
 
 def cmd_rm(args: argparse.Namespace) -> None:
-    client = Client(args.host)
-    errors = []
-    for ref in args.networks:
-        try:
-            client.delete(f"/networks/{ref}")
-            print(ref)
-        except ApiResponseError as exc:
-            errors.append(f"Error response from daemon: {exc}")
-    if errors:
-        raise SwarmletError("\n".join(errors))
+    remove_each(Client(args.host), "networks", args.networks)

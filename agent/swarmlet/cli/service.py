@@ -12,6 +12,7 @@ from typing import Any
 
 from swarmlet.cli import service_format as fmt
 from swarmlet.cli.progress import wait_on_service
+from swarmlet.cli.removal import remove_each
 from swarmlet.cli.service_spec import add_common_options, add_create_options, spec_from_create_args
 from swarmlet.cli.service_update import (
     add_update_options,
@@ -261,16 +262,7 @@ def cmd_logs(args: argparse.Namespace) -> None:
 
 
 def cmd_rm(args: argparse.Namespace) -> None:
-    client = Client(args.host)
-    errors = []
-    for ref in args.services:
-        try:
-            client.delete(f"/services/{ref}")
-            print(ref)
-        except ApiResponseError as exc:
-            errors.append(f"Error response from daemon: {exc}")
-    if errors:
-        raise SwarmletError("\n".join(errors))
+    remove_each(Client(args.host), "services", args.services)
 
 
 def _unique(services: list[dict[str, Any]]) -> list[dict[str, Any]]:
