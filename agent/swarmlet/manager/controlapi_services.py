@@ -15,8 +15,10 @@ from swarmlet.manager.manager import Manager
 from swarmlet.manager.service_networks import check_service_networks
 from swarmlet.manager.services import mode_of, normalise_spec, replicas_of
 from swarmlet.store.objects import clone, new_id, now_rfc3339
+from swarmlet.store.state import StoreError
 
 LOGS_TIMEOUT = 15.0  # without --follow: the longest wait for a silent node
+REMOVE_ATTEMPTS = 5
 
 
 class ServiceAPI:
@@ -97,14 +99,22 @@ class ServiceAPI:
         self.store.write([{"op": "update", "kind": "service", "object": service}])
 
     def remove(self, ref: str) -> None:
-        service = self.resolve(ref)
-        changes: list[dict[str, Any]] = [{"op": "delete", "kind": "service",
-                                          "id": service["ID"]}]
-        for task in self.store.list("task"):
-            if task["ServiceID"] == service["ID"] and task.get("DesiredState") != "remove":
-                task["DesiredState"] = "remove"
-                changes.append(T.update(task))
-        self.store.write(changes)
+        # The task writes are versioned, and nodes report task states all the time: a
+        # conflict only means a task moved meanwhile, so read again and retry.
+        for attempt in range(REMOVE_ATTEMPTS):
+            service = self.resolve(ref)
+            changes: list[dict[str, Any]] = [{"op": "delete", "kind": "service",
+                                              "id": service["ID"]}]
+            for task in self.store.list("task"):
+                if task["ServiceID"] == service["ID"] and task.get("DesiredState") != "remove":
+                    task["DesiredState"] = "remove"
+                    changes.append(T.update(task))
+            try:
+                self.store.write(changes)
+                return
+            except StoreError as exc:
+                if exc.code != "conflict" or attempt == REMOVE_ATTEMPTS - 1:
+                    raise
 
     def logs(self, ref: str, tail: int, follow: bool) -> Iterator[bytes]:
         """The service's log lines from every node, as Docker prints them:
