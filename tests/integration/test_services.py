@@ -119,10 +119,12 @@ def test_restart_policies(cluster, remove_services):
     cluster.cli(MANAGER, "service create -d --name crashy --restart-condition on-failure "
                          "--restart-max-attempts 2 --restart-delay 200ms "
                          f"{IMAGE} sh -c 'exit 3'")
+    # The restart supervisor marks a failed task's desired state Shutdown in the pass after
+    # its failure is reported: wait for both.
     history = eventually(lambda: (t := tasks(cluster, "crashy")) and len(t) == 3 and
-                         all(x["CurrentState"].startswith("Failed") for x in t) and t)
+                         all(x["CurrentState"].startswith("Failed") for x in t) and
+                         all(x["DesiredState"] == "Shutdown" for x in t) and t)
     assert all(t["Error"] == '"task: non-zero exit (3)"' for t in history)
-    assert all(t["DesiredState"] == "Shutdown" for t in history)
     assert replicas(cluster, "crashy") == "0/1"
 
     cluster.cli(MANAGER, f"service create -d --name once --restart-condition none {IMAGE} "
