@@ -172,3 +172,20 @@ def test_a_store_error_other_than_a_conflict_is_raised(api):
     store.write = lambda batch, timeout=10.0: broken()
     with pytest.raises(StoreError):
         networks.create({"Name": "x"})
+
+
+def test_service_rm_survives_a_task_reaped_between_read_and_write(api):
+    _, services, store = api
+    service_id = services.create(svc_spec("web"))["ID"]
+    service = store.get("service", service_id)
+    old, new = T.new_task(service, 1), T.new_task(service, 1)
+    store.state.apply([T.create(old), T.create(new)], TS)
+
+    def reaper() -> None:  # the history trim deletes the old task meanwhile
+        store.state.apply([{"op": "delete", "kind": "task", "id": old["ID"]}], TS)
+
+    store.before_write = reaper
+    services.remove("web")
+    assert store.get("service", service_id) is None
+    assert store.get("task", new["ID"])["DesiredState"] == "remove"
+    assert message(services.remove, "web") == "service web not found"

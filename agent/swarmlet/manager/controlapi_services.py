@@ -99,8 +99,9 @@ class ServiceAPI:
         self.store.write([{"op": "update", "kind": "service", "object": service}])
 
     def remove(self, ref: str) -> None:
-        # The task writes are versioned, and nodes report task states all the time: a
-        # conflict only means a task moved meanwhile, so read again and retry.
+        # The task writes are versioned, and nodes report task states (and the reaper
+        # deletes old tasks) all the time: a conflict or a task gone only means a task
+        # moved meanwhile, so read again and retry (a service gone fails in resolve()).
         for attempt in range(REMOVE_ATTEMPTS):
             service = self.resolve(ref)
             changes: list[dict[str, Any]] = [{"op": "delete", "kind": "service",
@@ -113,7 +114,7 @@ class ServiceAPI:
                 self.store.write(changes)
                 return
             except StoreError as exc:
-                if exc.code != "conflict" or attempt == REMOVE_ATTEMPTS - 1:
+                if exc.code not in ("conflict", "not_found") or attempt == REMOVE_ATTEMPTS - 1:
                     raise
 
     def logs(self, ref: str, tail: int, follow: bool) -> Iterator[bytes]:

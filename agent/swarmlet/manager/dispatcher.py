@@ -3,7 +3,9 @@
 Heartbeats go to the leader only (others answer with where the leader is) and are kept in
 memory: the store is written only when a node changes between ready and down, so a quiet
 cluster writes nothing. A node silent for 3 heartbeat periods is marked down; after a leader
-change, every node gets 3 periods from the new leader's start before that can happen.
+change, every node gets 3 periods from the new leader's start, plus the time one heartbeat may
+spend waiting on the dead leader, before that can happen (else a failover would mark live
+nodes down and replace their tasks).
 """
 
 from __future__ import annotations
@@ -19,6 +21,11 @@ from swarmlet.store.state import StoreError
 log = logging.getLogger("swarmlet.dispatcher")
 
 GRACE_PERIODS = 3
+
+
+def heartbeat_timeout(period: float) -> float:
+    """How long a node waits for one manager to answer a heartbeat."""
+    return max(period, 3.0)
 
 
 class Dispatcher:
@@ -50,11 +57,12 @@ class Dispatcher:
         if self._leading_since is None:
             self._leading_since = now  # everyone gets a full grace period from a new leader
         ttl = self.period * GRACE_PERIODS
+        since_leading = self._leading_since + heartbeat_timeout(self.period)
         for node in self.store.list("node"):
             if node.get("Status", {}).get("State") != "ready":
                 continue
             with self._lock:
-                seen = max(self._last_seen.get(node["ID"], 0.0), self._leading_since)
+                seen = max(self._last_seen.get(node["ID"], 0.0), since_leading)
             if now - seen > ttl:
                 node["Status"] = {**node["Status"], "State": "down",
                                   "Message": "heartbeat failure"}

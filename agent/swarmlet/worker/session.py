@@ -17,6 +17,7 @@ from swarmlet.ca.node import NodeCertificates, make_csr
 from swarmlet.ca.tls import client_context
 from swarmlet.client import ApiResponseError, Client
 from swarmlet.errors import SwarmletError
+from swarmlet.manager.dispatcher import heartbeat_timeout
 from swarmlet.node.state import NodeFiles, NodeState
 
 log = logging.getLogger("swarmlet.session")
@@ -30,6 +31,7 @@ class Session:
         self.period = period
         self.on_role_change = on_role_change
         self._target: str | None = None  # the leader's API address, once known
+        self._unanswered: set[str] = set()  # managers whose last heartbeat went unanswered
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="session", daemon=True)
 
@@ -45,7 +47,7 @@ class Session:
         """A client of a manager's cluster API, presenting this node's certificate."""
         context = client_context(self.files.certs_dir, None)
         return Client(f"tcp://{addr}", tls_context=context,
-                      timeout=timeout or max(self.period, 3))
+                      timeout=timeout or heartbeat_timeout(self.period))
 
     @property
     def leader(self) -> str | None:
@@ -57,9 +59,10 @@ class Session:
         self._target = leader
 
     def _candidates(self) -> list[str]:
-        managers = list(self.state.managers)
-        if self._target in managers:
-            managers.remove(self._target)
+        """The known leader, then the other managers; those that did not answer last time
+        go last, so a dead leader costs one timeout, not one per beat."""
+        managers = [m for m in self.state.managers if m != self._target]
+        managers.sort(key=lambda m: m in self._unanswered)
         return ([self._target] if self._target else []) + managers
 
     def _run(self) -> None:
@@ -100,7 +103,9 @@ class Session:
             return None
         except SwarmletError as exc:
             log.debug("heartbeat to %s failed: %s", addr, exc)
+            self._unanswered.add(addr)
             return None
+        self._unanswered.discard(addr)
         self.period = float(answer.get("Period", self.period))
         if answer.get("Managers"):
             self.state.managers = answer["Managers"]
