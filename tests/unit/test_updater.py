@@ -131,3 +131,11 @@ def test_a_new_task_not_running_within_the_monitor_period_is_a_failure():
     slow = new_task(svc, 1, "starting", ago=7)
     [change] = update_services(snap([svc], [node("n1")], [slow, old_task(svc, old, 2)]))
     assert change["object"]["UpdateStatus"]["State"] == "paused"
+
+
+def test_a_new_task_its_node_never_took_up_is_not_a_failure():
+    """Assigned to a node that died before it was marked down: the orchestrator replaces
+    it once the node is down; the update waits rather than pausing."""
+    svc, old = updating(replicas=2, parallelism=1, monitor=5)
+    stuck = new_task(svc, 1, "assigned", ago=7)
+    assert update_services(snap([svc], [node("n1")], [stuck, old_task(svc, old, 2)])) == []

@@ -66,11 +66,14 @@ def _update(snap: Snapshot, service: dict[str, Any],
     current = _current_tasks(service, tasks)
     fresh = [t for t in tasks if _new_spec(t, service) and t.get("CreatedAt", "") >= started]
     failed = [t for t in fresh if T.state_of(t) in ("failed", "rejected")]
-    # A new task that has not reached RUNNING (healthy, with a health check: the executor
-    # reports "starting" until then) within the monitor period fails the update as well.
+    # A new task that its node took up but that has not reached RUNNING (healthy, with a
+    # health check: the executor reports "starting" until then) within the monitor period
+    # fails the update as well. One its node never took up (a node that just died, not yet
+    # marked down) is the orchestrator's to replace, not a failure of the new spec.
     monitor = nanos_to_seconds(config.get("Monitor"))
     if monitor:
         failed += [t for t in fresh if T.is_active(t) and T.state_of(t) != "running"
+                   and T.at_least(T.state_of(t), "accepted")
                    and snap.seconds_since(t.get("CreatedAt", "")) > monitor]
 
     if failed and len(failed) / max(len(current), 1) > float(config.get("MaxFailureRatio", 0)):
