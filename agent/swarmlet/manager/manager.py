@@ -18,7 +18,7 @@ from typing import Any
 from swarmlet.ca.authority import RootCA
 from swarmlet.ca.identity import MANAGER, WORKER, NodeIdentity
 from swarmlet.ca.tokens import InvalidJoinToken, JoinToken, tokens_equal
-from swarmlet.manager import assignment_networks, tasks
+from swarmlet.manager import assignment_networks, assignment_services, tasks
 from swarmlet.manager.dispatcher import Dispatcher
 from swarmlet.manager.logbroker import LogBroker, LogStreams
 from swarmlet.manager.loops import ControlLoops
@@ -214,9 +214,13 @@ class Manager:
         me = next((n for n in nodes if n["ID"] == node_id), None)
         mine = assignment_networks.sendable([t for t in tasks_ if t.get("NodeID") == node_id],
                                             me)
-        networks = assignment_networks.node_networks(node_id, mine, nodes,
-                                                     self.store.list("network"), tasks_)
-        return {"Index": index, "Tasks": mine, "Networks": networks,
+        all_networks = self.store.list("network")
+        networks = assignment_networks.node_networks(node_id, mine, nodes, all_networks, tasks_)
+        ingress = next((n["ID"] for n in all_networks if (n.get("Spec") or {}).get("Ingress")),
+                       None)
+        services = assignment_services.node_services(
+            {n["Network"]["ID"] for n in networks}, self.store.list("service"), tasks_, ingress)
+        return {"Index": index, "Tasks": mine, "Networks": networks, "Services": services,
                 "LogGeneration": generation,
                 "LogSubscriptions": self.logbroker.for_services({t["ServiceID"] for t in mine})}
 

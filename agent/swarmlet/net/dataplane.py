@@ -22,6 +22,7 @@ from swarmlet.net.dockernet import DockerNetworks
 from swarmlet.net.driver import NetworkDriver
 from swarmlet.net.driver_server import DriverServer
 from swarmlet.net.netlink import Netlink
+from swarmlet.net.nft import LoadBalancer
 from swarmlet.net.overlay import Overlays
 from swarmlet.net.spec import OverlaySpec, parse_networks, vni_of
 from swarmlet.net.veth import EndpointLinks
@@ -43,6 +44,9 @@ class NodeNetworks:
         self.netlink = Netlink()
         self.overlays = Overlays(self.netlink)
         self.links = EndpointLinks(self.netlink)
+        self.lb = LoadBalancer(self.netlink)
+        self._services: list[dict[str, Any]] | None = None  # None: no load balancer
+        self._ingress_id: str | None = None
         self.docker = DockerNetworks(self.driver_name, self.machine)
         self.driver = NetworkDriver(self)
         self._server: DriverServer | None = None
@@ -82,13 +86,19 @@ class NodeNetworks:
 
     # --- from the worker --------------------------------------------------------------------
 
-    def update(self, entries: list[dict[str, Any]], local_addr: str) -> None:
-        """New assignments: program what they list (at once, before their tasks start)."""
+    def update(self, entries: list[dict[str, Any]], local_addr: str,
+               services: list[dict[str, Any]] | None = None) -> None:
+        """New assignments: program what they list (at once, before their tasks start), and
+        the load balancer from their "Services" (none when None: a manager without it)."""
         if self._stopping.is_set():
             return  # a late answer of the session that is ending: nothing may come back
         with self._lock:
             self._wanted = parse_networks(entries)
             self._local_addr = local_addr
+            if services is not None:
+                self._services = services
+                self._ingress_id = next((e["Network"]["ID"] for e in entries if (
+                    (e.get("Network") or {}).get("Spec") or {}).get("Ingress")), None)
             self._have_assignments = True
             self.reconcile()
 
@@ -97,8 +107,16 @@ class NodeNetworks:
         with self._lock:
             self._wanted = {}
             self._have_assignments = True
+            balancing = self._services is not None
+            self._services = [] if balancing else None
             self.reconcile()
             self._have_assignments = False
+            if balancing:  # this session's manager sent "Services": tables and VIPs go
+                try:
+                    self.lb.remove()
+                except Exception:
+                    log.exception("load balancer not removed")
+            self._services = None
 
     def attach(self, attachments: list[dict[str, Any]]) -> list[tuple[str, str]]:
         """For a task's NetworksAttachments: (Docker network name, address) each, making the
@@ -144,6 +162,7 @@ class NodeNetworks:
                 self._programmed[vni] = spec
             except Exception as exc:
                 log.warning("overlay %s (%s) not programmed: %s", vni, spec.name, exc)
+        self._sync_lb()
         self._prune_links()
         wanted_ids = {spec.network_id for spec in self._wanted.values()}
         kept = set()
@@ -161,6 +180,17 @@ class NodeNetworks:
             # dockerd may still count an endpoint that our driver has just deleted
             pending |= not self.docker.remove(network_id)
         return pending
+
+    def _sync_lb(self) -> None:
+        """The load balancer over the networks programmed here (net/lb.py, net/nft.py)."""
+        if self._services is None:
+            return
+        here = {spec.network_id: spec.name for vni, spec in self._programmed.items()
+                if vni in self._wanted}
+        try:
+            self.lb.sync(self._services, here, self._ingress_id)
+        except Exception as exc:
+            log.warning("load balancer not programmed: %s", exc)
 
     def _prune_links(self) -> None:
         """Delete container links that dockerd no longer knows: their DeleteEndpoint never
@@ -200,7 +230,12 @@ class NodeNetworks:
         return self.docker.vni_of(docker_id)
 
     def create_link(self, endpoint_id: str, vni: int, address: str) -> str:
-        return self.links.create(endpoint_id, vni, address)
+        name = self.links.create(endpoint_id, vni, address)
+        try:  # hairpin: a task reaching itself through its service's VIP (net/nft.py)
+            self.lb.hairpin()
+        except Exception as exc:
+            log.warning("hairpin mode not set: %s", exc)
+        return name
 
     def delete_link(self, endpoint_id: str) -> None:
         self.links.delete(endpoint_id)

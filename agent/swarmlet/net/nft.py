@@ -1,0 +1,113 @@
+"""Applying the load balancer (net/lb.py) in the agent's network namespace: the nftables
+tables in one `nft -f -` transaction when their text changes, the VIPs as local addresses,
+and IPv4 forwarding on (a fresh network namespace has it off).
+
+The VIPs are /32 addresses of `lo` labelled `lo:swlvip`, not of the bridges: the overlay
+passes own the bridges' addresses (net/overlay.py keeps exactly the node's address there),
+and this kernel has no dummy devices. Linux answers ARP for any local address on any
+interface (arp_ignore 0), so every bridge answers for every VIP.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from pyroute2 import IPRoute
+
+from swarmlet.errors import SwarmletError
+from swarmlet.net import lb
+from swarmlet.net.names import BRIDGE_PREFIX, HOST_VETH_PREFIX
+from swarmlet.net.netlink import Netlink
+
+log = logging.getLogger("swarmlet.net.lb")
+
+VIP_LABEL = "lo:swlvip"
+FORWARDING = Path("/proc/sys/net/ipv4/ip_forward")
+AF_INET = 2
+
+
+class LoadBalancer:
+    def __init__(self, netlink: Netlink, nft: str = "nft") -> None:
+        self.netlink = netlink
+        self.nft = nft
+        self._applied: str | None = None  # None: whatever is there is replaced on first sync
+        self.last_apply_ms: float | None = None
+
+    def sync(self, services: list[dict[str, Any]], networks: dict[str, str],
+             ingress_id: str | None) -> bool:
+        """Make the tables and VIPs match; True if the tables were rewritten."""
+        if networks:
+            _forwarding_on()
+        balancers, vips = lb.plan(services, networks, ingress_id)
+        self.netlink.call(lambda ipr: _ensure_vips(ipr, vips))
+        self.hairpin()
+        return self._apply(lb.render(balancers, vips))
+
+    def hairpin(self) -> None:
+        """Hairpin mode on every container port of our bridges. With bridge netfilter on
+        (the default, also in a new namespace), a frame a container sends to a VIP that is
+        DNAT'd to a task on the same bridge is bridged, not routed: back out of the port it
+        came in by when the task is the sender itself, which a bridge port refuses unless in
+        hairpin mode (Docker sets it too)."""
+        self.netlink.call(_hairpin)
+
+    def remove(self) -> None:
+        """`swarm leave`: no table and no VIP of ours is left."""
+        self._run(lb.removal())
+        self._applied = lb.removal()
+        self.netlink.call(_remove_vips)
+
+    def _apply(self, text: str) -> bool:
+        if text == self._applied:
+            return False
+        started = time.monotonic()
+        self._run(text)
+        self.last_apply_ms = (time.monotonic() - started) * 1000
+        self._applied = text
+        log.info("load balancer rules applied (%.1f ms)", self.last_apply_ms)
+        return True
+
+    def _run(self, text: str) -> None:
+        proc = subprocess.run([self.nft, "-f", "-"], input=text, capture_output=True,
+                              text=True, check=False)
+        if proc.returncode != 0:
+            raise SwarmletError(f"nft: {proc.stderr.strip()}")
+
+
+def _forwarding_on() -> None:
+    try:
+        if FORWARDING.read_text().strip() != "1":
+            FORWARDING.write_text("1\n")
+            log.info("IPv4 forwarding turned on")
+    except OSError as exc:
+        log.warning("IPv4 forwarding not turned on: %s", exc)
+
+
+def _ensure_vips(ipr: IPRoute, vips: set[str]) -> None:
+    """The VIPs as /32 addresses of `lo` labelled lo:swlvip (only those are ever touched)."""
+    (index,) = ipr.link_lookup(ifname="lo")
+    have = {a.get("address") for a in ipr.addr("dump", index=index)
+            if a["family"] == AF_INET and a["index"] == index and a["prefixlen"] == 32
+            and a.get("label") == VIP_LABEL}
+    for address in have - vips:
+        ipr.addr("del", index=index, address=address, prefixlen=32)
+    for address in sorted(vips - have):
+        ipr.addr("add", index=index, address=address, prefixlen=32, label=VIP_LABEL)
+
+
+def _hairpin(ipr: IPRoute) -> None:
+    links = ipr.link("dump")
+    bridges = {link["index"] for link in links
+               if (link.get("ifname") or "").startswith(BRIDGE_PREFIX)}
+    for link in links:
+        if link.get("master") in bridges and (link.get("ifname") or "").startswith(
+                HOST_VETH_PREFIX):
+            ipr.brport("set", index=link["index"], mode=1)
+
+
+def _remove_vips(ipr: IPRoute) -> None:
+    _ensure_vips(ipr, set())
