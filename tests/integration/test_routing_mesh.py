@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import time
 from datetime import datetime
 
 import pytest
 from swarm_cluster import Cluster, eventually, running_cluster
+
+from conftest import SWARMLET
 
 MANAGER, W1, W2 = "lb-1", "lb-2", "lb-3"
 NODES = [MANAGER, W1, W2]
@@ -148,3 +151,32 @@ def _started(container: dict) -> float:
                            capture_output=True, text=True).stdout.strip()
     whole, _, frac = fresh.rstrip("Z").partition(".")
     return datetime.fromisoformat(whole + "+00:00").timestamp() + float(f"0.{frac or 0}")
+
+
+# One connection: answer with the peer's address.
+LISTEN = ("import socket; s = socket.create_server(('{ip}', 9099)); c, peer = s.accept(); "
+          "c.sendall(peer[0].encode()); c.close()")
+
+
+def test_a_task_reaches_the_outside_through_its_node(cluster):
+    """Egress: a task on an overlay reaches an address beyond the overlays (another
+    machine's underlay address) from its node's address, as through Docker's gwbridge."""
+    cluster.cli(MANAGER, f"service create -d --name lbout --network front {IMAGE}")
+    eventually(lambda: len(containers("lbout")) == 1, timeout=30)
+    [task] = containers("lbout")
+    node = task["Config"]["Labels"]["swarmlet.machine"]
+    target = cluster.machines.ip(MANAGER)
+    listener = subprocess.Popen(
+        [SWARMLET, "machine", "ssh", MANAGER, "--",
+         f'{sys.executable} -c "{LISTEN.format(ip=target)}"'],
+        env=cluster.machines.env, stdout=subprocess.PIPE, text=True)
+    try:
+        answer = eventually(lambda: subprocess.run(
+            ["docker", "exec", task["Id"], "sh", "-c", f"nc -w 2 {target} 9099 </dev/null"],
+            capture_output=True, text=True).stdout.strip(), timeout=20)
+        assert answer == cluster.machines.ip(node)
+    finally:
+        listener.kill()
+        listener.wait()
+        cluster.cli(MANAGER, "service rm lbout")
+        eventually(lambda: not containers("lbout"), timeout=60)

@@ -61,6 +61,7 @@ def test_no_backends_no_dnat_but_vip_held():
 def test_masquerade_and_arp_guard():
     text = lb.render(*lb.plan([svc(backends=[(FRONT, "10.0.1.5")])], NETS, None))
     assert 'ct status dnat oifname "swlb-*" masquerade' in text
+    assert 'iifname "swlb-*" oifname != "swlb-*" masquerade' in text  # egress
     assert 'oifname "swlx-*" arp operation request arp daddr ip @vips drop' in text
     assert 'iifname "swlx-*" arp operation request arp daddr ip @vips drop' in text
     assert text.startswith("add table ip swarmlet\ndelete table ip swarmlet\n")

@@ -12,7 +12,9 @@ One table `ip swarmlet` (NAT), written whole in one `nft -f -` transaction by ne
     ingress-...          the same over the tasks' ingress addresses, to the target port
     postrouting          nat, srcnat: DNAT'd traffic leaving by one of our bridges is
                          masqueraded (to the node's address there), so replies come back
-                         through this node and a task reaching its own VIP (hairpin) works
+                         through this node and a task reaching its own VIP (hairpin) works;
+                         and containers' traffic leaving the overlays for anywhere else
+                         (egress) takes the node's address, as Docker's gwbridge does
 
 A VIP or port without backends gets no DNAT: the VIP is a local address of the node (see
 net/nft.py), so a connection to it is refused by the kernel (TCP RST), as is one to a
@@ -92,8 +94,9 @@ def render(balancers: list[Balancer], vips: set[str]) -> str:
     out = [f"add table ip {TABLE}", f"delete table ip {TABLE}", f"table ip {TABLE} {{"]
     out += _base_chain("prerouting", "prerouting", "-100", ["jump services"])
     out += _base_chain("output", "output", "-100", ["jump services"])
-    out += _base_chain("postrouting", "postrouting", "100",
-                       [f'ct status dnat oifname "{BRIDGE_PREFIX}*" masquerade'])
+    out += _base_chain("postrouting", "postrouting", "100", [
+        f'ct status dnat oifname "{BRIDGE_PREFIX}*" masquerade',
+        f'iifname "{BRIDGE_PREFIX}*" oifname != "{BRIDGE_PREFIX}*" masquerade'])
     # VIPs first: a VIP is a local address too, and would match a published port's rule
     order = sorted(balancers, key=lambda b: b.port is not None)
     rules = [f"{b.match} goto {b.chain}" for b in order if b.backends]
