@@ -180,3 +180,20 @@ def test_a_task_reaches_the_outside_through_its_node(cluster):
         listener.wait()
         cluster.cli(MANAGER, "service rm lbout")
         eventually(lambda: not containers("lbout"), timeout=60)
+
+
+def test_a_host_mode_port_answers_only_where_its_task_runs(cluster):
+    cluster.cli(MANAGER, f"service create -d --name lbhost --constraint node.hostname=={W1} "
+                         f"--publish published=9090,target=80,mode=host {IMAGE}")
+    eventually(lambda: len(containers("lbhost")) == 1, timeout=30)
+    [task] = containers("lbhost")
+    assert task["Config"]["Labels"]["swarmlet.machine"] == W1
+    w1 = cluster.machines.ip(W1)
+    eventually(lambda: curl(w1, 9090) == task["Config"]["Hostname"], timeout=10)
+    for machine in (MANAGER, W2):
+        assert curl(cluster.machines.ip(machine), 9090) == "", machine
+    assert "tcp dport 9090 goto host-tcp-9090" in ruleset(cluster, W1)
+    assert "9090" not in ruleset(cluster, W2)
+    cluster.cli(MANAGER, "service rm lbhost")
+    eventually(lambda: "9090" not in ruleset(cluster, W1), timeout=10)
+    eventually(lambda: not containers("lbhost"), timeout=60)

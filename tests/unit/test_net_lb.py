@@ -141,8 +141,8 @@ def test_dataplane_balances_over_the_networks_programmed_here(monkeypatch):
         def __init__(self):
             self.calls, self.removed = [], 0
 
-        def sync(self, services, networks, ingress_id):
-            self.calls.append((services, networks, ingress_id))
+        def sync(self, services, networks, ingress_id, host_ports):
+            self.calls.append((services, networks, ingress_id, host_ports))
 
         def remove(self):
             self.removed += 1
@@ -157,7 +157,18 @@ def test_dataplane_balances_over_the_networks_programmed_here(monkeypatch):
     ingress = entry("ing", "ingress", 4096)
     ingress["Network"]["Spec"]["Ingress"] = True
     services = [svc()]
-    plane.update([entry("n1", "front", 4097), ingress], "198.18.0.2", services)
-    assert fake.calls[-1] == (services, {"n1": "front", "ing": "ingress"}, "ing")
+    host = [{"Protocol": "tcp", "PublishedPort": 9090, "TargetPort": 80, "IP": "10.0.0.9"}]
+    plane.update([entry("n1", "front", 4097), ingress], "198.18.0.2", services, host)
+    assert fake.calls[-1] == (services, {"n1": "front", "ing": "ingress"}, "ing", host)
     plane.remove_all()
-    assert fake.calls[-1] == ([], {}, "ing") and fake.removed == 1
+    assert fake.calls[-1] == ([], {}, "ing", []) and fake.removed == 1
+
+
+def test_host_mode_port_goes_to_the_task_here():
+    host = [{"Protocol": "tcp", "PublishedPort": 9090, "TargetPort": 80, "IP": "10.0.0.9",
+             "TaskID": "t1"}]
+    text = lb.render(*lb.plan([], NETS, INGRESS, host))
+    assert ("ip daddr != 127.0.0.0/8 fib daddr type local tcp dport 9090 "
+            "goto host-tcp-9090") in text
+    assert "meta l4proto tcp dnat ip to numgen inc mod 1 map { 0 : 10.0.0.9 } : 80" in text
+    assert "host-" not in lb.render(*lb.plan([], NETS, INGRESS, []))

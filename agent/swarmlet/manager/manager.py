@@ -18,7 +18,7 @@ from typing import Any
 from swarmlet.ca.authority import RootCA
 from swarmlet.ca.identity import MANAGER, WORKER, NodeIdentity
 from swarmlet.ca.tokens import InvalidJoinToken, JoinToken, tokens_equal
-from swarmlet.manager import assignment_networks, assignment_services, tasks
+from swarmlet.manager import assignment_networks, assignment_ports, assignment_services, tasks
 from swarmlet.manager.dispatcher import Dispatcher
 from swarmlet.manager.logbroker import LogBroker, LogStreams
 from swarmlet.manager.loops import ControlLoops
@@ -221,6 +221,7 @@ class Manager:
         services = assignment_services.node_services(
             {n["Network"]["ID"] for n in networks}, self.store.list("service"), tasks_, ingress)
         return {"Index": index, "Tasks": mine, "Networks": networks, "Services": services,
+                "HostPorts": assignment_ports.host_ports(node_id, tasks_),
                 "LogGeneration": generation,
                 "LogSubscriptions": self.logbroker.for_services({t["ServiceID"] for t in mine})}
 

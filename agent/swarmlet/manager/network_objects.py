@@ -57,6 +57,11 @@ def ingress_ports(endpoint_spec: Obj | None) -> list[Obj]:
             if p.get("PublishMode", "ingress") == "ingress"]
 
 
+def host_ports(endpoint_spec: Obj | None) -> list[Obj]:
+    return [p for p in (endpoint_spec or {}).get("Ports") or []
+            if p.get("PublishMode", "ingress") == "host"]
+
+
 def needs_ingress(endpoint_spec: Obj | None) -> bool:
     """SwarmKit's IsIngressNetworkNeeded: any port published in ingress mode."""
     return bool(ingress_ports(endpoint_spec))
@@ -71,9 +76,12 @@ def spec_network_ids(template: Obj | None) -> list[str]:
 def task_network_ids(task: Obj, ingress_id: str | None) -> list[str]:
     """The networks a task is attached to: its spec's, plus ingress when its endpoint
     publishes a port in ingress mode (the task's own copy: during a rolling update the
-    old tasks keep what they were made with)."""
+    old tasks keep what they were made with), or in host mode with no network of its own
+    (the address its node sends the port to: Docker's docker_gwbridge)."""
     ids = spec_network_ids(task.get("Spec"))
-    if ingress_id and needs_ingress(task.get("Endpoint")) and ingress_id not in ids:
+    endpoint = task.get("Endpoint")
+    if ingress_id and ingress_id not in ids and (
+            needs_ingress(endpoint) or (host_ports(endpoint) and not ids)):
         ids.append(ingress_id)
     return ids
 

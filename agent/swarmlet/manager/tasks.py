@@ -33,6 +33,12 @@ def is_active(task: dict[str, Any]) -> bool:
     return task.get("DesiredState") in ("running", "ready") and not is_terminal(task)
 
 
+def is_serving(task: dict[str, Any]) -> bool:
+    """RUNNING (healthy, with a health check: the executor reports "starting" until then)
+    and not being stopped: it gets traffic."""
+    return state_of(task) == "running" and task.get("DesiredState", "running") == "running"
+
+
 def newest(tasks: list[dict[str, Any]]) -> dict[str, Any]:
     return max(tasks, key=lambda t: (t.get("CreatedAt", ""), t["Version"]["Index"]))
 

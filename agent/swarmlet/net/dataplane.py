@@ -47,6 +47,7 @@ class NodeNetworks:
         self.lb = LoadBalancer(self.netlink)
         self._services: list[dict[str, Any]] | None = None  # None: no load balancer
         self._ingress_id: str | None = None
+        self._host_ports: list[dict[str, Any]] = []
         self.docker = DockerNetworks(self.driver_name, self.machine)
         self.driver = NetworkDriver(self)
         self._server: DriverServer | None = None
@@ -87,9 +88,11 @@ class NodeNetworks:
     # --- from the worker --------------------------------------------------------------------
 
     def update(self, entries: list[dict[str, Any]], local_addr: str,
-               services: list[dict[str, Any]] | None = None) -> None:
+               services: list[dict[str, Any]] | None = None,
+               host_ports: list[dict[str, Any]] | None = None) -> None:
         """New assignments: program what they list (at once, before their tasks start), and
-        the load balancer from their "Services" (none when None: a manager without it)."""
+        the load balancer from their "Services" and "HostPorts" (none when services is
+        None: a manager without them)."""
         if self._stopping.is_set():
             return  # a late answer of the session that is ending: nothing may come back
         with self._lock:
@@ -97,6 +100,7 @@ class NodeNetworks:
             self._local_addr = local_addr
             if services is not None:
                 self._services = services
+                self._host_ports = host_ports or []
                 self._ingress_id = next((e["Network"]["ID"] for e in entries if (
                     (e.get("Network") or {}).get("Spec") or {}).get("Ingress")), None)
             self._have_assignments = True
@@ -109,6 +113,7 @@ class NodeNetworks:
             self._have_assignments = True
             balancing = self._services is not None
             self._services = [] if balancing else None
+            self._host_ports = []
             self.reconcile()
             self._have_assignments = False
             if balancing:  # this session's manager sent "Services": tables and VIPs go
@@ -188,7 +193,7 @@ class NodeNetworks:
         here = {spec.network_id: spec.name for vni, spec in self._programmed.items()
                 if vni in self._wanted}
         try:
-            self.lb.sync(self._services, here, self._ingress_id)
+            self.lb.sync(self._services, here, self._ingress_id, self._host_ports)
         except Exception as exc:
             log.warning("load balancer not programmed: %s", exc)
 

@@ -10,6 +10,7 @@ One table `ip swarmlet` (NAT), written whole in one `nft -f -` transaction by ne
     svc-<name>           `dnat ip to numgen inc mod N map { 0 : a, 1 : b }` over the tasks on
                          the VIP's network: all ports, the port is kept (Swarm's fwmark VIP)
     ingress-...          the same over the tasks' ingress addresses, to the target port
+    host-<proto>-<port>  a port published in host mode, to the task on this node
     postrouting          nat, srcnat: DNAT'd traffic leaving by one of our bridges is
                          masqueraded (to the node's address there), so replies come back
                          through this node and a task reaching its own VIP (hairpin) works;
@@ -29,6 +30,7 @@ nor are taken from one.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import Any
@@ -49,10 +51,12 @@ class Balancer:
 
 
 def plan(services: list[dict[str, Any]], networks: dict[str, str], ingress_id: str | None,
+         host_ports: Sequence[dict[str, Any]] = (),
          ) -> tuple[list[Balancer], set[str]]:
-    """The balancers for the services, and the VIPs to hold on this node. Only VIPs of the
-    networks in `networks` (ID: name; those programmed here) count. A service with VIPs on
-    several networks gets a chain per network: svc-<name>-<network>."""
+    """The balancers for the services and for the host-mode ports of the tasks here
+    ("HostPorts", manager/assignment_ports.py), and the VIPs to hold on this node. Only VIPs
+    of the networks in `networks` (ID: name; those programmed here) count. A service with
+    VIPs on several networks gets a chain per network: svc-<name>-<network>."""
     balancers: list[Balancer] = []
     vips: set[str] = set()
     taken: set[str] = set()
@@ -85,7 +89,22 @@ def plan(services: list[dict[str, Any]], networks: dict[str, str], ingress_id: s
                 f"ip daddr != 127.0.0.0/8 fib daddr type local {proto} dport {published}",
                 _ordered(backends_on.get(ingress_id, [])),
                 port=int(port.get("TargetPort") or published), proto=proto))
+    balancers += _host_balancers(host_ports)
     return balancers, vips
+
+
+def _host_balancers(host_ports: Sequence[dict[str, Any]]) -> list[Balancer]:
+    """A host-mode port answers only here, sent to the task(s) here publishing it."""
+    by_port: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for entry in host_ports:
+        proto = str(entry.get("Protocol") or "tcp").lower()
+        if proto in ("tcp", "udp") and entry.get("PublishedPort") and entry.get("IP"):
+            by_port.setdefault((proto, int(entry["PublishedPort"])), []).append(entry)
+    return [Balancer(f"host-{proto}-{published}",
+                     f"ip daddr != 127.0.0.0/8 fib daddr type local {proto} dport {published}",
+                     _ordered(e["IP"] for e in entries),
+                     port=int(entries[0].get("TargetPort") or published), proto=proto)
+            for (proto, published), entries in sorted(by_port.items())]
 
 
 def render(balancers: list[Balancer], vips: set[str]) -> str:

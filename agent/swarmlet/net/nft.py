@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import subprocess
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +39,11 @@ class LoadBalancer:
         self.last_apply_ms: float | None = None
 
     def sync(self, services: list[dict[str, Any]], networks: dict[str, str],
-             ingress_id: str | None) -> bool:
+             ingress_id: str | None, host_ports: Sequence[dict[str, Any]] = ()) -> bool:
         """Make the tables and VIPs match; True if the tables were rewritten."""
         if networks:
             _forwarding_on()
-        balancers, vips = lb.plan(services, networks, ingress_id)
+        balancers, vips = lb.plan(services, networks, ingress_id, host_ports)
         self.netlink.call(lambda ipr: _ensure_vips(ipr, vips))
         self.hairpin()
         return self._apply(lb.render(balancers, vips))
