@@ -307,6 +307,9 @@ def test_leaving_the_swarm_takes_every_network_and_the_driver(cluster, docker_cl
     for m in (W1, W2, M1):
         cluster.cli(m, "swarm leave --force")
     assert swarm_links(cluster) == {M1: set(), W1: set(), W2: set()}
+    for m in (M1, W1, W2):  # nor the load balancer's tables and VIPs
+        assert "swarmlet" not in cluster.run(m, "nft list ruleset").stdout, m
+        assert "swlvip" not in cluster.run(m, "ip -4 addr show dev lo").stdout, m
     for m in (M1, W1, W2):
         assert not names.plugin_socket(names.driver_name(m)).exists()
     assert not [n.name for n in docker_client.networks.list()
