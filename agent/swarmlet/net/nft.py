@@ -21,6 +21,7 @@ from pyroute2 import IPRoute
 
 from swarmlet.errors import SwarmletError
 from swarmlet.net import lb
+from swarmlet.net.conntrack import forget_udp_flows_to
 from swarmlet.net.names import BRIDGE_PREFIX, HOST_VETH_PREFIX
 from swarmlet.net.netlink import Netlink
 
@@ -37,6 +38,7 @@ class LoadBalancer:
         self.nft = nft
         self._applied: str | None = None  # None: whatever is there is replaced on first sync
         self.last_apply_ms: float | None = None
+        self._backends: set[str] = set()  # as last applied
 
     def sync(self, services: list[dict[str, Any]], networks: dict[str, str],
              ingress_id: str | None, host_ports: Sequence[dict[str, Any]] = ()) -> bool:
@@ -46,7 +48,15 @@ class LoadBalancer:
         balancers, vips = lb.plan(services, networks, ingress_id, host_ports)
         self.netlink.call(lambda ipr: _ensure_vips(ipr, vips))
         self.hairpin()
-        return self._apply(lb.render(balancers, vips))
+        changed = self._apply(lb.render(balancers, vips))
+        backends = {ip for b in balancers for ip in b.backends}
+        left, self._backends = self._backends - backends, backends
+        if left:
+            try:
+                forget_udp_flows_to(left)
+            except Exception as exc:
+                log.warning("UDP flows to removed backends not forgotten: %s", exc)
+        return changed
 
     def hairpin(self) -> None:
         """Hairpin mode on every container port of our bridges. With bridge netfilter on

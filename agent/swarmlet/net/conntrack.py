@@ -1,0 +1,38 @@
+"""Forgetting the UDP flows of backends that left (IPVS's expire_nodest_conn, kube-proxy's
+conntrack cleanup). DNAT is decided on a flow's first packet only; a UDP "connection" whose
+backend left keeps going to it for as long as packets keep the conntrack entry alive, so the
+entries whose reply comes from a removed backend are deleted, and the next packet is balanced
+afresh. TCP is left alone: a connection to a gone task fails on its own and new ones avoid it.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Iterable
+
+from pyroute2 import NFCTSocket
+from pyroute2.netlink.nfnetlink.nfctsocket import NFCTAttrTuple
+
+log = logging.getLogger("swarmlet.net.lb")
+
+
+def forget_udp_flows_to(addresses: Iterable[str]) -> int:
+    """Delete the UDP conntrack entries answered by one of `addresses` (in this network
+    namespace); returns how many went."""
+    gone = set(addresses)
+    if not gone:
+        return 0
+    deleted = 0
+    with NFCTSocket() as ct:
+        for entry in list(ct.dump()):
+            reply = NFCTAttrTuple.from_netlink(socket.AF_INET, entry.get_attr("CTA_TUPLE_REPLY"))
+            if reply.proto != socket.IPPROTO_UDP or reply.saddr not in gone:
+                continue
+            orig = NFCTAttrTuple.from_netlink(socket.AF_INET, entry.get_attr("CTA_TUPLE_ORIG"))
+            try:
+                ct.entry("del", tuple_orig=orig)
+                deleted += 1
+            except Exception as exc:  # it expired meanwhile
+                log.debug("conntrack entry %s not deleted: %s", orig, exc)
+    return deleted
