@@ -194,6 +194,10 @@ def test_a_host_mode_port_answers_only_where_its_task_runs(cluster):
         assert curl(cluster.machines.ip(machine), 9090) == "", machine
     assert "tcp dport 9090 goto host-tcp-9090" in ruleset(cluster, W1)
     assert "9090" not in ruleset(cluster, W2)
+    # Tables deleted by hand come back on a later pass of the agent.
+    cluster.run(W1, "nft delete table ip swarmlet")
+    assert curl(w1, 9090) == ""
+    eventually(lambda: curl(w1, 9090) == task["Config"]["Hostname"], timeout=40)
     cluster.cli(MANAGER, "service rm lbhost")
     eventually(lambda: "9090" not in ruleset(cluster, W1), timeout=10)
     eventually(lambda: not containers("lbhost"), timeout=60)

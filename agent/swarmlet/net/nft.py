@@ -28,6 +28,7 @@ from swarmlet.net.netlink import Netlink
 log = logging.getLogger("swarmlet.net.lb")
 
 VIP_LABEL = "lo:swlvip"
+DRIFT_CHECK_PERIOD = 10.0  # seconds between checks that our tables are still there
 FORWARDING = Path("/proc/sys/net/ipv4/ip_forward")
 AF_INET = 2
 
@@ -39,6 +40,7 @@ class LoadBalancer:
         self._applied: str | None = None  # None: whatever is there is replaced on first sync
         self.last_apply_ms: float | None = None
         self._backends: set[str] = set()  # as last applied
+        self._checked_at = 0.0  # when the kernel's tables were last looked at
 
     def sync(self, services: list[dict[str, Any]], networks: dict[str, str],
              ingress_id: str | None, host_ports: Sequence[dict[str, Any]] = ()) -> bool:
@@ -73,7 +75,7 @@ class LoadBalancer:
         self.netlink.call(_remove_vips)
 
     def _apply(self, text: str) -> bool:
-        if text == self._applied:
+        if text == self._applied and not self._tables_gone():
             return False
         started = time.monotonic()
         self._run(text)
@@ -81,6 +83,22 @@ class LoadBalancer:
         self._applied = text
         log.info("load balancer rules applied (%.1f ms)", self.last_apply_ms)
         return True
+
+    def _tables_gone(self) -> bool:
+        """Whether someone deleted our tables (checked at most every DRIFT_CHECK_PERIOD:
+        the text is otherwise compared with the last applied, not with the kernel)."""
+        now = time.monotonic()
+        if self._applied is None or now - self._checked_at < DRIFT_CHECK_PERIOD:
+            return False
+        self._checked_at = now
+        proc = subprocess.run([self.nft, "list", "tables"], capture_output=True, text=True,
+                              check=False)
+        have = set(proc.stdout.splitlines())
+        gone = self._applied != lb.removal() and not {
+            f"table ip {lb.TABLE}", f"table bridge {lb.TABLE}"} <= have
+        if gone:
+            log.warning("load balancer tables missing (deleted by hand?): writing them again")
+        return gone
 
     def _run(self, text: str) -> None:
         proc = subprocess.run([self.nft, "-f", "-"], input=text, capture_output=True,
