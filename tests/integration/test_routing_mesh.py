@@ -4,8 +4,9 @@ spreads over every replica; a service's VIP, from inside a task, reaches every r
 (hairpin included); scaling down takes backends out within a second or two; removing the
 service leaves nothing of it in `nft list ruleset`.
 
-Only the nftables backend: this kernel has no IPVS (/proc/net/ip_vs), so the IPVS backend is
-neither built nor tested here."""
+Only the nftables backend: this kernel has no IPVS (/proc/net/ip_vs), so the IPVS backend
+(net/ipvs.py) cannot be exercised here; its pure parts are unit-tested and
+tests/integration/test_ipvs.py skips."""
 
 from __future__ import annotations
 

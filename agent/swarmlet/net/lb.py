@@ -111,18 +111,21 @@ def render(balancers: list[Balancer], vips: set[str]) -> str:
     """The whole `nft -f` transaction: both tables replaced at once (the add-then-delete
     idiom deletes a table whether or not it is there)."""
     out = [f"add table ip {TABLE}", f"delete table ip {TABLE}", f"table ip {TABLE} {{"]
-    out += _base_chain("prerouting", "prerouting", "-100", ["jump services"])
-    out += _base_chain("output", "output", "-100", ["jump services"])
-    out += _base_chain("postrouting", "postrouting", "100", [
+    out += base_chain("prerouting", "prerouting", "-100", ["jump services"])
+    out += base_chain("output", "output", "-100", ["jump services"])
+    out += base_chain("postrouting", "postrouting", "100", [
         f'ct status dnat oifname "{BRIDGE_PREFIX}*" masquerade',
         f'iifname "{BRIDGE_PREFIX}*" oifname != "{BRIDGE_PREFIX}*" masquerade'])
-    # VIPs first: a VIP is a local address too, and would match a published port's rule
+    # VIPs first: a VIP is a local address too, and would match a published port's rule;
+    # a VIP with no backend here (or balanced by IPVS, net/ipvs.py) returns, not to be taken
+    # by a host-mode port's rule
     order = sorted(balancers, key=lambda b: b.port is not None)
-    rules = [f"{b.match} goto {b.chain}" for b in order if b.backends]
-    out += _chain("services", rules)
+    rules = [f"{b.match} goto {b.chain}" if b.backends else f"{b.match} return"
+             for b in order if b.backends or b.port is None]
+    out += chain("services", rules)
     for b in order:
         if b.backends:
-            out += _chain(b.chain, [_dnat(b)])
+            out += chain(b.chain, [_dnat(b)])
     out.append("}")
     out += [f"add table bridge {TABLE}", f"delete table bridge {TABLE}",
             f"table bridge {TABLE} {{"]
@@ -131,10 +134,10 @@ def render(balancers: list[Balancer], vips: set[str]) -> str:
     if vips:
         out.append("\t\telements = { " + ", ".join(_ordered(vips)) + " }")
     out.append("\t}")
-    out += _base_chain("forward", "forward", "0", [
+    out += base_chain("forward", "forward", "0", [
         f'oifname "{VXLAN_PREFIX}*" arp operation request arp daddr ip @vips drop'],
         kind="filter")
-    out += _base_chain("input", "input", "0", [
+    out += base_chain("input", "input", "0", [
         f'iifname "{VXLAN_PREFIX}*" arp operation request arp daddr ip @vips drop'],
         kind="filter")
     out.append("}")
@@ -154,14 +157,14 @@ def _dnat(b: Balancer) -> str:
     return f"meta l4proto {b.proto} dnat ip to {target} : {b.port}"
 
 
-def _base_chain(name: str, hook: str, priority: str, rules: list[str],
+def base_chain(name: str, hook: str, priority: str, rules: list[str],
                 kind: str = "nat") -> list[str]:
     return [f"\tchain {name} {{",
             f"\t\ttype {kind} hook {hook} priority {priority}; policy accept;",
             *[f"\t\t{r}" for r in rules], "\t}"]
 
 
-def _chain(name: str, rules: list[str]) -> list[str]:
+def chain(name: str, rules: list[str]) -> list[str]:
     return [f"\tchain {name} {{", *[f"\t\t{r}" for r in rules], "\t}"]
 
 

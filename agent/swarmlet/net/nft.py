@@ -34,6 +34,8 @@ AF_INET = 2
 
 
 class LoadBalancer:
+    TABLES = (f"table ip {lb.TABLE}", f"table bridge {lb.TABLE}")  # as `nft list tables` says
+
     def __init__(self, netlink: Netlink, nft: str = "nft") -> None:
         self.netlink = netlink
         self.nft = nft
@@ -41,24 +43,28 @@ class LoadBalancer:
         self.last_apply_ms: float | None = None
         self._backends: set[str] = set()  # as last applied
         self._checked_at = 0.0  # when the kernel's tables were last looked at
+        self._removed = False  # `swarm leave` took the tables: none to look for
 
     def sync(self, services: list[dict[str, Any]], networks: dict[str, str],
              ingress_id: str | None, host_ports: Sequence[dict[str, Any]] = ()) -> bool:
         """Make the tables and VIPs match; True if the tables were rewritten."""
         if networks:
-            _forwarding_on()
+            forwarding_on()
         balancers, vips = lb.plan(services, networks, ingress_id, host_ports)
-        self.netlink.call(lambda ipr: _ensure_vips(ipr, vips))
+        self.netlink.call(lambda ipr: ensure_vips(ipr, vips))
         self.hairpin()
         changed = self._apply(lb.render(balancers, vips))
-        backends = {ip for b in balancers for ip in b.backends}
+        self._forget_left({ip for b in balancers for ip in b.backends})
+        return changed
+
+    def _forget_left(self, backends: set[str]) -> None:
+        """UDP flows to backends that left (net/conntrack.py)."""
         left, self._backends = self._backends - backends, backends
         if left:
             try:
                 forget_udp_flows_to(left)
             except Exception as exc:
                 log.warning("UDP flows to removed backends not forgotten: %s", exc)
-        return changed
 
     def hairpin(self) -> None:
         """Hairpin mode on every container port of our bridges. With bridge netfilter on
@@ -66,13 +72,14 @@ class LoadBalancer:
         DNAT'd to a task on the same bridge is bridged, not routed: back out of the port it
         came in by when the task is the sender itself, which a bridge port refuses unless in
         hairpin mode (Docker sets it too)."""
-        self.netlink.call(_hairpin)
+        self.netlink.call(hairpin_ports)
 
     def remove(self) -> None:
         """`swarm leave`: no table and no VIP of ours is left."""
         self._run(lb.removal())
         self._applied = lb.removal()
-        self.netlink.call(_remove_vips)
+        self._removed = True
+        self.netlink.call(remove_vips)
 
     def _apply(self, text: str) -> bool:
         if text == self._applied and not self._tables_gone():
@@ -80,7 +87,7 @@ class LoadBalancer:
         started = time.monotonic()
         self._run(text)
         self.last_apply_ms = (time.monotonic() - started) * 1000
-        self._applied = text
+        self._applied, self._removed = text, False
         log.info("load balancer rules applied (%.1f ms)", self.last_apply_ms)
         return True
 
@@ -88,14 +95,12 @@ class LoadBalancer:
         """Whether someone deleted our tables (checked at most every DRIFT_CHECK_PERIOD:
         the text is otherwise compared with the last applied, not with the kernel)."""
         now = time.monotonic()
-        if self._applied is None or now - self._checked_at < DRIFT_CHECK_PERIOD:
+        if self._applied is None or self._removed or now - self._checked_at < DRIFT_CHECK_PERIOD:
             return False
         self._checked_at = now
         proc = subprocess.run([self.nft, "list", "tables"], capture_output=True, text=True,
                               check=False)
-        have = set(proc.stdout.splitlines())
-        gone = self._applied != lb.removal() and not {
-            f"table ip {lb.TABLE}", f"table bridge {lb.TABLE}"} <= have
+        gone = not set(self.TABLES) <= set(proc.stdout.splitlines())
         if gone:
             log.warning("load balancer tables missing (deleted by hand?): writing them again")
         return gone
@@ -107,7 +112,7 @@ class LoadBalancer:
             raise SwarmletError(f"nft: {proc.stderr.strip()}")
 
 
-def _forwarding_on() -> None:
+def forwarding_on() -> None:
     try:
         if FORWARDING.read_text().strip() != "1":
             FORWARDING.write_text("1\n")
@@ -116,7 +121,7 @@ def _forwarding_on() -> None:
         log.warning("IPv4 forwarding not turned on: %s", exc)
 
 
-def _ensure_vips(ipr: IPRoute, vips: set[str]) -> None:
+def ensure_vips(ipr: IPRoute, vips: set[str]) -> None:
     """The VIPs as /32 addresses of `lo` labelled lo:swlvip (only those are ever touched)."""
     (index,) = ipr.link_lookup(ifname="lo")
     have = {a.get("address") for a in ipr.addr("dump", index=index)
@@ -128,7 +133,7 @@ def _ensure_vips(ipr: IPRoute, vips: set[str]) -> None:
         ipr.addr("add", index=index, address=address, prefixlen=32, label=VIP_LABEL)
 
 
-def _hairpin(ipr: IPRoute) -> None:
+def hairpin_ports(ipr: IPRoute) -> None:
     links = ipr.link("dump")
     bridges = {link["index"] for link in links
                if (link.get("ifname") or "").startswith(BRIDGE_PREFIX)}
@@ -138,5 +143,5 @@ def _hairpin(ipr: IPRoute) -> None:
             ipr.brport("set", index=link["index"], mode=1)
 
 
-def _remove_vips(ipr: IPRoute) -> None:
-    _ensure_vips(ipr, set())
+def remove_vips(ipr: IPRoute) -> None:
+    ensure_vips(ipr, set())
