@@ -12,6 +12,9 @@ so a typo never silently falls back to a default.
     log_file: null                    # null: stderr
     log_level: info                   # debug | info | warning | error
     heartbeat_period: 5               # seconds; a node silent for 3 periods is Down
+    dns_upstreams: null               # where the node's DNS resolver forwards names that
+                                      # are not the swarm's: up to 3 "IP" or "IP:PORT";
+                                      # null: the host's (/etc/resolv.conf); []: none
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ class Config:
     log_file: Path | None = None
     log_level: str = "info"
     heartbeat_period: float = 5.0
+    dns_upstreams: tuple[str, ...] | None = None
 
     @property
     def listen_host_port(self) -> tuple[str, int]:
@@ -71,6 +75,7 @@ _KINDS: dict[str, tuple[type, ...]] = {
     "log_file": (str, type(None)),
     "log_level": (str,),
     "heartbeat_period": (int, float),
+    "dns_upstreams": (list, type(None)),
 }
 
 
@@ -88,6 +93,8 @@ def parse_config(data: dict[str, Any], source: str = "config") -> Config:
     for key in ("data_dir", "socket", "log_file"):
         if values.get(key) is not None:
             values[key] = Path(values[key])
+    if values.get("dns_upstreams") is not None:
+        values["dns_upstreams"] = _dns_upstreams(values["dns_upstreams"], source)
     config = Config(**values)
     if config.advertise_addr is not None:
         split_host_port(config.advertise_addr, API_PORT)
@@ -99,6 +106,21 @@ def parse_config(data: dict[str, Any], source: str = "config") -> Config:
     if not 0 < config.raft_port < 65536:
         raise SwarmletError(f"{source}: raft_port must be a TCP port (1-65535)")
     return config
+
+
+def _dns_upstreams(items: list[Any], source: str) -> tuple[str, ...]:
+    from swarmlet.net.dns_forward import MAX_UPSTREAMS, parse_upstream
+
+    if len(items) > MAX_UPSTREAMS:
+        raise SwarmletError(f"{source}: dns_upstreams: at most {MAX_UPSTREAMS} servers, "
+                            f"not {len(items)}")
+    for item in items:
+        try:
+            parse_upstream(item if isinstance(item, str) else "")
+        except ValueError as exc:
+            raise SwarmletError(f"{source}: dns_upstreams: {item!r} is not an IP address "
+                                "or IP:PORT") from exc
+    return tuple(items)
 
 
 def load_config(path: Path = DEFAULT_CONFIG_PATH) -> Config:

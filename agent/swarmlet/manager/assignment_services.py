@@ -1,15 +1,23 @@
 """The services part of a node's assignments (the data contract with the node's load
-balancer): every service with a VIP on a network the node takes part in, and every service
-publishing a port in ingress mode (the routing mesh is on every node), with its backends.
+balancer and DNS resolver): every service with a VIP on a network the node takes part in,
+every service attached to such a network (also in dnsrr mode, which has no VIP: for DNS),
+and every service publishing a port in ingress mode (the routing mesh is on every node),
+with its backends.
 
 An entry of "Services":
     {"ID", "Name", "VirtualIPs": [{"NetworkID", "Addr"}], "Ports": <Endpoint.Ports>,
-     "Backends": [{"NetworkID", "IP"}, ...]}
+     "Backends": [{"NetworkID", "IP"}, ...],
+     "EndpointMode": "vip" | "dnsrr",
+     "Networks": [{"NetworkID", "Aliases": [...]}]}
 
+VirtualIPs are those on the node's networks. "Networks" are the service's own networks
+(TaskTemplate.Networks, never ingress) that the node takes part in, each with the network
+aliases the service has there (`--network name=N,alias=A`): the names its DNS answers for.
 Backends are the tasks that are RUNNING and meant to run, on each of the service's networks
-that matter here (those of the VIPs listed, plus ingress when a port is published in ingress
-mode). A task with a health check reports RUNNING only once healthy (an unhealthy one fails:
-worker/containers.py), so "running" already means "running and healthy". Pure: no store.
+that matter here (those of the VIPs listed, those of "Networks", plus ingress when a port is
+published in ingress mode). A task with a health check reports RUNNING only once healthy (an
+unhealthy one fails: worker/containers.py), so "running" already means "running and
+healthy". Pure: no store.
 """
 
 from __future__ import annotations
@@ -39,9 +47,11 @@ def node_services(network_ids: set[str] | list[str], services: list[Obj],
         ports = [dict(p) for p in endpoint.get("Ports") or []]
         ingress = [p for p in ports if p.get("PublishMode", "ingress") == "ingress"
                    and p.get("PublishedPort")]
-        if not vips and not ingress:
+        networks = [n for n in _networks(service) if n["NetworkID"] in here
+                    and n["NetworkID"] != ingress_id]
+        if not vips and not ingress and not networks:
             continue
-        wanted = {v["NetworkID"] for v in vips}
+        wanted = {v["NetworkID"] for v in vips} | {n["NetworkID"] for n in networks}
         if ingress and ingress_id:
             wanted.add(ingress_id)
         backends = []
@@ -53,8 +63,29 @@ def node_services(network_ids: set[str] | list[str], services: list[Obj],
                                  for a in addrs]
         backends.sort(key=lambda b: (b["NetworkID"], IPv4Address(b["IP"])))
         out.append({"ID": service["ID"], "Name": _name(service), "VirtualIPs": vips,
-                    "Ports": ports, "Backends": backends})
+                    "Ports": ports, "Backends": backends,
+                    "EndpointMode": endpoint_mode(service), "Networks": networks})
     return out
+
+
+def endpoint_mode(service: Obj) -> str:
+    """vip (Docker's default) or dnsrr, from the spec (the allocated Endpoint's copy when
+    the spec says nothing)."""
+    spec = (service.get("Spec") or {}).get("EndpointSpec") or \
+        (service.get("Endpoint") or {}).get("Spec") or {}
+    return "dnsrr" if str(spec.get("Mode", "vip")).lower() == "dnsrr" else "vip"
+
+
+def _networks(service: Obj) -> list[Obj]:
+    """[{"NetworkID", "Aliases"}] of the service's spec, in order, one per network."""
+    out: dict[str, list[str]] = {}
+    template = (service.get("Spec") or {}).get("TaskTemplate") or {}
+    for ref in template.get("Networks") or []:
+        target = str(ref.get("Target") or "")
+        if target:
+            aliases = out.setdefault(target, [])
+            aliases += [a for a in ref.get("Aliases") or [] if a and a not in aliases]
+    return [{"NetworkID": k, "Aliases": v} for k, v in out.items()]
 
 
 def _serving(task: Obj) -> bool:

@@ -6,7 +6,8 @@ they no longer do and no container is attached to it any more (a task's containe
 its task leaves the assignments: it keeps its network until then). Every pass compares the
 desired state with the kernel's and dockerd's, so it is idempotent, repairs drift and carries
 over agent restarts. Docker networks are made lazily, when a container needs one: only nodes
-that run tasks of an overlay have one.
+that run tasks of an overlay have one. The node's DNS resolver (net/dns_server.py) listens on
+the node's address on each network programmed here, with records from "Services" and "Tasks".
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from typing import Any
 
 from swarmlet.api.server import serve_in_thread
 from swarmlet.errors import SwarmletError
-from swarmlet.net import names
+from swarmlet.net import dns_records, names
+from swarmlet.net.dns_forward import Upstreams
+from swarmlet.net.dns_server import DnsServer
 from swarmlet.net.dockernet import DockerNetworks
 from swarmlet.net.driver import NetworkDriver
 from swarmlet.net.driver_server import DriverServer
+from swarmlet.net.lb_backend import load_balancer
 from swarmlet.net.netlink import Netlink
-from swarmlet.net.nft import LoadBalancer
 from swarmlet.net.overlay import Overlays
 from swarmlet.net.spec import OverlaySpec, parse_networks, vni_of
 from swarmlet.net.veth import EndpointLinks
@@ -38,17 +41,21 @@ class NetworkNotReady(SwarmletError):
 
 
 class NodeNetworks:
-    def __init__(self, machine: str | None = None) -> None:
+    def __init__(self, machine: str | None = None,
+                 dns_upstreams: list[str] | tuple[str, ...] | None = None) -> None:
         self.machine = machine if machine is not None else names.machine()
         self.driver_name = names.driver_name(self.machine)
         self.netlink = Netlink()
         self.overlays = Overlays(self.netlink)
         self.links = EndpointLinks(self.netlink)
-        self.lb = LoadBalancer(self.netlink)
+        self.lb = load_balancer(self.netlink)
         self._services: list[dict[str, Any]] | None = None  # None: no load balancer
         self._ingress_id: str | None = None
         self._host_ports: list[dict[str, Any]] = []
         self.docker = DockerNetworks(self.driver_name, self.machine)
+        # DNS (net/dns_*.py): served while the manager sends "Services", as the balancer
+        self._records = dns_records.Records()
+        self.dns = DnsServer(self._dns_lookup, Upstreams(dns_upstreams))
         self.driver = NetworkDriver(self)
         self._server: DriverServer | None = None
         self._wanted: dict[int, OverlaySpec] = {}
@@ -82,6 +89,7 @@ class NodeNetworks:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        self.dns.stop()  # no listener outlives the agent
         self.netlink.close()
         self.docker.close()
 
@@ -89,10 +97,11 @@ class NodeNetworks:
 
     def update(self, entries: list[dict[str, Any]], local_addr: str,
                services: list[dict[str, Any]] | None = None,
-               host_ports: list[dict[str, Any]] | None = None) -> None:
+               host_ports: list[dict[str, Any]] | None = None,
+               tasks: list[dict[str, Any]] | None = None) -> None:
         """New assignments: program what they list (at once, before their tasks start), and
         the load balancer from their "Services" and "HostPorts" (none when services is
-        None: a manager without them)."""
+        None: a manager without them), and the DNS records from "Services" and "Tasks"."""
         if self._stopping.is_set():
             return  # a late answer of the session that is ending: nothing may come back
         with self._lock:
@@ -101,6 +110,7 @@ class NodeNetworks:
             if services is not None:
                 self._services = services
                 self._host_ports = host_ports or []
+                self._records = dns_records.build(services, tasks or [])
                 self._ingress_id = next((e["Network"]["ID"] for e in entries if (
                     (e.get("Network") or {}).get("Spec") or {}).get("Ingress")), None)
             self._have_assignments = True
@@ -114,6 +124,7 @@ class NodeNetworks:
             balancing = self._services is not None
             self._services = [] if balancing else None
             self._host_ports = []
+            self._records = dns_records.Records()
             self.reconcile()
             self._have_assignments = False
             if balancing:  # this session's manager sent "Services": tables and VIPs go
@@ -168,6 +179,7 @@ class NodeNetworks:
             except Exception as exc:
                 log.warning("overlay %s (%s) not programmed: %s", vni, spec.name, exc)
         self._sync_lb()
+        self._sync_dns()
         self._prune_links()
         wanted_ids = {spec.network_id for spec in self._wanted.values()}
         kept = set()
@@ -196,6 +208,30 @@ class NodeNetworks:
             self.lb.sync(self._services, here, self._ingress_id, self._host_ports)
         except Exception as exc:
             log.warning("load balancer not programmed: %s", exc)
+
+    def _sync_dns(self) -> None:
+        """A resolver on the node's address on each network programmed here (the gateway
+        of its containers there), ingress included (names are forwarded there)."""
+        if self._services is None:
+            return
+        self.dns.sync({spec.gateway for vni, spec in self._programmed.items()
+                       if vni in self._wanted})
+
+    def _dns_lookup(self, qname: str, qtype: str, asker: str) -> dns_records.Answer:
+        return self._records.answer(qname, qtype, asker)  # an immutable object, swapped
+
+    def dns_servers(self, attachments: list[dict[str, Any]]) -> list[str]:
+        """The `dns` of a task's container: the node's address on its first network,
+        where the node's resolver listens (none while that network is not here, or when
+        the manager sends no "Services", or it could not listen there: the container then
+        has dockerd's default, the host's resolvers)."""
+        if not attachments or self._services is None:
+            return []
+        try:
+            spec = self._programmed.get(vni_of(attachments[0].get("Network") or {}))
+        except SwarmletError:
+            return []
+        return [spec.gateway] if spec and spec.gateway in self.dns.addresses() else []
 
     def _prune_links(self) -> None:
         """Delete container links that dockerd no longer knows: their DeleteEndpoint never

@@ -327,7 +327,7 @@ class SwarmNode:
                                self.on_role_change)
         self.session.start()
         if self.networks is None:
-            self.networks = _start_networks()
+            self.networks = _start_networks(self.config)
         self.worker = Worker(self.session, self.state.node_id, self.networks)
         self.worker.start()
 
@@ -392,10 +392,10 @@ class SwarmNode:
                             f"multiple addresses on different interfaces ({listing})")
 
 
-def _start_networks() -> NodeNetworks | None:
+def _start_networks(config: Config) -> NodeNetworks | None:
     """The node's overlays and its Docker network driver, served while it is in a swarm. A
     node that cannot serve them still runs tasks without networks (and says why)."""
-    networks = NodeNetworks()
+    networks = NodeNetworks(dns_upstreams=config.dns_upstreams)
     try:
         networks.start()
     except Exception as exc:

@@ -71,7 +71,13 @@ def network_args(plan: list[tuple[str, str]]) -> dict[str, Any]:
 
 
 def create_args(task: dict[str, Any], node_id: str,
-                networks: list[tuple[str, str]] | None = None) -> dict[str, Any]:
+                networks: list[tuple[str, str]] | None = None,
+                dns: list[str] | None = None) -> dict[str, Any]:
+    """`dns`: the node's resolver for a task on overlays (its address on the task's first
+    network). dockerd still writes `nameserver 127.0.0.11` in the container's resolv.conf
+    (its embedded resolver, on user-defined networks) and forwards every name it does not
+    know itself to these servers, from the container's namespace: the node's resolver then
+    sees the task's own address (docs/networking.md, DNS)."""
     spec = task["Spec"].get("ContainerSpec", {})
     limits = (task["Spec"].get("Resources") or {}).get("Limits") or {}
     args: dict[str, Any] = {
@@ -84,6 +90,8 @@ def create_args(task: dict[str, Any], node_id: str,
         "detach": True,
         **network_args(networks or []),
     }
+    if dns:
+        args["dns"] = list(dns)
     if spec.get("Command"):
         args["entrypoint"] = spec["Command"]
     if spec.get("Args"):

@@ -189,7 +189,9 @@ class Executor:
         plan = self._networks(task)
         if isinstance(plan, tuple):
             return plan
-        args = create_args(task, self.node_id, plan)
+        dns = self.networks.dns_servers(task.get("NetworksAttachments") or []) \
+            if plan and self.networks is not None else []
+        args = create_args(task, self.node_id, plan, dns)
         try:
             self.client.images.get(args["image"])
         except ImageNotFound:

@@ -73,20 +73,21 @@ class Worker:
             index = answer["Index"]
             generation = answer.get("LogGeneration", -1)
             self._program_networks(answer.get("Networks"), answer.get("Services"),
-                                   answer.get("HostPorts"))
+                                   answer.get("HostPorts"), answer.get("Tasks"))
             self.executor.assign(answer["Tasks"])
             self.logs.update(answer.get("LogSubscriptions") or [])
             self._flush()
 
     def _program_networks(self, networks: list[dict[str, Any]] | None,
                           services: list[dict[str, Any]] | None = None,
-                          host_ports: list[dict[str, Any]] | None = None) -> None:
+                          host_ports: list[dict[str, Any]] | None = None,
+                          tasks: list[dict[str, Any]] | None = None) -> None:
         """A manager that sends no "Networks" key knows nothing of overlays: keep ours."""
         if self.networks is None or networks is None:
             return
         try:
             self.networks.update(networks, self.session.state.advertise_addr, services,
-                                 host_ports)
+                                 host_ports, tasks)
         except Exception:  # the tasks still go on; the network passes retry
             log.exception("programming this node's networks failed")
 
