@@ -135,12 +135,14 @@ def vip(cluster: Cluster, service: str, network: str) -> str:
 @pytest.fixture(scope="module")
 def services(cluster):
     """web (3 replicas, alias www) and rr (dnsrr) on front, other on back, and a client
-    task on front pinned to the manager."""
+    task on front, both pinned to the manager (so that its node has both networks: what
+    keeps them apart is the isolation, not a missing route)."""
     cluster.cli(MANAGER, f"service create -d --name web --replicas 3 "
                          f"--network name=front,alias=www {IMAGE}")
     cluster.cli(MANAGER, f"service create -d --name rr --endpoint-mode dnsrr --replicas 2 "
                          f"--network front {IMAGE}")
-    cluster.cli(MANAGER, f"service create -d --name other --network back {IMAGE}")
+    cluster.cli(MANAGER, f"service create -d --name other --network back "
+                         f"--constraint node.hostname=={MANAGER} {IMAGE}")
     cluster.cli(MANAGER, f"service create -d --name client --network front "
                          f"--constraint node.hostname=={MANAGER} {IMAGE}")
     eventually(lambda: len(containers("web")) == 3 and len(containers("rr")) == 2
@@ -199,6 +201,12 @@ def test_a_service_on_another_network_is_not_found(cluster, services):
     [other] = containers("other")
     assert lookup(other, "web") is None  # and the other way round
     assert lookup(other, "other") == {vip(cluster, "other", "back")}
+    # Nor reachable by address: its task's, its VIP, and the other way round.
+    for target in (*addresses("other", "back"), vip(cluster, "other", "back")):
+        assert not sh(client, GET.format(host=target)).stdout.strip(), target
+    for target in addresses("client", "front"):
+        assert not sh(other, GET.format(host=target)).stdout.strip(), target
+    assert sh(other, GET.format(host="other")).stdout.strip()  # its own network works
 
 
 def test_other_names_go_to_the_configured_upstream(cluster, services):

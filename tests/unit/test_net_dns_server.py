@@ -146,8 +146,10 @@ def test_a_stranger_gets_no_swarm_names(server, upstream):
 
 
 def test_servfail_when_no_upstream_answers():
-    port = free_port(HERE)
     dead = free_port("127.0.0.1")  # nothing listens there: refused at once
+    port = free_port(HERE)
+    while port == dead:  # two free ports, on two addresses, may be the same number
+        port = free_port(HERE)
     dns = DnsServer(lookup, Upstreams([f"127.0.0.1:{dead}"]), port=port)
     dns.sync({HERE})
     try:

@@ -293,6 +293,7 @@ def applier(monkeypatch, tmp_path):
     monkeypatch.setattr(nft, "ensure_vips", lambda _ipr, vips: held.append(set(vips)))
     monkeypatch.setattr(nft, "remove_vips", lambda _ipr: held.append(set()))
     monkeypatch.setattr(nft, "hairpin_ports", lambda _ipr: None)
+    monkeypatch.setattr(nft, "bridge_names", lambda _ipr: [])
     monkeypatch.setattr(nft, "forwarding_on", lambda: None)
     for name in ipvs.IPVS_SYSCTLS:
         (tmp_path / name).write_text("0\n")

@@ -83,10 +83,31 @@ def test_two_vips_get_two_chains():
 
 @pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("nft") or not shutil.which("unshare"),
                     reason="needs root, nft and unshare")
+def test_networks_are_isolated_but_published_ports_reachable():
+    text = lb.render(*lb.plan([svc(backends=[(FRONT, "10.0.1.5")])], NETS, None),
+                     ["swlb-4097", "swlb-4096"])
+    assert 'iifname "swlb-*" oifname "swlb-*" jump isolation' in text
+    isolation = text.split("chain isolation {")[1].split("}")[0].split("\n")
+    assert [r.strip() for r in isolation if r.strip()] == [
+        'iifname "swlb-4096" oifname "swlb-4096" return',
+        'iifname "swlb-4097" oifname "swlb-4097" return',
+        "ct status dnat ct original ip daddr != @vips return", "drop"]
+
+
+def test_a_published_port_53_leaves_the_resolver_alone():
+    service = svc(ports=[(53, 53, "udp")], backends=[(INGRESS, "10.0.0.5")])
+    lines = lb.render(*lb.plan([service], NETS, INGRESS)).split("\n")
+    start = lines.index("\tchain services {") + 1
+    rules = [r.strip() for r in lines[start:lines.index("\t}", start)]]
+    assert rules.index('iifname "swlb-*" meta l4proto { tcp, udp } th dport 53 return') \
+        < rules.index("ip daddr != 127.0.0.0/8 fib daddr type local udp dport 53 "
+                      "goto ingress-web-udp-53")
+
+
 def test_nft_accepts_the_text():
     service = svc(ports=[(8080, 80, "tcp")], backends=[(FRONT, "10.0.1.5"),
                                                       (INGRESS, "10.0.0.5")])
-    for text in (lb.render(*lb.plan([service], NETS, INGRESS)),
+    for text in (lb.render(*lb.plan([service], NETS, INGRESS), ["swlb-4096", "swlb-4097"]),
                  lb.render([], set()), lb.removal()):
         proc = subprocess.run(["unshare", "-n", "nft", "-c", "-f", "-"], input=text,
                               capture_output=True, text=True)

@@ -63,7 +63,8 @@ class IPVSLoadBalancer(nft.LoadBalancer):
         started = time.monotonic()
         # IPVS first: a mark with no service yet would reach the local stack (refused)
         self.last_ops = self._sync_ipvs(ipvs_plan.desired(marked))
-        rewritten = self._apply(ipvs_plan.tables(balancers, vips))
+        rewritten = self._apply(ipvs_plan.tables(balancers, vips,
+                                                 self.netlink.call(nft.bridge_names)))
         if self.last_ops or rewritten:
             self.last_apply_ms = (time.monotonic() - started) * 1000
         if self.last_ops:

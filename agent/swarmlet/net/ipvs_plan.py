@@ -135,12 +135,12 @@ def diff(have: dict[int, Virtual], want: dict[int, Virtual]) -> list[Op]:
     return ops
 
 
-def tables(balancers: list[Balancer], vips: set[str]) -> str:
+def tables(balancers: list[Balancer], vips: set[str], bridges: Iterable[str] = ()) -> str:
     """The backend's whole `nft -f` transaction: net/lb.py's tables with the balancers IPVS
     takes emptied (no DNAT for them; the egress NAT, host-mode ports and ARP guard stay, and a
     VIP returns before a host-mode port's rule could take it), then the marking table."""
     nat = [replace(b, backends=()) if handles(b) else b for b in balancers]
-    return lb.render(nat, vips) + render(assign(balancers))
+    return lb.render(nat, vips, bridges) + render(assign(balancers))
 
 
 def render(marked: list[tuple[Balancer, int]]) -> str:

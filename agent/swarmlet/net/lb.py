@@ -30,7 +30,7 @@ nor are taken from one.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 from typing import Any
@@ -107,10 +107,12 @@ def _host_balancers(host_ports: Sequence[dict[str, Any]]) -> list[Balancer]:
             for (proto, published), entries in sorted(by_port.items())]
 
 
-def render(balancers: list[Balancer], vips: set[str]) -> str:
+def render(balancers: list[Balancer], vips: set[str], bridges: Iterable[str] = ()) -> str:
     """The whole `nft -f` transaction: both tables replaced at once (the add-then-delete
-    idiom deletes a table whether or not it is there)."""
+    idiom deletes a table whether or not it is there). `bridges`: our bridges on this node,
+    kept apart from each other (isolation)."""
     out = [f"add table ip {TABLE}", f"delete table ip {TABLE}", f"table ip {TABLE} {{"]
+    out += _isolation(bridges, vips)
     out += base_chain("prerouting", "prerouting", "-100", ["jump services"])
     out += base_chain("output", "output", "-100", ["jump services"])
     out += base_chain("postrouting", "postrouting", "100", [
@@ -120,9 +122,14 @@ def render(balancers: list[Balancer], vips: set[str]) -> str:
     # a VIP with no backend here (or balanced by IPVS, net/ipvs.py) returns, not to be taken
     # by a host-mode port's rule
     order = sorted(balancers, key=lambda b: b.port is not None)
-    rules = [f"{b.match} goto {b.chain}" if b.backends else f"{b.match} return"
-             for b in order if b.backends or b.port is None]
-    out += chain("services", rules)
+    vip_rules = [f"{b.match} goto {b.chain}" if b.backends else f"{b.match} return"
+                 for b in order if b.port is None]
+    # The node's resolver listens on its overlay addresses, which are local addresses too: a
+    # port 53 published here must not take the containers' DNS queries.
+    dns_guard = f'iifname "{BRIDGE_PREFIX}*" meta l4proto {{ tcp, udp }} th dport 53 return'
+    port_rules = [f"{b.match} goto {b.chain}" for b in order
+                  if b.port is not None and b.backends]
+    out += chain("services", [*vip_rules, dns_guard, *port_rules])
     for b in order:
         if b.backends:
             out += chain(b.chain, [_dnat(b)])
@@ -142,6 +149,22 @@ def render(balancers: list[Balancer], vips: set[str]) -> str:
         kind="filter")
     out.append("}")
     return "\n".join(out) + "\n"
+
+
+def _isolation(bridges: Iterable[str], vips: set[str]) -> list[str]:
+    """Networks are kept apart on a node: what one bridge forwards to another is dropped,
+    unless it is a connection to a published port (DNAT'd, and not to a VIP: a VIP of
+    another network is no way in)."""
+    out = ["\tset vips {", "\t\ttype ipv4_addr"]
+    if vips:
+        out.append("\t\telements = { " + ", ".join(_ordered(vips)) + " }")
+    out.append("\t}")
+    out += base_chain("forward", "forward", "0", [
+        f'iifname "{BRIDGE_PREFIX}*" oifname "{BRIDGE_PREFIX}*" jump isolation'],
+        kind="filter")
+    same = [f'iifname "{b}" oifname "{b}" return' for b in sorted(set(bridges))]
+    return out + chain("isolation", [*same, "ct status dnat ct original ip daddr != @vips "
+                                     "return", "drop"])
 
 
 def removal() -> str:

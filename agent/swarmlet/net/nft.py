@@ -53,7 +53,7 @@ class LoadBalancer:
         balancers, vips = lb.plan(services, networks, ingress_id, host_ports)
         self.netlink.call(lambda ipr: ensure_vips(ipr, vips))
         self.hairpin()
-        changed = self._apply(lb.render(balancers, vips))
+        changed = self._apply(lb.render(balancers, vips, self.netlink.call(bridge_names)))
         self._forget_left({ip for b in balancers for ip in b.backends})
         return changed
 
@@ -131,6 +131,12 @@ def ensure_vips(ipr: IPRoute, vips: set[str]) -> None:
         ipr.addr("del", index=index, address=address, prefixlen=32)
     for address in sorted(vips - have):
         ipr.addr("add", index=index, address=address, prefixlen=32, label=VIP_LABEL)
+
+
+def bridge_names(ipr: IPRoute) -> list[str]:
+    """Our overlay bridges in this namespace."""
+    return [name for link in ipr.link("dump")
+            if (name := link.get("ifname") or "").startswith(BRIDGE_PREFIX)]
 
 
 def hairpin_ports(ipr: IPRoute) -> None:
