@@ -39,10 +39,11 @@ def cluster(swarmlet):
 def containers(service: str) -> list[dict]:
     """Running containers of the service on this module's machines (other runs share the
     one dockerd)."""
-    ids = subprocess.run(["docker", "ps", "-q", "--filter",
-                          f"label=swarmlet.service.name={service}"],
-                         capture_output=True, text=True, check=True).stdout.split()
-    if not ids:
+    ids = [i for m in NODES for i in subprocess.run(
+        ["docker", "ps", "-q", "--filter", f"label=swarmlet.service.name={service}",
+         "--filter", f"label=swarmlet.machine={m}"],
+        capture_output=True, text=True, check=True).stdout.split()]
+    if not ids:  # only ours before `inspect`: another run's dying container blocks it
         return []
     out = subprocess.run(["docker", "inspect", *ids], capture_output=True, text=True).stdout
     return [c for c in json.loads(out or "[]")
