@@ -29,6 +29,7 @@ VXLAN_PORT = 4789
 MTU = 1450  # 1500 on the underlay, less VXLAN's 50 bytes of headers
 AF_INET = 2
 NUD_PERMANENT = ndmsg.states["permanent"]
+NTF_MASTER = ndmsg.flags["master"]  # an entry of the bridge (not the VXLAN device's own)
 ENODEV = 19
 ENOENT = 2
 
@@ -144,13 +145,22 @@ def _ensure_address(ipr: IPRoute, bridge: int, spec: OverlaySpec) -> None:
 
 
 def _ensure_fdb(ipr: IPRoute, vxlan: int, want: set[tuple[str, str]]) -> None:
-    have = {(e.get("lladdr"), e.get("dst")) for e in ipr.fdb("dump", ifindex=vxlan)
-            if e.get("ifindex") == vxlan and e.get("dst")}
+    entries = [e for e in ipr.fdb("dump", ifindex=vxlan) if e.get("ifindex") == vxlan]
+    have = {(e.get("lladdr"), e.get("dst")) for e in entries if e.get("dst")}
     for mac, dst in have - want:  # stale first: a MAC that moved gets its new node after
         _quietly(lambda m=mac, d=dst: ipr.fdb("del", ifindex=vxlan, lladdr=m, dst=d))
     for mac, dst in sorted(want - have):
         # Several all-zero entries must coexist (one per remote node): `append`, not `add`.
         ipr.fdb("append" if mac == ZERO_MAC else "add", ifindex=vxlan, lladdr=mac, dst=dst)
+    # The bridge learns MACs on its VXLAN port as on any port. A MAC that is no longer
+    # remote (a task address handed out again, now to a container here) would otherwise
+    # keep the bridge sending its frames out over VXLAN until the entry ages out (300 s).
+    remote = {mac for mac, _ in want}
+    for e in entries:
+        mac = e.get("lladdr")
+        if not e.get("dst") and e.get("master") and not e["state"] & NUD_PERMANENT \
+                and mac not in remote:
+            _quietly(lambda m=mac: ipr.fdb("del", ifindex=vxlan, lladdr=m, flags=NTF_MASTER))
 
 
 def _ensure_neighbours(ipr: IPRoute, bridge: int, want: dict[str, str]) -> None:
