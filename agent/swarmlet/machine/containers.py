@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import docker
@@ -18,6 +20,10 @@ if TYPE_CHECKING:
 MACHINE_LABEL = "swarmlet.machine"
 # Where the agent of machine NAME serves its Docker network driver, swarmlet-NAME.
 PLUGIN_DIR = Path("/run/docker/plugins")
+# A container on an overlay whose agent is gone takes dockerd 30-45 s to stop (it waits for
+# the dead network driver): wait longer than that, and for all of them at once (as many
+# as the Docker client's connection pool holds, 10).
+DOCKER_TIMEOUT = 120
 
 
 def _list(client: docker.DockerClient, machine: str) -> list:
@@ -29,7 +35,7 @@ def _client() -> docker.DockerClient | None:
     from docker.errors import DockerException  # of the CLI never need it
 
     try:
-        client = docker.from_env(timeout=30)
+        client = docker.from_env(timeout=DOCKER_TIMEOUT)
         client.ping()
         return client
     except DockerException as exc:
@@ -47,11 +53,9 @@ def kill(machine: str) -> None:
     if client is None:
         return
     with contextlib.closing(client):
-        for container in _list(client, machine):
-            if container.status in ("running", "restarting", "paused"):
-                # It may have exited or gone meanwhile.
-                with contextlib.suppress(NotFound, APIError):
-                    container.kill()
+        running = [c for c in _list(client, machine)
+                   if c.status in ("running", "restarting", "paused")]
+        _each(running, lambda c: c.kill(), (NotFound, APIError))  # exited or gone meanwhile
 
 
 def remove(machine: str) -> None:
@@ -63,10 +67,24 @@ def remove(machine: str) -> None:
     if client is None:
         return
     with contextlib.closing(client):
-        for container in _list(client, machine):
-            with contextlib.suppress(NotFound):
-                container.remove(force=True, v=True)
+        _each(_list(client, machine), lambda c: c.remove(force=True, v=True), (NotFound,))
         for network in client.networks.list(filters={"label": f"{MACHINE_LABEL}={machine}"}):
             with contextlib.suppress(NotFound, APIError):
                 network.remove()
     PLUGIN_DIR.joinpath(f"swarmlet-{machine}.sock").unlink(missing_ok=True)
+
+
+def _each(containers: list, action: Callable[[Any], None], expected: tuple) -> None:
+    """`action` on every container at once; failures other than `expected` are reported,
+    not raised: the machine's other containers and its own teardown go on."""
+    def one(container: Any) -> None:
+        try:
+            action(container)
+        except expected:
+            pass
+        except Exception as exc:  # a timeout of dockerd, say
+            print(f"warning: container {container.name}: {exc}", file=sys.stderr)
+
+    if containers:
+        with ThreadPoolExecutor(max_workers=min(10, len(containers))) as pool:
+            list(pool.map(one, containers))
