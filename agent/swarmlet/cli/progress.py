@@ -203,8 +203,8 @@ class Tracker:
             text = task_line(task)
             if line_id and show_bars and not self.done and text is not None:
                 self.lines[line_id] = text
-        if not self.done:
-            self.lines[OVERALL] = self.totals(running, wanted)
+        if not self.done:  # (a scale down's surplus runs until removed: never "3 out of 2")
+            self.lines[OVERALL] = self.totals(min(running, wanted), wanted)
             self.done = running == wanted
         return running == wanted
 
