@@ -30,6 +30,9 @@ CS = ("TaskTemplate", "ContainerSpec")
 PLACEMENT = ("TaskTemplate", "Placement")
 RESOURCES = ("TaskTemplate", "Resources")
 RESTART = ("TaskTemplate", "RestartPolicy")
+NETWORKS = ("TaskTemplate", "Networks")
+PORT_PROTOCOLS = ("tcp", "udp")
+PUBLISH_MODES = ("ingress", "host")
 
 # Flat fact name -> where it lives in the ServiceSpec (simple values only).
 PATHS = {
@@ -77,7 +80,8 @@ FACT_ORDER = (
     "reserve_cpu", "reserve_memory", "restart_policy", "restart_policy_attempts",
     "restart_policy_delay", "restart_policy_window", "healthcheck", "mounts", "labels",
     "container_labels", "hostname", "user", "working_dir", "stop_grace_period", "stop_signal",
-    *("update_" + sub for sub in POLICY_SUBS), "rollback_config")
+    "networks", "endpoint_mode", "publish", *("update_" + sub for sub in POLICY_SUBS),
+    "rollback_config")
 
 
 class SpecError(Exception):
@@ -265,6 +269,99 @@ def parse_preference(pref):
     return {"spread": pref["spread"]}
 
 
+def parse_network(item):
+    """A network as given: a name or ID, or {name, aliases, options}. Aliases and options
+    left out (None) keep those the service has on that network (none on a new one)."""
+    if isinstance(item, str):
+        if not item.strip():
+            raise SpecError("networks: a network name or ID cannot be empty")
+        return {"name": item, "aliases": None, "options": None}
+    if not isinstance(item, dict):
+        raise SpecError("networks: only a list of strings (network names or IDs) or of "
+                        f"dictionaries (name, aliases, options) is allowed, got {item!r}")
+    unknown = sorted(str(key) for key in item if key not in ("name", "aliases", "options"))
+    if unknown:
+        raise SpecError(f"networks: unsupported key {', '.join(unknown)} in {item!r} (use "
+                        "name, aliases and options)")
+    name = item.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise SpecError('networks: "name" (a network name or ID) is required when networks '
+                        f"are passed as dictionaries, got {item!r}")
+    aliases = item.get("aliases")
+    if aliases is not None:
+        if not isinstance(aliases, list) or not all(isinstance(a, str) and a for a in aliases):
+            raise SpecError(f"networks: the aliases of network {name} must be a list of "
+                            f"strings, got {aliases!r}")
+        aliases = list(dict.fromkeys(aliases))
+    options = item.get("options")
+    if options is not None:
+        if not isinstance(options, dict):
+            raise SpecError(f"networks: the options of network {name} must be a dict, got "
+                            f"{options!r}")
+        options = _string_map(options, f"networks: the options of network {name}")
+    return {"name": name, "aliases": aliases, "options": options}
+
+
+def _port_number(value, what):
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+        raise SpecError(f"publish: {what} must be a port number between 1 and 65535, got "
+                        f"{value!r}")
+    return value
+
+
+def parse_port(port):
+    """A published port as given; published_port None: the swarm picks one (an ingress port
+    gets one from 30000-32767), or, on an update, the service keeps the one it has."""
+    if not isinstance(port, dict):
+        raise SpecError(f"publish: each item must be a dict (target_port, published_port, "
+                        f"protocol, mode), got {port!r}")
+    target = port.get("target_port")
+    if target is None:
+        raise SpecError(f"publish: target_port is required, got {port!r}")
+    _port_number(target, "target_port")
+    published = port.get("published_port")
+    if published is not None:
+        _port_number(published, f"published_port (of target_port {target})")
+    protocol = port.get("protocol") or "tcp"
+    if protocol not in PORT_PROTOCOLS:
+        raise SpecError(f"publish: protocol must be one of {', '.join(PORT_PROTOCOLS)}, got "
+                        f"{protocol!r} (target_port {target})")
+    mode = port.get("mode") or "ingress"
+    if mode not in PUBLISH_MODES:
+        raise SpecError(f"publish: mode must be one of {', '.join(PUBLISH_MODES)}, got "
+                        f"{mode!r} (target_port {target})")
+    return {"published_port": published, "target_port": target, "protocol": protocol,
+            "mode": mode}
+
+
+def parse_publish(ports):
+    ports = [parse_port(p) for p in ports]
+    seen = set()
+    for port in ports:
+        key = (port["published_port"], port["protocol"])
+        if port["published_port"] is not None and key in seen:
+            raise SpecError(f"publish: published port {key[0]}/{key[1]} is listed twice")
+        seen.add(key)
+    return ports
+
+
+def resolve_networks(wanted, resolve):
+    """``wanted`` with the ID of each network given (``resolve``: name or ID -> network ID;
+    the caller asks the agent, and raises SpecError naming what is wrong). A network given
+    twice (by name and by ID, say) is an error."""
+    if not wanted.get("networks"):
+        return wanted
+    resolved, seen = [], {}
+    for network in wanted["networks"]:
+        network_id = resolve(network["name"])
+        if network_id in seen:
+            raise SpecError(f"networks: {seen[network_id]} and {network['name']} are the same "
+                            f"network ({network_id}); list it once")
+        seen[network_id] = network["name"]
+        resolved.append(dict(network, id=network_id))
+    return dict(wanted, networks=resolved)
+
+
 def _group_given(group):
     """None: the option was not given; {}: given with no sub-option set (= clear it)."""
     if group is None:
@@ -327,15 +424,30 @@ def wanted_options(params):
     rollback = _policy(_group_given(p.get("rollback_config")), "rollback_config")
     if rollback is not None:
         wanted["rollback_config"] = rollback
+    if p.get("networks") is not None:
+        wanted["networks"] = [parse_network(n) for n in p["networks"]] or None
+    if p.get("publish") is not None:
+        wanted["publish"] = parse_publish(p["publish"]) or None
+    if p.get("endpoint_mode") is not None:
+        wanted["endpoint_mode"] = p["endpoint_mode"]
+    check_with_current(wanted, None)
     return wanted
 
 
 def check_with_current(wanted, facts):
-    """What is only wrong given the current service (None: it does not exist yet)."""
+    """What is only wrong given the current service (None: it does not exist yet; then
+    only the combination of the options given is checked)."""
     mode = wanted.get("mode") or (facts or {}).get("mode") or "replicated"
     if "replicas" in wanted and mode == "global":
         raise SpecError("replicas can only be used with mode replicated (the service is "
                         "global; set mode: replicated to rebuild it)")
+    if "endpoint_mode" in wanted or "publish" in wanted:
+        endpoint_mode = wanted.get("endpoint_mode") or (facts or {}).get("endpoint_mode")
+        ports = wanted["publish"] if "publish" in wanted else (facts or {}).get("publish")
+        if endpoint_mode == "dnsrr" and any(p["mode"] == "ingress" for p in ports or []):
+            raise SpecError("endpoint_mode dnsrr cannot be used with ports published in "
+                            "ingress mode (a dnsrr service has no virtual IP for the routing "
+                            "mesh): publish them with mode host, or use endpoint_mode vip")
 
 
 def _placement(given, wanted):
@@ -403,9 +515,42 @@ def _mount_facts(mount):
             "tmpfs_size": tmpfs.get("SizeBytes"), "tmpfs_mode": tmpfs.get("Mode")}
 
 
-def service_facts(spec):
+def _network_facts(networks, names=None):
+    return [{"id": n.get("Target"), "name": (names or {}).get(n.get("Target")),
+             "aliases": list(n.get("Aliases") or []), "options": dict(n.get("DriverOpts") or {})}
+            for n in networks or []] or None
+
+
+def _port_facts(ports):
+    return [{"published_port": p.get("PublishedPort") or None,
+             "target_port": p.get("TargetPort"), "protocol": p.get("Protocol") or "tcp",
+             "mode": p.get("PublishMode") or "ingress"} for p in ports or []] or None
+
+
+def _assigned_ports(publish, endpoint_spec, endpoint):
+    """The published ports with the numbers the swarm picked for those given none, from the
+    service's Endpoint, when it was allocated for this very EndpointSpec (its ports are in
+    the spec's order)."""
+    if not publish or not endpoint or endpoint.get("Spec") != endpoint_spec:
+        return publish
+    assigned = endpoint.get("Ports") or []
+    if len(assigned) != len(publish):
+        return publish
+    result = []
+    for index, port in enumerate(publish):
+        given = assigned[index]
+        if port["published_port"] is None and given.get("PublishedPort") and \
+                given.get("TargetPort") == port["target_port"] and \
+                (given.get("Protocol") or "tcp") == port["protocol"]:
+            port = dict(port, published_port=given["PublishedPort"])
+        result.append(port)
+    return result
+
+
+def service_facts(spec, endpoint=None, network_names=None):
     """community.docker's flattened ``swarm_service`` facts of a ServiceSpec (the options this
-    module manages)."""
+    module manages). ``endpoint``: the service's Endpoint, for the published ports the swarm
+    picked; ``network_names``: {network ID: name}, to name the networks."""
     facts = dict((name, get_path(spec, path)) for name, path in PATHS.items())
     for name, path in CPU_PATHS.items():
         nanos = get_path(spec, path)
@@ -427,6 +572,11 @@ def service_facts(spec):
     facts["healthcheck_disabled"] = bool(health and health.get("Test") == ["NONE"])
     facts["rollback_config"] = _policy_facts(spec.get("RollbackConfig"))
     facts["force_update"] = get_path(spec, ("TaskTemplate", "ForceUpdate")) or 0
+    facts["networks"] = _network_facts(get_path(spec, NETWORKS), network_names)
+    endpoint_spec = spec.get("EndpointSpec") or {}
+    facts["endpoint_mode"] = endpoint_spec.get("Mode") or "vip"
+    facts["publish"] = _assigned_ports(_port_facts(endpoint_spec.get("Ports")),
+                                       spec.get("EndpointSpec"), endpoint)
     return dict(sorted(facts.items()))
 
 
@@ -446,8 +596,54 @@ def _normal(name, value):
     return value
 
 
+def _networks_same(wanted, current):
+    """By network ID, in any order; aliases (in any order) and options only where given."""
+    have = dict((n["id"], n) for n in current or [])
+    if sorted(n["id"] for n in wanted or []) != sorted(have):
+        return False
+    for network in wanted or []:
+        now = have[network["id"]]
+        if network["aliases"] is not None and sorted(network["aliases"]) != sorted(
+                now.get("aliases") or []):
+            return False
+        if network["options"] is not None and network["options"] != (now.get("options") or {}):
+            return False
+    return True
+
+
+def _port_class(port):
+    return (port["target_port"], port["protocol"], port["mode"])
+
+
+def _match_ports(wanted, current):
+    """Pairs (wanted port, current port or None): ports given with a number match that
+    number; ports given without one match any current port of the same target port,
+    protocol and mode (the number the swarm picked, or the one the service has)."""
+    left = list(current or [])
+    pairs = []
+    given = [p for p in wanted or [] if p["published_port"] is not None]
+    unnumbered = [p for p in wanted or [] if p["published_port"] is None]
+    for port in given + unnumbered:
+        match = next((c for c in left if _port_class(c) == _port_class(port) and (
+            port["published_port"] is None or c["published_port"] == port["published_port"])),
+            None)
+        if match is not None:
+            left.remove(match)
+        pairs.append((port, match))
+    return pairs, left
+
+
+def _ports_same(wanted, current):
+    pairs, left = _match_ports(wanted, current)
+    return not left and all(match is not None for _port, match in pairs)
+
+
 def same(name, wanted, current):
     """Whether a given option already has the wanted value."""
+    if name == "networks":
+        return _networks_same(wanted, current)
+    if name == "publish":
+        return _ports_same(wanted, current)
     if name == "healthcheck":
         if not wanted:
             return not current
@@ -502,6 +698,41 @@ def _merge_health(current, wanted):
     return health or None
 
 
+def _merge_networks(current, wanted):
+    """TaskTemplate.Networks: the networks given (by ID, sorted as Docker's CLI sorts them);
+    aliases and options not given are kept from the current attachment."""
+    have = dict((n.get("Target"), n) for n in current or [])
+    networks = []
+    for network in wanted or []:
+        old = have.get(network["id"]) or {}
+        aliases = network["aliases"] if network["aliases"] is not None else \
+            old.get("Aliases") or []
+        entry = {"Target": network["id"], "Aliases": list(aliases)}
+        options = network["options"] if network["options"] is not None else \
+            old.get("DriverOpts")
+        if options:
+            entry["DriverOpts"] = dict(options)
+        networks.append(entry)
+    return sorted(networks, key=lambda n: n["Target"]) or None
+
+
+def _port_spec(port, number):
+    spec = {"Protocol": port["protocol"], "TargetPort": port["target_port"],
+            "PublishMode": port["mode"]}
+    if number:
+        spec["PublishedPort"] = number
+    return spec
+
+
+def _merge_ports(current, wanted):
+    """EndpointSpec.Ports: the ports given, in their order; a port given without a number
+    keeps the number the service has for it (none: the swarm picks one)."""
+    pairs, _left = _match_ports(wanted, _port_facts(current))
+    numbers = dict((id(port), port["published_port"] or (match or {}).get("published_port"))
+                   for port, match in pairs)
+    return [_port_spec(port, numbers[id(port)]) for port in wanted or []] or None
+
+
 def merged_spec(spec, wanted, force_update=False):
     """A copy of ``spec`` with the given options set; everything else kept as it is."""
     spec = copy.deepcopy(spec)
@@ -534,6 +765,22 @@ def merged_spec(spec, wanted, force_update=False):
             if sub in wanted["rollback_config"]:
                 policy[key] = wanted["rollback_config"][sub]
         spec["RollbackConfig"] = policy
+    # Networks and ports left alone when they are the same (another order, a port given
+    # without its number): rewriting them would roll the tasks out again for nothing.
+    current = service_facts(spec)
+    if "networks" in wanted and not same("networks", wanted["networks"], current["networks"]):
+        set_path(spec, NETWORKS, _merge_networks(get_path(spec, NETWORKS), wanted["networks"]))
+    if "endpoint_mode" in wanted and wanted["endpoint_mode"] != current["endpoint_mode"]:
+        endpoint = spec.get("EndpointSpec") or {}
+        spec["EndpointSpec"] = dict(endpoint, Mode=wanted["endpoint_mode"])
+    if "publish" in wanted and not same("publish", wanted["publish"], current["publish"]):
+        endpoint = dict(spec.get("EndpointSpec") or {})
+        ports = _merge_ports(endpoint.get("Ports"), wanted["publish"])
+        if ports:
+            endpoint["Ports"] = ports
+        else:
+            endpoint.pop("Ports", None)
+        spec["EndpointSpec"] = endpoint
     if force_update:
         task = spec.setdefault("TaskTemplate", {})
         task["ForceUpdate"] = int(task.get("ForceUpdate") or 0) + 1
@@ -567,6 +814,19 @@ def with_defaults(spec):
     spec.setdefault("Mode", {"Replicated": {"Replicas": 1}})
     spec["UpdateConfig"] = dict(DEFAULT_POLICY, **(spec.get("UpdateConfig") or {}))
     spec["RollbackConfig"] = dict(DEFAULT_POLICY, **(spec.get("RollbackConfig") or {}))
-    spec.setdefault("EndpointSpec", {"Mode": "vip"})
+    endpoint = dict(spec.get("EndpointSpec") or {})
+    endpoint["Mode"] = endpoint.get("Mode") or "vip"
+    ports = [dict(p, Protocol=p.get("Protocol") or "tcp",
+                  PublishMode=p.get("PublishMode") or "ingress")
+             for p in endpoint.get("Ports") or []]
+    if ports:
+        endpoint["Ports"] = ports
+    else:
+        endpoint.pop("Ports", None)
+    spec["EndpointSpec"] = endpoint
+    if not get_path(spec, NETWORKS):
+        task.pop("Networks", None)
+    else:
+        task["Networks"] = [dict(n, Aliases=n.get("Aliases") or []) for n in task["Networks"]]
     spec.setdefault("Labels", {})
     return spec

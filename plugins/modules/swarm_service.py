@@ -16,6 +16,9 @@ description:
   - For options with sub-options (O(placement), O(limits), O(reservations), O(restart_config),
     O(healthcheck), O(update_config), O(rollback_config)) the same holds for each sub-option;
     the option given as V({}) clears it (back to the agent's defaults).
+  - O(networks) and O(publish) are compared as sets (networks by their ID, whether given by
+    name or by ID); a port given without O(publish[].published_port) matches the port the
+    swarm picked for it.
   - Changing O(mode) of an existing service removes it and creates it again (RV(rebuilt)).
   - With O(wait=true) the module waits until the service has converged and fails with the
     tasks' errors when it cannot.
@@ -308,6 +311,68 @@ options:
           - Rollback order.
         type: str
         choices: [stop-first, start-first]
+  networks:
+    description:
+      - The overlay networks the tasks are attached to, each a network name or ID, or a dict
+        with the keys C(name) (a network name or ID, required), C(aliases) (a list of names the
+        task also answers to on that network) and C(options) (a dict of driver options), as
+        C(--network) of C(swarmlet service create).
+      - Names are resolved to network IDs by the agent (C(GET /networks/NAME)); an unknown
+        network fails the task with the agent's message (C(network NAME not found)), in check
+        mode too. The C(ingress) network cannot be listed (publishing a port in ingress mode
+        attaches the service to it).
+      - Compared by network ID, regardless of order and of name versus ID. C(aliases) and
+        C(options) left out keep those the service has on that network (none on a network
+        it joins).
+      - The whole list is wanted (networks not listed are left); V([]) detaches the service
+        from all its networks. Unset keeps the current networks.
+    type: list
+    elements: raw
+  publish:
+    description:
+      - The ports published by the service, as C(--publish) of C(swarmlet service create).
+      - Compared as a set. The whole list is wanted; V([]) removes all published ports; unset
+        keeps the current ones.
+      - Published in V(ingress) mode, a port answers on every node of the swarm (the routing
+        mesh) and is balanced over the service's tasks; in V(host) mode, only on the nodes
+        where a task runs.
+    type: list
+    elements: dict
+    suboptions:
+      published_port:
+        description:
+          - The port clients connect to, on the nodes' addresses.
+          - Optional. Left out, an ingress port gets one from 30000-32767 when the port is
+            new; on an update the service keeps the number it has for that target port,
+            protocol and mode, which is not counted as a change. C(publish) of RV(swarm_service)
+            shows the number picked.
+        type: int
+      target_port:
+        description:
+          - The port the tasks' containers listen on.
+        type: int
+        required: true
+      protocol:
+        description:
+          - The protocol.
+        type: str
+        default: tcp
+        choices: [tcp, udp]
+      mode:
+        description:
+          - V(ingress) publishes the port on every node (routing mesh); V(host), only on the
+            nodes where a task runs, straight to that task.
+        type: str
+        default: ingress
+        choices: [ingress, host]
+  endpoint_mode:
+    description:
+      - How clients find the tasks on the service's networks. V(vip) gives the service a
+        virtual IP on each of its networks, balanced over its tasks; V(dnsrr) gives it none
+        (clients use the tasks' addresses). Ports in V(ingress) mode need V(vip).
+      - Default V(vip) on create; unset on an update keeps the current mode.
+    type: str
+    choices: [vip, dnsrr]
   force_update:
     description:
       - Replace every task even when nothing changed (C(swarmlet service update --force)).
@@ -334,7 +399,7 @@ options:
 notes:
   - Durations are strings such as V(500ms), V(10s), V(1m30s) or V(2h) (units V(ns), V(us),
     V(ms), V(s), V(m), V(h)), or integers of nanoseconds.
-  - Networks, published ports, secrets and configs are not managed by this module yet.
+  - Secrets and configs are not managed by this module yet.
 seealso:
   - name: community.docker.docker_swarm_service
     description: The Docker Swarm module whose options and return values this one follows.
@@ -393,6 +458,41 @@ EXAMPLES = r"""
         target: /host/log
         readonly: true
 
+- name: Web servers on an overlay network, published on port 8080 of every node
+  swarmlet.swarm.swarm_service:
+    name: web
+    image: swarmlet/demo:latest
+    replicas: 3
+    networks:
+      - front
+      - name: back
+        aliases: [www]
+    publish:
+      - published_port: 8080
+        target_port: 80
+    wait: true
+
+- name: Also publish port 443, on a port the swarm picks (30000-32767)
+  swarmlet.swarm.swarm_service:
+    name: web
+    publish:
+      - published_port: 8080
+        target_port: 80
+      - target_port: 443
+  register: web
+
+- name: Show the port picked
+  ansible.builtin.debug:
+    msg: >-
+      {{ web.swarm_service.publish | selectattr('target_port', '==', 443)
+         | map(attribute='published_port') | first }}
+
+- name: No published port any more, and no virtual IP (DNS round robin)
+  swarmlet.swarm.swarm_service:
+    name: web
+    publish: []
+    endpoint_mode: dnsrr
+
 - name: Restart every task (a rolling restart)
   swarmlet.swarm.swarm_service:
     name: web
@@ -410,6 +510,9 @@ swarm_service:
     - The service's options after the task (in check mode, as they would be), flattened as
       community.docker's C(swarm_service); V({}) when the service is absent.
     - Durations are in nanoseconds, memory in bytes, CPUs as a number of CPUs.
+    - C(networks) lists the service's networks by ID, with their names; C(publish) its ports,
+      with the number the swarm picked for a port given none (V(null) in check mode, and in
+      RV(diff), which shows the service's spec).
   returned: always
   type: dict
   sample:
@@ -417,6 +520,7 @@ swarm_service:
     command: ["sleep"]
     constraints: ["node.role==worker"]
     container_labels: null
+    endpoint_mode: vip
     env: ["LOG_LEVEL=info"]
     force_update: 0
     healthcheck: {interval: 10000000000, retries: 3, test: [CMD, wget, -q, -O-, "http://localhost/"]}
@@ -429,7 +533,10 @@ swarm_service:
     mode: replicated
     mounts: [{source: /var/log, target: /host/log, type: bind, readonly: true, tmpfs_size: null,
               tmpfs_mode: null}]
+    networks: [{id: 5vb3kq0s9zgjm7d3mr2wa8ysl, name: front, aliases: [www], options: {}}]
     placement_preferences: [{spread: node.labels.zone}]
+    publish: [{published_port: 8080, target_port: 80, protocol: tcp, mode: ingress},
+              {published_port: 30000, target_port: 443, protocol: tcp, mode: ingress}]
     replicas: 3
     replicas_max_per_node: null
     reserve_cpu: null
@@ -482,6 +589,7 @@ diff:
     after: {replicas: 3}
 """
 
+import time
 from urllib.parse import quote
 
 from ansible.module_utils.basic import AnsibleModule
@@ -499,6 +607,7 @@ from ansible_collections.swarmlet.swarm.plugins.module_utils._service_spec impor
     merged_spec,
     new_spec,
     rebuilt_spec,
+    resolve_networks,
     service_facts,
     wanted_options,
     with_defaults,
@@ -510,6 +619,7 @@ from ansible_collections.swarmlet.swarm.plugins.module_utils._service_wait impor
 )
 
 UPDATE_RETRIES = 3
+ENDPOINT_WAIT = 10  # seconds for the swarm to pick the published ports given no number
 
 
 def _policy_options(actions):
@@ -572,6 +682,14 @@ def argument_spec():
         update_config=dict(type="dict", options=_policy_options(["continue", "pause",
                                                                  "rollback"])),
         rollback_config=dict(type="dict", options=_policy_options(["continue", "pause"])),
+        networks=dict(type="list", elements="raw"),
+        publish=dict(type="list", elements="dict", options=dict(
+            published_port=dict(type="int"),
+            target_port=dict(type="int", required=True),
+            protocol=dict(type="str", default="tcp", choices=["tcp", "udp"]),
+            mode=dict(type="str", default="ingress", choices=["ingress", "host"]),
+        )),
+        endpoint_mode=dict(type="str", choices=["vip", "dnsrr"]),
         force_update=dict(type="bool", default=False),
         wait=dict(type="bool", default=False),
         wait_timeout=dict(type="int", default=120),
@@ -587,6 +705,7 @@ class ServiceManager:
         self.name = module.params["name"]
         self.result = dict(changed=False, changes=[], rebuilt=False, swarm_service={})
         self.diff = None
+        self._network_names = None
 
     def fail(self, msg):
         self.module.fail_json(msg=msg, **self.result)
@@ -604,8 +723,55 @@ class ServiceManager:
             return None  # the name matched another service's ID (prefix)
         return service
 
+    # --- networks ----------------------------------------------------------------------------
+
+    def network_id(self, ref):
+        """The ID of a network given by name, ID or unique ID prefix, as the agent resolves
+        it (its message when it cannot)."""
+        try:
+            network = self.client.get(f"/networks/{quote(ref, safe='')}")
+        except SwarmletAPIError as exc:
+            if exc.status in (404, 409):
+                raise SpecError(f"networks: {exc.message}") from None
+            self.fail(f"Cannot read network {ref}: {exc.message}")
+        if (network.get("Spec") or {}).get("Ingress"):
+            raise SpecError("networks: Service cannot be explicitly attached to the ingress "
+                            f'network "{network["Spec"].get("Name")}" (publishing a port in '
+                            "ingress mode attaches it)")
+        return network["ID"]
+
+    def network_names(self):
+        if self._network_names is None:
+            try:
+                networks = self.client.get("/networks")
+            except SwarmletAPIError as exc:
+                self.fail(f"Cannot read the networks: {exc.message}")
+            self._network_names = dict((n["ID"], (n.get("Spec") or {}).get("Name"))
+                                       for n in networks)
+        return self._network_names
+
+    def facts(self, spec, endpoint=None):
+        """The facts of a spec, its networks named; with the service's Endpoint, the
+        published ports the swarm picked."""
+        named = (spec.get("TaskTemplate") or {}).get("Networks")
+        return service_facts(spec, endpoint, self.network_names() if named else None)
+
     def facts_of(self, service_id):
-        return service_facts(self.call("Cannot read", "get", f"/services/{service_id}")["Spec"])
+        """The facts of the service as stored, once the swarm has picked the numbers of the
+        ingress ports given none (it does so right after the write, in the leader's next
+        allocation pass)."""
+        deadline = time.monotonic() + ENDPOINT_WAIT
+        while True:
+            service = self.call("Cannot read", "get", f"/services/{service_id}")
+            endpoint_spec = service["Spec"].get("EndpointSpec") or {}
+            unnumbered = [p for p in endpoint_spec.get("Ports") or []
+                          if not p.get("PublishedPort")
+                          and (p.get("PublishMode") or "ingress") == "ingress"]
+            allocated = (service.get("Endpoint") or {}).get("Spec") == \
+                service["Spec"].get("EndpointSpec")
+            if not unnumbered or allocated or time.monotonic() >= deadline:
+                return self.facts(service["Spec"], service.get("Endpoint"))
+            time.sleep(0.2)
 
     def finish(self, msg):
         self.result["msg"] = msg
@@ -619,7 +785,7 @@ class ServiceManager:
         service = self.current()
         if service is None:
             self.finish("Service absent")
-        facts = service_facts(service["Spec"])
+        facts = self.facts(service["Spec"], service.get("Endpoint"))
         self.result["changed"] = True
         self.diff = {"before": facts, "after": {}}
         if not self.module.check_mode:
@@ -635,8 +801,8 @@ class ServiceManager:
             if not wanted.get("image"):
                 self.fail(f"image is required to create service {self.name}")
             return self.create(new_spec(self.name, wanted), "Service created")
-        facts = service_facts(service["Spec"])
-        self.result["swarm_service"] = facts
+        facts = self.facts(service["Spec"])
+        self.result["swarm_service"] = self.facts(service["Spec"], service.get("Endpoint"))
         try:
             check_with_current(wanted, facts)
         except SpecError as exc:
@@ -646,7 +812,7 @@ class ServiceManager:
         if "mode" in changes:
             return self.rebuild(service, wanted, changes, facts)
         spec = merged_spec(service["Spec"], wanted, force_update=force)
-        after = service_facts(with_defaults(spec))
+        after = self.facts(with_defaults(spec))
         diff = Differences()
         for name in changes:
             diff.add(name, after[name], facts[name])
@@ -664,7 +830,7 @@ class ServiceManager:
                     else "Service updated")
 
     def create(self, spec, msg):
-        facts = service_facts(with_defaults(spec))
+        facts = self.facts(with_defaults(spec))
         if self.diff is None:
             self.diff = {"before": {}, "after": facts}
         if self.module.check_mode:
@@ -681,7 +847,7 @@ class ServiceManager:
     def rebuild(self, service, wanted, changes, facts):
         """A mode change: remove the service and create it again with the merged spec."""
         spec = rebuilt_spec(service["Spec"], wanted)
-        after = service_facts(with_defaults(spec))
+        after = self.facts(with_defaults(spec))
         self.result.update(changes=changes, rebuilt=True)
         self.diff = {"before": dict((n, facts[n]) for n in changes),
                      "after": dict((n, after[n]) for n in changes)}
@@ -737,6 +903,11 @@ def main():
     client = client_for(module)
     require_manager(module, client)
     manager = ServiceManager(module, client)
+    if wanted is not None:
+        try:
+            wanted = resolve_networks(wanted, manager.network_id)
+        except SpecError as exc:
+            module.fail_json(msg=str(exc))
     if wanted is None:
         manager.absent()
     else:

@@ -101,6 +101,16 @@ def test_service_tasks_run_on_every_machine(hosts) -> None:
     assert sorted(m for m in machines if m in HOSTS) == sorted(HOSTS)
 
 
+def test_networks_created_by_site(hosts) -> None:
+    """site-vars.yml's swarmlet_networks: created once (the second run changes nothing),
+    with the options given."""
+    host = hosts[MANAGER]
+    plain, back = json.loads(swarmlet(host, "network inspect web-net web-back"))
+    assert plain["Name"] == "web-net" and plain["Driver"] == "overlay"
+    assert back["IPAM"]["Config"][0]["Subnet"] == "10.200.7.0/24"
+    assert back["Labels"] == {"com.example.app": "demo"}
+
+
 def test_spare_is_not_in_the_swarm(hosts, deployment: Deployment) -> None:
     spare = testinfra.get_host(f"ansible://{SPARE}", ansible_inventory=str(deployment.inventory))
     assert "Swarm: inactive" in swarmlet(spare, "info")

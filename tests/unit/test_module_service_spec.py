@@ -43,6 +43,9 @@ def params(**given):
         if name == "mounts":
             value = [dict({"type": "bind", "readonly": False, "source": None,
                            "tmpfs_size": None, "tmpfs_mode": None}, **m) for m in value]
+        if name == "publish":
+            value = [dict({"published_port": None, "protocol": "tcp", "mode": "ingress"}, **p)
+                     for p in value]
         values[name] = value
     return values
 
@@ -379,6 +382,213 @@ def test_mode_change_and_rebuild():
         S.check_with_current(wanted(replicas=2), global_facts)
     S.check_with_current(wanted(replicas=2, mode="replicated"), global_facts)
     S.check_with_current(wanted(replicas=2), None)
+
+
+# --- networks, published ports, endpoint mode ---------------------------------------------------
+
+NETS = {"front": "nfront0000", "back": "nback00000", "nback": "nback00000"}
+
+
+def resolve(ref):
+    """The module asks the agent (GET /networks/REF); here a name, an ID or a prefix."""
+    for name, network_id in NETS.items():
+        if ref in (name, network_id):
+            return network_id
+    raise S.SpecError(f"networks: network {ref} not found")
+
+
+def net_wanted(**given):
+    return S.resolve_networks(wanted(**given), resolve)
+
+
+def port(target, published=None, protocol="tcp", mode="ingress"):
+    return {"published_port": published, "target_port": target, "protocol": protocol,
+            "mode": mode}
+
+
+def test_network_and_port_parameters():
+    w = wanted(networks=["front", {"name": "back", "aliases": ["www", "www"],
+                                   "options": {"mtu": 1400}}],
+               publish=[{"published_port": 8080, "target_port": 80},
+                        {"target_port": 53, "protocol": "udp", "mode": "host"}],
+               endpoint_mode="vip")
+    assert w["networks"] == [{"name": "front", "aliases": None, "options": None},
+                             {"name": "back", "aliases": ["www"], "options": {"mtu": "1400"}}]
+    assert w["publish"] == [port(80, 8080), port(53, protocol="udp", mode="host")]
+    assert w["endpoint_mode"] == "vip"
+    assert wanted(networks=[], publish=[]) == {"networks": None, "publish": None}
+    assert S.resolve_networks(w, resolve)["networks"][1]["id"] == "nback00000"
+
+
+def test_bad_network_and_port_parameters_are_named():
+    cases = [
+        (dict(networks=[5]), "networks: only a list of strings"),
+        (dict(networks=[""]), "networks: a network name or ID cannot be empty"),
+        (dict(networks=[{"aliases": ["a"]}]), 'networks: "name" (a network name or ID) is '
+                                              "required when networks are passed as "
+                                              "dictionaries"),
+        (dict(networks=[{"name": "front", "aliases": "a"}]),
+         "networks: the aliases of network front must be a list of strings"),
+        (dict(networks=[{"name": "front", "options": ["a"]}]),
+         "networks: the options of network front must be a dict"),
+        (dict(networks=[{"name": "front", "alias": ["a"]}]), "networks: unsupported key alias"),
+        (dict(publish=[{"target_port": 0}]),
+         "publish: target_port must be a port number between 1 and 65535, got 0"),
+        (dict(publish=[{"target_port": 80, "published_port": 70000}]),
+         "publish: published_port (of target_port 80) must be a port number between 1 and "
+         "65535, got 70000"),
+        (dict(publish=[{"target_port": 80, "protocol": "icmp"}]),
+         "publish: protocol must be one of tcp, udp, got 'icmp'"),
+        (dict(publish=[{"target_port": 80, "mode": "mesh"}]),
+         "publish: mode must be one of ingress, host, got 'mesh'"),
+        (dict(publish=[{"target_port": 80, "published_port": 8080},
+                       {"target_port": 81, "published_port": 8080}]),
+         "publish: published port 8080/tcp is listed twice"),
+        (dict(endpoint_mode="dnsrr", publish=[{"target_port": 80}]),
+         "endpoint_mode dnsrr cannot be used with ports published in ingress mode"),
+    ]
+    for given, message in cases:
+        with pytest.raises(S.SpecError) as err:
+            wanted(**given)
+        assert message in str(err.value), given
+    # the same port twice without a number is two ports (two numbers picked)
+    assert len(wanted(publish=[{"target_port": 80}, {"target_port": 80}])["publish"]) == 2
+    with pytest.raises(S.SpecError, match="networks: network nope not found"):
+        net_wanted(networks=["front", "nope"])
+    with pytest.raises(S.SpecError, match=r"networks: back and nback00000 are the same network"):
+        net_wanted(networks=["back", "nback00000"])
+
+
+def test_networks_ports_and_mode_in_the_spec_and_facts():
+    w = net_wanted(image="i", networks=["back", {"name": "front", "aliases": ["www"]}],
+                   publish=[{"published_port": 8080, "target_port": 80},
+                            {"target_port": 443}], endpoint_mode="vip")
+    spec = S.new_spec("web", w)
+    assert spec["TaskTemplate"]["Networks"] == [
+        {"Target": "nback00000", "Aliases": []},
+        {"Target": "nfront0000", "Aliases": ["www"]}]  # sorted by ID, as Docker's CLI
+    assert spec["EndpointSpec"] == {"Ports": [
+        {"Protocol": "tcp", "TargetPort": 80, "PublishMode": "ingress", "PublishedPort": 8080},
+        {"Protocol": "tcp", "TargetPort": 443, "PublishMode": "ingress"}]}
+    facts = S.service_facts(stored(spec), network_names={"nfront0000": "front"})
+    assert facts["networks"] == [
+        {"id": "nback00000", "name": None, "aliases": [], "options": {}},
+        {"id": "nfront0000", "name": "front", "aliases": ["www"], "options": {}}]
+    assert facts["publish"] == [port(80, 8080), port(443)]
+    assert facts["endpoint_mode"] == "vip"
+    assert S.differences(w, facts) == []
+    plain = S.service_facts(created(image="i"))
+    assert (plain["networks"], plain["publish"], plain["endpoint_mode"]) == (None, None, "vip")
+
+
+def test_networks_compare_by_id_in_any_order():
+    current = stored(S.new_spec("web", net_wanted(
+        image="i", networks=["front", {"name": "back", "aliases": ["a", "b"],
+                                       "options": {"o": "1"}}])))
+    facts = S.service_facts(current)
+    assert S.differences(net_wanted(networks=["nback00000", "front"]), facts) == []
+    assert S.differences(net_wanted(networks=[{"name": "nback", "aliases": ["b", "a"]},
+                                              "nfront0000"]), facts) == []
+    assert S.differences(net_wanted(networks=["front"]), facts) == ["networks"]
+    assert S.differences(net_wanted(networks=[{"name": "back", "aliases": []}, "front"]),
+                         facts) == ["networks"]
+    assert S.differences(net_wanted(networks=[{"name": "back", "options": {}}, "front"]),
+                         facts) == ["networks"]
+    assert S.differences(net_wanted(networks=[]), facts) == ["networks"]
+    assert S.differences(net_wanted(networks=[]), S.service_facts(created(image="i"))) == []
+
+
+def test_network_merge_keeps_what_was_not_given():
+    current = stored(S.new_spec("web", net_wanted(
+        image="i", networks=[{"name": "back", "aliases": ["a"], "options": {"o": "1"}}])))
+    merged = S.merged_spec(current, net_wanted(networks=["back", "front"]))
+    assert merged["TaskTemplate"]["Networks"] == [
+        {"Target": "nback00000", "Aliases": ["a"], "DriverOpts": {"o": "1"}},
+        {"Target": "nfront0000", "Aliases": []}]
+    removed = S.merged_spec(merged, net_wanted(networks=[]))
+    assert "Networks" not in removed["TaskTemplate"]
+    # the same networks in another order: the spec is left exactly as it was
+    swapped = dict(merged, TaskTemplate=dict(merged["TaskTemplate"], Networks=list(
+        reversed(merged["TaskTemplate"]["Networks"]))))
+    again = S.merged_spec(swapped, net_wanted(networks=["front", "back"]))
+    assert again["TaskTemplate"]["Networks"] == swapped["TaskTemplate"]["Networks"]
+    # networks left unset are kept
+    assert S.merged_spec(merged, wanted(replicas=2))["TaskTemplate"]["Networks"] == \
+        merged["TaskTemplate"]["Networks"]
+
+
+def test_publish_is_a_set_and_a_port_given_no_number_keeps_its_number():
+    current = stored(S.new_spec("web", wanted(image="i", publish=[
+        {"published_port": 8080, "target_port": 80}, {"target_port": 443},
+        {"published_port": 53, "target_port": 53, "protocol": "udp", "mode": "host"}])))
+    facts = S.service_facts(current)
+    same_ports = wanted(publish=[
+        {"target_port": 53, "published_port": 53, "protocol": "udp", "mode": "host"},
+        {"target_port": 443}, {"target_port": 80}])  # 80: whatever it has (8080)
+    assert S.differences(same_ports, facts) == []
+    assert S.merged_spec(current, same_ports) == current
+    assert S.differences(wanted(publish=[{"target_port": 80, "published_port": 8080},
+                                         {"target_port": 443}]), facts) == ["publish"]
+    assert S.differences(wanted(publish=[{"target_port": 80, "published_port": 8081},
+                                         {"target_port": 443},
+                                         {"target_port": 53, "published_port": 53,
+                                          "protocol": "udp", "mode": "host"}]),
+                         facts) == ["publish"]
+    assert S.differences(wanted(publish=[{"target_port": 80, "protocol": "udp"},
+                                         {"target_port": 443},
+                                         {"target_port": 53, "published_port": 53,
+                                          "protocol": "udp", "mode": "host"}]),
+                         facts) == ["publish"]
+    # add one, give 80 no number: 80 keeps 8080, 443 stays unnumbered (the swarm keeps its
+    # pick), the new one is unnumbered
+    added = S.merged_spec(current, wanted(publish=[{"target_port": 80}, {"target_port": 443},
+                                                   {"target_port": 9000}]))
+    assert added["EndpointSpec"]["Ports"] == [
+        {"Protocol": "tcp", "TargetPort": 80, "PublishMode": "ingress", "PublishedPort": 8080},
+        {"Protocol": "tcp", "TargetPort": 443, "PublishMode": "ingress"},
+        {"Protocol": "tcp", "TargetPort": 9000, "PublishMode": "ingress"}]
+    assert added["EndpointSpec"]["Mode"] == "vip"
+    cleared = S.merged_spec(current, wanted(publish=[]))
+    assert cleared["EndpointSpec"] == {"Mode": "vip"}
+    assert S.differences(wanted(publish=[]), S.service_facts(stored(cleared))) == []
+
+
+def test_an_assigned_port_is_shown_and_is_no_change():
+    spec = stored(S.new_spec("web", wanted(image="i", publish=[{"target_port": 80},
+                                                              {"target_port": 81}])))
+    endpoint = {"Spec": spec["EndpointSpec"], "Ports": [
+        dict(spec["EndpointSpec"]["Ports"][0], PublishedPort=30000),
+        dict(spec["EndpointSpec"]["Ports"][1], PublishedPort=30001)]}
+    shown = S.service_facts(spec, endpoint)
+    assert shown["publish"] == [port(80, 30000), port(81, 30001)]
+    assert S.differences(wanted(publish=[{"target_port": 81}, {"target_port": 80}]),
+                         S.service_facts(spec)) == []
+    # an Endpoint of an older spec is not shown
+    stale = dict(endpoint, Spec={"Mode": "vip"})
+    assert S.service_facts(spec, stale)["publish"] == [port(80), port(81)]
+
+
+def test_endpoint_mode():
+    current = stored(S.new_spec("web", wanted(image="i", publish=[{"target_port": 80}])))
+    facts = S.service_facts(current)
+    assert S.differences(wanted(endpoint_mode="vip"), facts) == []
+    w = wanted(endpoint_mode="dnsrr")
+    assert S.differences(w, facts) == ["endpoint_mode"]
+    with pytest.raises(S.SpecError, match="endpoint_mode dnsrr cannot be used with ports "
+                                          "published in ingress mode"):
+        S.check_with_current(w, facts)
+    w = wanted(endpoint_mode="dnsrr", publish=[])
+    S.check_with_current(w, facts)
+    assert S.differences(w, facts) == ["endpoint_mode", "publish"]
+    merged = S.merged_spec(current, w)
+    assert merged["EndpointSpec"] == {"Mode": "dnsrr"}
+    host = wanted(endpoint_mode="dnsrr", publish=[{"target_port": 80, "mode": "host"}])
+    S.check_with_current(host, facts)
+    assert S.merged_spec(current, host)["EndpointSpec"] == {"Mode": "dnsrr", "Ports": [
+        {"Protocol": "tcp", "TargetPort": 80, "PublishMode": "host"}]}
+    # unset keeps the mode
+    dnsrr = stored(merged)
+    assert S.service_facts(S.merged_spec(dnsrr, wanted(replicas=2)))["endpoint_mode"] == "dnsrr"
 
 
 # --- waiting ------------------------------------------------------------------------------------
