@@ -45,12 +45,12 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
 
-SWARMLET = str(Path(sys.executable).parent / "swarmlet")
+from _machines import SWARMLET, BenchMachines
+
 IMAGE = "swarmlet/demo:latest"
 MANAGER, W1, W2 = "bn-1", "bn-2", "bn-3"
 NODES = [MANAGER, W1, W2]
@@ -226,33 +226,12 @@ print(json.dumps({"kb": len(rules.encode()) / 1000, "render": statistics.median(
 """
 
 
-class Machines:
+class Machines(BenchMachines):
     def __init__(self) -> None:
-        self.store = tempfile.mkdtemp(prefix="swarmlet-bench-")
-        self.env = {**os.environ, "SWARMLET_MACHINE_STORAGE_PATH": self.store}
-        self.scripts = Path(self.store) / "scripts"
-        self.scripts.mkdir()
-        for name, text in (("load.py", LOAD), ("probe.py", PROBE), ("program.py", PROGRAM)):
-            (self.scripts / name).write_text(text)
-
-    def __call__(self, *args: str) -> str:
-        proc = subprocess.run([SWARMLET, "machine", *args], env=self.env, capture_output=True,
-                              text=True)
-        if proc.returncode:
-            raise RuntimeError(f"swarmlet machine {' '.join(args)}: {proc.stderr.strip()}")
-        return proc.stdout
-
-    def on(self, machine: str, command: str) -> str:
-        return self("ssh", machine, "--", command)
+        super().__init__({"load.py": LOAD, "probe.py": PROBE, "program.py": PROGRAM})
 
     def cli(self, args: str) -> str:
         return self.on(MANAGER, f"swarmlet {args}")
-
-    def py(self, machine: str, script: str, *args: str) -> str:
-        return self.on(machine, self.py_command(script, *args))
-
-    def py_command(self, script: str, *args: str) -> str:
-        return f"{sys.executable} {self.scripts / script} {' '.join(args)}"
 
     def task(self, task_id: str) -> dict:
         return next(t for t in self.api("/tasks", service=SERVICE) if t["ID"] == task_id)

@@ -15,16 +15,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import docker
+from _machines import BenchMachines
 
-SWARMLET = str(Path(sys.executable).parent / "swarmlet")
 IMAGE = "swarmlet/demo:latest"
 
 # Runs inside a machine: create the service, poll the API until N run; print the seconds.
@@ -55,28 +51,9 @@ while True:
 """
 
 
-class Machines:
+class Machines(BenchMachines):
     def __init__(self) -> None:
-        self.store = tempfile.mkdtemp(prefix="swarmlet-bench-")
-        self.env = {**os.environ, "SWARMLET_MACHINE_STORAGE_PATH": self.store}
-        self.scripts = Path(self.store) / "scripts"
-        self.scripts.mkdir()
-        (self.scripts / "converge.py").write_text(CONVERGE)
-        (self.scripts / "recovered.py").write_text(RECOVERED)
-
-    def __call__(self, *args: str) -> str:
-        return subprocess.run([SWARMLET, "machine", *args], env=self.env, check=True,
-                              capture_output=True, text=True).stdout
-
-    def on(self, machine: str, command: str) -> str:
-        return self("ssh", machine, "--", command)
-
-    def py(self, machine: str, script: str, *args: str) -> str:
-        return self.on(machine, f"{sys.executable} {self.scripts / script} {' '.join(args)}")
-
-    def close(self) -> None:
-        subprocess.run([SWARMLET, "machine", "rm", "--all"], env=self.env, capture_output=True)
-        shutil.rmtree(self.store, ignore_errors=True)
+        super().__init__({"converge.py": CONVERGE, "recovered.py": RECOVERED})
 
 
 def swarmlet_converge(machines: Machines, counts: list[int]) -> dict[int, float]:

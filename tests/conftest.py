@@ -65,6 +65,20 @@ def wait_for(predicate, timeout: float = 10.0, interval: float = 0.1, what: str 
     raise AssertionError(f"not true within {timeout} s: {what or predicate} {last or ''}")
 
 
+def run_in_new_netns(name: str, script: str) -> str:
+    """Run a Python script (this venv's) in a network namespace made for it by `name` and
+    deleted after; returns its stdout, failing with its stderr."""
+    subprocess.run(["ip", "netns", "del", name], capture_output=True)  # a crashed run's
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    try:
+        proc = subprocess.run(["ip", "netns", "exec", name, sys.executable, "-c", script],
+                              capture_output=True, text=True)
+    finally:
+        subprocess.run(["ip", "netns", "del", name], check=True)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
 def alive(pid: int) -> bool:
     """Whether a process still runs. A zombie has ended: PID 1 of some sandboxes (not an
     init) never reaps orphans, so killed processes can linger there as zombies."""

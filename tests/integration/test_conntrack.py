@@ -5,10 +5,8 @@ others (other backends, TCP) stay."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
-import pytest
+from conftest import run_in_new_netns
 
 NETNS = "swl-ct-test"
 
@@ -34,16 +32,6 @@ print(json.dumps({"deleted": deleted, "left": left}))
 """
 
 
-@pytest.fixture
-def netns():
-    subprocess.run(["ip", "netns", "del", NETNS], capture_output=True)
-    subprocess.run(["ip", "netns", "add", NETNS], check=True)
-    yield NETNS
-    subprocess.run(["ip", "netns", "del", NETNS], check=True)
-
-
-def test_udp_flows_of_a_removed_backend_are_forgotten(netns):
-    out = subprocess.run(["ip", "netns", "exec", netns, sys.executable, "-c", SCRIPT],
-                         capture_output=True, text=True, check=True).stdout
-    result = json.loads(out)
+def test_udp_flows_of_a_removed_backend_are_forgotten():
+    result = json.loads(run_in_new_netns(NETNS, SCRIPT))
     assert result == {"deleted": 1, "left": [["10.9.0.3", 6], ["10.9.0.4", 17]]}

@@ -5,10 +5,7 @@ frames for it stop going out over VXLAN; a MAC still remote keeps its entry."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
-import pytest
+from conftest import run_in_new_netns
 
 NETNS = "swl-fdb-test"
 
@@ -43,19 +40,8 @@ netlink.close()
 """
 
 
-@pytest.fixture
-def netns():
-    subprocess.run(["ip", "netns", "del", NETNS], capture_output=True)
-    subprocess.run(["ip", "netns", "add", NETNS], check=True)
-    yield NETNS
-    subprocess.run(["ip", "netns", "del", NETNS], check=True)
-
-
-def test_a_mac_no_longer_remote_leaves_the_bridge(netns):
-    proc = subprocess.run(["ip", "netns", "exec", netns, sys.executable, "-c", SCRIPT],
-                          capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    before, after, macs = proc.stdout.splitlines()
+def test_a_mac_no_longer_remote_leaves_the_bridge():
+    before, after, macs = run_in_new_netns(NETNS, SCRIPT).splitlines()
     gone, kept = macs.split()
     assert before == str(sorted([gone, kept]))
     assert after == str([kept])

@@ -135,12 +135,7 @@ def render(balancers: list[Balancer], vips: set[str], bridges: Iterable[str] = (
             out += chain(b.chain, [_dnat(b)])
     out.append("}")
     out += [f"add table bridge {TABLE}", f"delete table bridge {TABLE}",
-            f"table bridge {TABLE} {{"]
-    out.append("\tset vips {")
-    out.append("\t\ttype ipv4_addr")
-    if vips:
-        out.append("\t\telements = { " + ", ".join(_ordered(vips)) + " }")
-    out.append("\t}")
+            f"table bridge {TABLE} {{", *_vip_set(vips)]
     out += base_chain("forward", "forward", "0", [
         f'oifname "{VXLAN_PREFIX}*" arp operation request arp daddr ip @vips drop'],
         kind="filter")
@@ -155,16 +150,18 @@ def _isolation(bridges: Iterable[str], vips: set[str]) -> list[str]:
     """Networks are kept apart on a node: what one bridge forwards to another is dropped,
     unless it is a connection to a published port (DNAT'd, and not to a VIP: a VIP of
     another network is no way in)."""
-    out = ["\tset vips {", "\t\ttype ipv4_addr"]
-    if vips:
-        out.append("\t\telements = { " + ", ".join(_ordered(vips)) + " }")
-    out.append("\t}")
+    out = _vip_set(vips)
     out += base_chain("forward", "forward", "0", [
         f'iifname "{BRIDGE_PREFIX}*" oifname "{BRIDGE_PREFIX}*" jump isolation'],
         kind="filter")
     same = [f'iifname "{b}" oifname "{b}" return' for b in sorted(set(bridges))]
     return out + chain("isolation", [*same, "ct status dnat ct original ip daddr != @vips "
                                      "return", "drop"])
+
+
+def _vip_set(vips: set[str]) -> list[str]:
+    elements = ["\t\telements = { " + ", ".join(_ordered(vips)) + " }"] if vips else []
+    return ["\tset vips {", "\t\ttype ipv4_addr", *elements, "\t}"]
 
 
 def removal() -> str:
