@@ -40,6 +40,14 @@ class Request:
 Handler = Callable[[Request], Any]
 
 
+def version_param(request: Request) -> int:
+    """The ?version=N of an update: the object's Version.Index as the client read it."""
+    raw = request.query.get("version", "")
+    if not raw.isdigit():
+        raise ApiError(400, "a version query parameter (the object's Version.Index) is required")
+    return int(raw)
+
+
 @dataclass
 class Route:
     method: str

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from swarmlet.api.networks import add_network_routes
-from swarmlet.api.router import ApiError, Request, Router
+from swarmlet.api.router import ApiError, Request, Router, version_param
+from swarmlet.api.secrets import add_secret_routes
 from swarmlet.api.server import PlainText, Streaming
 from swarmlet.manager.controlapi import AVAILABILITIES, ControlAPI
 from swarmlet.manager.controlapi_services import ServiceAPI
@@ -24,13 +25,6 @@ INACTIVE = ('This node is not a swarm manager. Use "swarmlet swarm init" or "swa
 
 def _flag(request: Request, name: str) -> bool:
     return request.query.get(name, "").lower() in ("1", "true", "yes")
-
-
-def _version(request: Request) -> int:
-    raw = request.query.get("version", "")
-    if not raw.isdigit():
-        raise ApiError(400, "a version query parameter (the object's Version.Index) is required")
-    return int(raw)
 
 
 def _body(request: Request) -> dict[str, Any]:
@@ -107,7 +101,7 @@ def add_swarm_routes(router: Router, node: SwarmNode) -> None:
     @add("POST", "/swarm/update", "Change the swarm spec; rotate join tokens "
          "(?version=N&rotateWorkerToken=1&rotateManagerToken=1)")
     def swarm_update(request: Request) -> None:
-        control().update_swarm(_version(request), request.body,
+        control().update_swarm(version_param(request), request.body,
                                _flag(request, "rotateWorkerToken"),
                                _flag(request, "rotateManagerToken"))
 
@@ -122,7 +116,7 @@ def add_swarm_routes(router: Router, node: SwarmNode) -> None:
     @add("POST", "/nodes/{id}/update", "Replace a node's spec (?version=N): role, "
          "availability, labels")
     def node_update(request: Request) -> None:
-        control().update_node(request.params["id"], _version(request), _body(request))
+        control().update_node(request.params["id"], version_param(request), _body(request))
 
     @add("DELETE", "/nodes/{id}", "Remove a node from the swarm (?force=1 if it is not down)")
     def node_remove(request: Request) -> None:
@@ -132,6 +126,7 @@ def add_swarm_routes(router: Router, node: SwarmNode) -> None:
         return ServiceAPI(manager())
 
     add_network_routes(add, manager)
+    add_secret_routes(add, manager)
 
     @add("POST", "/services/create", "Create a service from a ServiceSpec")
     def service_create(request: Request) -> dict[str, str]:
@@ -148,7 +143,7 @@ def add_swarm_routes(router: Router, node: SwarmNode) -> None:
     @add("POST", "/services/{id}/update", "Replace a service's spec (?version=N); a changed "
          "task template rolls out; ?rollback=previous returns to the previous spec")
     def service_update(request: Request) -> None:
-        services().update(request.params["id"], _version(request), request.body,
+        services().update(request.params["id"], version_param(request), request.body,
                           rollback=request.query.get("rollback") == "previous")
 
     @add("DELETE", "/services/{id}", "Remove a service; its tasks are shut down")

@@ -1,0 +1,50 @@
+"""Routes of secrets and configs (managers): Docker's /secrets and /configs endpoints.
+Registered by add_swarm_routes with its `add` (store errors become API errors) and its way
+to the manager (errors when this node is not one)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from swarmlet.api.router import Request, version_param
+from swarmlet.manager.controlapi_secrets import CONFIG, SECRET, DataObjectAPI, Kind
+from swarmlet.manager.manager import Manager
+
+
+def add_secret_routes(add: Callable[..., Any], manager: Callable[[], Manager]) -> None:
+    for kind in (SECRET, CONFIG):
+        _add_kind(add, manager, kind)
+
+
+def _add_kind(add: Callable[..., Any], manager: Callable[[], Manager], kind: Kind) -> None:
+    def api() -> DataObjectAPI:
+        return DataObjectAPI(manager(), kind)
+
+    what, base = kind.name, f"/{kind.name}s"
+    shown = "" if kind.shows_data else " (never its data)"
+
+    @add("POST", f"{base}/create", f"Create a {what} from a {what.capitalize()}Spec (Data: "
+         "base64)")
+    def create(request: Request) -> dict[str, str]:
+        return api().create(request.body)
+
+    @add("GET", base, f"Every {what} of the swarm{shown}")
+    def listing(_: Request) -> list[dict[str, Any]]:
+        return api().list()
+
+    @add("GET", f"{base}/{{id}}", f"One {what}, by ID, name or unique ID prefix{shown}")
+    def inspect(request: Request) -> dict[str, Any]:
+        return api().inspect(request.params["id"])
+
+    @add("POST", f"{base}/{{id}}/update", f"Change a {what}'s labels (nothing else may "
+         "change)")
+    def update(request: Request) -> None:
+        api().update(request.params["id"], version_param(request), request.body)
+
+    @add("DELETE", f"{base}/{{id}}", f"Remove a {what} no service uses")
+    def remove(request: Request) -> None:
+        api().remove(request.params["id"])
+
+    for func in (create, listing, inspect, update, remove):  # distinct names in the OpenAPI
+        func.__name__ = f"{what}_{func.__name__}"

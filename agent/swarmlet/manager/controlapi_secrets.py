@@ -1,0 +1,152 @@
+"""The control API for secrets and configs: Docker's /secrets and /configs endpoints over the
+store, with SwarmKit's validation and Docker's messages.
+
+Both are immutable (a new value is a new object; only labels may change) and refused removal
+while a service refers to them. Their data is sealed (manager/sealing.py) before it is
+written: the store holds `SealedData`, never the value. A secret's data never leaves the
+managers through this API; a config's is shown by inspect, as Docker shows it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from swarmlet.api.router import ApiError
+from swarmlet.manager.manager import Manager
+from swarmlet.manager.sealing import data_key, seal, unseal
+from swarmlet.store.objects import new_id
+from swarmlet.store.state import StoreError
+
+Obj = dict[str, Any]
+_NAME = re.compile(r"^[a-zA-Z0-9]+(?:[a-zA-Z0-9-_.]*[a-zA-Z0-9])?$")
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str  # "secret" or "config": the store kind and the word in messages
+    max_bytes: int
+    shows_data: bool  # inspect returns Spec.Data
+    refs: str  # where a ContainerSpec lists them: "Secrets" or "Configs"
+
+
+SECRET = Kind("secret", 512000, False, "Secrets")
+CONFIG = Kind("config", 1024000, True, "Configs")
+
+
+def check_spec(kind: Kind, spec: Any) -> tuple[str, dict[str, str], bytes]:
+    """(name, labels, data) of a create body, or the error SwarmKit gives."""
+    if not isinstance(spec, dict):
+        raise ApiError(400, f"{kind.name} spec must be a JSON object")
+    name = spec.get("Name")
+    if not name or not isinstance(name, str):
+        raise ApiError(400, "meta: name must be provided")
+    if len(name) > 64 or not _NAME.match(name):
+        raise ApiError(400, "invalid name, only 64 [a-zA-Z0-9-_.] characters allowed, and "
+                            "the start and end character must be [a-zA-Z0-9]")
+    labels = _labels(spec)
+    try:
+        data = base64.b64decode(spec.get("Data") or "", validate=True)
+    except (binascii.Error, TypeError):
+        raise ApiError(400, f"{kind.name} data must be base64-encoded") from None
+    if not 0 < len(data) < kind.max_bytes:
+        raise ApiError(400, f"{kind.name} data must be larger than 0 and less than "
+                            f"{kind.max_bytes} bytes")
+    return name, labels, data
+
+
+def _labels(spec: Obj) -> dict[str, str]:
+    labels = spec.get("Labels") or {}
+    if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
+        raise ApiError(400, "Labels must be a mapping of strings")
+    return labels
+
+
+def users(kind: Kind, object_id: str, services: list[Obj]) -> list[Obj]:
+    """The services whose task template refers to the object."""
+    return [s for s in services if any(
+        ref.get(f"{kind.name.capitalize()}ID") == object_id
+        for ref in ((s["Spec"].get("TaskTemplate") or {}).get("ContainerSpec") or {}).get(
+            kind.refs) or [])]
+
+
+class DataObjectAPI:
+    def __init__(self, manager: Manager, kind: Kind) -> None:
+        self.manager = manager
+        self.store = manager.store
+        self.kind = kind
+        self._key = data_key(manager.raft_key)
+
+    def create(self, spec: Any) -> dict[str, str]:
+        self.manager.require_quorum()
+        name, labels, data = check_spec(self.kind, spec)
+        object_id = new_id()
+        obj = {"ID": object_id, "Spec": {"Name": name, "Labels": labels},
+               "SealedData": seal(self._key, object_id, data)}
+        try:
+            self.store.write([{"op": "create", "kind": self.kind.name, "object": obj}])
+        except StoreError as exc:
+            if exc.code == "name_conflict":
+                raise ApiError(409, f"{self.kind.name} {name} already exists") from None
+            raise
+        return {"ID": object_id}
+
+    def list(self) -> list[Obj]:
+        self.manager.require_quorum()
+        return [self.view(o) for o in self.store.list(self.kind.name)]
+
+    def inspect(self, ref: str) -> Obj:
+        return self.view(self.resolve(ref))
+
+    def resolve(self, ref: str) -> Obj:
+        """By ID, name or unique ID prefix, as Docker resolves them (the stored object)."""
+        self.manager.require_quorum()
+        kind = self.kind.name
+        obj = self.store.get(kind, ref) or self.store.find_by_name(kind, ref)
+        if obj is not None:
+            return obj
+        matches = [o for o in self.store.list(kind) if o["ID"].startswith(ref)]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise ApiError(409, f"{kind} {ref} is ambiguous ({len(matches)} matches found)")
+        raise ApiError(404, f"{kind} {ref} not found")
+
+    def view(self, obj: Obj) -> Obj:
+        """What the API shows: never SealedData; a config's data, as Docker shows it."""
+        out = {k: v for k, v in obj.items() if k != "SealedData"}
+        out["Spec"] = dict(obj["Spec"])
+        if self.kind.shows_data:
+            data = unseal(self._key, obj["ID"], obj["SealedData"])
+            out["Spec"]["Data"] = base64.b64encode(data).decode()
+        return out
+
+    def update(self, ref: str, version: int, spec: Any) -> None:
+        """Only the labels may change (the data is immutable)."""
+        obj = self.resolve(ref)
+        if not isinstance(spec, dict):
+            raise ApiError(400, f"{self.kind.name} spec must be a JSON object")
+        if spec.get("Name", obj["Spec"]["Name"]) != obj["Spec"]["Name"] or spec.get("Data"):
+            raise ApiError(400, "only updates to Labels are allowed")
+        if obj["Version"]["Index"] != version:
+            raise ApiError(409, "update out of sequence")
+        obj["Spec"]["Labels"] = _labels(spec)
+        self.store.write([{"op": "update", "kind": self.kind.name, "object": obj}])
+
+    def remove(self, ref: str) -> None:
+        obj = self.resolve(ref)
+        using = users(self.kind, obj["ID"], self.store.list("service"))
+        if using:
+            names = ", ".join(sorted(s["Spec"]["Name"] for s in using))
+            raise ApiError(400, f"{self.kind.name} '{obj['Spec']['Name']}' is in use by the "
+                                f"following service: {names}")
+        try:
+            self.store.write([{"op": "delete", "kind": self.kind.name, "id": obj["ID"],
+                               "version": obj["Version"]["Index"]}])
+        except StoreError as exc:
+            if exc.code == "not_found":
+                raise ApiError(404, f"{self.kind.name} {ref} not found") from None
+            raise
