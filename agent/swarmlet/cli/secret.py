@@ -1,0 +1,126 @@
+"""`swarmlet secret` and `swarmlet config`: create, ls, inspect, rm — Docker's commands and
+output. A secret's value is read from a file or stdin and sent once; nothing shows it again
+(`config inspect` shows a config's data, as Docker's does)."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from swarmlet.cli.removal import remove_each
+from swarmlet.cli.service_format import natural_key, parse_time
+from swarmlet.cli.service_spec import labels
+from swarmlet.cli.table import print_inspect, print_listing
+from swarmlet.cli.units import human_duration
+from swarmlet.client import ApiResponseError, Client
+from swarmlet.errors import SwarmletError
+
+Obj = dict[str, Any]
+LS_HEADER = ["ID", "NAME", "CREATED", "UPDATED"]
+LS_KEYS = ["ID", "Name", "CreatedAt", "UpdatedAt"]
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    for kind in ("secret", "config"):
+        _register(commands, kind)
+
+
+def _register(commands: argparse._SubParsersAction, kind: str) -> None:
+    group = commands.add_parser(kind, help=f"Manage swarm {kind}s")
+    sub = group.add_subparsers(dest=f"{kind}_command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("create", help=f"Create a {kind} from a file or STDIN as content")
+    p.add_argument("-l", "--label", action="append", default=[], metavar="list",
+                   help=f"{kind.capitalize()} labels")
+    p.add_argument("name", metavar=kind.upper())
+    p.add_argument("file", metavar="file|-", help="the content, or - for STDIN")
+    p.set_defaults(run=cmd_create, kind=kind)
+
+    p = sub.add_parser("ls", aliases=["list"], help=f"List {kind}s")
+    p.add_argument("-q", "--quiet", action="store_true", help="Only display IDs")
+    p.add_argument("--format", choices=["json", "table"], default="table")
+    p.set_defaults(run=cmd_ls, kind=kind)
+
+    p = sub.add_parser("inspect", help=f"Display detailed information on one or more {kind}s")
+    p.add_argument("--pretty", action="store_true",
+                   help="Print the information in a human friendly format")
+    p.add_argument("refs", nargs="+", metavar=kind.upper())
+    p.set_defaults(run=cmd_inspect, kind=kind)
+
+    p = sub.add_parser("rm", aliases=["remove"], help=f"Remove one or more {kind}s")
+    p.add_argument("refs", nargs="+", metavar=kind.upper())
+    p.set_defaults(run=cmd_rm, kind=kind)
+
+
+def read_content(source: str) -> bytes:
+    """The file's bytes, or stdin's for "-"; an error naming the file otherwise."""
+    if source == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(source).read_bytes()
+    except OSError as exc:
+        raise SwarmletError(f"error reading content from {source!r}: {exc.strerror}") from None
+
+
+def cmd_create(args: argparse.Namespace) -> None:
+    spec = {"Name": args.name, "Labels": labels(args.label, "label"),
+            "Data": base64.b64encode(read_content(args.file)).decode()}
+    print(Client(args.host).post(f"/{args.kind}s/create", spec)["ID"])
+
+
+def _ago(timestamp: str, now: datetime) -> str:
+    return f"{human_duration((now - parse_time(timestamp)).total_seconds())} ago"
+
+
+def row(obj: Obj, now: datetime) -> Obj:
+    return {"ID": obj["ID"], "Name": obj["Spec"].get("Name", ""),
+            "CreatedAt": _ago(obj.get("CreatedAt", ""), now),
+            "UpdatedAt": _ago(obj.get("UpdatedAt", ""), now),
+            "Labels": ",".join(f"{k}={v}" for k, v in sorted(
+                (obj["Spec"].get("Labels") or {}).items()))}
+
+
+def cmd_ls(args: argparse.Namespace) -> None:
+    now = datetime.now(UTC)
+    objects = sorted(Client(args.host).get(f"/{args.kind}s"),
+                     key=lambda o: natural_key(o["Spec"].get("Name", "")))
+    print_listing([row(o, now) for o in objects], args.quiet, args.format, LS_HEADER,
+                  lambda r: [r[k] for k in LS_KEYS])
+
+
+def pretty(obj: Obj) -> str:
+    """Docker's `secret|config inspect --pretty`."""
+    spec = obj["Spec"]
+    lines = [f"ID:              {obj['ID']}", f"Name:              {spec.get('Name', '')}"]
+    if spec.get("Labels"):
+        lines.append("Labels:")
+        lines += [f" - {k}={v}" for k, v in sorted(spec["Labels"].items())]
+    lines += [f"Created at:        {obj.get('CreatedAt', '')}",
+              f"Updated at:        {obj.get('UpdatedAt', '')}"]
+    if "Data" in spec:  # configs only
+        lines += ["Data:", base64.b64decode(spec["Data"]).decode("utf-8", "replace")]
+    return "\n".join(lines)
+
+
+def cmd_inspect(args: argparse.Namespace) -> None:
+    """Docker's: those found, then one error line per missing one."""
+    client = Client(args.host)
+    found, missing = [], []
+    for ref in args.refs:
+        try:
+            found.append(client.get(f"/{args.kind}s/{ref}"))
+        except ApiResponseError as exc:
+            if exc.status != 404:
+                raise
+            missing.append(f"Error: no such {args.kind}: {ref}")
+    print_inspect(found, args.pretty, pretty)
+    if missing:
+        raise SwarmletError("\n".join(missing))
+
+
+def cmd_rm(args: argparse.Namespace) -> None:
+    remove_each(Client(args.host), f"{args.kind}s", args.refs)
