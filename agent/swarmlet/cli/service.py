@@ -95,9 +95,15 @@ def network_resolver(client: Client) -> Callable[[str], str]:
     return lambda ref: client.get(f"/networks/{ref}")["ID"]
 
 
+def object_lookup(client: Client) -> Callable[[str, str], str]:
+    """A secret's or config's name (or ID prefix) to its ID: --secret, --config."""
+    return lambda kind, ref: client.get(f"/{kind}s/{ref}")["ID"]
+
+
 def cmd_create(args: argparse.Namespace) -> None:
     client = Client(args.host)
-    spec = spec_from_create_args(args, resolve=network_resolver(client))
+    spec = spec_from_create_args(args, resolve=network_resolver(client),
+                                 lookup=object_lookup(client))
     service_id = client.post("/services/create", spec)["ID"]
     print(service_id)
     if not args.detach:
@@ -115,7 +121,8 @@ def cmd_update(args: argparse.Namespace) -> None:
         client.post(path, None, **rollback_query(service))
     else:
         client.post(path, updated_spec(service["Spec"], args,
-                                       resolve=network_resolver(client)),
+                                       resolve=network_resolver(client),
+                                       lookup=object_lookup(client)),
                     version=service["Version"]["Index"])
     _after_update(client, args, service)
 

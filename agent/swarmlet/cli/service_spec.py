@@ -23,6 +23,8 @@ from swarmlet.cli.service_net import (
     create_networks,
 )
 from swarmlet.cli.service_net import parse_port as parse_port  # re-exported
+from swarmlet.cli.service_refs import Lookup, create_references
+from swarmlet.cli.service_refs import add_create_options as add_reference_options
 from swarmlet.cli.units import NANO, duration_nanos, nano_cpus, ram_in_bytes
 from swarmlet.client import ApiResponseError
 from swarmlet.errors import SwarmletError
@@ -128,15 +130,17 @@ def add_create_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("-p", "--publish", action="append", default=[], metavar="port",
                    help="Publish a port as a node port")
     add_create_network_options(p)
+    add_reference_options(p)
     p.add_argument("image", metavar="IMAGE")
     p.add_argument("args", nargs=argparse.REMAINDER, metavar="[COMMAND] [ARG...]")
 
 
 def spec_from_create_args(args: argparse.Namespace,
                           environ: Mapping[str, str] | None = None,
-                          resolve: Callable[[str], str] | None = None) -> Spec:
+                          resolve: Callable[[str], str] | None = None,
+                          lookup: Lookup | None = None) -> Spec:
     """The ServiceSpec `service create` sends for these parsed arguments; `resolve` turns
-    network names into IDs (as given when None)."""
+    network names into IDs, `lookup` secret and config names (as given when None)."""
     environ = os.environ if environ is None else environ
     container: Spec = {"Image": args.image}
     spec: Spec = {"TaskTemplate": {"ContainerSpec": container}, "Mode": service_mode(args)}
@@ -153,6 +157,7 @@ def spec_from_create_args(args: argparse.Namespace,
         container["Env"] = env
     if args.mount:
         container["Mounts"] = [parse_mount(m) for m in args.mount]
+    create_references(container, args, lookup or (lambda _kind, name: name))
     placement: Spec = {}
     if args.constraint:
         placement["Constraints"] = list(args.constraint)

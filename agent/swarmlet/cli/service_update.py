@@ -21,6 +21,8 @@ from swarmlet.cli.service_net import (
     update_endpoint,
     update_networks,
 )
+from swarmlet.cli.service_refs import Lookup, update_references
+from swarmlet.cli.service_refs import add_update_options as add_reference_update_options
 from swarmlet.cli.service_spec import (
     Spec,
     apply_common,
@@ -55,6 +57,7 @@ def add_update_options(p: argparse.ArgumentParser) -> None:
         p.add_argument(f"--{flag}-rm", action="append", default=[], metavar="value",
                        help=rm_help)
     add_update_network_options(p)
+    add_reference_update_options(p)
     p.add_argument("service", metavar="SERVICE")
 
 
@@ -75,9 +78,10 @@ def check_rollback_alone(args: argparse.Namespace, defaults: Mapping[str, Any]) 
 
 def updated_spec(spec: Spec, args: argparse.Namespace,
                  environ: Mapping[str, str] | None = None,
-                 resolve: Callable[[str], str] | None = None) -> Spec:
+                 resolve: Callable[[str], str] | None = None,
+                 lookup: Lookup | None = None) -> Spec:
     """A copy of `spec` with the flags applied; `spec` itself is left as it is. `resolve`
-    turns network names into IDs (as given when None)."""
+    turns network names into IDs, `lookup` secret and config names (as given when None)."""
     environ = os.environ if environ is None else environ
     spec = copy.deepcopy(spec)
     task = spec.setdefault("TaskTemplate", {})
@@ -115,6 +119,7 @@ def updated_spec(spec: Spec, args: argparse.Namespace,
             placement.get("Preferences") or [], args.placement_pref_rm,
             args.placement_pref_add))
     update_networks(task, args.network_add, args.network_rm, resolve or (lambda name: name))
+    update_references(container, args, lookup or (lambda _kind, name: name))
     update_endpoint(spec, args)
     if args.no_healthcheck and args.health_cmd is not None:
         raise SwarmletError("--no-healthcheck conflicts with --health-* options")

@@ -13,6 +13,7 @@ from swarmlet.manager import tasks as T
 from swarmlet.manager.logbroker import Subscription
 from swarmlet.manager.manager import Manager
 from swarmlet.manager.service_networks import check_service_networks
+from swarmlet.manager.service_refs import check_references
 from swarmlet.manager.services import mode_of, normalise_spec, replicas_of
 from swarmlet.store.objects import clone, new_id, now_rfc3339
 from swarmlet.store.state import StoreError
@@ -35,8 +36,9 @@ class ServiceAPI:
 
     def _checked(self, spec: dict[str, Any],
                  service: dict[str, Any] | None = None) -> dict[str, Any]:
-        return check_service_networks(spec, self.store.list("network"),
+        spec = check_service_networks(spec, self.store.list("network"),
                                       self.store.list("service"), service)
+        return check_references(spec, self.store.list("secret"), self.store.list("config"))
 
     def resolve(self, ref: str) -> dict[str, Any]:
         """A service by ID, name, or unique ID prefix, as Docker resolves SERVICE."""
