@@ -1,7 +1,8 @@
-"""Secrets and configs from the CLI on a one-manager swarm (`sec-1`): create from stdin or a
-file, ls, inspect (a secret's data never shown; a config's shown), rm, Docker's messages; and
-a secret's value on no disk of the machine (Raft journal, agent files, logs), searched for by
-a random marker value."""
+"""Secrets and configs from the CLI on a swarm of a manager (`sec-1`) and a worker (`sec-2`):
+create from stdin or a file, ls, inspect (a secret's data never shown; a config's shown), rm,
+Docker's messages; a secret's value on no disk of the machine (Raft journal, agent files,
+logs), searched for by a random marker value; and services reading them as files with the
+owner and mode asked for, from a tmpfs that goes with the task."""
 
 from __future__ import annotations
 
@@ -15,12 +16,15 @@ from pathlib import Path
 import pytest
 from swarm_cluster import Cluster, running_cluster
 
-MANAGER = "sec-1"
+from conftest import wait_for
+
+MANAGER, WORKER = "sec-1", "sec-2"
+IMAGE = "swarmlet/demo:latest"
 
 
 @pytest.fixture(scope="module")
 def cluster(swarmlet):
-    with running_cluster(swarmlet, [MANAGER], []) as c:
+    with running_cluster(swarmlet, [MANAGER], [WORKER]) as c:
         yield c
 
 
@@ -88,3 +92,74 @@ def test_bad_input_is_refused_with_a_clear_error(cluster):
     bad_name = run(cluster, "printf x | swarmlet secret create -- -x -", check=False)
     assert bad_name.returncode != 0
     assert run(cluster, "swarmlet secret ls -q").stdout.strip() == ""
+
+
+def containers(service: str) -> list[dict]:
+    ids = subprocess.run(["docker", "ps", "-q", "--filter", f"label=swarmlet.service.name="
+                          f"{service}", "--filter", f"label=swarmlet.machine={WORKER}"],
+                         capture_output=True, text=True, check=True).stdout.split()
+    if not ids:
+        return []
+    return json.loads(subprocess.run(["docker", "inspect", *ids], capture_output=True,
+                                     text=True, check=True).stdout)
+
+
+def in_container(container: dict, command: str) -> str:
+    return subprocess.run(["docker", "exec", container["Id"], "sh", "-c", command],
+                          capture_output=True, text=True, check=True).stdout
+
+
+def test_services_read_their_secrets_as_files(cluster):
+    """The WordPress/MySQL pattern: one service with two secrets (one under its own name,
+    one under another target with an owner and mode) and a config; a second service with one
+    of them under another name."""
+    password, root_pw = f"pw-{secrets.token_hex(8)}", f"root-{secrets.token_hex(8)}"
+    run(cluster, f"printf %s {password} | swarmlet secret create db_password -")
+    run(cluster, f"printf %s {root_pw} | swarmlet secret create db_root_password -")
+    run(cluster, "printf 'listen 80' | swarmlet config create web.conf -")
+    try:
+        run(cluster, f"swarmlet service create -d --name db --constraint node.role==worker "
+                     f"--secret db_root_password --secret source=db_password,target=mysql_pw,"
+                     f"uid=999,gid=998,mode=0400 --config source=web.conf,target=/etc/web.conf"
+                     f" {IMAGE}")
+        run(cluster, f"swarmlet service create -d --name wp --constraint node.role==worker "
+                     f"--secret source=db_password,target=wp_db_password {IMAGE}")
+        wait_for(lambda: containers("db") and containers("wp"), timeout=60,
+                 what="the tasks to run")
+        [db], [wp] = containers("db"), containers("wp")
+        assert in_container(db, "cat /run/secrets/db_root_password") == root_pw
+        assert in_container(db, "cat /run/secrets/mysql_pw") == password
+        assert in_container(db, "stat -c '%u %g %a' /run/secrets/mysql_pw").split() == [
+            "999", "998", "400"]
+        assert in_container(db, "stat -c '%u %g %a' /run/secrets/db_root_password"
+                            ).split() == ["0", "0", "444"]
+        assert in_container(db, "cat /etc/web.conf") == "listen 80"
+        assert in_container(wp, "cat /run/secrets/wp_db_password") == password
+        # Read-only, on a tmpfs; not in `docker inspect`; not in the container's own layer.
+        assert "Read-only" in subprocess.run(
+            ["docker", "exec", db["Id"], "sh", "-c", "echo x > /run/secrets/mysql_pw"],
+            capture_output=True, text=True).stderr
+        inspected = json.dumps(containers("db"))
+        assert password not in inspected and root_pw not in inspected
+        upper = db["GraphDriver"]["Data"].get("UpperDir", "")
+        found = subprocess.run(["grep", "-r", "-l", "-a", "-e", password, "-e", root_pw,
+                                upper], capture_output=True, text=True)
+        assert upper and found.returncode == 1, found.stdout
+        mounts = Path("/proc/self/mounts").read_text()
+        assert "swarmlet-secrets/" in mounts
+
+        refused = run(cluster, "swarmlet secret rm db_password", check=False)
+        assert refused.returncode != 0
+        assert "secret 'db_password' is in use by the following service: db, wp" in \
+            refused.stderr
+        unknown = run(cluster, f"swarmlet service create -d --name bad --secret nope {IMAGE}",
+                      check=False)
+        assert unknown.returncode != 0 and "secret nope not found" in unknown.stderr
+    finally:
+        run(cluster, "swarmlet service rm db wp", check=False)
+    # Nothing of them stays on the node: the tmpfs goes with the last task.
+    wait_for(lambda: not containers("db") and not containers("wp")
+             and "swarmlet-secrets/" not in Path("/proc/self/mounts").read_text(),
+             timeout=60, what="the tasks and their files to go")
+    run(cluster, "swarmlet secret rm db_password db_root_password")
+    run(cluster, "swarmlet config rm web.conf")

@@ -27,7 +27,7 @@ def store():
 
 def api(store, kind, raft_key="raft-key-of-this-swarm"):
     manager = FakeManager(store)
-    manager.raft_key = raft_key
+    manager.data_key = data_key(raft_key)
     return DataObjectAPI(manager, kind)
 
 

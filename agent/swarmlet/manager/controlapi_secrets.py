@@ -17,7 +17,7 @@ from typing import Any
 
 from swarmlet.api.router import ApiError
 from swarmlet.manager.manager import Manager
-from swarmlet.manager.sealing import data_key, seal, unseal
+from swarmlet.manager.sealing import seal, unseal
 from swarmlet.store.objects import new_id
 from swarmlet.store.state import StoreError
 
@@ -78,7 +78,7 @@ class DataObjectAPI:
         self.manager = manager
         self.store = manager.store
         self.kind = kind
-        self._key = data_key(manager.raft_key)
+        self._key = manager.data_key
 
     def create(self, spec: Any) -> dict[str, str]:
         self.manager.require_quorum()

@@ -18,11 +18,18 @@ from typing import Any
 from swarmlet.ca.authority import RootCA
 from swarmlet.ca.identity import MANAGER, WORKER, NodeIdentity
 from swarmlet.ca.tokens import InvalidJoinToken, JoinToken, tokens_equal
-from swarmlet.manager import assignment_networks, assignment_ports, assignment_services, tasks
+from swarmlet.manager import (
+    assignment_networks,
+    assignment_ports,
+    assignment_secrets,
+    assignment_services,
+    tasks,
+)
 from swarmlet.manager.dispatcher import Dispatcher
 from swarmlet.manager.logbroker import LogBroker, LogStreams
 from swarmlet.manager.loops import ControlLoops
 from swarmlet.manager.objects import SECOND, new_node
+from swarmlet.manager.sealing import data_key
 from swarmlet.store.objects import new_id
 from swarmlet.store.raft import NO_LEADER, RaftStore
 from swarmlet.store.state import StoreError
@@ -45,6 +52,7 @@ class Manager:
         self.store = store
         self.on_members = on_members
         self.raft_key = raft_key
+        self.data_key = data_key(raft_key)  # seals secret and config data (manager/sealing.py)
         self.node_id = node_id
         cluster = self._wait_for_cluster(CATCH_UP_TIMEOUT)
         period = cluster["Spec"]["Dispatcher"]["HeartbeatPeriod"] / SECOND
@@ -222,6 +230,9 @@ class Manager:
             {n["Network"]["ID"] for n in networks}, self.store.list("service"), tasks_, ingress)
         return {"Index": index, "Tasks": mine, "Networks": networks, "Services": services,
                 "HostPorts": assignment_ports.host_ports(node_id, tasks_),
+                "Secrets": assignment_secrets.node_data(
+                    mine, {k: self.store.list(k) for k in assignment_secrets.KINDS},
+                    self.data_key),
                 "LogGeneration": generation,
                 "LogSubscriptions": self.logbroker.for_services({t["ServiceID"] for t in mine})}
 

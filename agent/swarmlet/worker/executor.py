@@ -12,6 +12,7 @@ overlay for a network is programmed the task stays preparing, and is rejected if
 
 from __future__ import annotations
 
+import base64
 import logging
 import threading
 import time
@@ -32,6 +33,7 @@ from swarmlet.worker.containers import (
     observed_state,
     stop_timeout,
 )
+from swarmlet.worker.task_files import TaskFiles
 
 if TYPE_CHECKING:
     from swarmlet.net.dataplane import NodeNetworks
@@ -51,6 +53,9 @@ class Executor:
         self._waiting: dict[str, float] = {}  # task ID → when it began to wait for a network
         self.client = docker.from_env(timeout=60)
         self._assigned: dict[str, dict[str, Any]] = {}
+        # Secret and config data of the assignments, (kind, ID) → bytes: in memory only.
+        self._data: dict[tuple[str, str], bytes] = {}
+        self.files = TaskFiles(node_id)
         self._reported: dict[str, tuple[str, str, str]] = {}
         self._have_assignments = False
         self._wake = threading.Event()
@@ -70,9 +75,13 @@ class Executor:
         self._thread.join(timeout=10)
         self.client.close()
 
-    def assign(self, tasks: list[dict[str, Any]]) -> None:
+    def assign(self, tasks: list[dict[str, Any]],
+               data: list[dict[str, Any]] | None = None) -> None:
+        """New assignments: the tasks, and the secret and config data they refer to."""
         with self._lock:
             self._assigned = {t["ID"]: t for t in tasks}
+            if data is not None:
+                self._data = {(d["Kind"], d["ID"]): base64.b64decode(d["Data"]) for d in data}
             self._have_assignments = True
         self._wake.set()
 
@@ -132,6 +141,12 @@ class Executor:
             if task_id not in assigned:  # its task was deleted: nothing may keep it
                 log.info("removing container %s (no such task here)", container.name)
                 _quietly(lambda c=container: c.remove(force=True, v=True))
+        try:  # a task's files go when it ends (or leaves), its container with them
+            self.files.release_all_but(
+                {tid for tid, t in assigned.items() if T.is_active(t)}
+                | {tid for tid, c in containers.items() if c.status == "running"})
+        except SwarmletError as exc:
+            log.warning("task files not released: %s", exc)
         self._reported = {k: v for k, v in self._reported.items() if k in assigned}
         self._waiting = {k: v for k, v in self._waiting.items() if k in assigned}
         if updates:
@@ -192,6 +207,13 @@ class Executor:
         dns = self.networks.dns_servers(task.get("NetworksAttachments") or []) \
             if plan and self.networks is not None else []
         args = create_args(task, self.node_id, plan, dns)
+        try:
+            files = self.files.prepare(task, self._data)
+        except SwarmletError as exc:
+            return "rejected", "preparing", f"secret and config files: {exc}"
+        if files is None:
+            return "preparing", "preparing", ""  # their data comes with the next answer
+        args["mounts"] = [*args["mounts"], *files]
         try:
             self.client.images.get(args["image"])
         except ImageNotFound:

@@ -74,7 +74,7 @@ class Worker:
             generation = answer.get("LogGeneration", -1)
             self._program_networks(answer.get("Networks"), answer.get("Services"),
                                    answer.get("HostPorts"), answer.get("Tasks"))
-            self.executor.assign(answer["Tasks"])
+            self.executor.assign(answer["Tasks"], answer.get("Secrets"))
             self.logs.update(answer.get("LogSubscriptions") or [])
             self._flush()
 
