@@ -11,6 +11,7 @@ import json
 import re
 import secrets
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -94,6 +95,27 @@ def test_bad_input_is_refused_with_a_clear_error(cluster):
     assert run(cluster, "swarmlet secret ls -q").stdout.strip() == ""
 
 
+# Run on a machine: the assignments the manager gives this node, as its agent asks for them
+# (its node certificate, mutual TLS).
+ASSIGNMENTS = """
+import json, sys
+from pathlib import Path
+from swarmlet.ca.tls import client_context
+from swarmlet.client import Client
+certs = Path("/var/lib/swarmlet/certificates")
+context = client_context(certs, (certs / "swarm-root-ca.crt").read_bytes())
+answer = Client(f"tcp://{sys.argv[1]}", tls_context=context).post(
+    "/dispatcher/assignments", {"Index": 0, "Wait": 0})
+print(json.dumps(answer))
+"""
+
+
+def assignments(cluster: Cluster, machine: str) -> str:
+    """The whole answer of the manager to `machine`'s agent, as text."""
+    return cluster.run(machine, f"{sys.executable} -c '{ASSIGNMENTS}' "
+                                f"{cluster.addr(MANAGER)}").stdout
+
+
 def containers(service: str) -> list[dict]:
     ids = subprocess.run(["docker", "ps", "-q", "--filter", f"label=swarmlet.service.name="
                           f"{service}", "--filter", f"label=swarmlet.machine={WORKER}"],
@@ -147,6 +169,18 @@ def test_services_read_their_secrets_as_files(cluster):
         assert upper and found.returncode == 1, found.stdout
         mounts = Path("/proc/self/mounts").read_text()
         assert "swarmlet-secrets/" in mounts
+        # Only the node that runs a task using a secret receives it.
+        received = {base64.b64decode(d["Data"]).decode() for d in json.loads(
+            assignments(cluster, WORKER))["Secrets"] if d["Kind"] == "secret"}
+        assert received == {password, root_pw}
+        to_manager = assignments(cluster, MANAGER)
+        assert json.loads(to_manager)["Secrets"] == []
+        assert password not in to_manager and root_pw not in to_manager
+        # ...and no log line of either machine holds it.
+        for machine in (MANAGER, WORKER):
+            log = (cluster.machines.storage / "machines" / machine / "machine.log"
+                   ).read_text(errors="replace")
+            assert log and password not in log and root_pw not in log
 
         refused = run(cluster, "swarmlet secret rm db_password", check=False)
         assert refused.returncode != 0
