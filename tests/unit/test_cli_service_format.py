@@ -518,3 +518,16 @@ def test_an_update_status_from_before_the_request_is_ignored():
     out = run_status(updated_service(replicas=1), [(completed, [new_task("n1", 1)])],
                      stale_status=completed)
     assert out.splitlines()[-1] == "verify: Service converged"
+
+
+def test_pretty_inspect_secrets_and_configs():
+    svc = service()
+    svc["Spec"]["TaskTemplate"]["ContainerSpec"]["Secrets"] = [
+        {"File": {"Name": "mysql_pw"}, "SecretID": "s1", "SecretName": "db_password"}]
+    svc["Spec"]["TaskTemplate"]["ContainerSpec"]["Configs"] = [
+        {"File": {"Name": "/etc/web.conf"}, "ConfigID": "c1", "ConfigName": "web.conf"}]
+    lines = fmt.pretty_service(svc).splitlines()
+    start = lines.index("Secrets:")
+    assert lines[start:start + 6] == ["Secrets:", " Target:\tmysql_pw", "  Source:\tdb_password",
+                                      "Configs:", " Target:\t/etc/web.conf",
+                                      "  Source:\tweb.conf"]

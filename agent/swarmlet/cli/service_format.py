@@ -261,6 +261,12 @@ def pretty_service(service: Obj, now: datetime | None = None,
                   f"  Source:\t{mount.get('Source', '')}",
                   f"  ReadOnly:\t{str(bool(mount.get('ReadOnly'))).lower()}",
                   f"  Type:\t\t{mount.get('Type', '')}"]
+    for kind in ("Secret", "Config"):  # Docker's: the target, then where it comes from
+        if container.get(f"{kind}s"):
+            lines.append(f"{kind}s:")
+        for ref in container.get(f"{kind}s") or []:
+            lines += [f" Target:\t{ref['File']['Name']}",
+                      f"  Source:\t{ref.get(f'{kind}Name', '')}"]
     lines += _resource_lines(task.get("Resources") or {})
     networks = [names.get(n.get("Target", ""), n.get("Target", ""))
                 for n in task.get("Networks") or []]
