@@ -210,3 +210,20 @@ def test_services_read_their_secrets_as_files(cluster):
              timeout=60, what="the tasks and their files to go")
     run(cluster, "swarmlet secret rm db_password db_root_password")
     run(cluster, "swarmlet config rm web.conf")
+
+
+def test_a_power_cut_takes_the_files_with_it(cluster):
+    """A machine's stop is a power cut: its tasks' tmpfs (RAM) does not survive it."""
+    run(cluster, "printf %s volatile | swarmlet secret create cut_pw -")
+    run(cluster, f"swarmlet service create -d --name cut --constraint node.role==worker "
+                 f"--secret cut_pw {IMAGE}")
+    try:
+        wait_for(lambda: containers("cut"), timeout=60, what="the task to run")
+        assert f"swarmlet-secrets/{WORKER}/" in Path("/proc/self/mounts").read_text()
+        cluster.machines("machine", "stop", WORKER)
+        assert f"swarmlet-secrets/{WORKER}/" not in Path("/proc/self/mounts").read_text()
+    finally:
+        cluster.machines("machine", "start", WORKER)
+        run(cluster, "swarmlet service rm cut", check=False)
+        wait_for(lambda: not containers("cut"), timeout=60, what="the task to go")
+        run(cluster, "swarmlet secret rm cut_pw", check=False)

@@ -20,6 +20,7 @@ from swarmlet.machine.command import run
 from swarmlet.machine.names import check_name, check_unique
 from swarmlet.machine.ssh import ensure_client_key, write_known_hosts, write_sshd_files
 from swarmlet.machine.store import PRIVATE_DIRS, Machine, MachineStore
+from swarmlet.worker import task_files
 
 BOOT_TIMEOUT = 20.0
 
@@ -170,6 +171,7 @@ def _power_off(store: MachineStore, machine: Machine) -> None:
     # their failures, which a power cut never does.)
     processes.kill_all(machine.cgroup_name, netns_file(machine))
     containers.kill(machine.name)
+    task_files.unmount_all(machine.name)  # its tasks' secrets lived in its RAM
     underlay.unplug(machine)
     if netns_file(machine).exists():
         run("ip", "netns", "delete", machine.netns)

@@ -24,6 +24,7 @@ from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 
 from swarmlet.errors import SwarmletError
 from swarmlet.manager import tasks as T
+from swarmlet.net import names
 from swarmlet.net.dataplane import NetworkNotReady
 from swarmlet.worker.containers import (
     NODE_LABEL,
@@ -55,7 +56,7 @@ class Executor:
         self._assigned: dict[str, dict[str, Any]] = {}
         # Secret and config data of the assignments, (kind, ID) → bytes: in memory only.
         self._data: dict[tuple[str, str], bytes] = {}
-        self.files = TaskFiles(node_id)
+        self.files = TaskFiles(names.machine() or node_id)
         self._reported: dict[str, tuple[str, str, str]] = {}
         self._have_assignments = False
         self._wake = threading.Event()

@@ -1,13 +1,13 @@
 """A task's secret and config files: on a tmpfs of its own, never on a disk.
 
-Per task, a tmpfs at /run/swarmlet-secrets/<node>/<task> holds one file per reference (owner
-and mode as asked), remounted read-only once written; each file is bind-mounted read-only
-into the container at its target (/run/secrets/<target> for a secret, the path asked for a
-config). The tmpfs is made in dockerd's mount namespace, where the bind mounts are resolved
-(on a host that is the agent's own; the local machines share one dockerd with the host), and
-unmounted when the task ends: nothing of it stays on the node. The data comes from the
-assignments, in memory, and reaches the files through a pipe (never an argument or a
-temporary file).
+Per task, a tmpfs at /run/swarmlet-secrets/<machine or node>/<task> holds one file per
+reference (owner and mode as asked), remounted read-only once written; each file is
+bind-mounted read-only into the container at its target (/run/secrets/<target> for a secret,
+the path asked for a config). The tmpfs is made in dockerd's mount namespace, where the bind
+mounts are resolved (on a host that is the agent's own; the local machines share one dockerd
+with the host), and unmounted when the task ends: nothing of it stays on the node. The data
+comes from the assignments, in memory, and reaches the files through a pipe (never an
+argument or a temporary file).
 """
 
 from __future__ import annotations
@@ -47,9 +47,23 @@ def container_path(kind: str, ref: dict[str, Any]) -> str:
     return f"{SECRETS_DIR}/{target}" if kind == "secret" else f"/{target}"
 
 
+def unmount_all(owner: str, root: Path = ROOT) -> None:
+    """A local machine's power cut: the tmpfs mounts of its tasks go with it (what RAM
+    held). Run on the host, in dockerd's mount namespace (the machine tool's own)."""
+    where = root / owner
+    mounts = [line.split()[1] for line in Path("/proc/self/mounts").read_text().splitlines()
+              if line.split()[1].startswith(f"{where}/")]
+    for mount in mounts:
+        subprocess.run(["umount", "-l", mount], capture_output=True, check=False)
+        subprocess.run(["rmdir", mount], capture_output=True, check=False)
+    subprocess.run(["rmdir", str(where)], capture_output=True, check=False)
+
+
 class TaskFiles:
-    def __init__(self, node_id: str, root: Path = ROOT) -> None:
-        self.dir = root / node_id
+    def __init__(self, owner: str, root: Path = ROOT) -> None:
+        """`owner`: the local machine's name (machines share one dockerd), else the node
+        ID."""
+        self.dir = root / owner
         self._made: set[str] | None = None  # task IDs with a tmpfs; None: not listed yet
 
     def prepare(self, task: dict[str, Any], data: dict[tuple[str, str], bytes],
