@@ -56,7 +56,8 @@ def unmount_all(owner: str, root: Path = ROOT) -> None:
     for mount in mounts:
         subprocess.run(["umount", "-l", mount], capture_output=True, check=False)
         subprocess.run(["rmdir", mount], capture_output=True, check=False)
-    subprocess.run(["rmdir", str(where)], capture_output=True, check=False)
+    for empty in (where, root):  # (root only when no other machine's files are there)
+        subprocess.run(["rmdir", str(empty)], capture_output=True, check=False)
 
 
 class TaskFiles:
