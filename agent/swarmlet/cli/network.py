@@ -8,11 +8,12 @@ import argparse
 import json
 from typing import Any
 
+from swarmlet.cli.lookup import get_each
 from swarmlet.cli.removal import remove_each
 from swarmlet.cli.service_format import natural_key
 from swarmlet.cli.service_spec import labels
 from swarmlet.cli.table import print_listing
-from swarmlet.client import ApiResponseError, Client
+from swarmlet.client import Client
 from swarmlet.errors import SwarmletError
 
 Obj = dict[str, Any]
@@ -122,16 +123,9 @@ def network_resource(network: Obj) -> Obj:
 
 def cmd_inspect(args: argparse.Namespace) -> None:
     """Docker's: the networks found, as a JSON list, then one error line per missing one."""
-    client = Client(args.host)
-    found, missing = [], []
-    for ref in args.networks:
-        try:
-            found.append(network_resource(client.get(f"/networks/{ref}")))
-        except ApiResponseError as exc:
-            if exc.status != 404:
-                raise
-            missing.append(f"Error: No such network: {ref}")
-    print(json.dumps(found, indent=4))
+    found, missing = get_each(Client(args.host), "networks", args.networks,
+                              lambda ref: f"Error: No such network: {ref}")
+    print(json.dumps([network_resource(n) for n in found], indent=4))
     if missing:
         raise SwarmletError("\n".join(missing))
 

@@ -11,12 +11,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from swarmlet.cli.lookup import get_each
 from swarmlet.cli.removal import remove_each
 from swarmlet.cli.service_format import natural_key, parse_time
 from swarmlet.cli.service_spec import labels
 from swarmlet.cli.table import print_inspect, print_listing
 from swarmlet.cli.units import human_duration
-from swarmlet.client import ApiResponseError, Client
+from swarmlet.client import Client
 from swarmlet.errors import SwarmletError
 
 Obj = dict[str, Any]
@@ -108,15 +109,8 @@ def pretty(obj: Obj) -> str:
 
 def cmd_inspect(args: argparse.Namespace) -> None:
     """Docker's: those found, then one error line per missing one."""
-    client = Client(args.host)
-    found, missing = [], []
-    for ref in args.refs:
-        try:
-            found.append(client.get(f"/{args.kind}s/{ref}"))
-        except ApiResponseError as exc:
-            if exc.status != 404:
-                raise
-            missing.append(f"Error: no such {args.kind}: {ref}")
+    found, missing = get_each(Client(args.host), f"{args.kind}s", args.refs,
+                              lambda ref: f"Error: no such {args.kind}: {ref}")
     print_inspect(found, args.pretty, pretty)
     if missing:
         raise SwarmletError("\n".join(missing))

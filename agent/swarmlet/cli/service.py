@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from swarmlet.cli import service_format as fmt
+from swarmlet.cli.lookup import get_each
 from swarmlet.cli.progress import wait_on_service
 from swarmlet.cli.removal import remove_each
 from swarmlet.cli.service_spec import add_common_options, add_create_options, spec_from_create_args
@@ -155,14 +156,8 @@ def cmd_ls(args: argparse.Namespace) -> None:
 
 def cmd_ps(args: argparse.Namespace) -> None:
     client = Client(args.host)
-    found, missing = [], []
-    for ref in args.services:
-        try:
-            found.append(client.get(f"/services/{ref}"))
-        except ApiResponseError as exc:
-            if exc.status != 404:
-                raise
-            missing.append(f"no such service: {ref}")
+    found, missing = get_each(client, "services", args.services,
+                              lambda ref: f"no such service: {ref}")
     if not found:
         raise SwarmletError("\n".join(missing))
     tasks = [t for s in _unique(found) for t in client.get("/tasks", service=s["ID"])]

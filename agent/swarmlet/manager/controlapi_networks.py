@@ -20,6 +20,7 @@ from swarmlet.manager import network_objects as N
 from swarmlet.manager import tasks as T
 from swarmlet.manager.host_networks import host_networks
 from swarmlet.manager.manager import Manager
+from swarmlet.manager.references import resolve
 from swarmlet.store.objects import new_id
 from swarmlet.store.state import StoreError
 
@@ -139,15 +140,7 @@ class NetworkAPI:
     def resolve(self, ref: str) -> Obj:
         """A network by ID, name or unique ID prefix, as Docker resolves NETWORK."""
         self.manager.require_quorum()
-        network = self.store.get("network", ref) or self.store.find_by_name("network", ref)
-        if network is not None:
-            return network
-        matches = [n for n in self.store.list("network") if n["ID"].startswith(ref)]
-        if len(matches) == 1:
-            return matches[0]
-        if len(matches) > 1:
-            raise ApiError(409, f"network {ref} is ambiguous ({len(matches)} matches found)")
-        raise ApiError(404, f"network {ref} not found")
+        return resolve(self.store, "network", ref)
 
     def remove(self, ref: str) -> None:
         network = self.resolve(ref)

@@ -17,6 +17,7 @@ from typing import Any
 
 from swarmlet.api.router import ApiError
 from swarmlet.manager.manager import Manager
+from swarmlet.manager.references import resolve
 from swarmlet.manager.sealing import seal, unseal
 from swarmlet.store.objects import new_id
 from swarmlet.store.state import StoreError
@@ -104,16 +105,7 @@ class DataObjectAPI:
     def resolve(self, ref: str) -> Obj:
         """By ID, name or unique ID prefix, as Docker resolves them (the stored object)."""
         self.manager.require_quorum()
-        kind = self.kind.name
-        obj = self.store.get(kind, ref) or self.store.find_by_name(kind, ref)
-        if obj is not None:
-            return obj
-        matches = [o for o in self.store.list(kind) if o["ID"].startswith(ref)]
-        if len(matches) == 1:
-            return matches[0]
-        if len(matches) > 1:
-            raise ApiError(409, f"{kind} {ref} is ambiguous ({len(matches)} matches found)")
-        raise ApiError(404, f"{kind} {ref} not found")
+        return resolve(self.store, self.kind.name, ref)
 
     def view(self, obj: Obj) -> Obj:
         """What the API shows: never SealedData; a config's data, as Docker shows it."""

@@ -12,6 +12,7 @@ from swarmlet.api.router import ApiError
 from swarmlet.manager import tasks as T
 from swarmlet.manager.logbroker import Subscription
 from swarmlet.manager.manager import Manager
+from swarmlet.manager.references import resolve
 from swarmlet.manager.service_networks import check_service_networks
 from swarmlet.manager.service_refs import check_references
 from swarmlet.manager.services import mode_of, normalise_spec, replicas_of
@@ -43,15 +44,7 @@ class ServiceAPI:
     def resolve(self, ref: str) -> dict[str, Any]:
         """A service by ID, name, or unique ID prefix, as Docker resolves SERVICE."""
         self.manager.require_quorum()
-        service = self.store.get("service", ref) or self.store.find_by_name("service", ref)
-        if service is not None:
-            return service
-        matches = [s for s in self.store.list("service") if s["ID"].startswith(ref)]
-        if len(matches) == 1:
-            return matches[0]
-        if len(matches) > 1:
-            raise ApiError(409, f"service {ref} is ambiguous ({len(matches)} matches found)")
-        raise ApiError(404, f"service {ref} not found")
+        return resolve(self.store, "service", ref)
 
     def with_status(self, service: dict[str, Any]) -> dict[str, Any]:
         """Docker's ServiceStatus: running tasks and how many are wanted."""
