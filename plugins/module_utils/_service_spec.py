@@ -78,7 +78,8 @@ FACT_ORDER = (
     "image", "command", "args", "env", "mode", "replicas", "constraints",
     "placement_preferences", "replicas_max_per_node", "limit_cpu", "limit_memory",
     "reserve_cpu", "reserve_memory", "restart_policy", "restart_policy_attempts",
-    "restart_policy_delay", "restart_policy_window", "healthcheck", "mounts", "labels",
+    "restart_policy_delay", "restart_policy_window", "healthcheck", "mounts", "secrets",
+    "configs", "labels",
     "container_labels", "hostname", "user", "working_dir", "stop_grace_period", "stop_signal",
     "networks", "endpoint_mode", "publish", *("update_" + sub for sub in POLICY_SUBS),
     "rollback_config")
@@ -345,6 +346,81 @@ def parse_publish(ports):
     return ports
 
 
+# Secrets and configs: ContainerSpec.Secrets / .Configs, each {File: {Name, UID, GID, Mode},
+# SecretID, SecretName} (ConfigID, ConfigName). A secret's relative file name is under
+# /run/secrets/; a config's is from / (the agent's worker, Docker's CLI).
+REF_KINDS = ("secret", "config")
+SECRETS_DIR = "/run/secrets"
+DEFAULT_REF_MODE = 0o444
+
+
+def parse_reference(kind, item):
+    """A secret (config) as given: {secret_name and/or secret_id, filename, uid, gid, mode};
+    the ID and the name are completed by ``resolve_references``."""
+    option = kind + "s"
+    if not isinstance(item, dict):
+        raise SpecError(f"{option}: each item must be a dict ({kind}_name or {kind}_id, "
+                        f"filename, uid, gid, mode), got {item!r}")
+    name, ref_id = item.get(kind + "_name"), item.get(kind + "_id")
+    if not name and not ref_id:
+        given = dict((k, v) for k, v in item.items() if v is not None)
+        raise SpecError(f"{option}: {kind}_name or {kind}_id is required, got {given!r}")
+    mode = item.get("mode")
+    label = name or ref_id
+    if mode is None:
+        mode = DEFAULT_REF_MODE
+    elif isinstance(mode, bool) or not (
+            (isinstance(mode, int) and 0 <= mode <= 0o777) or isinstance(mode, str)):
+        raise SpecError(f'{option}: invalid file mode "{mode}" for {kind} {label}: use an '
+                        "octal number between 0000 and 0777, such as 0400")
+    if isinstance(mode, str):
+        text = mode.strip().lower()
+        text = text[2:] if text.startswith("0o") else text
+        if not text or any(c not in "01234567" for c in text) or int(text, 8) > 0o777:
+            raise SpecError(f'{option}: invalid file mode "{mode}" for {kind} {label}: use '
+                            "an octal number between 0000 and 0777, such as 0400")
+        mode = int(text, 8)
+    filename = item.get("filename")
+    if filename is not None and not str(filename).strip():
+        raise SpecError(f"{option}: the filename of {kind} {label} cannot be empty")
+    return {"id": ref_id or None, "name": name or None,
+            "filename": str(filename) if filename is not None else None,
+            "uid": str(item.get("uid") if item.get("uid") is not None else "0"),
+            "gid": str(item.get("gid") if item.get("gid") is not None else "0"),
+            "mode": mode}
+
+
+def reference_path(kind, filename):
+    """Where the file is in the container."""
+    if filename.startswith("/"):
+        return filename
+    return f"{SECRETS_DIR}/{filename}" if kind == "secret" else "/" + filename
+
+
+def resolve_references(wanted, lookup):
+    """``wanted`` with the ID and name of each secret and config given (``lookup``: (kind,
+    name, id) -> (id, name), raising SpecError when there is none), the file name defaulted
+    to the name; a target given twice is an error."""
+    for kind in REF_KINDS:
+        option = kind + "s"
+        if not wanted.get(option):
+            continue
+        resolved, targets = [], {}
+        for ref in wanted[option]:
+            ref_id, name = lookup(kind, ref["name"], ref["id"])
+            filename = ref["filename"] or name
+            if kind == "config" and not filename.startswith("/"):
+                filename = "/" + filename
+            path = reference_path(kind, filename)
+            if path in targets:
+                raise SpecError(f"{option}: {targets[path]} and {name} have the same target "
+                                f"{path}: give each its own filename")
+            targets[path] = name
+            resolved.append(dict(ref, id=ref_id, name=name, filename=filename))
+        wanted = dict(wanted, **{option: resolved})
+    return wanted
+
+
 def resolve_networks(wanted, resolve):
     """``wanted`` with the ID of each network given (``resolve``: name or ID -> network ID;
     the caller asks the agent, and raises SpecError naming what is wrong). A network given
@@ -430,6 +506,9 @@ def wanted_options(params):
         wanted["publish"] = parse_publish(p["publish"]) or None
     if p.get("endpoint_mode") is not None:
         wanted["endpoint_mode"] = p["endpoint_mode"]
+    for kind in REF_KINDS:
+        if p.get(kind + "s") is not None:
+            wanted[kind + "s"] = [parse_reference(kind, r) for r in p[kind + "s"]] or None
     check_with_current(wanted, None)
     return wanted
 
@@ -547,6 +626,16 @@ def _assigned_ports(publish, endpoint_spec, endpoint):
     return result
 
 
+def _reference_facts(kind, refs):
+    key = kind.capitalize()
+    return [{kind + "_id": r.get(key + "ID"), kind + "_name": r.get(key + "Name"),
+             "filename": (r.get("File") or {}).get("Name"),
+             "uid": (r.get("File") or {}).get("UID") or "0",
+             "gid": (r.get("File") or {}).get("GID") or "0",
+             "mode": (r.get("File") or {}).get("Mode", DEFAULT_REF_MODE)}
+            for r in refs or []] or None
+
+
 def service_facts(spec, endpoint=None, network_names=None):
     """community.docker's flattened ``swarm_service`` facts of a ServiceSpec (the options this
     module manages). ``endpoint``: the service's Endpoint, for the published ports the swarm
@@ -566,6 +655,8 @@ def service_facts(spec, endpoint=None, network_names=None):
         {"spread": get_path(p, ("Spread", "SpreadDescriptor"))} for p in prefs] or None
     mounts = get_path(spec, (*CS, "Mounts")) or []
     facts["mounts"] = [_mount_facts(m) for m in mounts] or None
+    for kind in REF_KINDS:
+        facts[kind + "s"] = _reference_facts(kind, get_path(spec, (*CS, kind.capitalize() + "s")))
     health = get_path(spec, (*CS, "Healthcheck"))
     facts["healthcheck"] = dict((sub, health[key]) for sub, key in HEALTH_KEYS
                                 if health.get(key) is not None) if health else None
@@ -638,8 +729,20 @@ def _ports_same(wanted, current):
     return not left and all(match is not None for _port, match in pairs)
 
 
+def _references_key(kind, refs, given):
+    """Comparable form: (path in the container, ID, uid, gid, mode), sorted."""
+    if given:
+        return sorted((reference_path(kind, r["filename"]), r["id"], r["uid"], r["gid"],
+                       r["mode"]) for r in refs or [])
+    return sorted((reference_path(kind, r["filename"]), r[kind + "_id"], r["uid"], r["gid"],
+                   r["mode"]) for r in refs or [])
+
+
 def same(name, wanted, current):
     """Whether a given option already has the wanted value."""
+    if name in ("secrets", "configs"):
+        kind = name[:-1]
+        return _references_key(kind, wanted, True) == _references_key(kind, current, False)
     if name == "networks":
         return _networks_same(wanted, current)
     if name == "publish":
@@ -781,6 +884,14 @@ def merged_spec(spec, wanted, force_update=False):
         else:
             endpoint.pop("Ports", None)
         spec["EndpointSpec"] = endpoint
+    for kind in REF_KINDS:
+        name = kind + "s"
+        if name in wanted and not same(name, wanted[name], current[name]):
+            key = kind.capitalize()
+            refs = [{"File": {"Name": r["filename"], "UID": r["uid"], "GID": r["gid"],
+                              "Mode": r["mode"]}, key + "ID": r["id"], key + "Name": r["name"]}
+                    for r in wanted[name] or []]
+            set_path(spec, (*CS, key + "s"), refs or None)
     if force_update:
         task = spec.setdefault("TaskTemplate", {})
         task["ForceUpdate"] = int(task.get("ForceUpdate") or 0) + 1

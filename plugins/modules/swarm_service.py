@@ -219,6 +219,83 @@ options:
           - File mode of a tmpfs mount, an octal string such as V("1777") or V("0o1777"), or
             an integer (YAML reads V(01777) as octal).
         type: raw
+  secrets:
+    description:
+      - The secrets the tasks read as files, each given by name or ID, as C(--secret) of
+        C(swarmlet service create). Names are resolved to IDs through the agent; an unknown
+        secret fails the task (V(secrets) then says C(secret NAME not found)), in check mode too.
+      - Compared by secret ID and file (path, owner, mode), regardless of order; a secret
+        deleted and created again under its name is a change. The whole list is wanted
+        (secrets not listed are removed from the service); V([]) removes them all; unset
+        keeps the current ones.
+      - A change rolls the tasks out again (a rolling update, as O(update_config) says).
+      - To rotate a secret in use, create a new version with C(swarmlet.swarm.swarm_secret)
+        and O(swarmlet.swarm.swarm_secret#module:rolling_versions=true), and give its
+        RV(swarmlet.swarm.swarm_secret#module:secret_name) here with the same
+        O(secrets[].filename).
+    type: list
+    elements: dict
+    suboptions:
+      secret_name:
+        description:
+          - The secret's name. One of O(secrets[].secret_name) and O(secrets[].secret_id) is
+            required; given both, they must be the same secret.
+        type: str
+      secret_id:
+        description:
+          - The secret's ID (or a unique prefix of it).
+        type: str
+      filename:
+        description:
+          - The file in the container. A relative name is under C(/run/secrets/).
+          - Default the secret's name (give it when the name changes with rolling versions).
+        type: str
+      uid:
+        description:
+          - The owner of the file (a numeric user ID), default V("0").
+        type: str
+      gid:
+        description:
+          - The group of the file (a numeric group ID), default V("0").
+        type: str
+      mode:
+        description:
+          - The file mode, an octal string such as V("0400") or an integer (YAML reads
+            V(0400) as octal), at most V(0777); default V(0444).
+        type: raw
+  configs:
+    description:
+      - The configs the tasks read as files, as O(secrets) (C(--config) of
+        C(swarmlet service create)); the same rules.
+      - A relative O(configs[].filename) is from C(/).
+    type: list
+    elements: dict
+    suboptions:
+      config_name:
+        description:
+          - The config's name. One of O(configs[].config_name) and O(configs[].config_id) is
+            required.
+        type: str
+      config_id:
+        description:
+          - The config's ID (or a unique prefix of it).
+        type: str
+      filename:
+        description:
+          - The path of the file in the container; default C(/<config name>).
+        type: str
+      uid:
+        description:
+          - The owner of the file (a numeric user ID), default V("0").
+        type: str
+      gid:
+        description:
+          - The group of the file (a numeric group ID), default V("0").
+        type: str
+      mode:
+        description:
+          - The file mode, as O(secrets[].mode); default V(0444).
+        type: raw
   labels:
     description:
       - Service labels (C(--label)). V({}) removes them all.
@@ -399,7 +476,6 @@ options:
 notes:
   - Durations are strings such as V(500ms), V(10s), V(1m30s) or V(2h) (units V(ns), V(us),
     V(ms), V(s), V(m), V(h)), or integers of nanoseconds.
-  - Secrets and configs are not managed by this module yet.
 seealso:
   - name: community.docker.docker_swarm_service
     description: The Docker Swarm module whose options and return values this one follows.
@@ -493,6 +569,22 @@ EXAMPLES = r"""
     publish: []
     endpoint_mode: dnsrr
 
+- name: A secret and a config as files, with an owner and a mode
+  swarmlet.swarm.swarm_service:
+    name: db
+    image: mysql:8
+    secrets:
+      - secret_name: db_root_password          # /run/secrets/db_root_password, 0444
+      - secret_name: db_password
+        filename: mysql_pw                     # /run/secrets/mysql_pw
+        uid: "999"
+        gid: "999"
+        mode: "0400"
+    configs:
+      - config_name: my.cnf
+        filename: /etc/mysql/conf.d/my.cnf
+    wait: true
+
 - name: Restart every task (a rolling restart)
   swarmlet.swarm.swarm_service:
     name: web
@@ -533,6 +625,9 @@ swarm_service:
     mode: replicated
     mounts: [{source: /var/log, target: /host/log, type: bind, readonly: true, tmpfs_size: null,
               tmpfs_mode: null}]
+    secrets: [{secret_id: 7w3skbb2q0sy4o6pt3hrvyl2g, secret_name: db_password_v2,
+               filename: db_password, uid: "0", gid: "0", mode: 256}]
+    configs: null
     networks: [{id: 5vb3kq0s9zgjm7d3mr2wa8ysl, name: front, aliases: [www], options: {}}]
     placement_preferences: [{spread: node.labels.zone}]
     publish: [{published_port: 8080, target_port: 80, protocol: tcp, mode: ingress},
@@ -608,6 +703,7 @@ from ansible_collections.swarmlet.swarm.plugins.module_utils._service_spec impor
     new_spec,
     rebuilt_spec,
     resolve_networks,
+    resolve_references,
     service_facts,
     wanted_options,
     with_defaults,
@@ -631,6 +727,17 @@ def _policy_options(actions):
         max_failure_ratio=dict(type="float"),
         order=dict(type="str", choices=["stop-first", "start-first"]),
     )
+
+
+def _reference_options(kind):
+    return {
+        kind + "_name": dict(type="str"),
+        kind + "_id": dict(type="str"),
+        "filename": dict(type="str"),
+        "uid": dict(type="str"),
+        "gid": dict(type="str"),
+        "mode": dict(type="raw"),
+    }
 
 
 def argument_spec():
@@ -672,6 +779,9 @@ def argument_spec():
             tmpfs_size=dict(type="raw"),
             tmpfs_mode=dict(type="raw"),
         )),
+        secrets=dict(type="list", elements="dict", no_log=False,  # names, not values
+                     options=_reference_options("secret")),
+        configs=dict(type="list", elements="dict", options=_reference_options("config")),
         labels=dict(type="dict"),
         container_labels=dict(type="dict"),
         hostname=dict(type="str"),
@@ -706,6 +816,7 @@ class ServiceManager:
         self.result = dict(changed=False, changes=[], rebuilt=False, swarm_service={})
         self.diff = None
         self._network_names = None
+        self._objects = {}
 
     def fail(self, msg):
         self.module.fail_json(msg=msg, **self.result)
@@ -739,6 +850,31 @@ class ServiceManager:
                             f'network "{network["Spec"].get("Name")}" (publishing a port in '
                             "ingress mode attaches it)")
         return network["ID"]
+
+    def reference(self, kind, name, ref_id):
+        """(ID, name) of a secret or config given by name (exactly) and/or by ID (or a
+        unique ID prefix); SpecError naming it when there is none."""
+        if kind not in self._objects:
+            try:
+                self._objects[kind] = self.client.get(f"/{kind}s")
+            except SwarmletAPIError as exc:
+                self.fail(f"Cannot read the {kind}s: {exc.message}")
+        objects = self._objects[kind]
+        by_name = [o for o in objects if o["Spec"]["Name"] == name] if name else None
+        by_id = None
+        if ref_id:
+            by_id = [o for o in objects if o["ID"] == ref_id] or \
+                [o for o in objects if o["ID"].startswith(ref_id)]
+            if len(by_id) > 1:
+                raise SpecError(f"{kind}s: {kind} ID {ref_id} is ambiguous ({len(by_id)} "
+                                "matches found)")
+        found = by_name if by_name is not None else by_id
+        if not found:
+            raise SpecError(f"{kind}s: {kind} {name or ref_id} not found")
+        if by_name is not None and by_id is not None and by_id != by_name:
+            raise SpecError(f"{kind}s: {kind}_id {ref_id} is not the ID of {kind} {name}"
+                            f" ({found[0]['ID']})")
+        return found[0]["ID"], found[0]["Spec"]["Name"]
 
     def network_names(self):
         if self._network_names is None:
@@ -906,6 +1042,7 @@ def main():
     if wanted is not None:
         try:
             wanted = resolve_networks(wanted, manager.network_id)
+            wanted = resolve_references(wanted, manager.reference)
         except SpecError as exc:
             module.fail_json(msg=str(exc))
     if wanted is None:

@@ -771,3 +771,147 @@ def test_wait_times_out_with_what_is_missing():
     assert str(err.value) == (
         "Service web did not converge within 10 seconds: 1 of 2 tasks running; web.2: no "
         "suitable node (scheduling constraints not satisfied on 3 nodes)")
+
+
+# --- secrets and configs ----------------------------------------------------------------------
+
+def refs(kind, *items):
+    """secrets/configs as AnsibleModule hands them over (every sub-option present)."""
+    keys = (kind + "_name", kind + "_id", "filename", "uid", "gid", "mode")
+    return [dict(dict.fromkeys(keys), **item) for item in items]
+
+
+OBJECTS = {("secret", "db_pw"): "sid1", ("secret", "db_pw_v2"): "sid2",
+           ("secret", "root_pw"): "sid3", ("config", "site.conf"): "cid1"}
+
+
+def lookup(kind, name, ref_id):
+    for (k, n), i in OBJECTS.items():
+        if k == kind and (n == name or (name is None and i == ref_id)):
+            return i, n
+    raise S.SpecError(f"{kind}s: {kind} {name or ref_id} not found")
+
+
+def wanted_refs(**given):
+    return S.resolve_references(wanted(**given), lookup)
+
+
+def test_secrets_and_configs_given_resolved_and_defaulted():
+    w = wanted_refs(
+        secrets=refs("secret", {"secret_name": "root_pw"},
+                     {"secret_name": "db_pw", "filename": "mysql_pw", "uid": "999",
+                      "gid": "998", "mode": "0400"},
+                     {"secret_id": "sid2", "filename": "/etc/pw", "mode": 0o440}),
+        configs=refs("config", {"config_name": "site.conf"}))
+    assert w["secrets"] == [
+        {"id": "sid3", "name": "root_pw", "filename": "root_pw", "uid": "0", "gid": "0",
+         "mode": 0o444},
+        {"id": "sid1", "name": "db_pw", "filename": "mysql_pw", "uid": "999", "gid": "998",
+         "mode": 0o400},
+        {"id": "sid2", "name": "db_pw_v2", "filename": "/etc/pw", "uid": "0", "gid": "0",
+         "mode": 0o440}]
+    assert w["configs"] == [{"id": "cid1", "name": "site.conf", "filename": "/site.conf",
+                             "uid": "0", "gid": "0", "mode": 0o444}]
+    spec = S.new_spec("db", dict(w, image="img"))
+    container = spec["TaskTemplate"]["ContainerSpec"]
+    assert container["Secrets"][1] == {
+        "File": {"Name": "mysql_pw", "UID": "999", "GID": "998", "Mode": 0o400},
+        "SecretID": "sid1", "SecretName": "db_pw"}
+    assert container["Configs"] == [{
+        "File": {"Name": "/site.conf", "UID": "0", "GID": "0", "Mode": 0o444},
+        "ConfigID": "cid1", "ConfigName": "site.conf"}]
+    facts = S.service_facts(stored(spec))
+    assert facts["secrets"][1] == {"secret_id": "sid1", "secret_name": "db_pw",
+                                   "filename": "mysql_pw", "uid": "999", "gid": "998",
+                                   "mode": 0o400}
+    assert facts["configs"][0]["config_name"] == "site.conf"
+    assert S.differences(w, facts) == []
+
+
+def test_secrets_bad_input_names_the_option():
+    with pytest.raises(S.SpecError, match="secrets: secret_name or secret_id is required"):
+        wanted(secrets=refs("secret", {"filename": "x"}))
+    for mode in ("0999", "1777", "rw", 0o1000, True):
+        with pytest.raises(S.SpecError, match=r'secrets: invalid file mode ".*" for secret db_pw:'
+                                              r" use an octal number between 0000 and 0777"):
+            wanted(secrets=refs("secret", {"secret_name": "db_pw", "mode": mode}))
+    with pytest.raises(S.SpecError, match="secrets: secret nope not found"):
+        wanted_refs(secrets=refs("secret", {"secret_name": "nope"}))
+    with pytest.raises(S.SpecError, match="secrets: db_pw and root_pw have the same target "
+                                          "/run/secrets/pw"):
+        wanted_refs(secrets=refs("secret", {"secret_name": "db_pw", "filename": "pw"},
+                                 {"secret_name": "root_pw", "filename": "/run/secrets/pw"}))
+
+
+def test_secrets_compared_as_a_set_by_id_and_file():
+    given = refs("secret", {"secret_name": "db_pw", "filename": "pw"},
+                 {"secret_name": "root_pw"})
+    spec = stored(S.new_spec("db", wanted_refs(image="img", secrets=given)))
+    facts = S.service_facts(spec)
+    # another order, an absolute path for the same file: the same
+    same = refs("secret", {"secret_name": "root_pw", "filename": "/run/secrets/root_pw"},
+                {"secret_name": "db_pw", "filename": "pw", "mode": "0444"})
+    assert S.differences(wanted_refs(secrets=same), facts) == []
+    merged = S.merged_spec(spec, wanted_refs(secrets=same))
+    assert merged == spec  # nothing rewritten: no rolling update for nothing
+    # a new version under the same file name: a change of ID
+    rotated = refs("secret", {"secret_name": "db_pw_v2", "filename": "pw"},
+                   {"secret_name": "root_pw"})
+    w = wanted_refs(secrets=rotated)
+    assert S.differences(w, facts) == ["secrets"]
+    after = S.service_facts(S.merged_spec(spec, w))
+    assert [s["secret_id"] for s in after["secrets"]] == ["sid2", "sid3"]
+    assert S.differences(wanted_refs(secrets=refs("secret", {"secret_name": "db_pw",
+                                                             "filename": "pw", "mode": 0o400},
+                                                  {"secret_name": "root_pw"})),
+                         facts) == ["secrets"]
+
+
+def test_secrets_unset_keeps_and_empty_removes():
+    spec = stored(S.new_spec("db", wanted_refs(
+        image="img", secrets=refs("secret", {"secret_name": "db_pw"}),
+        configs=refs("config", {"config_name": "site.conf"}))))
+    facts = S.service_facts(spec)
+    assert "secrets" not in wanted(replicas=2)
+    kept = S.merged_spec(spec, wanted(replicas=2))
+    assert kept["TaskTemplate"]["ContainerSpec"]["Secrets"] == \
+        spec["TaskTemplate"]["ContainerSpec"]["Secrets"]
+    w = wanted_refs(secrets=[])
+    assert w["secrets"] is None and S.differences(w, facts) == ["secrets"]
+    cleared = S.merged_spec(spec, w)
+    assert "Secrets" not in cleared["TaskTemplate"]["ContainerSpec"]
+    assert cleared["TaskTemplate"]["ContainerSpec"]["Configs"]
+    assert S.service_facts(cleared)["secrets"] is None
+
+
+def test_references_looked_up_by_exact_name_or_by_id():
+    from ansible_collections.swarmlet.swarm.plugins.modules.swarm_service import ServiceManager
+
+    class Client:
+        calls = 0
+
+        def get(self, path):
+            Client.calls += 1
+            assert path == "/secrets"
+            return [{"ID": "abc123", "Spec": {"Name": "db_pw"}},
+                    {"ID": "abd456", "Spec": {"Name": "abc123x"}}]
+
+    class Module:
+        params = {"name": "svc"}
+
+        def fail_json(self, **kw):
+            raise AssertionError(kw)
+
+    manager = ServiceManager(Module(), Client())
+    assert manager.reference("secret", "db_pw", None) == ("abc123", "db_pw")
+    assert manager.reference("secret", None, "abc") == ("abc123", "db_pw")  # a prefix
+    assert manager.reference("secret", "db_pw", "abc123") == ("abc123", "db_pw")
+    assert manager.reference("secret", "abc123x", None) == ("abd456", "abc123x")
+    with pytest.raises(S.SpecError, match="secrets: secret ID ab is ambiguous"):
+        manager.reference("secret", None, "ab")
+    with pytest.raises(S.SpecError, match="secrets: secret_id abd456 is not the ID of secret "
+                                          "db_pw"):
+        manager.reference("secret", "db_pw", "abd456")
+    with pytest.raises(S.SpecError, match="secrets: secret abc not found"):
+        manager.reference("secret", "abc", None)  # names are exact
+    assert Client.calls == 1
