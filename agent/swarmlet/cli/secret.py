@@ -13,10 +13,9 @@ from typing import Any
 
 from swarmlet.cli.lookup import get_each
 from swarmlet.cli.removal import remove_each
-from swarmlet.cli.service_format import natural_key, parse_time
+from swarmlet.cli.service_format import ago, natural_key
 from swarmlet.cli.service_spec import labels
 from swarmlet.cli.table import print_inspect, print_listing
-from swarmlet.cli.units import human_duration
 from swarmlet.client import Client
 from swarmlet.errors import SwarmletError
 
@@ -73,14 +72,10 @@ def cmd_create(args: argparse.Namespace) -> None:
     print(Client(args.host).post(f"/{args.kind}s/create", spec)["ID"])
 
 
-def _ago(timestamp: str, now: datetime) -> str:
-    return f"{human_duration((now - parse_time(timestamp)).total_seconds())} ago"
-
-
 def row(obj: Obj, now: datetime) -> Obj:
     return {"ID": obj["ID"], "Name": obj["Spec"].get("Name", ""),
-            "CreatedAt": _ago(obj.get("CreatedAt", ""), now),
-            "UpdatedAt": _ago(obj.get("UpdatedAt", ""), now),
+            "CreatedAt": ago(obj.get("CreatedAt", ""), now),
+            "UpdatedAt": ago(obj.get("UpdatedAt", ""), now),
             "Labels": ",".join(f"{k}={v}" for k, v in sorted(
                 (obj["Spec"].get("Labels") or {}).items()))}
 

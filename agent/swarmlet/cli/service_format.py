@@ -137,8 +137,7 @@ def task_name(task: Obj, service_names: dict[str, str]) -> str:
 
 def current_state(task: Obj, now: datetime) -> str:
     status = task.get("Status", {})
-    ago = (now - parse_time(status.get("Timestamp"))).total_seconds()
-    return f"{pretty_print(status.get('State', ''))} {human_duration(ago).lower()} ago"
+    return f"{pretty_print(status.get('State', ''))} {ago(status.get('Timestamp'), now).lower()}"
 
 
 def error_text(err: str, trunc: bool) -> str:
@@ -295,13 +294,14 @@ def _update_status_lines(status: Obj, now: datetime) -> list[str]:
         return []
     lines = ["UpdateStatus:", f" State:\t\t{status['State']}"]
     if status.get("StartedAt"):
-        lines.append(f" Started:\t{_ago(status['StartedAt'], now)}")
+        lines.append(f" Started:\t{ago(status['StartedAt'], now)}")
     if status["State"] == "completed" and status.get("CompletedAt"):
-        lines.append(f" Completed:\t{_ago(status['CompletedAt'], now)}")
+        lines.append(f" Completed:\t{ago(status['CompletedAt'], now)}")
     return [*lines, f" Message:\t{status.get('Message', '')}"]
 
 
-def _ago(timestamp: str, now: datetime) -> str:
+def ago(timestamp: str | None, now: datetime) -> str:
+    """Docker's "<HumanDuration> ago" ("9 seconds ago", "About a minute ago")."""
     return f"{human_duration((now - parse_time(timestamp)).total_seconds())} ago"
 
 

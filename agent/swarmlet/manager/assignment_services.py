@@ -26,6 +26,7 @@ from ipaddress import IPv4Address
 from typing import Any
 
 from swarmlet.manager import network_objects as N
+from swarmlet.manager import tasks as T
 
 Obj = dict[str, Any]
 
@@ -36,7 +37,7 @@ def node_services(network_ids: set[str] | list[str], services: list[Obj],
     here = set(network_ids)
     by_service: dict[str, list[Obj]] = {}
     for task in tasks:
-        if _serving(task):
+        if T.is_serving(task):
             by_service.setdefault(task.get("ServiceID", ""), []).append(task)
     out = []
     for service in sorted(services, key=lambda s: (_name(s), s["ID"])):
@@ -86,12 +87,6 @@ def _networks(service: Obj) -> list[Obj]:
             aliases = out.setdefault(target, [])
             aliases += [a for a in ref.get("Aliases") or [] if a and a not in aliases]
     return [{"NetworkID": k, "Aliases": v} for k, v in out.items()]
-
-
-def _serving(task: Obj) -> bool:
-    """RUNNING (healthy, when it has a health check) and not being stopped."""
-    return ((task.get("Status") or {}).get("State") == "running"
-            and task.get("DesiredState", "running") == "running")
 
 
 def _name(service: Obj) -> str:

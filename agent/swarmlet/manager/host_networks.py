@@ -14,6 +14,8 @@ import subprocess
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 
+from swarmlet.net.dns_forward import nameservers
+
 log = logging.getLogger("swarmlet.ipam")
 
 RESOLV_CONF = Path("/etc/resolv.conf")
@@ -40,15 +42,8 @@ def parse_routes(ip_json: str) -> list[IPv4Network]:
 
 def parse_resolvers(text: str) -> list[IPv4Network]:
     """IPv4 `nameserver` lines of a resolv.conf, as /32s."""
-    found = []
-    for line in text.splitlines():
-        words = line.split()
-        if len(words) >= 2 and words[0] == "nameserver":
-            try:
-                found.append(IPv4Network(IPv4Address(words[1])))
-            except ValueError:
-                continue  # IPv6 resolvers cannot overlap an IPv4 pool
-    return found
+    # IPv6 resolvers cannot overlap an IPv4 pool
+    return [IPv4Network(ip) for ip in nameservers(text) if isinstance(ip, IPv4Address)]
 
 
 def host_networks() -> list[IPv4Network]:

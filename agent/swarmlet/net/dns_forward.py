@@ -43,17 +43,23 @@ def parse_upstream(text: str) -> Upstream:
     return str(address), port
 
 
-def resolv_conf_servers(text: str) -> list[Upstream]:
-    """The first 3 `nameserver` addresses of a resolv.conf."""
-    out: list[Upstream] = []
+def nameservers(text: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    """The `nameserver` addresses of a resolv.conf, in order (comments and bad lines left
+    out; an IPv6 zone dropped)."""
+    out = []
     for line in text.splitlines():
         words = line.split("#", 1)[0].split(";", 1)[0].split()
         if len(words) >= 2 and words[0] == "nameserver":
             try:
-                out.append((str(ipaddress.ip_address(words[1].split("%")[0])), 53))
+                out.append(ipaddress.ip_address(words[1].split("%")[0]))
             except ValueError:
                 continue
-    return out[:MAX_UPSTREAMS]
+    return out
+
+
+def resolv_conf_servers(text: str) -> list[Upstream]:
+    """The first 3 `nameserver` addresses of a resolv.conf, as upstreams."""
+    return [(str(ip), 53) for ip in nameservers(text)][:MAX_UPSTREAMS]
 
 
 class Upstreams:
