@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from swarmlet.api.server import serve_in_thread
+from swarmlet.errors import SwarmletError
 from swarmlet.net.driver import GENERIC, DriverError, NetworkDriver
 from swarmlet.net.driver_server import DriverServer
 from swarmlet.net.names import OPT_ADDRESS, OPT_VNI
@@ -24,6 +25,8 @@ class FakeBackend:
         self.links: dict[str, tuple[int, str]] = {}
         self.deleted: list[str] = []
         self.programmed = {4097: ("10.0.1.2", 24)}
+        self.attachable: dict[int, str] = {}  # VNI → the address the manager gives
+        self.attached: list[str] = []
 
     def gateway(self, vni: int) -> str | None:
         return self.programmed[vni][0] if vni in self.programmed else None
@@ -40,6 +43,12 @@ class FakeBackend:
 
     def delete_link(self, endpoint_id: str) -> None:
         self.deleted.append(endpoint_id)
+
+    def attach_endpoint(self, vni: int, endpoint_id: str) -> str:
+        if vni not in self.attachable:
+            raise SwarmletError("swarmlet: this network is not attachable")
+        self.attached.append(endpoint_id)
+        return self.attachable[vni]
 
 
 @pytest.fixture
@@ -90,7 +99,7 @@ def test_fields_dockerd_set_are_not_answered(driver):
 
 
 @pytest.mark.parametrize(("options", "message"), [
-    ({}, "driver option swarmlet.address"),
+    ({}, "not attachable"),
     ({OPT_ADDRESS: "10.0.1.2/24"}, "this node's own address"),
     ({OPT_ADDRESS: "ten.0.1.9"}, "bad endpoint address"),
 ])
@@ -98,6 +107,19 @@ def test_bad_endpoints_are_refused(driver, options, message):
     with pytest.raises(DriverError, match=message):
         driver.call("NetworkDriver.CreateEndpoint",
                     {"NetworkID": NET, "EndpointID": EID, "Options": options})
+
+
+def test_a_container_that_is_no_task_gets_its_address_from_the_manager(driver):
+    """`docker run --network` on an attachable network: no address option; the backend
+    asks the manager (an attachment) and the answer carries that address and its MAC."""
+    driver.backend.attachable[4097] = "10.0.1.9/24"
+    answer = driver.call("NetworkDriver.CreateEndpoint", {"NetworkID": NET, "EndpointID": EID})
+    assert answer == {"Interface": {"Address": "10.0.1.9/24",
+                                    "MacAddress": "02:42:0a:00:01:09"}}
+    assert driver.backend.attached == [EID]
+    assert driver.has_endpoint(EID)
+    driver.call("NetworkDriver.DeleteEndpoint", {"NetworkID": NET, "EndpointID": EID})
+    assert not driver.has_endpoint(EID)
 
 
 def test_networks_are_the_agents_only(driver):
@@ -148,7 +170,7 @@ def test_http_server_speaks_the_plugin_protocol(tmp_path, driver):
             {"NetworkID": NET, "EndpointID": EID, "Options": {}}))
         response = conn.getresponse()
         assert response.status == 200
-        assert "swarmlet.address" in json.loads(response.read())["Err"]
+        assert "not attachable" in json.loads(response.read())["Err"]
         conn.request("POST", "/NetworkDriver.Nothing", body="{}")
         response = conn.getresponse()
         assert response.status == 404

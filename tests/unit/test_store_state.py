@@ -27,7 +27,8 @@ def test_new_id_format() -> None:
     ids = {new_id() for _ in range(2000)}
     assert len(ids) == 2000
     assert all(re.fullmatch(r"[0-9a-z]{25}", i) for i in ids)
-    assert KINDS == ("cluster", "node", "service", "task", "network", "secret", "config")
+    assert KINDS == ("cluster", "node", "service", "task", "network", "secret", "config",
+                     "attachment")
 
 
 def test_create_update_delete_stamp_index_and_times() -> None:

@@ -9,6 +9,7 @@ from swarmlet.api.networks import add_network_routes
 from swarmlet.api.router import ApiError, Request, Router, version_param
 from swarmlet.api.secrets import add_secret_routes
 from swarmlet.api.server import PlainText, Streaming
+from swarmlet.manager import network_attachments
 from swarmlet.manager.controlapi import AVAILABILITIES, ControlAPI
 from swarmlet.manager.controlapi_services import ServiceAPI
 from swarmlet.manager.logbroker import Subscription
@@ -217,6 +218,20 @@ def add_swarm_routes(router: Router, node: SwarmNode) -> None:
         if not isinstance(updates, list):
             raise ApiError(400, "Updates must be a list")
         manager().update_task_status(request.identity, updates)
+
+    @add("POST", "/dispatcher/attach", "Attach a container of the calling node to an "
+         "attachable network (Network, EndpointID); answers once it has an address", "node")
+    def network_attach(request: Request) -> dict[str, Any]:
+        body = _body(request)
+        return network_attachments.attach(manager().store, request.identity.node_id,
+                                           str(body.get("Network", "")),
+                                           str(body.get("EndpointID", "")))
+
+    @add("POST", "/dispatcher/detach", "Detach a container of the calling node from its "
+         "network (EndpointID)", "node")
+    def network_detach(request: Request) -> dict[str, bool]:
+        return {"Detached": network_attachments.detach(
+            manager().store, request.identity.node_id, str(_body(request).get("EndpointID")))}
 
     @add("POST", "/dispatcher/heartbeat", "A node's heartbeat (to the leader)", "node")
     def heartbeat(request: Request) -> dict[str, Any]:

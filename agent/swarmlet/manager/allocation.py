@@ -1,5 +1,6 @@
 """What is taken, computed from the store on every allocator pass: the addresses of every
-network (tasks that have not ended, nodes' attachments, services' VIPs) and the published
+network (tasks that have not ended, containers attached to attachable networks, nodes'
+attachments, services' VIPs) and the published
 ports of the routing mesh. Nothing is remembered between passes, so a new leader starts from
 exactly what the old one committed and can never hand out an address twice.
 
@@ -34,7 +35,8 @@ class Addresses:
     """The free addresses of every network, from everything the store holds."""
 
     def __init__(self, networks: dict[str, Obj], services: Iterable[Obj],
-                 nodes: Iterable[Obj], tasks: Iterable[Obj]) -> None:
+                 nodes: Iterable[Obj], tasks: Iterable[Obj],
+                 attachments: Iterable[Obj] = ()) -> None:
         held: dict[str, set[IPv4Address]] = defaultdict(set)
 
         def hold(attachments: dict[str, list[str]]) -> None:
@@ -44,6 +46,8 @@ class Addresses:
         for task in tasks:
             if N.holds_addresses(task):
                 hold(N.attachment_addresses(task.get("NetworksAttachments")))
+        for attachment in attachments:  # containers on attachable networks
+            hold(N.attachment_addresses(attachment.get("NetworksAttachments")))
         for node in nodes:
             hold(N.attachment_addresses(node.get("Attachments")))
         for service in services:

@@ -5,10 +5,13 @@ VIPs), then every new task an address on each of its networks (its spec's, plus 
 when it publishes a port in ingress mode) and becomes pending. A task whose needs cannot be
 met stays new, with the reason in Status.Err, and is tried again on the next pass.
 
+Containers attached to attachable networks (network_attachments.py) get their address in
+the same stage, after the tasks.
+
 `attach_nodes` runs after the scheduler: every node gets an address on `ingress` and on each
-network that a task on it uses (the node's own endpoint there: its containers' gateway and
-the source of its load balancer); an address goes once no task of that network is left on
-the node.
+network that a task or an attached container on it uses (the node's own endpoint there: its
+containers' gateway and the source of its load balancer); an address goes once nothing of
+that network is left on the node.
 
 Freeing needs no step of its own: what is in use is computed from the store on every pass
 (allocation.py), so a task's addresses are free once it has ended or is deleted, a
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from swarmlet.manager import network_attachments as NA
 from swarmlet.manager import network_objects as N
 from swarmlet.manager import tasks as T
 from swarmlet.manager.allocation import (
@@ -38,7 +42,7 @@ def allocate(snap: Snapshot) -> list[Obj]:
     networks = snap.networks
     ingress = N.find_ingress(networks)
     ingress_id = ingress["ID"] if ingress else None
-    addresses = Addresses(networks, snap.services.values(), snap.nodes.values(), snap.tasks)
+    addresses = _addresses(snap)
     ports = PublishedPorts(snap.services.values())
     changes: list[Obj] = []
 
@@ -70,6 +74,32 @@ def allocate(snap: Snapshot) -> list[Obj]:
         if attachments:
             task["NetworksAttachments"] = attachments
         changes.append(T.update(T.set_status(task, "pending", PENDING_MESSAGE)))
+    return changes + _allocate_attachments(snap, addresses)
+
+
+def _addresses(snap: Snapshot) -> Addresses:
+    return Addresses(snap.networks, snap.services.values(), snap.nodes.values(), snap.tasks,
+                     snap.attachments)
+
+
+def _allocate_attachments(snap: Snapshot, addresses: Addresses) -> list[Obj]:
+    """An address for each new attachment; one whose network is gone is deleted (its node
+    is waiting for an answer and reports the failure)."""
+    changes: list[Obj] = []
+    for attachment in by_age(snap.attachments):
+        if NA.is_allocated(attachment):
+            continue
+        network = snap.networks.get(attachment.get("NetworkID", ""))
+        if network is None:
+            changes.append({"op": "delete", "kind": NA.KIND, "id": attachment["ID"]})
+            continue
+        try:
+            address = addresses.allocate(network["ID"])
+        except AllocationError:
+            continue  # a full subnet: the node's wait runs out and says so
+        attachment["NetworksAttachments"] = [{"Network": N.attachment_copy(network),
+                                              "Addresses": [address]}]
+        changes.append({"op": "update", "kind": NA.KIND, "object": attachment})
     return changes
 
 
@@ -91,14 +121,17 @@ def _task_attachments(task: Obj, ingress_id: str | None, addresses: Addresses) -
 
 
 def node_networks(snap: Snapshot, ingress_id: str | None) -> dict[str, set[str]]:
-    """The networks each node takes part in: ingress everywhere, and the networks of the
-    tasks on it that have not ended."""
+    """The networks each node takes part in: ingress everywhere, the networks of the
+    tasks on it that have not ended, and those of the containers attached there."""
     wanted: dict[str, set[str]] = {nid: ({ingress_id} if ingress_id else set())
                                    for nid in snap.nodes}
     for task in snap.tasks:
         node_id = task.get("NodeID")
         if node_id in wanted and N.holds_addresses(task):
             wanted[node_id].update(N.attachment_addresses(task.get("NetworksAttachments")))
+    for attachment in snap.attachments:
+        if attachment.get("NodeID") in wanted:
+            wanted[attachment["NodeID"]].add(attachment.get("NetworkID", ""))
     return wanted
 
 
@@ -106,7 +139,7 @@ def attach_nodes(snap: Snapshot) -> list[Obj]:
     networks = snap.networks
     ingress = N.find_ingress(networks)
     wanted = node_networks(snap, ingress["ID"] if ingress else None)
-    addresses = Addresses(networks, snap.services.values(), snap.nodes.values(), snap.tasks)
+    addresses = _addresses(snap)
     changes: list[Obj] = []
     for node in by_age(snap.nodes.values()):
         need = {n for n in wanted[node["ID"]] if n in networks}

@@ -10,6 +10,7 @@ so a node never receives a task whose network it cannot build yet.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from swarmlet.manager import network_objects as N
@@ -27,10 +28,11 @@ def sendable(tasks: list[Obj], node: Obj | None) -> list[Obj]:
 
 
 def node_networks(node_id: str, sent: list[Obj], nodes: list[Obj], networks: list[Obj],
-                  tasks: list[Obj]) -> list[Obj]:
+                  tasks: list[Obj], attachments: Sequence[Obj] = ()) -> list[Obj]:
     """The "Networks" of the node's assignments: the networks its sent tasks meant to run
-    use, plus ingress (the routing mesh is everywhere); each with the node's address
-    (NodeAddress) and the Peers: addresses of tasks and nodes on other nodes."""
+    use, those of the containers attached here (network_attachments.py), plus ingress (the
+    routing mesh is everywhere); each with the node's address (NodeAddress) and the Peers:
+    addresses of tasks, attached containers and nodes on other nodes."""
     by_id = {n["ID"]: n for n in networks}
     me = next((n for n in nodes if n["ID"] == node_id), None)
     mine = N.attachment_addresses((me or {}).get("Attachments"))
@@ -38,18 +40,22 @@ def node_networks(node_id: str, sent: list[Obj], nodes: list[Obj], networks: lis
     for task in sent:
         if task.get("DesiredState") in MEANT_TO_RUN:
             wanted += N.attachment_addresses(task.get("NetworksAttachments"))
+    wanted += [a["NetworkID"] for a in attachments if a.get("NodeID") == node_id]
     underlay = {n["ID"]: (n.get("Status") or {}).get("Addr", "") for n in nodes}
     out = []
     for network_id in dict.fromkeys(wanted):
         if network_id not in by_id or not mine.get(network_id):
             continue  # gone, or the node has no address on it yet
         out.append({"Network": by_id[network_id], "NodeAddress": mine[network_id][0],
-                    "Peers": _peers(network_id, node_id, nodes, tasks, underlay)})
+                    "Peers": _peers(network_id, node_id, nodes, [*tasks, *attachments],
+                                    underlay)})
     return out
 
 
 def _peers(network_id: str, node_id: str, nodes: list[Obj], tasks: list[Obj],
            underlay: dict[str, str]) -> list[Obj]:
+    """`tasks`: tasks and attachments (both hold NetworksAttachments; an attachment has no
+    Status, so it holds its addresses as long as it exists)."""
     peers = []
     for node in nodes:
         if node["ID"] != node_id and underlay.get(node["ID"]):

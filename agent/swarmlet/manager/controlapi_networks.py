@@ -16,6 +16,7 @@ from typing import Any
 
 from swarmlet.api.router import ApiError
 from swarmlet.manager import ipam
+from swarmlet.manager import network_attachments as NA
 from swarmlet.manager import network_objects as N
 from swarmlet.manager import tasks as T
 from swarmlet.manager.host_networks import host_networks
@@ -162,7 +163,7 @@ class NetworkAPI:
 
     def _check_unused(self, network_id: str, services: list[Obj]) -> None:
         """SwarmKit's removeNetwork: no service may refer to it, nor a task still meant to
-        run (the tasks of a removed service do not count)."""
+        run (the tasks of a removed service do not count), nor a container attached to it."""
         users = N.services_using(network_id, services)
         if users:
             raise ApiError(400, f"network {network_id} is in use by service {users[0]['ID']}")
@@ -170,3 +171,8 @@ class NetworkAPI:
             if task.get("DesiredState") in ("running", "ready") and not T.is_terminal(task) and \
                     network_id in N.spec_network_ids(task.get("Spec")):
                 raise ApiError(400, f"network {network_id} is in use by task {task['ID']}")
+        for attachment in NA.on_network(network_id, self.store.list(NA.KIND)):
+            node = self.store.get("node", attachment.get("NodeID", "")) or {}
+            host = (node.get("Description") or {}).get("Hostname") or attachment.get("NodeID")
+            raise ApiError(400, f"network {network_id} is in use by container endpoint "
+                                f"{attachment.get('EndpointID', '')[:12]} on node {host}")

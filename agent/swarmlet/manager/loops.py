@@ -72,7 +72,8 @@ class ControlLoops:
             if watch is None:
                 # Just became leader: act only on a replica that has applied all the
                 # previous leader committed (else a slot could be updated twice).
-                watch = self.store.watch({"service", "task", "node", "cluster", "network"})
+                watch = self.store.watch({"service", "task", "node", "cluster", "network",
+                                          "attachment"})
                 try:
                     self.store.barrier()
                 except StoreError as exc:

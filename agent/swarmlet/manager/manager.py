@@ -25,6 +25,8 @@ from swarmlet.manager import (
     assignment_services,
     tasks,
 )
+from swarmlet.manager import network_attachments as NA
+from swarmlet.manager import network_objects as N
 from swarmlet.manager.dispatcher import Dispatcher
 from swarmlet.manager.logbroker import LogBroker, LogStreams
 from swarmlet.manager.loops import ControlLoops
@@ -223,7 +225,9 @@ class Manager:
         mine = assignment_networks.sendable([t for t in tasks_ if t.get("NodeID") == node_id],
                                             me)
         all_networks = self.store.list("network")
-        networks = assignment_networks.node_networks(node_id, mine, nodes, all_networks, tasks_)
+        attachments = [a for a in self.store.list("attachment") if NA.is_allocated(a)]
+        networks = assignment_networks.node_networks(node_id, mine, nodes, all_networks, tasks_,
+                                                     attachments)
         ingress = next((n["ID"] for n in all_networks if (n.get("Spec") or {}).get("Ingress")),
                        None)
         services = assignment_services.node_services(
@@ -233,6 +237,9 @@ class Manager:
                 "Secrets": assignment_secrets.node_data(
                     mine, {k: self.store.list(k) for k in assignment_secrets.KINDS},
                     self.data_key),
+                "Attachments": [a for a in attachments if a.get("NodeID") == node_id],
+                "AttachableNetworks": [N.attachment_copy(n) for n in all_networks
+                                       if n["Spec"].get("Attachable")],
                 "LogGeneration": generation,
                 "LogSubscriptions": self.logbroker.for_services({t["ServiceID"] for t in mine})}
 

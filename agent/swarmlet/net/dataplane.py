@@ -6,7 +6,11 @@ they no longer do and no container is attached to it any more (a task's containe
 its task leaves the assignments: it keeps its network until then). Every pass compares the
 desired state with the kernel's and dockerd's, so it is idempotent, repairs drift and carries
 over agent restarts. Docker networks are made lazily, when a container needs one: only nodes
-that run tasks of an overlay have one. The node's DNS resolver (net/dns_server.py) listens on
+that run tasks of an overlay have one, except for attachable networks: every node has
+theirs, so that `docker run --network` finds them. Such a container (no task) gets its
+address from the manager when dockerd creates its endpoint (an attachment,
+manager/network_attachments.py), which takes the node onto the network as a task would; the
+attachment goes when the endpoint does. The node's DNS resolver (net/dns_server.py) listens on
 the node's address on each network programmed here, with records from "Services" and "Tasks".
 """
 
@@ -14,12 +18,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+import time
+from typing import Any, Protocol
 
 from swarmlet.api.server import serve_in_thread
 from swarmlet.errors import SwarmletError
 from swarmlet.net import dns_records, names
 from swarmlet.net.dns_forward import Upstreams
+from swarmlet.net.dns_redirect import DnsRedirect
 from swarmlet.net.dns_server import DnsServer
 from swarmlet.net.dockernet import DockerNetworks
 from swarmlet.net.driver import NetworkDriver
@@ -27,17 +33,31 @@ from swarmlet.net.driver_server import DriverServer
 from swarmlet.net.lb_backend import load_balancer
 from swarmlet.net.netlink import Netlink
 from swarmlet.net.overlay import Overlays
-from swarmlet.net.spec import OverlaySpec, parse_networks, vni_of
+from swarmlet.net.spec import (
+    AttachableNetwork,
+    OverlaySpec,
+    parse_attachable,
+    parse_networks,
+    vni_of,
+)
 from swarmlet.net.veth import EndpointLinks
 
 log = logging.getLogger("swarmlet.net")
 
 PASS_PERIOD = 10.0  # seconds between passes that repair drift; changes wake a pass at once
 RETRY_PERIOD = 1.0  # ...and while something waits to be removed (a container still leaving)
+ATTACH_WAIT = 15.0  # seconds a new attachment's overlay may take to be built here
 
 
 class NetworkNotReady(SwarmletError):
     """A task's network is not (yet) programmed on this node: try again on a later pass."""
+
+
+class AttachmentControl(Protocol):
+    """The manager's side of attachments (the worker's session with the leader)."""
+
+    def attach_network(self, network_id: str, endpoint_id: str) -> dict[str, Any]: ...
+    def detach_network(self, endpoint_id: str) -> None: ...
 
 
 class NodeNetworks:
@@ -56,10 +76,17 @@ class NodeNetworks:
         # DNS (net/dns_*.py): served while the manager sends "Services", as the balancer
         self._records = dns_records.Records()
         self.dns = DnsServer(self._dns_lookup, Upstreams(dns_upstreams))
+        self.dns_redirect = DnsRedirect()  # for containers that are no task
         self.driver = NetworkDriver(self)
         self._server: DriverServer | None = None
         self._wanted: dict[int, OverlaySpec] = {}
         self._programmed: dict[int, OverlaySpec] = {}  # by VNI: devices made from this spec
+        # containers on attachable networks (no tasks): see the module's docstring
+        self._control: AttachmentControl | None = None
+        self._attachable: dict[int, AttachableNetwork] = {}
+        self._attachments: dict[str, dict[str, Any]] = {}  # this node's, by endpoint ID
+        self._attaching: set[str] = set()  # endpoints this agent attached, until deleted
+        self._detaching: set[str] = set()  # endpoints to detach (the passes retry)
         self._local_addr: str | None = None
         self._have_assignments = False
         self._lock = threading.RLock()
@@ -95,22 +122,31 @@ class NodeNetworks:
 
     # --- from the worker --------------------------------------------------------------------
 
+    def use_control(self, control: AttachmentControl) -> None:
+        self._control = control
+
     def update(self, entries: list[dict[str, Any]], local_addr: str,
                services: list[dict[str, Any]] | None = None,
                host_ports: list[dict[str, Any]] | None = None,
-               tasks: list[dict[str, Any]] | None = None) -> None:
+               tasks: list[dict[str, Any]] | None = None,
+               attachments: list[dict[str, Any]] | None = None,
+               attachable: list[dict[str, Any]] | None = None) -> None:
         """New assignments: program what they list (at once, before their tasks start), and
         the load balancer from their "Services" and "HostPorts" (none when services is
-        None: a manager without them), and the DNS records from "Services" and "Tasks"."""
+        None: a manager without them), the DNS records from "Services", "Tasks" and
+        "Attachments", the Docker networks of "AttachableNetworks"."""
         if self._stopping.is_set():
             return  # a late answer of the session that is ending: nothing may come back
         with self._lock:
             self._wanted = parse_networks(entries)
             self._local_addr = local_addr
+            self._attachable = parse_attachable(attachable or [])
+            self._attachments = {a.get("EndpointID", ""): a for a in attachments or []}
             if services is not None:
                 self._services = services
                 self._host_ports = host_ports or []
-                self._records = dns_records.build(services, tasks or [])
+                self._records = dns_records.build(services, [*(tasks or []),
+                                                             *self._attachments.values()])
                 self._ingress_id = next((e["Network"]["ID"] for e in entries if (
                     (e.get("Network") or {}).get("Spec") or {}).get("Ingress")), None)
             self._have_assignments = True
@@ -120,6 +156,8 @@ class NodeNetworks:
         """`swarm leave`: the node's task containers are gone; so go its networks."""
         with self._lock:
             self._wanted = {}
+            self._attachable = {}
+            self._attachments = {}
             self._have_assignments = True
             balancing = self._services is not None
             self._services = [] if balancing else None
@@ -130,6 +168,7 @@ class NodeNetworks:
             if balancing:  # this session's manager sent "Services": tables and VIPs go
                 try:
                     self.lb.remove()
+                    self.dns_redirect.remove()
                 except Exception:
                     log.exception("load balancer not removed")
             self._services = None
@@ -152,6 +191,67 @@ class NodeNetworks:
             plan.append((self.docker.ensure(spec), addresses[0]))
         return plan
 
+    # --- containers on attachable networks (dockerd's calls, through the driver) ------------
+
+    def attach_endpoint(self, vni: int, endpoint_id: str) -> str:
+        """An endpoint with no task address (`docker run --network`): the manager's address
+        for it (CIDR form), once its overlay is built here."""
+        network = self._attachable.get(vni)
+        if network is None:
+            spec = self._programmed.get(vni)
+            name = spec.name if spec else f"of VXLAN ID {vni}"
+            raise SwarmletError(f"Could not attach to network {name}: network {name} not "
+                                "manually attachable (only tasks of services may join it; "
+                                "a network created with --attachable takes containers)")
+        if self._control is None:
+            raise SwarmletError("swarmlet: this node is not part of a swarm")
+        self._attaching.add(endpoint_id)
+        self._detaching.discard(endpoint_id)
+        try:
+            attachment = self._control.attach_network(network.network_id, endpoint_id)
+            address = next(a for e in attachment.get("NetworksAttachments") or []
+                           for a in e.get("Addresses") or [])
+        except (SwarmletError, StopIteration) as exc:
+            self.detach_endpoint(endpoint_id)
+            raise SwarmletError(f"swarmlet: {exc or 'the manager gave no address'}") from exc
+        deadline = time.monotonic() + ATTACH_WAIT
+        while vni not in self._wanted or vni not in self._programmed:
+            if time.monotonic() > deadline:
+                self.detach_endpoint(endpoint_id)
+                raise SwarmletError(f"swarmlet: network {network.name} was not set up on "
+                                    f"this node within {ATTACH_WAIT:.0f}s")
+            time.sleep(0.05)
+        return str(address)
+
+    def detach_endpoint(self, endpoint_id: str) -> None:
+        """The endpoint is gone: its attachment goes (by the passes: dockerd is waiting)."""
+        if endpoint_id in self._attaching or endpoint_id in self._attachments:
+            self._attaching.discard(endpoint_id)
+            self._detaching.add(endpoint_id)
+            self._wake.set()
+
+    def _send_detaches(self) -> bool:
+        """Tell the manager of the endpoints gone; True if some must be tried again."""
+        for endpoint_id in list(self._detaching):
+            if self._control is None:
+                return True
+            try:
+                self._control.detach_network(endpoint_id)
+            except SwarmletError as exc:
+                log.debug("endpoint %s not detached yet: %s", endpoint_id[:12], exc)
+                continue
+            self._detaching.discard(endpoint_id)
+        return bool(self._detaching)
+
+    def _find_stale_attachments(self, live: set[str]) -> None:
+        """Attachments whose endpoint is gone though no DeleteEndpoint reached this agent
+        (it was down when their container ended)."""
+        for endpoint_id in self._attachments:
+            if endpoint_id not in live and endpoint_id not in self._attaching \
+                    and not self.driver.has_endpoint(endpoint_id):
+                log.info("endpoint %s is gone: detaching it", endpoint_id[:12])
+                self._detaching.add(endpoint_id)
+
     # --- the passes -------------------------------------------------------------------------
 
     def _run(self) -> None:
@@ -162,8 +262,9 @@ class NodeNetworks:
             if self._stopping.is_set():
                 return
             try:
+                pending = self._send_detaches()
                 with self._lock:
-                    pending = self.reconcile()
+                    pending |= self.reconcile()
             except Exception:
                 log.exception("network pass failed; going on")
 
@@ -180,8 +281,19 @@ class NodeNetworks:
                 log.warning("overlay %s (%s) not programmed: %s", vni, spec.name, exc)
         self._sync_lb()
         self._sync_dns()
-        self._prune_links()
+        self._sync_dns_redirect()
+        live = self._live_endpoints()
+        if live is not None:
+            self._prune_links(live)
+            self._find_stale_attachments(live)
+        ours = self.docker.ours()
+        for network in self._attachable.values():
+            try:
+                self.docker.ensure(network, ours)
+            except Exception as exc:
+                log.warning("docker network of %s not made: %s", network.name, exc)
         wanted_ids = {spec.network_id for spec in self._wanted.values()}
+        wanted_ids |= {network.network_id for network in self._attachable.values()}
         kept = set()
         for vni in (self.overlays.present() | set(self._programmed)) - set(self._wanted):
             if self.overlays.endpoints(vni):
@@ -190,7 +302,7 @@ class NodeNetworks:
             self._programmed.pop(vni, None)
             self.overlays.remove(vni)
         pending = bool(kept)
-        for network_id, net in self.docker.ours().items():
+        for network_id, net in ours.items():
             vni = (net.get("Options") or {}).get(names.OPT_VNI, "")
             if network_id in wanted_ids or (vni.isdigit() and int(vni) in kept):
                 continue
@@ -217,6 +329,27 @@ class NodeNetworks:
         self.dns.sync({spec.gateway for vni, spec in self._programmed.items()
                        if vni in self._wanted})
 
+    def _sync_dns_redirect(self) -> None:
+        """Attached containers' DNS to the node's resolver (net/dns_redirect.py)."""
+        if self._services is None:
+            return
+        listening = self.dns.addresses()
+        redirects = []
+        for attachment in self._attachments.values():
+            for entry in attachment.get("NetworksAttachments") or []:
+                try:
+                    vni = vni_of(entry.get("Network") or {})
+                except SwarmletError:
+                    continue
+                spec = self._programmed.get(vni) if vni in self._wanted else None
+                if spec is not None and spec.gateway in listening:
+                    redirects += [(str(a).split("/")[0], spec.gateway)
+                                  for a in entry.get("Addresses") or []]
+        try:
+            self.dns_redirect.sync(redirects)
+        except Exception as exc:
+            log.warning("DNS of attached containers not redirected: %s", exc)
+
     def _dns_lookup(self, qname: str, qtype: str, asker: str) -> dns_records.Answer:
         return self._records.answer(qname, qtype, asker)  # an immutable object, swapped
 
@@ -233,16 +366,19 @@ class NodeNetworks:
             return []
         return [spec.gateway] if spec and spec.gateway in self.dns.addresses() else []
 
-    def _prune_links(self) -> None:
+    def _live_endpoints(self) -> set[str] | None:
+        """The endpoints dockerd has on our networks; None when it cannot be asked."""
+        try:
+            return self.docker.endpoint_ids()
+        except Exception as exc:  # dockerd away: judge nothing
+            log.debug("endpoints not listed: %s", exc)
+            return None
+
+    def _prune_links(self, live: set[str]) -> None:
         """Delete container links that dockerd no longer knows: their DeleteEndpoint never
         reached us (the agent was down when their container ended; dockerd then hands the
         container's end back to its own namespace and gives up). Links made moments ago are
         spared: dockerd lists an endpoint only once its Join is done."""
-        try:
-            live = self.docker.endpoint_ids()
-        except Exception as exc:  # dockerd away: judge nothing
-            log.debug("endpoints not listed: %s", exc)
-            return
         for vni in self.overlays.present():
             for name in self.overlays.endpoints(vni):
                 suffix = name[len(names.HOST_VETH_PREFIX):]
@@ -280,6 +416,7 @@ class NodeNetworks:
 
     def delete_link(self, endpoint_id: str) -> None:
         self.links.delete(endpoint_id)
+        self.detach_endpoint(endpoint_id)
         # An overlay kept for this container may go now. Not from this thread: dockerd is
         # waiting for our answer and holds the network meanwhile.
         self._wake.set()

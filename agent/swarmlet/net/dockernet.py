@@ -11,16 +11,26 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+from typing import Any, Protocol
 
 import docker
 from docker.errors import APIError, NotFound
 from docker.types import IPAMConfig
 
 from swarmlet.net.names import LABEL_MACHINE, LABEL_NETWORK_ID, OPT_VNI, docker_network_name
-from swarmlet.net.spec import OverlaySpec
 
 log = logging.getLogger("swarmlet.net.docker")
+
+
+class NetworkIdentity(Protocol):
+    """What names a Docker network: an OverlaySpec, or an AttachableNetwork (net/spec.py)."""
+
+    @property
+    def network_id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def vni(self) -> int: ...
 
 
 class DockerNetworks:
@@ -43,7 +53,7 @@ class DockerNetworks:
                 self._client.close()
                 self._client = None
 
-    def name_for(self, spec: OverlaySpec) -> str:
+    def name_for(self, spec: NetworkIdentity) -> str:
         return docker_network_name(self.machine, spec.name or spec.network_id)
 
     def ours(self) -> dict[str, dict[str, Any]]:
@@ -56,10 +66,12 @@ class DockerNetworks:
                 found[network_id] = net
         return found
 
-    def ensure(self, spec: OverlaySpec) -> str:
-        """The Docker network of an overlay, made if missing; returns its name."""
+    def ensure(self, spec: NetworkIdentity, ours: dict[str, dict[str, Any]] | None = None
+               ) -> str:
+        """The Docker network of an overlay, made if missing; returns its name. `ours`: what
+        ours() returned, when the caller has just asked."""
         name = self.name_for(spec)
-        existing = self.ours().get(spec.network_id)
+        existing = (self.ours() if ours is None else ours).get(spec.network_id)
         if existing is not None:
             if (existing["Name"] == name
                     and (existing.get("Options") or {}).get(OPT_VNI) == str(spec.vni)):

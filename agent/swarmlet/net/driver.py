@@ -4,8 +4,10 @@ overlay driver: what each call means for the overlays; the HTTP side is driver_s
 The calls for one container, in order: CreateEndpoint (with our endpoint option
 `swarmlet.address`: the task's address), Join (before the container's process starts: make the
 veth pair, hand dockerd the end to move in, give the gateway), then at its end Leave and
-DeleteEndpoint (the pair goes). Networks themselves are made by the agent (dockernet.py);
-CreateNetwork only records which overlay (VNI) a Docker network stands for.
+DeleteEndpoint (the pair goes). A container that is no task (`docker run --network` on an
+attachable network) comes without that option: its address is asked of the manager then
+(an attachment, given back at DeleteEndpoint). Networks themselves are made by the agent
+(dockernet.py); CreateNetwork only records which overlay (VNI) a Docker network stands for.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class Backend(Protocol):
     def docker_network_vni(self, docker_id: str) -> int | None: ...
     def create_link(self, endpoint_id: str, vni: int, address: str) -> str: ...
     def delete_link(self, endpoint_id: str) -> None: ...
+    def attach_endpoint(self, vni: int, endpoint_id: str) -> str: ...  # address, CIDR form
 
 
 @dataclass(frozen=True)
@@ -118,8 +121,10 @@ class NetworkDriver:
     def create_endpoint(self, body: dict[str, Any]) -> dict[str, Any]:
         vni = self._vni(body.get("NetworkID", ""))
         given = body.get("Interface") or {}
-        address = self._address(vni, (body.get("Options") or {}).get(OPT_ADDRESS)
-                                or given.get("Address"))
+        text = (body.get("Options") or {}).get(OPT_ADDRESS) or given.get("Address")
+        if not text:  # a container that is no task: an attachment
+            text = self.backend.attach_endpoint(vni, body["EndpointID"])
+        address = self._address(vni, text)
         with self._lock:
             self._endpoints[body["EndpointID"]] = Endpoint(vni, address, time.monotonic())
         # Only what dockerd did not set may be answered (it refuses a changed field).
@@ -130,10 +135,11 @@ class NetworkDriver:
             answer["MacAddress"] = mac_of(address)
         return {"Interface": answer} if answer else {}
 
-    def _address(self, vni: int, text: str | None) -> str:
-        if not text:
-            raise DriverError(f"swarmlet: no address for this endpoint: the driver option "
-                              f"{OPT_ADDRESS} (the task's address) is required")
+    def has_endpoint(self, endpoint_id: str) -> bool:
+        with self._lock:
+            return endpoint_id in self._endpoints
+
+    def _address(self, vni: int, text: str) -> str:
         prefixlen = self.backend.prefixlen(vni)
         if prefixlen is None:
             raise DriverError(f"overlay {vni} is not set up on this node")

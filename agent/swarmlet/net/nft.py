@@ -106,10 +106,15 @@ class LoadBalancer:
         return gone
 
     def _run(self, text: str) -> None:
-        proc = subprocess.run([self.nft, "-f", "-"], input=text, capture_output=True,
-                              text=True, check=False)
-        if proc.returncode != 0:
-            raise SwarmletError(f"nft: {proc.stderr.strip()}")
+        run_nft(text, self.nft)
+
+
+def run_nft(text: str, nft: str = "nft") -> None:
+    """One `nft -f -` transaction: all of it, or nothing and the error."""
+    proc = subprocess.run([nft, "-f", "-"], input=text, capture_output=True, text=True,
+                          check=False)
+    if proc.returncode != 0:
+        raise SwarmletError(f"nft: {proc.stderr.strip()}")
 
 
 def forwarding_on() -> None:

@@ -66,6 +66,29 @@ class OverlaySpec:
                 if p.node_addr != local_addr and p.ip != self.gateway}
 
 
+@dataclass(frozen=True)
+class AttachableNetwork:
+    """An attachable network: every node has a Docker network for it, so that
+    `docker run --network` finds it, whether or not the overlay is built here yet."""
+    network_id: str
+    name: str
+    vni: int
+
+
+def parse_attachable(networks: list[dict[str, Any]]) -> dict[int, AttachableNetwork]:
+    """The "AttachableNetworks" of the assignments, by VNI."""
+    found = {}
+    for network in networks:
+        try:
+            vni = vni_of(network)
+        except SwarmletError as exc:
+            log.warning("attachable network skipped: %s", exc)
+            continue
+        found[vni] = AttachableNetwork(network.get("ID", ""),
+                                       (network.get("Spec") or {}).get("Name", ""), vni)
+    return found
+
+
 def vni_of(network: dict[str, Any]) -> int:
     options = (network.get("DriverState") or {}).get("Options") or {}
     text = str(options.get(VNI_OPTION, "")).split(",")[0].strip()

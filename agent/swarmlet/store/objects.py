@@ -6,7 +6,7 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-KINDS = ("cluster", "node", "service", "task", "network", "secret", "config")
+KINDS = ("cluster", "node", "service", "task", "network", "secret", "config", "attachment")
 # Kinds whose Spec.Name is unique within the kind (SwarmKit's name index).
 NAMED_KINDS = frozenset({"service", "network", "secret", "config"})
 

@@ -14,6 +14,7 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any
 
+from swarmlet.client import Client
 from swarmlet.errors import SwarmletError
 from swarmlet.worker.executor import Executor
 from swarmlet.worker.logs import LogPublisher
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("swarmlet.worker")
 
 POLL_WAIT = 10.0
+ATTACH_TIMEOUT = 20.0  # the manager waits up to 10 s for the allocator
 
 
 class Worker:
@@ -38,6 +40,8 @@ class Worker:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="assignments", daemon=True)
+        if networks is not None:
+            networks.use_control(self)
 
     def start(self) -> None:
         self.executor.start()
@@ -72,24 +76,39 @@ class Worker:
                 continue
             index = answer["Index"]
             generation = answer.get("LogGeneration", -1)
-            self._program_networks(answer.get("Networks"), answer.get("Services"),
-                                   answer.get("HostPorts"), answer.get("Tasks"))
+            self._program_networks(answer)
             self.executor.assign(answer["Tasks"], answer.get("Secrets"))
             self.logs.update(answer.get("LogSubscriptions") or [])
             self._flush()
 
-    def _program_networks(self, networks: list[dict[str, Any]] | None,
-                          services: list[dict[str, Any]] | None = None,
-                          host_ports: list[dict[str, Any]] | None = None,
-                          tasks: list[dict[str, Any]] | None = None) -> None:
+    def _program_networks(self, answer: dict[str, Any]) -> None:
         """A manager that sends no "Networks" key knows nothing of overlays: keep ours."""
-        if self.networks is None or networks is None:
+        if self.networks is None or answer.get("Networks") is None:
             return
         try:
-            self.networks.update(networks, self.session.state.advertise_addr, services,
-                                 host_ports, tasks)
+            self.networks.update(answer["Networks"], self.session.state.advertise_addr,
+                                 answer.get("Services"), answer.get("HostPorts"),
+                                 answer.get("Tasks"), answer.get("Attachments"),
+                                 answer.get("AttachableNetworks"))
         except Exception:  # the tasks still go on; the network passes retry
             log.exception("programming this node's networks failed")
+
+    # --- containers on attachable networks (net/dataplane.AttachmentControl) -------------
+
+    def attach_network(self, network_id: str, endpoint_id: str) -> dict[str, Any]:
+        return self._leader_client(ATTACH_TIMEOUT).post(
+            "/dispatcher/attach", {"Network": network_id, "EndpointID": endpoint_id})
+
+    def detach_network(self, endpoint_id: str) -> None:
+        self._leader_client(POLL_WAIT).post("/dispatcher/detach", {"EndpointID": endpoint_id})
+
+    def _leader_client(self, timeout: float) -> Client:
+        for _ in range(50):  # the session's next heartbeat finds the leader
+            leader = self.session.leader
+            if leader is not None:
+                return self.session.client(leader, timeout=timeout)
+            self._stopping.wait(0.1)
+        raise SwarmletError("no manager is reachable (no leader)")
 
     def _report(self, updates: list[dict[str, Any]]) -> None:
         with self._lock:

@@ -3,7 +3,8 @@
 - tasks of removed services, and tasks with desired state "remove" (scale-down), once they
   have stopped, never ran, or their node is down or gone;
 - history beyond the retention limit per slot (replicated) or per node (global), oldest
-  first, keeping max_attempts + 1 when the restart policy limits attempts.
+  first, keeping max_attempts + 1 when the restart policy limits attempts;
+- network attachments (containers on attachable networks) of nodes removed from the swarm.
 """
 
 from __future__ import annotations
@@ -50,4 +51,6 @@ def reap(snap: Snapshot) -> list[dict[str, Any]]:
             if T.is_terminal(task) and not T.is_active(task):
                 changes.append(T.delete(task))
                 excess -= 1
+    changes += [{"op": "delete", "kind": "attachment", "id": a["ID"]}
+                for a in snap.attachments if a.get("NodeID") not in snap.nodes]
     return changes

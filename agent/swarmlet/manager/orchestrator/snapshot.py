@@ -20,6 +20,7 @@ class Snapshot:
     retention: int = 5
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     networks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    attachments: list[dict[str, Any]] = field(default_factory=list)  # network_attachments.py
 
     @classmethod
     def read(cls, store: RaftStore) -> Snapshot:
@@ -30,7 +31,8 @@ class Snapshot:
                 "TaskHistoryRetentionLimit", 5)
         return cls({s["ID"]: s for s in store.list("service")},
                    {n["ID"]: n for n in store.list("node")}, store.list("task"), retention,
-                   networks={n["ID"]: n for n in store.list("network")})
+                   networks={n["ID"]: n for n in store.list("network")},
+                   attachments=store.list("attachment"))
 
     def tasks_by_service(self) -> dict[str, list[dict[str, Any]]]:
         grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
