@@ -152,3 +152,22 @@ def test_an_attachment_goes_with_its_container(cluster):
     # the manager forgets it, and att-1, with nothing else there, leaves the network
     eventually(lambda: f"swlb-{vni}" not in overlay_links(cluster, MANAGER), timeout=20)
     assert cluster.cli(MANAGER, "network rm solo").strip() == "solo"
+
+
+def test_an_attachment_goes_when_its_container_went_while_the_agent_was_down(cluster):
+    """No DeleteEndpoint reaches a stopped agent: the next one finds the endpoint gone."""
+    name = f"{STANDALONE}-3"
+    network = cluster.api(MANAGER, "/networks/appnet")
+    vni = network["DriverState"]["Options"]["com.docker.network.driver.overlay.vxlanid_list"]
+    run_standalone(name, MANAGER, "appnet")
+    assert f"swlb-{vni}" in overlay_links(cluster, MANAGER)
+    down = "/etc/swarmlet/sv/swarmletd/down"  # runit's convention: the init stops it
+    cluster.run(MANAGER, f"touch {down}")
+    try:
+        eventually(lambda: cluster.run(MANAGER, "kill -0 $(cat /var/lib/swarmlet/"
+                                                "swarmletd.pid)", check=False).returncode,
+                   timeout=30)
+        docker("rm", "-f", name)
+    finally:
+        cluster.run(MANAGER, f"rm -f {down}")
+    eventually(lambda: f"swlb-{vni}" not in overlay_links(cluster, MANAGER), timeout=40)

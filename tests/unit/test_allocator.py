@@ -47,7 +47,8 @@ class World:
         s = self.state
         return Snapshot({o["ID"]: o for o in s.list("service")},
                         {o["ID"]: o for o in s.list("node")}, s.list("task"), 5, NOW,
-                        networks={o["ID"]: o for o in s.list("network")})
+                        networks={o["ID"]: o for o in s.list("network")},
+                        attachments=s.list("attachment"))
 
     def run(self, stage) -> list[dict]:
         changes = stage(self.snap())
