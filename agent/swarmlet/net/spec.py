@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from swarmlet.errors import SwarmletError
 from swarmlet.net.names import VNI_OPTION, bridge_name, mac_of, vxlan_name
 
 log = logging.getLogger("swarmlet.net")
 
+_WithVni = TypeVar("_WithVni", "OverlaySpec", "AttachableNetwork")
 ZERO_MAC = "00:00:00:00:00:00"  # a VXLAN FDB entry for this MAC floods to its destination
 
 
@@ -77,16 +79,9 @@ class AttachableNetwork:
 
 def parse_attachable(networks: list[dict[str, Any]]) -> dict[int, AttachableNetwork]:
     """The "AttachableNetworks" of the assignments, by VNI."""
-    found = {}
-    for network in networks:
-        try:
-            vni = vni_of(network)
-        except SwarmletError as exc:
-            log.warning("attachable network skipped: %s", exc)
-            continue
-        found[vni] = AttachableNetwork(network.get("ID", ""),
-                                       (network.get("Spec") or {}).get("Name", ""), vni)
-    return found
+    return _by_vni(networks, lambda n: AttachableNetwork(
+        n.get("ID", ""), (n.get("Spec") or {}).get("Name", ""), vni_of(n)),
+        "attachable network skipped")
 
 
 def vni_of(network: dict[str, Any]) -> int:
@@ -128,14 +123,20 @@ def parse_entry(entry: dict[str, Any]) -> OverlaySpec:
 
 
 def parse_networks(entries: list[dict[str, Any]]) -> dict[int, OverlaySpec]:
-    """The overlays wanted here, by VNI. A malformed entry is skipped (and logged) rather than
-    failing the others: one bad network must not cut the node off every network."""
-    wanted: dict[int, OverlaySpec] = {}
-    for entry in entries:
+    """The overlays wanted here, by VNI."""
+    return _by_vni(entries, parse_entry, "overlay not programmed")
+
+
+def _by_vni(items: list[dict[str, Any]], parse: Callable[[dict[str, Any]], _WithVni],
+            skipped: str) -> dict[int, _WithVni]:
+    """A malformed item is skipped (and logged) rather than failing the others: one bad
+    network must not cut the node off every network."""
+    found: dict[int, _WithVni] = {}
+    for item in items:
         try:
-            spec = parse_entry(entry)
+            value = parse(item)
         except SwarmletError as exc:
-            log.warning("overlay not programmed: %s", exc)
+            log.warning("%s: %s", skipped, exc)
             continue
-        wanted[spec.vni] = spec
-    return wanted
+        found[value.vni] = value
+    return found
