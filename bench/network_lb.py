@@ -1,9 +1,9 @@
 """The load balancer (net/lb.py, net/nft.py): what a service VIP and the routing mesh cost
-against a task's own address, how soon a new task gets traffic, and how long the rules take
-to program.
+against a task's own address, how soon a new task gets traffic and a removed one loses it,
+and how long the rules take to program.
 
     .venv/bin/python bench/network_lb.py [--duration S] [--rounds R] [--concurrency C]
-                                         [--trials T] [--reps N]   (root; about 4 minutes)
+                                         [--trials T] [--reps N]   (root; about 7 minutes)
 
 Three local machines bn-1 (manager), bn-2, bn-3 (workers) in a temporary machine store; an
 overlay network `bnnet`; `bnweb`, 2 replicas of swarmlet/demo:latest on the workers, on
@@ -21,8 +21,21 @@ overlay addresses from inside a machine and to the machines' 198.18.0.x addresse
 (2) Time to traffic: bnweb is scaled up by one, T times (2 -> 2+T); a probe in bn-1
     requesting every 5 ms through the VIP and through the mesh on bn-2 and on bn-3 notes
     when the new container's hostname first answers; against the container's StartedAt
-    (Docker) and the task's Status.Timestamp of RUNNING (as the manager has it). Up only,
+    (Docker) and the task's Status.Timestamp of RUNNING (as the manager has it). Up first,
     so that every trial measures a fresh address.
+(2b) Time to leave: then bnweb is scaled down by one, T times (2+T -> 2). A second probe in
+    bn-1, also requesting every 5 ms through the VIP and the mesh on bn-2 and on bn-3, notes
+    each hostname's last answer and every failed request, and polls the manager's tasks of
+    bnweb every 50 ms for the one told to go (DesiredState remove, as a scale down sets it;
+    its UpdatedAt then is when the manager committed that). The bench asks the manager which
+    task is to be removed, watches its container (docker inspect) until it stops and takes
+    its State.FinishedAt (the time of its `die` event if it is removed first). Per
+    trial: from the scale call to the desired state, to the container's stop and to its
+    last answer on each path; the last answer against the stop (negative: the backend left
+    before the container stopped); the failed requests (a balancer that drops the backend
+    before the container stops fails none); and each machine's count of conntrack entries
+    at the trial's start (an agent reads them all when a backend leaves). Any other task of
+    bnweb told to go during a trial (failed, or its node taken for down) is listed.
 (3) Programming N services x M backends (each with a VIP on an overlay, and a VIP on ingress
     with a published port, as a published service has), in a network namespace made for it,
     `swl-bench-lb` (deleted at the end): lb.plan + lb.render; the first `nft -f -`; then what
@@ -161,6 +174,87 @@ for t in threads:
 print(json.dumps({"first": first, "errors": errors, "slow": slow}), flush=True)
 """
 
+# Runs inside a machine: one thread per target (name=host:port), a request every 5 ms, noting
+# the start of the last answered request of each hostname and every failed request; and one
+# thread asking the manager for SERVICE's tasks every 50 ms, noting for each task meant to run
+# at the start when it is first seen told to go, with its DesiredState, UpdatedAt and
+# Status.State then. Prints "ready" once every target has answered and the tasks were read;
+# stops at a line (or EOF) on stdin, or at TIMEOUT, and prints what it saw as JSON.
+LEAVE = r"""
+import json, socket, sys, threading, time
+from swarmlet.client import Client
+service, timeout = sys.argv[1], float(sys.argv[2])
+targets = dict(a.split("=", 1) for a in sys.argv[3:])
+last = {name: {} for name in targets}    # hostname -> start of its last answered request
+errors = {name: [] for name in targets}  # [start, kind] of every failed request
+slow = {name: 0 for name in targets}     # answers that took 0.9 s or more (a SYN resent)
+answered = {name: threading.Event() for name in targets}
+leaving = {}                             # task ID -> what the manager had when first seen
+polled, stopping = threading.Event(), threading.Event()
+
+def get(addr):
+    host, port = addr.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=2) as s:
+        s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        data = b""
+        while chunk := s.recv(4096):
+            data += chunk
+    return data.split(b"\r\n\r\n", 1)[-1].strip().decode()
+
+def probe(name, addr):
+    while not stopping.is_set():
+        t0 = time.time()
+        try:
+            host = get(addr)
+        except OSError as exc:
+            if answered[name].is_set():
+                errors[name].append([t0, type(exc).__name__])
+            time.sleep(0.005)
+            continue
+        if time.time() - t0 >= 0.9 and answered[name].is_set():
+            slow[name] += 1
+        answered[name].set()
+        if host:
+            last[name][host] = t0
+        time.sleep(0.005)
+
+def tasks():
+    client, meant = Client(timeout=5), None
+    while not stopping.is_set():
+        try:
+            current = client.get("/tasks", service=service)
+        except Exception as exc:
+            print(f"tasks: {exc}", file=sys.stderr, flush=True)
+            stopping.wait(0.05)
+            continue
+        now = time.time()
+        if meant is None:
+            meant = {t["ID"] for t in current if t.get("DesiredState") == "running"}
+            polled.set()
+        for t in current:
+            if t["ID"] in meant and t["ID"] not in leaving and t.get("DesiredState") != "running":
+                status = t.get("Status", {})
+                leaving[t["ID"]] = {"seen": now, "desired": t.get("DesiredState"),
+                                    "updated": t.get("UpdatedAt"), "state": status.get("State"),
+                                    "message": status.get("Err") or status.get("Message")}
+        stopping.wait(0.05)
+
+threads = [threading.Thread(target=probe, args=item) for item in targets.items()]
+threads.append(threading.Thread(target=tasks))
+for t in threads:
+    t.start()
+for e in [*answered.values(), polled]:
+    e.wait(timeout)
+print("ready", flush=True)
+threading.Thread(target=lambda: (sys.stdin.readline(), stopping.set()), daemon=True).start()
+stopping.wait(timeout)
+stopping.set()
+for t in threads:
+    t.join()
+print(json.dumps({"last": last, "errors": errors, "slow": slow, "leaving": leaving}),
+      flush=True)
+"""
+
 # Runs inside the bench's own namespace: N services x M backends, rendered and applied.
 PROGRAM = r"""
 import json, statistics, subprocess, sys, time
@@ -228,7 +322,8 @@ print(json.dumps({"kb": len(rules.encode()) / 1000, "render": statistics.median(
 
 class Machines(BenchMachines):
     def __init__(self) -> None:
-        super().__init__({"load.py": LOAD, "probe.py": PROBE, "program.py": PROGRAM})
+        super().__init__({"load.py": LOAD, "probe.py": PROBE, "leave.py": LEAVE,
+                          "program.py": PROGRAM})
 
     def cli(self, args: str) -> str:
         return self.on(MANAGER, f"swarmlet {args}")
@@ -415,6 +510,123 @@ def time_to_traffic(m: Machines, addrs: dict[str, str], trials: int) -> list[dic
     return rows
 
 
+AFTER_STOP = 1.0  # seconds the leave probe goes on after the container stopped
+STOP_WAIT = 150.0  # seconds a scale down may take to stop a container (it took over 30 s)
+
+
+def removed(m: Machines, before: dict[str, dict], timeout: float) -> dict:
+    """The container (of `before`) whose task the scale down removes: DesiredState "remove"
+    as the manager has it."""
+    tasks = {c["Config"]["Labels"]["swarmlet.task.id"]: c for c in before.values()}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        going = [tasks[t["ID"]] for t in m.api("/tasks", service=SERVICE)
+                 if t["ID"] in tasks and t.get("DesiredState") == "remove"]
+        if len(going) > 1:
+            raise RuntimeError(f"{len(going)} tasks of {SERVICE} to remove, not one")
+        if going:
+            return going[0]
+        time.sleep(0.1)
+    raise RuntimeError(f"no task of {SERVICE} was to be removed within {timeout:.0f} s")
+
+
+def stopped(before: dict[str, dict], timeout: float) -> tuple[dict, float]:
+    """The first of the containers `before` (ID -> docker inspect) to stop, as last inspected,
+    and its stop (unix time): State.FinishedAt, or, if it was removed before an inspect saw
+    it stopped, the time of its `die` event."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        # A removed container makes docker inspect fail, but the others are still printed.
+        proc = subprocess.run(["docker", "inspect", *before], capture_output=True, text=True)
+        now = {c["Id"]: c for c in json.loads(proc.stdout or "[]")}
+        for cid, c in before.items():
+            if cid not in now and f"No such object: {cid}" in proc.stderr:
+                if (died := event_time(cid, "die")) is None:
+                    raise RuntimeError(f"container {cid[:12]} is gone, with no die event")
+                return c, died
+            if cid not in now:
+                continue  # docker inspect failed otherwise: ask again
+            if not now[cid]["State"]["Running"]:
+                return now[cid], timestamp(now[cid]["State"]["FinishedAt"])
+        time.sleep(0.05)
+    raise RuntimeError(f"no container of {SERVICE} stopped within {timeout:.0f} s")
+
+
+def event_time(cid: str, event: str) -> float | None:
+    """The unix time of the container's last `event` in the past minute, from docker events."""
+    now = time.time()
+    out = docker("events", "--since", f"{now - 60:.9f}", "--until", f"{now:.9f}",
+                 "--filter", f"container={cid}", "--filter", f"event={event}",
+                 "--format", "{{.TimeNano}}").split()
+    return int(out[-1]) / 1e9 if out else None
+
+
+def time_to_leave(m: Machines, addrs: dict[str, str], trials: int) -> list[dict]:
+    rows = []
+    for replicas in range(REPLICAS + trials, REPLICAS, -1):
+        # As many running as there are replicas (a task replaced meanwhile has started).
+        wait(lambda n=replicas: len(containers(SERVICE)) == n, 60,
+             f"{replicas} containers of {SERVICE}")
+        before = {c["Id"]: c for c in containers(SERVICE)}
+        tracked = {node: int(m.on(node, "cat /proc/sys/net/netfilter/nf_conntrack_count"))
+                   for node in NODES}
+        probe = subprocess.Popen(
+            [SWARMLET, "machine", "ssh", MANAGER, "--", m.py_command(
+                "leave.py", SERVICE, str(STOP_WAIT + 60), f"vip={addrs['vip']}:80",
+                f"{W1}={addrs[W1]}:{PUBLISHED}", f"{W2}={addrs[W2]}:{PUBLISHED}")],
+            env=m.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True)
+        try:
+            if probe.stdout.readline().strip() != "ready":
+                raise RuntimeError(f"leave probe: {probe.stderr.read()}")
+            scaled = time.time()
+            m.cli(f"service scale {SERVICE}={replicas - 1} -d")
+            returned = time.time()
+            victim = removed(m, before, 30)
+            c, stop = stopped({victim["Id"]: victim}, STOP_WAIT)
+            time.sleep(AFTER_STOP)
+            out, err = probe.communicate("stop\n", timeout=30)
+        finally:
+            if probe.poll() is None:
+                probe.kill()
+                probe.wait()
+        if probe.returncode:
+            raise RuntimeError(f"leave probe: {err}")
+        result = json.loads(out)
+        host, on = c["Config"]["Hostname"], c["Config"]["Labels"]["swarmlet.machine"]
+        task_id = c["Config"]["Labels"]["swarmlet.task.id"]
+        told = result["leaving"].pop(task_id, None)
+        others = [{"container": next((o["Config"]["Hostname"] for o in before.values()
+                                      if o["Config"]["Labels"]["swarmlet.task.id"] == tid), "?"),
+                   "since": timestamp(t["updated"]) - scaled, **t}
+                  for tid, t in result["leaving"].items()]
+        # UpdatedAt is the commit of the new desired state only while nothing else changed
+        # the task since (the executor's report of its stop comes next).
+        if told and told["state"] == "running":
+            desired, source = timestamp(told["updated"]), "manager"
+        else:
+            desired, source = returned, "command"
+        sigterm = event_time(c["Id"], "kill")
+        last = {k: result["last"][k].get(host) for k in ("vip", W1, W2)}
+        other = W2 if on == W1 else W1
+        errors = [(k, t - stop, kind) for k, errs in result["errors"].items()
+                  for t, kind in errs]
+        rows.append({"machine": on, "replicas": replicas, "desired": desired - scaled,
+                     "source": source, "told": told and told["desired"],
+                     "stop": stop - scaled,
+                     "sigterm_to_stop": stop - sigterm if sigterm else None,
+                     **{name: (t - scaled if t else None)
+                        for name, t in (("vip", last["vip"]), ("mesh_own", last[on]),
+                                        ("mesh_other", last[other]))},
+                     **{name + "_stop": (t - stop if t else None)
+                        for name, t in (("vip", last["vip"]), ("mesh_own", last[on]),
+                                        ("mesh_other", last[other]))},
+                     "conntrack": tracked, "others": others,
+                     "errors": len(errors), "error_list": errors,
+                     "slow": sum(result["slow"].values())})
+    return rows
+
+
 def program(m: Machines, reps: int) -> list[dict]:
     if Path("/run/netns", NETNS).exists():
         subprocess.run(["ip", "netns", "delete", NETNS], check=True)
@@ -441,7 +653,8 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=8.0, help="seconds counted per run")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--concurrency", type=int, default=8)
-    ap.add_argument("--trials", type=int, default=5)
+    ap.add_argument("--trials", type=int, default=5,
+                    help="scale-ups of (2), then as many scale-downs of (2b)")
     ap.add_argument("--reps", type=int, default=5, help="repetitions of (3)")
     args = ap.parse_args()
 
@@ -462,16 +675,19 @@ def main() -> None:
         drops = listen_drops()
         phase("(2) time to traffic")
         ttt_rows = time_to_traffic(m, addrs, args.trials)
+        phase("(2b) time to leave")
+        ttl_rows = time_to_leave(m, addrs, args.trials)
         phase("clean-up")
     finally:
         m.close()
         subprocess.run(["ip", "netns", "delete", NETNS], capture_output=True)
-    report(args, load_before, load_rows, drops, ttt_rows, lb_rows)
+    report(args, load_before, load_rows, drops, ttt_rows, ttl_rows, lb_rows)
     print(f"\ntotal {time.monotonic() - started:.0f} s")
 
 
 def report(args: argparse.Namespace, load_before: tuple[float, ...], load_rows: list[dict],
-           drops: dict[str, int], ttt_rows: list[dict], lb_rows: list[dict]) -> None:
+           drops: dict[str, int], ttt_rows: list[dict], ttl_rows: list[dict],
+           lb_rows: list[dict]) -> None:
     model = next((line.split(":", 1)[1].strip() for line in
                   Path("/proc/cpuinfo").read_text().splitlines()
                   if line.startswith("model name")), "?")
@@ -523,11 +739,11 @@ def report(args: argparse.Namespace, load_before: tuple[float, ...], load_rows: 
         cells = " ".join(f"{fmt(r[k]):>{w}}" for k, w in zip(keys, widths, strict=True))
         print(f"{i:>5} {r['machine']:<5} {cells} {r['errors']:>6} {r['slow']:>6}")
 
-    def median(key: str) -> float | None:
-        values = [r[key] for r in ttt_rows if r[key] is not None]
-        return statistics.median(values) if values else None
-    cells = " ".join(f"{fmt(median(k)):>{w}}" for k, w in zip(keys, widths, strict=True))
+    cells = " ".join(f"{fmt(median(ttt_rows, k)):>{w}}"
+                     for k, w in zip(keys, widths, strict=True))
     print(f"{'median':<11} {cells}")
+    print()
+    report_leave(args, ttl_rows)
     print()
     print(f"(3) programming, in a namespace of its own ({NETNS}); each service: a VIP on an "
           "overlay,\n    a VIP on ingress and a published port (3 chains); ms, medians")
@@ -541,6 +757,62 @@ def report(args: argparse.Namespace, load_before: tuple[float, ...], load_rows: 
     print("    '1 backend changed': what the agent does (plan + render + `nft -f` of the whole "
           "transaction);\n    '1 chain only': a `flush chain` + `add rule` transaction, what an "
           "incremental update\n    would cost (the agent does not do this)")
+
+
+
+def median(rows: list[dict], key: str) -> float | None:
+    values = [r[key] for r in rows if r[key] is not None]
+    return statistics.median(values) if values else None
+
+
+def report_leave(args: argparse.Namespace, rows: list[dict]) -> None:
+    print(f"(2b) {SERVICE} scaled down by one, {args.trials} times ({REPLICAS + args.trials} "
+          f"-> {REPLICAS}); seconds from the scale call\n"
+          "    to the task's new desired state (its UpdatedAt, as the manager has it; * "
+          "where the manager\n    had moved on and the command's return is taken instead), "
+          "to the container's stop\n    (State.FinishedAt) and to the start of its last "
+          "answered request, probed from bn-1 every 5 ms\n    through the VIP, the mesh on the "
+          "task's machine (own) and the mesh on the other worker; each\n    last answer minus the "
+          "stop (negative: the backend left before the container stopped); failed\n"
+          f"    requests, from the probe's start to {AFTER_STOP:g} s after the stop")
+    keys = ("desired", "stop", "vip", "mesh_own", "mesh_other", "vip_stop", "mesh_own_stop",
+            "mesh_other_stop")
+    heads = ("->desired", "->stop", "->last VIP", "->last own", "->last other", "VIP-stop",
+             "own-stop", "other-stop")
+    widths = [max(len(h), 7) for h in heads]
+    print(f"{'':<11} {'from the scale call':^{sum(widths[:5]) + 4}} "
+          f"{'last answer - stop':^{sum(widths[5:]) + 2}}".rstrip())
+    print(f"{'trial':>5} {'on':<5} " + " ".join(f"{h:>{w}}" for h, w in zip(heads, widths,
+                                                                           strict=True))
+          + f" {'errors':>6} {'>=0.9s':>6}")
+    for i, r in enumerate(rows, 1):
+        cells = [f"{fmt(r[k])}{'*' if k == 'desired' and r['source'] != 'manager' else ''}"
+                 for k in keys]
+        cells = " ".join(f"{c:>{w}}" for c, w in zip(cells, widths, strict=True))
+        print(f"{i:>5} {r['machine']:<5} {cells} {r['errors']:>6} {r['slow']:>6}")
+    cells = " ".join(f"{fmt(median(rows, k)):>{w}}" for k, w in zip(keys, widths, strict=True))
+    print(f"{'median':<11} {cells}")
+    told = sorted({r["told"] or "?" for r in rows})
+    term = median(rows, "sigterm_to_stop")
+    print(f"    desired state set: {', '.join(told)}; the container stopped "
+          f"{fmt(term and term * 1000, '.0f')} ms after its SIGTERM (median)")
+    print(f"    conntrack entries at each trial's start ({' / '.join(NODES)}): " + "; ".join(
+        f"{i}: " + " / ".join(f"{r['conntrack'][node] / 1000:.1f}k" for node in NODES)
+        for i, r in enumerate(rows, 1)))
+    print("    (an agent reads its whole conntrack table when a backend leaves, to forget "
+          "UDP flows,\n    before it hands the assignments to its executor: the stop waits "
+          "for that read)")
+    for i, r in enumerate(rows, 1):
+        for o in r["others"]:
+            print(f"    trial {i}: another task told to go too, {o['container']}: "
+                  f"{o['desired']} at {o['since']:+.2f} s (task {o['state']}: {o['message']})")
+        groups: dict[tuple[str, str], list[float]] = {}
+        for target, since, kind in r["error_list"]:
+            groups.setdefault((target, kind), []).append(since)
+        for (target, kind), since in sorted(groups.items()):
+            path = "VIP" if target == "vip" else f"mesh {target}"
+            print(f"    errors, trial {i}: {path}, {len(since)} x {kind}, requests started "
+                  f"{min(since):+.3f} .. {max(since):+.3f} s from the stop")
 
 
 if __name__ == "__main__":
