@@ -1,5 +1,6 @@
 """Local machines for a benchmark: a temporary machine store of its own, the benchmark's
-scripts written there (the machines see the host's files), and commands run in them."""
+scripts written there (the machines see the host's files), and commands run in them.
+SWARMLET_BENCH_LOGS=DIR keeps each machine's log (its agent's too) in DIR/NAME.log."""
 
 from __future__ import annotations
 
@@ -39,6 +40,15 @@ class BenchMachines:
     def py(self, machine: str, script: str, *args: str) -> str:
         return self.on(machine, self.py_command(script, *args))
 
+    def keep_logs(self) -> None:
+        """Before the machines go: their logs to $SWARMLET_BENCH_LOGS, if set."""
+        keep = os.environ.get("SWARMLET_BENCH_LOGS")
+        if keep:
+            Path(keep).mkdir(parents=True, exist_ok=True)
+            for log in Path(self.store).glob("machines/*/machine.log"):
+                shutil.copy(log, Path(keep) / f"{log.parent.name}.log")
+
     def close(self) -> None:
+        self.keep_logs()
         subprocess.run([SWARMLET, "machine", "rm", "--all"], env=self.env, capture_output=True)
         shutil.rmtree(self.store, ignore_errors=True)

@@ -347,6 +347,7 @@ class Machines(BenchMachines):
                 self.cli(f"service rm {SERVICE} {CLIENT}")
                 wait(lambda: not containers(SERVICE) and not containers(CLIENT), 60,
                      "the services' containers to go")
+        self.keep_logs()
         existing = [n for n in NODES if self.exists(n)]
         for _ in range(2):
             if not existing:
@@ -516,12 +517,14 @@ STOP_WAIT = 150.0  # seconds a scale down may take to stop a container (it took 
 
 def removed(m: Machines, before: dict[str, dict], timeout: float) -> dict:
     """The container (of `before`) whose task the scale down removes: DesiredState "remove"
-    as the manager has it."""
+    as the manager has it, or already deleted (its container stopped at once, and the reaper
+    deletes a removed task once it has stopped)."""
     tasks = {c["Config"]["Labels"]["swarmlet.task.id"]: c for c in before.values()}
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        going = [tasks[t["ID"]] for t in m.api("/tasks", service=SERVICE)
-                 if t["ID"] in tasks and t.get("DesiredState") == "remove"]
+        now = {t["ID"]: t for t in m.api("/tasks", service=SERVICE)}
+        going = [c for task_id, c in tasks.items() if task_id not in now
+                 or now[task_id].get("DesiredState") == "remove"]
         if len(going) > 1:
             raise RuntimeError(f"{len(going)} tasks of {SERVICE} to remove, not one")
         if going:
@@ -799,9 +802,9 @@ def report_leave(args: argparse.Namespace, rows: list[dict]) -> None:
     print(f"    conntrack entries at each trial's start ({' / '.join(NODES)}): " + "; ".join(
         f"{i}: " + " / ".join(f"{r['conntrack'][node] / 1000:.1f}k" for node in NODES)
         for i, r in enumerate(rows, 1)))
-    print("    (an agent reads its whole conntrack table when a backend leaves, to forget "
-          "UDP flows,\n    before it hands the assignments to its executor: the stop waits "
-          "for that read)")
+    print("    (when a backend leaves, each agent looks up its UDP flows in conntrack before "
+          "it hands\n    the assignments to its executor: a stop late by seconds would "
+          "point there)")
     for i, r in enumerate(rows, 1):
         for o in r["others"]:
             print(f"    trial {i}: another task told to go too, {o['container']}: "

@@ -25,18 +25,23 @@ def forget_udp_flows_to(addresses: Iterable[str]) -> int:
         return 0
     deleted = 0
     with NFCTSocket() as ct:
-        # UDP entries only, chosen by the kernel (since 5.8; an older one ignores the filter
-        # and sends all, which the test below still sorts): a busy node holds tens of
-        # thousands of TCP entries (TIME_WAIT), seconds of work to parse in Python
-        udp = NFCTAttrTuple(family=socket.AF_INET, proto=socket.IPPROTO_UDP)
-        for entry in list(ct.dump(tuple_orig=udp)):
-            reply = NFCTAttrTuple.from_netlink(socket.AF_INET, entry.get_attr("CTA_TUPLE_REPLY"))
-            if reply.proto != socket.IPPROTO_UDP or reply.saddr not in gone:
-                continue
-            orig = NFCTAttrTuple.from_netlink(socket.AF_INET, entry.get_attr("CTA_TUPLE_ORIG"))
-            try:
-                ct.entry("del", tuple_orig=orig)
-                deleted += 1
-            except Exception as exc:  # it expired meanwhile
-                log.debug("conntrack entry %s not deleted: %s", orig, exc)
+        for address in sorted(gone):
+            # Only the UDP entries answered by this address, chosen by the kernel (Linux 5.8+;
+            # an older one ignores the filter and sends all, which the test below still
+            # sorts): a busy node holds tens of thousands of entries (TIME_WAIT, and a UDP
+            # entry per VXLAN source port), seconds of work to parse in Python.
+            wanted = NFCTAttrTuple(family=socket.AF_INET, saddr=address,
+                                   proto=socket.IPPROTO_UDP)
+            for entry in list(ct.dump(tuple_reply=wanted)):
+                reply = NFCTAttrTuple.from_netlink(socket.AF_INET,
+                                                   entry.get_attr("CTA_TUPLE_REPLY"))
+                if reply.proto != socket.IPPROTO_UDP or reply.saddr != address:
+                    continue
+                orig = NFCTAttrTuple.from_netlink(socket.AF_INET,
+                                                  entry.get_attr("CTA_TUPLE_ORIG"))
+                try:
+                    ct.entry("del", tuple_orig=orig)
+                    deleted += 1
+                except Exception as exc:  # it expired meanwhile
+                    log.debug("conntrack entry %s not deleted: %s", orig, exc)
     return deleted

@@ -89,6 +89,7 @@ class NodeNetworks:
         self._detaching: set[str] = set()  # endpoints to detach (the passes retry)
         self._local_addr: str | None = None
         self._have_assignments = False
+        self.last_pass: dict[str, float] = {}
         self._lock = threading.RLock()
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -273,25 +274,39 @@ class NodeNetworks:
         container still uses them. True if something unwanted had to stay for now."""
         if not self._have_assignments or (self._local_addr is None and self._wanted):
             return False  # before the first assignments nothing may be judged unwanted
+        steps = self.last_pass = {}  # seconds per step, for the log of a slow pass
+        mark = time.monotonic()
+
+        def step(name: str) -> None:
+            nonlocal mark
+            now = time.monotonic()
+            steps[name] = now - mark
+            mark = now
+
         for vni, spec in self._wanted.items():
             try:
                 self.overlays.ensure(spec, self._local_addr or "")
                 self._programmed[vni] = spec
             except Exception as exc:
                 log.warning("overlay %s (%s) not programmed: %s", vni, spec.name, exc)
+        step("overlays")
         self._sync_lb()
+        step("balancer")
         self._sync_dns()
         self._sync_dns_redirect()
+        step("dns")
         live = self._live_endpoints()
         if live is not None:
             self._prune_links(live)
             self._find_stale_attachments(live)
+        step("endpoints")
         ours = self.docker.ours()
         for network in self._attachable.values():
             try:
                 self.docker.ensure(network, ours)
             except Exception as exc:
                 log.warning("docker network of %s not made: %s", network.name, exc)
+        step("docker networks")
         wanted_ids = {spec.network_id for spec in self._wanted.values()}
         wanted_ids |= {network.network_id for network in self._attachable.values()}
         kept = set()

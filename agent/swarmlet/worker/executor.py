@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("swarmlet.executor")
 
 Report = Callable[[list[dict[str, Any]]], None]
+SLOW_PASS = 2.0  # seconds: a longer pass is logged (it holds back new assignments)
 NETWORK_WAIT = 60.0  # seconds a task may wait for its overlay here before it is rejected
 
 
@@ -94,12 +95,15 @@ class Executor:
             self._wake.clear()
             if self._stopping.is_set():
                 break
+            started = time.monotonic()
             try:
                 self.reconcile()
             except DockerException as exc:
                 log.warning("executor pass: Docker Engine: %s", exc)
             except Exception:
                 log.exception("executor pass failed; going on")
+            if (took := time.monotonic() - started) > SLOW_PASS:
+                log.info("an executor pass took %.1f s", took)
 
     def _watch_events(self) -> None:
         """Container events of this node wake the loop (a container died, turned unhealthy)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from swarmlet.client import Client
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("swarmlet.worker")
 
 POLL_WAIT = 10.0
+SLOW = 1.0  # seconds: a longer step is logged
 ATTACH_TIMEOUT = 20.0  # the manager waits up to 10 s for the allocator
 
 
@@ -76,7 +78,14 @@ class Worker:
                 continue
             index = answer["Index"]
             generation = answer.get("LogGeneration", -1)
+            started = time.monotonic()
             self._program_networks(answer)
+            took = time.monotonic() - started
+            if took > SLOW:  # the tasks of this answer waited for it
+                log.info("programming the networks of an assignments answer took %.1f s (%s)",
+                         took, ", ".join(f"{k} {v:.1f} s" for k, v in
+                                         (self.networks.last_pass if self.networks else {}
+                                          ).items()))
             self.executor.assign(answer["Tasks"], answer.get("Secrets"))
             self.logs.update(answer.get("LogSubscriptions") or [])
             self._flush()
