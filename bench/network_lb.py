@@ -121,10 +121,24 @@ for t in threads:
 print(json.dumps({"lat": lat, "errors": dict(errors), "hosts": dict(hosts)}))
 """
 
+# The probes' request: a new connection, HTTP/1.0 GET /; the page (the container's hostname).
+HTTP_GET = r"""
+import socket
+
+def get(addr):
+    host, port = addr.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=2) as s:
+        s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        data = b""
+        while chunk := s.recv(4096):
+            data += chunk
+    return data.split(b"\r\n\r\n", 1)[-1].strip().decode()
+"""
+
 # Runs inside a machine: one thread per target (name=host:port), a request every 5 ms; prints
 # "ready" once every target has answered, then the unix time at which each hostname not in
 # KNOWN first answered on each target; stops when every target has seen one, or at TIMEOUT.
-PROBE = r"""
+PROBE = HTTP_GET + r"""
 import json, socket, sys, threading, time
 known, timeout = set(sys.argv[1].split(",")), float(sys.argv[2])
 targets = dict(a.split("=", 1) for a in sys.argv[3:])
@@ -135,14 +149,6 @@ answered = {name: threading.Event() for name in targets}
 done = {name: threading.Event() for name in targets}
 stop = time.time() + timeout
 
-def get(addr):
-    host, port = addr.rsplit(":", 1)
-    with socket.create_connection((host, int(port)), timeout=2) as s:
-        s.sendall(b"GET / HTTP/1.0\r\n\r\n")
-        data = b""
-        while chunk := s.recv(4096):
-            data += chunk
-    return data.split(b"\r\n\r\n", 1)[-1].strip().decode()
 
 def probe(name, addr):
     while time.time() < stop and not done[name].is_set():
@@ -180,7 +186,7 @@ print(json.dumps({"first": first, "errors": errors, "slow": slow}), flush=True)
 # at the start when it is first seen told to go, with its DesiredState, UpdatedAt and
 # Status.State then. Prints "ready" once every target has answered and the tasks were read;
 # stops at a line (or EOF) on stdin, or at TIMEOUT, and prints what it saw as JSON.
-LEAVE = r"""
+LEAVE = HTTP_GET + r"""
 import json, socket, sys, threading, time
 from swarmlet.client import Client
 service, timeout = sys.argv[1], float(sys.argv[2])
@@ -192,14 +198,6 @@ answered = {name: threading.Event() for name in targets}
 leaving = {}                             # task ID -> what the manager had when first seen
 polled, stopping = threading.Event(), threading.Event()
 
-def get(addr):
-    host, port = addr.rsplit(":", 1)
-    with socket.create_connection((host, int(port)), timeout=2) as s:
-        s.sendall(b"GET / HTTP/1.0\r\n\r\n")
-        data = b""
-        while chunk := s.recv(4096):
-            data += chunk
-    return data.split(b"\r\n\r\n", 1)[-1].strip().decode()
 
 def probe(name, addr):
     while not stopping.is_set():
