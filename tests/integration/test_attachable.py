@@ -7,7 +7,8 @@ there gets an address of appnet from the manager, resolves and reaches the servi
 (replicas on the two other machines) by name, and tasks reach it in return; a network made
 without --attachable refuses such a container with Docker's message; `network rm` refuses
 while the container is attached; when the container goes, so does its attachment (also when
-it went while its node's agent was down), and the machine leaves the network.
+it went while its node's agent was down), and the machine leaves the network; `docker network
+connect` and `disconnect` work on a running container.
 
 Traffic to overlay addresses only ever leaves from inside the containers (`docker exec`)."""
 
@@ -171,3 +172,21 @@ def test_an_attachment_goes_when_its_container_went_while_the_agent_was_down(clu
     finally:
         cluster.run(MANAGER, f"rm -f {down}")
     eventually(lambda: f"swlb-{vni}" not in overlay_links(cluster, MANAGER), timeout=40)
+
+
+def test_a_running_container_connects_and_disconnects(cluster):
+    """`docker network connect` gives a running container an interface on the overlay
+    (dockerd calls the same driver), which tasks reach; `disconnect` takes it away."""
+    name = f"{STANDALONE}-4"
+    docker("run", "-d", "--name", name, "--hostname", name, IMAGE)  # Docker's bridge only
+    try:
+        docker("network", "connect", f"swarmlet-{W2}-appnet", name)
+        info = json.loads(docker("inspect", name).stdout)[0]
+        address = info["NetworkSettings"]["Networks"][f"swarmlet-{W2}-appnet"]["IPAddress"]
+        assert address
+        task = task_containers("web")[0]
+        assert sh(task["Id"], GET.format(host=address)).strip() == name
+        docker("network", "disconnect", f"swarmlet-{W2}-appnet", name)
+        assert sh(task["Id"], GET.format(host=address)).strip() != name
+    finally:
+        docker("rm", "-f", name, check=False)
