@@ -97,9 +97,10 @@ def test_attachments_go_with_their_network_and_with_their_node():
     on_n2 = attached(w, "n2", "e2")
     w.state.apply([{"op": "delete", "kind": "network", "id": SOLO_ID}], w.stamp())
     w.run(allocate)
+    w.run(reap)
     assert w.state.get(NA.KIND, on_solo["ID"]) is None
     assert NA.is_allocated(w.get(NA.KIND, on_n2["ID"]))
-    assert w.run(reap) == []
+    assert w.run(reap) == []  # node and network still there
     w.state.apply([{"op": "delete", "kind": "node", "id": "n2"}], w.stamp())
     w.run(reap)
     assert w.state.get(NA.KIND, on_n2["ID"]) is None

@@ -83,15 +83,12 @@ def _addresses(snap: Snapshot) -> Addresses:
 
 
 def _allocate_attachments(snap: Snapshot, addresses: Addresses) -> list[Obj]:
-    """An address for each new attachment; one whose network is gone is deleted (its node
-    is waiting for an answer and reports the failure)."""
+    """An address for each new attachment (one whose network is gone waits for the
+    reaper)."""
     changes: list[Obj] = []
     for attachment in by_age(snap.attachments):
-        if NA.is_allocated(attachment):
-            continue
         network = snap.networks.get(attachment.get("NetworkID", ""))
-        if network is None:
-            changes.append({"op": "delete", "kind": NA.KIND, "id": attachment["ID"]})
+        if NA.is_allocated(attachment) or network is None:
             continue
         try:
             address = addresses.allocate(network["ID"])

@@ -13,7 +13,8 @@ An attachment:
 
 Its node asks for one when dockerd creates the container's endpoint (`attach`) and waits for
 the allocator's address; it goes when the endpoint is deleted (`detach`), when its node finds
-the endpoint gone (the node was down when the container ended), or with its node.
+the endpoint gone (the node was down when the container ended), or (the reaper) with its
+node or its network.
 """
 
 from __future__ import annotations

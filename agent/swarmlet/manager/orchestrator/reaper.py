@@ -4,7 +4,8 @@
   have stopped, never ran, or their node is down or gone;
 - history beyond the retention limit per slot (replicated) or per node (global), oldest
   first, keeping max_attempts + 1 when the restart policy limits attempts;
-- network attachments (containers on attachable networks) of nodes removed from the swarm.
+- network attachments (containers on attachable networks) of nodes removed from the swarm,
+  or of networks removed.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ def reap(snap: Snapshot) -> list[dict[str, Any]]:
             if T.is_terminal(task) and not T.is_active(task):
                 changes.append(T.delete(task))
                 excess -= 1
+    # (the node waiting for an attachment of a removed network reports the failure)
     changes += [{"op": "delete", "kind": "attachment", "id": a["ID"]}
-                for a in snap.attachments if a.get("NodeID") not in snap.nodes]
+                for a in snap.attachments if a.get("NodeID") not in snap.nodes
+                or a.get("NetworkID") not in snap.networks]
     return changes
