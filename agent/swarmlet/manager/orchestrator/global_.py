@@ -3,6 +3,7 @@
 Eligible: not down, not drained, and matching the service's constraints. A paused node keeps
 its task but gets no new one. Tasks on nodes that stop being eligible are shut down; a task
 that ended on an eligible node goes to the restart supervisor, keyed by node.
+A service that cannot be reconciled (a malformed spec or task) keeps the error and waits.
 """
 
 from __future__ import annotations
@@ -11,28 +12,34 @@ from collections import defaultdict
 from typing import Any
 
 from swarmlet.manager import tasks as T
+from swarmlet.manager.orchestrator.fields import service_mode
 from swarmlet.manager.orchestrator.restart import GAVE_UP_MARK, GIVE_UP, RESTART, restart_decision
 from swarmlet.manager.orchestrator.snapshot import Snapshot
 from swarmlet.manager.orchestrator.update import start_first_overlap
-from swarmlet.manager.scheduler import parse_constraints
-from swarmlet.manager.services import mode_of
+from swarmlet.manager.scheduler.constraints import Constraint, node_matches, parse_constraints
 from swarmlet.manager.tasks import spec_version
+
+STAGE = "orchestrator"
 
 
 def reconcile_global(snap: Snapshot) -> list[dict[str, Any]]:
     changes: list[dict[str, Any]] = []
     by_service = snap.tasks_by_service()
     for service in snap.services.values():
-        if mode_of(service["Spec"]) == "global":
-            changes += _reconcile_service(snap, service, by_service.get(service["ID"], []))
+        changes += snap.guard(STAGE, "service", service,
+                              lambda s=service: _reconcile_if_global(snap, s, by_service), [])
     return changes
 
 
-def _eligible(snap: Snapshot, service: dict[str, Any], node: dict[str, Any]) -> bool:
-    if not snap.node_usable(node["ID"]):
-        return False
-    placement = service["Spec"]["TaskTemplate"].get("Placement") or {}
-    return all(c.matches(node) for c in parse_constraints(placement.get("Constraints") or []))
+def _reconcile_if_global(snap: Snapshot, service: dict[str, Any],
+                         by_service: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    if service_mode(service) != "global":
+        return []
+    return _reconcile_service(snap, service, by_service.get(service["ID"], []))
+
+
+def _eligible(snap: Snapshot, constraints: list[Constraint], node: dict[str, Any]) -> bool:
+    return snap.node_usable(node["ID"]) and node_matches(constraints, node)
 
 
 def _reconcile_service(snap: Snapshot, service: dict[str, Any],
@@ -42,10 +49,12 @@ def _reconcile_service(snap: Snapshot, service: dict[str, Any],
     for task in tasks:
         if task.get("DesiredState") != "remove":
             per_node[task["NodeID"]].append(task)
+    placement = service["Spec"]["TaskTemplate"].get("Placement") or {}
+    constraints = parse_constraints(placement.get("Constraints") or [])
 
     for node in snap.nodes.values():
         history = per_node.get(node["ID"], [])
-        eligible = _eligible(snap, service, node)
+        eligible = _eligible(snap, constraints, node)
         current = T.newest(history) if history else None
         overlap = current is not None and start_first_overlap(service) and \
             not T.is_terminal(current) and T.state_of(current) != "running"
@@ -59,7 +68,7 @@ def _reconcile_service(snap: Snapshot, service: dict[str, Any],
             current.get(GAVE_UP_MARK) == spec_version(service)
         if current is None or (current.get("DesiredState") not in ("running", "ready")
                                and not gave_up):
-            if node["Spec"].get("Availability") != "pause":
+            if (node.get("Spec") or {}).get("Availability") != "pause":
                 changes.append(T.create(T.new_task(service, 0, node["ID"])))
             continue
         if current.get("DesiredState") in ("running", "ready") and T.is_terminal(current):

@@ -4,6 +4,7 @@ Per slot, the newest task holds it. A task that ended goes to the restart superv
 whose node is down, drained or gone is replaced at once (no rebalancing when the node comes
 back, as in Docker). Missing slots get new tasks (lowest free numbers); surplus slots lose
 their task (desired "remove"), preferring tasks not running, then nodes with the most copies.
+A service that cannot be reconciled (a malformed spec or task) keeps the error and waits.
 """
 
 from __future__ import annotations
@@ -12,20 +13,30 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from swarmlet.manager import tasks as T
+from swarmlet.manager.orchestrator.fields import FieldError, service_mode
 from swarmlet.manager.orchestrator.restart import GAVE_UP_MARK, GIVE_UP, RESTART, restart_decision
 from swarmlet.manager.orchestrator.snapshot import Snapshot
 from swarmlet.manager.orchestrator.update import start_first_overlap
-from swarmlet.manager.services import mode_of, replicas_of
+from swarmlet.manager.services import replicas_of
 from swarmlet.manager.tasks import spec_version
+
+STAGE = "orchestrator"
 
 
 def reconcile_replicated(snap: Snapshot) -> list[dict[str, Any]]:
     changes: list[dict[str, Any]] = []
     by_service = snap.tasks_by_service()
     for service in snap.services.values():
-        if mode_of(service["Spec"]) == "replicated":
-            changes += _reconcile_service(snap, service, by_service.get(service["ID"], []))
+        changes += snap.guard(STAGE, "service", service,
+                              lambda s=service: _reconcile_if_replicated(snap, s, by_service), [])
     return changes
+
+
+def _reconcile_if_replicated(snap: Snapshot, service: dict[str, Any],
+                             by_service: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    if service_mode(service) != "replicated":
+        return []
+    return _reconcile_service(snap, service, by_service.get(service["ID"], []))
 
 
 def _reconcile_service(snap: Snapshot, service: dict[str, Any],
@@ -72,7 +83,11 @@ def _reconcile_service(snap: Snapshot, service: dict[str, Any],
         else:  # WAIT: the restart delay runs
             held[slot] = current
 
-    want = replicas_of(service["Spec"])
+    try:
+        want = replicas_of(service["Spec"])
+    except (TypeError, ValueError, AttributeError):
+        raise FieldError(f"Spec.Mode: {service['Spec'].get('Mode')!r} does not give a number "
+                         "of replicas") from None
     if len(held) < want:
         free = (n for n in range(1, 10**9) if n not in slots)
         for _ in range(want - len(held)):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from swarmlet.manager.orchestrator.fields import whole_number
 from swarmlet.manager.orchestrator.snapshot import Snapshot, nanos_to_seconds
 from swarmlet.manager.tasks import spec_version
 
@@ -17,6 +18,7 @@ RESTART, WAIT, GIVE_UP = "restart", "wait", "give-up"
 # Set on a task the supervisor will not restart (to the service version it gave up under),
 # so the orchestrators tell "ended for good" from "shut down to be replaced".
 GAVE_UP_MARK = "RestartGivenUp"
+WHERE = "Spec.TaskTemplate.RestartPolicy"
 
 
 def wants_restart(policy: dict[str, Any], ended: dict[str, Any]) -> bool:
@@ -36,10 +38,10 @@ def restart_decision(snap: Snapshot, service: dict[str, Any], history: list[dict
     lost_node = not snap.node_usable(ended["NodeID"]) if ended.get("NodeID") else False
     if not lost_node and not wants_restart(policy, ended):
         return GIVE_UP
-    max_attempts = policy.get("MaxAttempts", 0)
+    max_attempts = whole_number(policy.get("MaxAttempts") or 0, f"{WHERE}.MaxAttempts")
     if max_attempts and not lost_node:
         version = spec_version(service)
-        window = nanos_to_seconds(policy.get("Window"))
+        window = nanos_to_seconds(policy.get("Window"), f"{WHERE}.Window")
         same_spec = [t for t in history if t.get("SpecVersion") == version]
         if window:
             same_spec = [t for t in same_spec
@@ -49,7 +51,7 @@ def restart_decision(snap: Snapshot, service: dict[str, Any], history: list[dict
             return GIVE_UP
     if lost_node:
         return RESTART
-    delay = nanos_to_seconds(policy.get("Delay"))
+    delay = nanos_to_seconds(policy.get("Delay"), f"{WHERE}.Delay")
     if snap.seconds_since(ended["Status"]["Timestamp"]) < delay:
         return WAIT
     return RESTART

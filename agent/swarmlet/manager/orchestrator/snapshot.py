@@ -1,15 +1,28 @@
 """One consistent view of the store for a pass of the leader's loops, with the indexes the
-orchestrators need. Loops read a snapshot and return store changes; they never write."""
+orchestrators need. Loops read a snapshot and return store changes; they never write.
+
+A snapshot also collects the pass's failures (failures.py): a stage that cannot process one
+object calls `guard`, which keeps the failure against that object and lets the stage go on.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
+from swarmlet.manager.orchestrator.failures import Failures, guard
+from swarmlet.manager.orchestrator.fields import FieldError, number, whole_number
 from swarmlet.manager.services import SECOND
-from swarmlet.store.raft import RaftStore
+
+DEFAULT_RETENTION = 5  # Docker's TaskHistoryRetentionLimit
+R = TypeVar("R")
+
+
+class StoreReader(Protocol):
+    def list(self, kind: str) -> list[dict]: ...
 
 
 @dataclass
@@ -17,38 +30,48 @@ class Snapshot:
     services: dict[str, dict[str, Any]]
     nodes: dict[str, dict[str, Any]]
     tasks: list[dict[str, Any]]
-    retention: int = 5
+    retention: int = DEFAULT_RETENTION
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     networks: dict[str, dict[str, Any]] = field(default_factory=dict)
     attachments: list[dict[str, Any]] = field(default_factory=list)  # network_attachments.py
+    cluster: dict[str, Any] | None = None
+    failures: Failures = field(default_factory=Failures)
 
     @classmethod
-    def read(cls, store: RaftStore) -> Snapshot:
+    def read(cls, store: StoreReader) -> Snapshot:
         clusters = store.list("cluster")
-        retention = 5
-        if clusters:
-            retention = clusters[0]["Spec"].get("Orchestration", {}).get(
-                "TaskHistoryRetentionLimit", 5)
-        return cls({s["ID"]: s for s in store.list("service")},
-                   {n["ID"]: n for n in store.list("node")}, store.list("task"), retention,
+        snap = cls({s["ID"]: s for s in store.list("service")},
+                   {n["ID"]: n for n in store.list("node")}, store.list("task"),
                    networks={n["ID"]: n for n in store.list("network")},
-                   attachments=store.list("attachment"))
+                   attachments=store.list("attachment"),
+                   cluster=clusters[0] if clusters else None)
+        if snap.cluster is not None:
+            cluster = snap.cluster
+            snap.retention = snap.guard("snapshot", "cluster", cluster,
+                                        lambda: retention_of(cluster), DEFAULT_RETENTION)
+        return snap
+
+    def guard(self, stage: str, kind: str, obj: Any, step: Callable[[], R], fallback: R) -> R:
+        """`step()` for one object of a stage; a failure stays with `obj` (failures.py)."""
+        return guard(self.failures, stage, kind, obj, step, fallback)
 
     def tasks_by_service(self) -> dict[str, list[dict[str, Any]]]:
         grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for task in self.tasks:
-            grouped[task["ServiceID"]].append(task)
+            grouped[task.get("ServiceID", "")].append(task)
         return grouped
 
     def node_usable(self, node_id: str) -> bool:
-        """Whether tasks may keep running on the node: it exists, is not down, not drained."""
+        """Whether tasks may keep running on the node: it exists, is not down, not drained.
+        A node whose Status or Spec does not read counts as usable: nothing is replaced on
+        the strength of a field the manager cannot read."""
         node = self.nodes.get(node_id)
-        return bool(node) and node["Status"].get("State") != "down" and \
-            node["Spec"].get("Availability") != "drain"
+        return bool(node) and _part(node, "Status").get("State") != "down" and \
+            _part(node, "Spec").get("Availability") != "drain"
 
     def node_down(self, node_id: str) -> bool:
         node = self.nodes.get(node_id)
-        return node is None or node["Status"].get("State") == "down"
+        return node is None or _part(node, "Status").get("State") == "down"
 
     def seconds_since(self, timestamp: str) -> float:
         try:
@@ -58,5 +81,22 @@ class Snapshot:
         return (self.now - then).total_seconds()
 
 
-def nanos_to_seconds(value: int | float | None) -> float:
-    return (value or 0) / SECOND
+def _part(obj: dict[str, Any], key: str) -> dict[str, Any]:
+    value = obj.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def retention_of(cluster: dict[str, Any]) -> int:
+    """The cluster's TaskHistoryRetentionLimit; FieldError (saying the default applies) when
+    it does not read as a whole number."""
+    where = "Spec.Orchestration.TaskHistoryRetentionLimit"
+    try:
+        orchestration = _part(_part(cluster, "Spec"), "Orchestration")
+        value = orchestration.get("TaskHistoryRetentionLimit")
+        return DEFAULT_RETENTION if value is None else whole_number(value, where)
+    except FieldError as exc:
+        raise FieldError(f"{exc}; the default, {DEFAULT_RETENTION}, applies") from None
+
+
+def nanos_to_seconds(value: int | float | None, where: str = "duration") -> float:
+    return number(value or 0, where) / SECOND

@@ -10,6 +10,8 @@ for `Monitor`, the update is completed.
 
 Everything is read from the store on each pass (which tasks are done is visible in their
 specs), so a new leader resumes an update where the old one left it, without redoing slots.
+A service whose update cannot go on (a policy field that does not read) keeps the error and
+its update waits where it is.
 """
 
 from __future__ import annotations
@@ -17,20 +19,24 @@ from __future__ import annotations
 from typing import Any
 
 from swarmlet.manager import tasks as T
+from swarmlet.manager.orchestrator.fields import number, service_mode, whole_number
 from swarmlet.manager.orchestrator.snapshot import Snapshot, nanos_to_seconds
-from swarmlet.manager.services import mode_of
 from swarmlet.store.objects import clone, now_rfc3339
 
+STAGE = "updater"
 ACTIVE = ("updating", "rollback_started")
 PAUSED = {"updating": "paused", "rollback_started": "rollback_paused"}
 COMPLETED = {"updating": ("completed", "update completed"),
              "rollback_started": ("rollback_completed", "rollback completed")}
 
 
-def policy(service: dict[str, Any]) -> dict[str, Any]:
+def policy_key(service: dict[str, Any]) -> str:
     status = service.get("UpdateStatus") or {}
-    key = "RollbackConfig" if status.get("State") == "rollback_started" else "UpdateConfig"
-    return service["Spec"].get(key) or {}
+    return "RollbackConfig" if status.get("State") == "rollback_started" else "UpdateConfig"
+
+
+def policy(service: dict[str, Any]) -> dict[str, Any]:
+    return service["Spec"].get(policy_key(service)) or {}
 
 
 def start_first_overlap(service: dict[str, Any]) -> bool:
@@ -44,7 +50,8 @@ def update_services(snap: Snapshot) -> list[dict[str, Any]]:
     by_service = snap.tasks_by_service()
     for service in snap.services.values():
         if (service.get("UpdateStatus") or {}).get("State") in ACTIVE:
-            changes += _update(snap, service, by_service.get(service["ID"], []))
+            changes += snap.guard(STAGE, "service", service, lambda s=service: _update(
+                snap, s, by_service.get(s["ID"], [])), [])
     return changes
 
 
@@ -53,7 +60,7 @@ def _current_tasks(service: dict[str, Any], tasks: list[dict[str, Any]]) -> list
     groups: dict[Any, list[dict[str, Any]]] = {}
     for task in tasks:
         if T.is_active(task):
-            key = task["Slot"] if mode_of(service["Spec"]) == "replicated" else task["NodeID"]
+            key = task["Slot"] if service_mode(service) == "replicated" else task["NodeID"]
             groups.setdefault(key, []).append(task)
     return [T.newest(group) for group in groups.values()]
 
@@ -61,6 +68,7 @@ def _current_tasks(service: dict[str, Any], tasks: list[dict[str, Any]]) -> list
 def _update(snap: Snapshot, service: dict[str, Any],
             tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     config = policy(service)
+    where = f"Spec.{policy_key(service)}"
     status = service["UpdateStatus"]
     started = status.get("StartedAt", "")
     current = _current_tasks(service, tasks)
@@ -70,13 +78,14 @@ def _update(snap: Snapshot, service: dict[str, Any],
     # health check: the executor reports "starting" until then) within the monitor period
     # fails the update as well. One its node never took up (a node that just died, not yet
     # marked down) is the orchestrator's to replace, not a failure of the new spec.
-    monitor = nanos_to_seconds(config.get("Monitor"))
+    monitor = nanos_to_seconds(config.get("Monitor"), f"{where}.Monitor")
     if monitor:
         failed += [t for t in fresh if T.is_active(t) and T.state_of(t) != "running"
                    and T.at_least(T.state_of(t), "accepted")
                    and snap.seconds_since(t.get("CreatedAt", "")) > monitor]
 
-    if failed and len(failed) / max(len(current), 1) > float(config.get("MaxFailureRatio", 0)):
+    ratio = number(config.get("MaxFailureRatio") or 0, f"{where}.MaxFailureRatio")
+    if failed and len(failed) / max(len(current), 1) > ratio:
         action = config.get("FailureAction", "pause")
         culprit = failed[0]["ID"]
         if action == "rollback" and status["State"] == "updating" and \
@@ -100,9 +109,9 @@ def _update(snap: Snapshot, service: dict[str, Any],
 
     # Like SwarmKit's update workers: each of `parallelism` workers replaces a slot, waits
     # until its new task runs, then `delay`, before it takes the next slot.
-    delay = nanos_to_seconds(config.get("Delay"))
+    delay = nanos_to_seconds(config.get("Delay"), f"{where}.Delay")
     resting = [t for t in running_fresh if snap.seconds_since(t["Status"]["Timestamp"]) < delay]
-    parallelism = int(config.get("Parallelism", 1)) or len(dirty)
+    parallelism = whole_number(config.get("Parallelism", 1), f"{where}.Parallelism") or len(dirty)
     room = parallelism - len(in_flight) - len(resting)
     if room <= 0 or not dirty:
         return []
