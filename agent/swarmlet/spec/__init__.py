@@ -1,0 +1,9 @@
+"""The spec core: typed models of every body the agent's API accepts (Docker's field names),
+their defaults, normalisation and Docker's messages — the only place such a rule lives.
+
+    base.py, limits.py   the strict base model, shared types and the documented caps
+    *_models.py          the models (service, swarm and nodes, networks, secrets and configs,
+                         dispatcher and logbroker messages)
+    service.py, ...      normalisation of a checked body into what is stored
+    validate.py          the door: checked(Model, body) -> body, or SpecError naming the field
+"""
