@@ -1,8 +1,9 @@
 """Typed models of Docker's ServiceSpec (Engine API v1.41+ field names), as the API accepts
-it: types, ranges and caps.
-(A field named like its type, as Docker names them, refers to the type through a `_Name`
-alias: a class attribute of that name would hide the type.) Semantic rules, defaults and Docker's messages are applied on top
-of these by swarmlet.spec.service (normalise_service_spec)."""
+it: types, ranges and caps. Semantic rules, defaults and Docker's messages are applied on top
+of these by swarmlet.spec.service (normalise_spec).
+
+A field named like its type, as Docker names them, refers to the type through a `_Name`
+alias: a class attribute of that name would hide the type."""
 
 from __future__ import annotations
 
