@@ -16,6 +16,9 @@ that network is left on the node.
 Freeing needs no step of its own: what is in use is computed from the store on every pass
 (allocation.py), so a task's addresses are free once it has ended or is deleted, a
 service's VIPs and ports once it is removed, a node's once its attachment is dropped.
+
+An object that cannot be read (failures.py) keeps the error and is skipped; a service whose
+endpoint cannot be worked out keeps its tasks new, with the reason in their Status.Err.
 """
 
 from __future__ import annotations
@@ -28,58 +31,85 @@ from swarmlet.manager import tasks as T
 from swarmlet.manager.allocation import (
     Addresses,
     AllocationError,
+    Guard,
     PublishedPorts,
     by_age,
 )
 from swarmlet.manager.endpoints import endpoint_for
+from swarmlet.manager.orchestrator.fields import check_task
 from swarmlet.manager.orchestrator.snapshot import Snapshot
 
 Obj = dict[str, Any]
 PENDING_MESSAGE = "pending task scheduling"
+STAGE, ATTACH_STAGE = "allocator", "attachments"
 
 
 def allocate(snap: Snapshot) -> list[Obj]:
     networks = snap.networks
     ingress = N.find_ingress(networks)
     ingress_id = ingress["ID"] if ingress else None
-    addresses = _addresses(snap)
-    ports = PublishedPorts(snap.services.values())
+    addresses = _addresses(snap, STAGE)
+    ports = PublishedPorts(snap.services.values(), _guard(snap, STAGE))
     changes: list[Obj] = []
 
     failed: dict[str, str] = {}  # service ID → why its endpoint could not be allocated
     for service in by_age(snap.services.values()):
-        try:
-            endpoint = endpoint_for(service, ingress_id, addresses, ports)
-        except AllocationError as exc:
-            failed[service["ID"]] = str(exc)
-            continue
-        if endpoint != service.get("Endpoint"):
-            service["Endpoint"] = endpoint
-            changes.append({"op": "update", "kind": "service", "object": service})
+        changes += snap.guard(STAGE, "service", service, lambda s=service: _allocate_endpoint(
+            s, ingress_id, addresses, ports, failed), [])
+        failure = snap.failures.get("service", service["ID"])
+        if failure is not None:
+            failed.setdefault(service["ID"], failure.message)
 
-    new = [t for t in snap.tasks if T.state_of(t) == "new"
-           and t.get("DesiredState") in ("running", "ready")]
+    new = [t for t in snap.tasks if snap.guard(STAGE, "task", t, lambda t=t: _is_new(t), False)]
     for task in by_age(new):
-        if task["ServiceID"] not in snap.services:
-            continue  # its service is gone: the reaper removes it
-        try:
-            if task["ServiceID"] in failed:
-                raise AllocationError(failed[task["ServiceID"]])
-            attachments = _task_attachments(task, ingress_id, addresses)
-        except AllocationError as exc:
-            if task["Status"].get("Err") != str(exc):
-                changes.append(T.update(T.set_status(task, "new", "allocation failed",
-                                                     err=str(exc))))
-            continue
-        if attachments:
-            task["NetworksAttachments"] = attachments
-        changes.append(T.update(T.set_status(task, "pending", PENDING_MESSAGE)))
+        changes += snap.guard(STAGE, "task", task, lambda t=task: _allocate_task(
+            snap, t, ingress_id, addresses, failed), [])
     return changes + _allocate_attachments(snap, addresses)
 
 
-def _addresses(snap: Snapshot) -> Addresses:
+def _guard(snap: Snapshot, stage: str) -> Guard:
+    """Snapshot.guard for allocation.py's readers of the whole store."""
+    return lambda kind, obj, step, fallback: snap.guard(stage, kind, obj, step, fallback)
+
+
+def _addresses(snap: Snapshot, stage: str) -> Addresses:
     return Addresses(snap.networks, snap.services.values(), snap.nodes.values(), snap.tasks,
-                     snap.attachments)
+                     snap.attachments, _guard(snap, stage))
+
+
+def _allocate_endpoint(service: Obj, ingress_id: str | None, addresses: Addresses,
+                       ports: PublishedPorts, failed: dict[str, str]) -> list[Obj]:
+    try:
+        endpoint = endpoint_for(service, ingress_id, addresses, ports)
+    except AllocationError as exc:
+        failed[service["ID"]] = str(exc)
+        return []
+    if endpoint == service.get("Endpoint"):
+        return []
+    service["Endpoint"] = endpoint
+    return [{"op": "update", "kind": "service", "object": service}]
+
+
+def _is_new(task: Obj) -> bool:
+    check_task(task)
+    return T.state_of(task) == "new" and task.get("DesiredState") in ("running", "ready")
+
+
+def _allocate_task(snap: Snapshot, task: Obj, ingress_id: str | None, addresses: Addresses,
+                   failed: dict[str, str]) -> list[Obj]:
+    if task["ServiceID"] not in snap.services:
+        return []  # its service is gone: the reaper removes it
+    try:
+        if task["ServiceID"] in failed:
+            raise AllocationError(failed[task["ServiceID"]])
+        attachments = _task_attachments(task, ingress_id, addresses)
+    except AllocationError as exc:
+        if task["Status"].get("Err") != str(exc):
+            return [T.update(T.set_status(task, "new", "allocation failed", err=str(exc)))]
+        return []
+    if attachments:
+        task["NetworksAttachments"] = attachments
+    return [T.update(T.set_status(task, "pending", PENDING_MESSAGE))]
 
 
 def _allocate_attachments(snap: Snapshot, addresses: Addresses) -> list[Obj]:
@@ -87,17 +117,22 @@ def _allocate_attachments(snap: Snapshot, addresses: Addresses) -> list[Obj]:
     reaper)."""
     changes: list[Obj] = []
     for attachment in by_age(snap.attachments):
-        network = snap.networks.get(attachment.get("NetworkID", ""))
-        if NA.is_allocated(attachment) or network is None:
-            continue
-        try:
-            address = addresses.allocate(network["ID"])
-        except AllocationError:
-            continue  # a full subnet: the node's wait runs out and says so
-        attachment["NetworksAttachments"] = [{"Network": N.attachment_copy(network),
-                                              "Addresses": [address]}]
-        changes.append({"op": "update", "kind": NA.KIND, "object": attachment})
+        changes += snap.guard(STAGE, "attachment", attachment, lambda a=attachment:
+                              _allocate_attachment(snap, a, addresses), [])
     return changes
+
+
+def _allocate_attachment(snap: Snapshot, attachment: Obj, addresses: Addresses) -> list[Obj]:
+    network = snap.networks.get(attachment.get("NetworkID", ""))
+    if NA.is_allocated(attachment) or network is None:
+        return []
+    try:
+        address = addresses.allocate(network["ID"])
+    except AllocationError:
+        return []  # a full subnet: the node's wait runs out and says so
+    attachment["NetworksAttachments"] = [{"Network": N.attachment_copy(network),
+                                          "Addresses": [address]}]
+    return [{"op": "update", "kind": NA.KIND, "object": attachment}]
 
 
 def _task_attachments(task: Obj, ingress_id: str | None, addresses: Addresses) -> list[Obj]:
@@ -122,10 +157,14 @@ def node_networks(snap: Snapshot, ingress_id: str | None) -> dict[str, set[str]]
     tasks on it that have not ended, and those of the containers attached there."""
     wanted: dict[str, set[str]] = {nid: ({ingress_id} if ingress_id else set())
                                    for nid in snap.nodes}
-    for task in snap.tasks:
+
+    def task_networks(task: Obj) -> None:
         node_id = task.get("NodeID")
         if node_id in wanted and N.holds_addresses(task):
             wanted[node_id].update(N.attachment_addresses(task.get("NetworksAttachments")))
+
+    for task in snap.tasks:
+        snap.guard(ATTACH_STAGE, "task", task, lambda t=task: task_networks(t), None)
     for attachment in snap.attachments:
         if attachment.get("NodeID") in wanted:
             wanted[attachment["NodeID"]].add(attachment.get("NetworkID", ""))
@@ -133,24 +172,30 @@ def node_networks(snap: Snapshot, ingress_id: str | None) -> dict[str, set[str]]
 
 
 def attach_nodes(snap: Snapshot) -> list[Obj]:
-    networks = snap.networks
-    ingress = N.find_ingress(networks)
+    ingress = N.find_ingress(snap.networks)
     wanted = node_networks(snap, ingress["ID"] if ingress else None)
-    addresses = _addresses(snap)
+    addresses = _addresses(snap, ATTACH_STAGE)
     changes: list[Obj] = []
     for node in by_age(snap.nodes.values()):
-        need = {n for n in wanted[node["ID"]] if n in networks}
-        current = node.get("Attachments") or []
-        kept = [a for a in current if (a.get("Network") or {}).get("ID") in need]
-        have = {a["Network"]["ID"] for a in kept}
-        added = []
-        for network_id in sorted(need - have):
-            try:
-                added.append({"Network": {"ID": network_id},
-                              "Addresses": [addresses.allocate(network_id)]})
-            except AllocationError:
-                continue  # a full subnet: tried again on the next pass
-        if kept + added != current:
-            node["Attachments"] = kept + added
-            changes.append({"op": "update", "kind": "node", "object": node})
+        changes += snap.guard(ATTACH_STAGE, "node", node, lambda n=node: _attach_node(
+            snap, n, wanted[n["ID"]], addresses), [])
     return changes
+
+
+def _attach_node(snap: Snapshot, node: Obj, wanted: set[str],
+                 addresses: Addresses) -> list[Obj]:
+    need = {n for n in wanted if n in snap.networks}
+    current = node.get("Attachments") or []
+    kept = [a for a in current if (a.get("Network") or {}).get("ID") in need]
+    have = {a["Network"]["ID"] for a in kept}
+    added = []
+    for network_id in sorted(need - have):
+        try:
+            added.append({"Network": {"ID": network_id},
+                          "Addresses": [addresses.allocate(network_id)]})
+        except AllocationError:
+            continue  # a full subnet: tried again on the next pass
+    if kept + added == current:
+        return []
+    node["Attachments"] = kept + added
+    return [{"op": "update", "kind": "node", "object": node}]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from swarmlet.manager import tasks as T
 from swarmlet.manager.services import mode_of
 
 
@@ -34,3 +35,23 @@ def service_mode(service: dict[str, Any]) -> str:
     if not isinstance(mode, dict):
         raise FieldError(f"Spec.Mode: {mode!r} is neither Replicated nor Global")
     return mode_of(spec)
+
+
+def check_task(task: dict[str, Any]) -> None:
+    """FieldError naming the first field of a task that the stages cannot read (a worker's
+    report or an older version may have written it)."""
+    status = task.get("Status")
+    if not isinstance(status, dict):
+        raise FieldError(f"Status: {status!r} is not an object")
+    for where, state in (("Status.State", status.get("State", "new")),
+                         ("DesiredState", task.get("DesiredState", "running"))):
+        if not isinstance(state, str) or state not in T.ORDER:
+            raise FieldError(f"{where}: {state!r} is not a task state")
+    if not isinstance(task.get("ServiceID"), str):
+        raise FieldError(f"ServiceID: {task.get('ServiceID')!r} is not a service ID")
+    slot = task.get("Slot")
+    if slot is not None and (isinstance(slot, bool) or not isinstance(slot, int)):
+        raise FieldError(f"Slot: {slot!r} is not a slot number")
+    node_id = task.get("NodeID")
+    if node_id is not None and not isinstance(node_id, str):
+        raise FieldError(f"NodeID: {node_id!r} is not a node ID")
