@@ -5,6 +5,10 @@ Each stage reads a fresh snapshot of the store and returns changes, which are wr
 the next stage runs. A pass runs when the store changes (a watch) and at least every half
 second (restart delays and liveness are about time). Only the leader runs passes; a write
 that conflicts with another (a task status report) just waits for the next pass.
+
+A stage that cannot process one object (a malformed spec, a garbled field) goes on with the
+others; after the stages, the pass records each such failure on its object and clears those
+that went away (orchestrator/failures.py, control_errors.py).
 """
 
 from __future__ import annotations
@@ -12,9 +16,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from swarmlet.manager.allocator import allocate, attach_nodes
+from swarmlet.manager.orchestrator.control_errors import record
+from swarmlet.manager.orchestrator.failures import Failures
 from swarmlet.manager.orchestrator.global_ import reconcile_global
 from swarmlet.manager.orchestrator.reaper import reap
 from swarmlet.manager.orchestrator.replicated import reconcile_replicated
@@ -41,7 +47,15 @@ STAGES: tuple[tuple[str, Stage], ...] = (
 )
 
 
-def write_in_batches(store: RaftStore, changes: list[dict[str, Any]]) -> None:
+class PassStore(Protocol):
+    """What a pass needs of the store: RaftStore, or an in-memory one in tests."""
+
+    def list(self, kind: str) -> list[dict]: ...
+
+    def write(self, batch: list[dict]) -> list[dict]: ...
+
+
+def write_in_batches(store: PassStore, changes: list[dict[str, Any]]) -> None:
     for start in range(0, len(changes), BATCH):
         store.write(changes[start:start + BATCH])
 
@@ -97,8 +111,21 @@ class ControlLoops:
             watch.close()
 
     def run_pass(self) -> None:
-        for name, stage in STAGES:
-            changes = stage(Snapshot.read(self.store))
-            if changes:
-                log.debug("%s: %d changes", name, len(changes))
-                write_in_batches(self.store, changes)
+        run_pass(self.store)
+
+
+def run_pass(store: PassStore) -> None:
+    """One pass of every stage, then the failures recorded on their objects."""
+    failures = Failures()
+    for name, stage in STAGES:
+        snap = Snapshot.read(store)
+        changes = stage(snap)
+        failures.merge(snap.failures)
+        if changes:
+            log.debug("%s: %d changes", name, len(changes))
+            write_in_batches(store, changes)
+    recorded = record(Snapshot.read(store), failures)
+    if recorded:
+        for item in recorded:  # only changes are recorded: each is logged once
+            log.log(logging.WARNING if item.failed else logging.INFO, "%s", item.sentence)
+        write_in_batches(store, [item.change for item in recorded])

@@ -1,26 +1,39 @@
 """The scheduler stage of the leader's pass: the pure placement (manager/scheduler) turned
 into store changes. Pending tasks get a node and become assigned; those no node fits stay
 pending with the reason in Status.Err. Global tasks come with their node chosen: the
-scheduler only checks that it still fits."""
+scheduler only checks that it still fits.
+
+What the scheduler is handed is read first, one object at a time: a node whose resources do
+not read, or a task whose state, reservations or ports do not, keeps the error (failures.py)
+and is left out (a node takes no new task; a task is not placed, or not counted as load).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from swarmlet.manager import tasks as T
+from swarmlet.manager.orchestrator.failures import Failure
+from swarmlet.manager.orchestrator.fields import check_task, whole_number
 from swarmlet.manager.orchestrator.snapshot import Snapshot
 from swarmlet.manager.scheduler import schedule
+from swarmlet.manager.scheduler.nodeinfo import NodeInfo, host_ports, reservations
 
 ASSIGNED_MESSAGE = "scheduler assigned task to node"
+STAGE = "scheduler"
 
 
 def schedule_pending(snap: Snapshot) -> list[dict[str, Any]]:
     changes: list[dict[str, Any]] = []
-    pending = [t for t in snap.tasks
+    nodes = [n for n in snap.nodes.values()
+             if snap.guard(STAGE, "node", n, lambda n=n: _readable_node(n), False)]
+    tasks = [t for t in snap.tasks
+             if snap.guard(STAGE, "task", t, lambda t=t: _readable_task(t), False)]
+    pending = [t for t in tasks
                if T.state_of(t) == "pending" and t.get("DesiredState") in ("running", "ready")]
     if not pending:
         return changes
-    plan = schedule(list(snap.nodes.values()), snap.tasks, snap.services)
+    plan = schedule(nodes, tasks, snap.services)
     by_id = {t["ID"]: t for t in pending}
     for task_id, node_id in plan.assignments.items():
         task = by_id.get(task_id)
@@ -32,4 +45,23 @@ def schedule_pending(snap: Snapshot) -> list[dict[str, Any]]:
         if task is not None and task["Status"].get("Err") != message:
             changes.append(T.update(T.set_status(task, "pending", "pending task scheduling",
                                                  err=message)))
+    for task_id, message in plan.failed.items():
+        snap.failures.add(Failure("task", task_id, STAGE, message))
     return changes
+
+
+def _readable_node(node: dict[str, Any]) -> bool:
+    """Whether the node's fields that placement reads make sense (raises FieldError if not)."""
+    resources = ((node.get("Description") or {}).get("Resources") or {})
+    for key in ("NanoCPUs", "MemoryBytes"):
+        whole_number(resources.get(key) or 0, f"Description.Resources.{key}")
+    NodeInfo(node)
+    return True
+
+
+def _readable_task(task: dict[str, Any]) -> bool:
+    """Whether the task's state, reservations and host ports read (raises if not)."""
+    check_task(task)
+    reservations(task)
+    host_ports(task)
+    return True

@@ -10,6 +10,9 @@ spec; each group gets one decision tree (SwarmKit's scheduleTaskGroup):
 - each leaf is a heap of nodes ordered by (tasks of this service, tasks in total, node ID);
   a task goes to the top node that still passes the pipeline, which is then pushed back with
   its new counts, so a pass costs O(tasks log nodes) rather than O(tasks x nodes).
+
+A group whose spec the filters cannot read (a field an older version wrote) fails alone: its
+tasks go to Plan.failed with the reason, the other groups are placed.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import json
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from swarmlet.manager.scheduler.constraints import label_getter
 from swarmlet.manager.scheduler.filters import Pipeline, no_suitable_node
@@ -26,15 +30,17 @@ from swarmlet.manager.scheduler.nodeinfo import NodeInfo, build_node_infos, host
 
 # Desired READY is a restart delay: the task is placed and prepared but not started.
 SCHEDULABLE_DESIRED = frozenset({"running", "ready"})
+R = TypeVar("R")
 
 
 @dataclass
 class Plan:
     """task ID -> node ID for tasks to move to ASSIGNED; task ID -> the reason, in Docker's
-    words, for tasks that stay PENDING."""
+    words, for tasks that stay PENDING; task ID -> why its spec could not be placed at all."""
 
     assignments: dict[str, str] = field(default_factory=dict)
     unschedulable: dict[str, str] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
 
 
 def schedule(nodes: list[dict], tasks: list[dict], services: dict[str, dict]) -> Plan:
@@ -42,17 +48,35 @@ def schedule(nodes: list[dict], tasks: list[dict], services: dict[str, dict]) ->
     store's tasks; the others are only load. A pending task that already has a NodeID (a
     global service's) is only checked against that node, and goes first as in SwarmKit."""
     infos = build_node_infos(nodes, tasks)
-    preassigned, groups = _pending(tasks, services)
     plan = Plan()
+    preassigned, groups = _pending(tasks, services, plan)
     pipelines: dict[tuple[str, str], Pipeline] = {}
     for key, task in preassigned:
-        if key not in pipelines:
-            pipelines[key] = Pipeline(task)
-        _confirm(task, pipelines[key], infos, plan)
+        def confirm(key: tuple[str, str] = key, task: dict = task) -> None:
+            if key not in pipelines:
+                pipelines[key] = Pipeline(task)
+            _confirm(task, pipelines[key], infos, plan)
+        _isolated([task], confirm, plan)
     spread = _SpreadLevels(list(infos.values()))
     for key in sorted(groups):
-        _schedule_group(groups[key], spread, plan)
+        _isolated(groups[key], lambda g=groups[key]: _schedule_group(g, spread, plan), plan)
     return plan
+
+
+def _isolated(tasks: list[dict], step: Callable[[], R], plan: Plan) -> R | None:
+    """step() for these tasks; if it raises, they fail with the reason, none of them is
+    placed, and None is returned (what it reserved on nodes stays counted: erring on the
+    full side is safe)."""
+    try:
+        return step()
+    except Exception as exc:  # a spec the filters cannot read: only its tasks fail
+        reason = f"{type(exc).__name__}: {exc}" if isinstance(exc, KeyError) or not str(exc) \
+            else str(exc)
+        for task in tasks:
+            plan.assignments.pop(task["ID"], None)
+            plan.unschedulable.pop(task["ID"], None)
+            plan.failed[task["ID"]] = f"scheduler could not read the task's spec: {reason}"
+        return None
 
 
 # --- which tasks, in which groups ----------------------------------------------------------
@@ -75,6 +99,11 @@ def _with_service(task: dict, services: dict[str, dict]) -> dict:
     return task
 
 
+def _keyed(task: dict, services: dict[str, dict]) -> tuple[tuple[str, str], dict]:
+    task = _with_service(task, services)
+    return (task.get("ServiceID", ""), _group_key(task)), task
+
+
 def _group_key(task: dict) -> str:
     """What the filters and the tree read from a task besides its service."""
     spec = task.get("Spec") or {}
@@ -82,7 +111,7 @@ def _group_key(task: dict) -> str:
                       sort_keys=True, default=str)
 
 
-def _pending(tasks: list[dict], services: dict[str, dict],
+def _pending(tasks: list[dict], services: dict[str, dict], plan: Plan,
              ) -> tuple[list[tuple[tuple[str, str], dict]], dict[tuple[str, str], list[dict]]]:
     preassigned: list[tuple[tuple[str, str], dict]] = []
     groups: dict[tuple[str, str], list[dict]] = {}
@@ -90,8 +119,10 @@ def _pending(tasks: list[dict], services: dict[str, dict],
         if ((task.get("Status") or {}).get("State") != "pending"
                 or task.get("DesiredState") not in SCHEDULABLE_DESIRED):
             continue
-        task = _with_service(task, services)
-        key = (task.get("ServiceID", ""), _group_key(task))
+        keyed = _isolated([task], lambda t=task: _keyed(t, services), plan)
+        if keyed is None:
+            continue
+        key, task = keyed
         if task.get("NodeID"):
             preassigned.append((key, task))
         else:
