@@ -10,6 +10,8 @@ from typing import Any
 from swarmlet.api.router import Request
 from swarmlet.manager.controlapi_networks import NetworkAPI
 from swarmlet.manager.manager import Manager
+from swarmlet.spec.network_models import NetworkSpec
+from swarmlet.spec.query_models import DryRunQuery, is_true
 
 
 def add_network_routes(add: Callable[..., Any], manager: Callable[[], Manager]) -> None:
@@ -17,15 +19,17 @@ def add_network_routes(add: Callable[..., Any], manager: Callable[[], Manager]) 
         return NetworkAPI(manager())
 
     @add("POST", "/networks/create", "Create an overlay network from a NetworkSpec (a subnet "
-         "from 10.0.0.0/8 unless IPAMOptions gives one)")
-    def network_create(request: Request) -> dict[str, str]:
-        return networks().create(request.body)
+         "from 10.0.0.0/8 unless IPAMOptions gives one; ?dry_run=1: the plan)",
+         body=NetworkSpec, query=DryRunQuery, answer={"type": "object"})
+    def network_create(request: Request) -> dict[str, Any]:
+        return networks().create(request.body, dry_run=is_true(request.query.get("dry_run")))
 
-    @add("GET", "/networks", "Every network of the swarm")
+    @add("GET", "/networks", "Every network of the swarm", answer={"type": "array"})
     def network_list(_: Request) -> list[dict[str, Any]]:
         return networks().list()
 
-    @add("GET", "/networks/{id}", "One network, by ID, name or unique ID prefix")
+    @add("GET", "/networks/{id}", "One network, by ID, name or unique ID prefix",
+         answer={"type": "object"})
     def network_inspect(request: Request) -> dict[str, Any]:
         return networks().resolve(request.params["id"])
 

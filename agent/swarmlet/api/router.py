@@ -9,10 +9,17 @@ Access levels, checked by the server before a handler runs:
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from pydantic import BaseModel
+
+from swarmlet.spec.limits import MAX_ID
+from swarmlet.spec.query_models import NoQuery
+from swarmlet.spec.validate import checked
 
 ACCESS_LEVELS = ("local", "manager", "node", "public")
 
@@ -38,6 +45,7 @@ class Request:
 
 
 Handler = Callable[[Request], Any]
+Model = type[BaseModel]
 
 
 def version_param(request: Request) -> int:
@@ -50,18 +58,42 @@ def version_param(request: Request) -> int:
 
 @dataclass
 class Route:
+    """A route and what it takes: `body` and `query` are the models its request is checked
+    against before the handler runs (and what the OpenAPI document describes)."""
+
     method: str
     template: str
     handler: Handler
     summary: str
     access: str
+    body: Model | None = None
+    query: Model = NoQuery
+    body_required: bool = True
+    answer: dict[str, Any] | None = None  # JSON schema of a success answer
     regex: re.Pattern[str] = field(init=False)
 
     def __post_init__(self) -> None:
         if self.access not in ACCESS_LEVELS:
             raise ValueError(f"unknown access level {self.access!r}")
-        pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", self.template)
+        pattern = re.sub(r"\{(\w+)\}", rf"(?P<\1>[^/]{{1,{MAX_ID}}})", self.template)
         self.regex = re.compile(f"^{pattern}$")
+
+    def checked(self, request: Request) -> Request:
+        """The request with its query and body checked (a SpecError, answered 400, names the
+        field); a route without a body model takes none."""
+        checked(self.query, request.query, "query")
+        if self.body is None:
+            if request.body not in (None, {}):
+                raise ApiError(400, f"{self.method} {self.template} takes no request body")
+        else:
+            request.body = checked(self.body, request.body, _what(self.body),
+                                   required=self.body_required)
+        return request
+
+
+def _what(model: Model) -> str:
+    """"ServiceSpec" -> "service spec", for messages."""
+    return re.sub(r"(?<!^)(?=[A-Z][a-z])", " ", model.__name__).lower()
 
 
 class Router:
@@ -69,9 +101,18 @@ class Router:
         self.routes: list[Route] = []
 
     def add(self, method: str, template: str, summary: str, access: str = "manager",
-            ) -> Callable[[Handler], Handler]:
+            body: Model | None = None, query: Model = NoQuery, body_required: bool = True,
+            answer: dict[str, Any] | None = None) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
-            self.routes.append(Route(method, template, handler, summary, access))
+            route = Route(method, template, handler, summary, access, body, query,
+                          body_required, answer)
+
+            @functools.wraps(handler)
+            def validating(request: Request) -> Any:
+                return handler(route.checked(request))
+
+            route.handler = validating
+            self.routes.append(route)
             return handler
 
         return register

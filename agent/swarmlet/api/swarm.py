@@ -10,11 +10,37 @@ from swarmlet.api.router import ApiError, Request, Router, version_param
 from swarmlet.api.secrets import add_secret_routes
 from swarmlet.api.server import PlainText, Streaming
 from swarmlet.manager import network_attachments
-from swarmlet.manager.controlapi import AVAILABILITIES, ControlAPI
+from swarmlet.manager.controlapi import ControlAPI
 from swarmlet.manager.controlapi_services import ServiceAPI
 from swarmlet.manager.logbroker import Subscription
 from swarmlet.manager.manager import Manager
 from swarmlet.node.swarm import SwarmNode
+from swarmlet.spec.messages import (
+    AssignmentsRequest,
+    AttachRequest,
+    CAClientRequest,
+    CAJoinRequest,
+    CARenewRequest,
+    DetachRequest,
+    HeartbeatRequest,
+    LogPublish,
+    LogSubscription,
+    TaskStatusRequest,
+    Unsubscribe,
+)
+from swarmlet.spec.query_models import (
+    DryRunQuery,
+    ForceQuery,
+    LogsQuery,
+    RemoveQuery,
+    ServiceUpdateQuery,
+    SwarmUpdateQuery,
+    TaskQuery,
+    VersionedQuery,
+    is_true,
+)
+from swarmlet.spec.service_models import ServiceSpec
+from swarmlet.spec.swarm_models import InitRequest, JoinRequest, NodeSpec, SwarmSpec
 from swarmlet.store.state import StoreError
 
 NOT_A_MANAGER = ("This node is not a swarm manager. Worker nodes can't be used to view or "
@@ -25,24 +51,26 @@ INACTIVE = ('This node is not a swarm manager. Use "swarmlet swarm init" or "swa
 
 
 def _flag(request: Request, name: str) -> bool:
-    return request.query.get(name, "").lower() in ("1", "true", "yes")
+    return is_true(request.query.get(name))
 
 
-def _body(request: Request) -> dict[str, Any]:
-    if request.body is None:
-        return {}
-    if not isinstance(request.body, dict):
-        raise ApiError(400, "request body must be a JSON object")
-    return request.body
+def _node_id(request: Request) -> str:
+    """The calling node (dispatcher routes): its certificate's node ID. Over the unix socket
+    there is no calling node."""
+    if request.identity is None:
+        raise ApiError(400, "this endpoint is for nodes: call it with a node certificate")
+    return str(request.identity.node_id)
 
 
-def _availability(value: Any) -> str:
-    """A joining node's availability (Docker's JoinRequest.Availability); default active."""
-    if value in (None, ""):
-        return "active"
-    if value not in AVAILABILITIES:
-        raise ApiError(400, f'invalid availability "{value}": expected active, pause or drain')
-    return str(value)
+# JSON schemas of success answers, for the OpenAPI document.
+OBJECT: dict[str, Any] = {"type": "object"}
+LIST: dict[str, Any] = {"type": "array", "items": {"type": "object"}}
+TEXT: dict[str, Any] = {"type": "string"}
+STRING = TEXT
+CREATED: dict[str, Any] = {"type": "object", "description": "{\"ID\": ...}, or the plan "
+                           "with ?dry_run=1"}
+PLAN: dict[str, Any] = {"type": "object", "nullable": True,
+                        "description": "empty, or the plan with ?dry_run=1"}
 
 
 def add_swarm_routes(router: Router, node: SwarmNode) -> None:
@@ -69,57 +97,62 @@ def add_swarm_routes(router: Router, node: SwarmNode) -> None:
         wrapped.__name__ = func.__name__
         return wrapped
 
-    def add(method: str, path: str, summary: str, access: str = "manager") -> Any:
+    def add(method: str, path: str, summary: str, access: str = "manager",
+            **checks: Any) -> Any:
+        """Register a route; `checks` are Router.add's body/query models and answer."""
         def register(func: Any) -> Any:
-            return router.add(method, path, summary, access)(store_errors(func))
+            return router.add(method, path, summary, access, **checks)(store_errors(func))
         return register
 
-    @add("POST", "/swarm/init", "Make this node the first manager of a new swarm", "local")
+    @add("POST", "/swarm/init", "Make this node the first manager of a new swarm", "local",
+         body=InitRequest, body_required=False, answer=STRING)
     def swarm_init(request: Request) -> str:
-        body = _body(request)
+        body = request.body
         period = ((body.get("Spec") or {}).get("Dispatcher") or {}).get("HeartbeatPeriod")
-        if period is not None and (not isinstance(period, int) or period <= 0):
-            raise ApiError(400, "Spec.Dispatcher.HeartbeatPeriod must be a positive number "
-                                "of nanoseconds")
         return node.init(body.get("AdvertiseAddr"), body.get("ListenAddr"),
                          bool(body.get("ForceNewCluster")), heartbeat_period=period)
 
-    @add("POST", "/swarm/join", "Join a swarm with a join token", "local")
+    @add("POST", "/swarm/join", "Join a swarm with a join token", "local", body=JoinRequest)
     def swarm_join(request: Request) -> None:
-        body = _body(request)
-        node.join(body.get("JoinToken", ""), body.get("RemoteAddrs") or [],
-                  body.get("AdvertiseAddr"), body.get("ListenAddr"),
-                  _availability(body.get("Availability")))
+        body = request.body
+        node.join(body["JoinToken"], body["RemoteAddrs"], body.get("AdvertiseAddr"),
+                  body.get("ListenAddr"), body.get("Availability") or "active")
 
-    @add("POST", "/swarm/leave", "Leave the swarm (?force=1 for a manager)", "local")
+    @add("POST", "/swarm/leave", "Leave the swarm (?force=1 for a manager)", "local",
+         query=ForceQuery)
     def swarm_leave(request: Request) -> None:
         node.leave(_flag(request, "force"))
 
-    @add("GET", "/swarm", "The swarm: its spec, TLS trust root and join tokens")
+    @add("GET", "/swarm", "The swarm: its spec, TLS trust root and join tokens", answer=OBJECT)
     def swarm_inspect(_: Request) -> dict[str, Any]:
         return control().inspect_swarm()
 
     @add("POST", "/swarm/update", "Change the swarm spec; rotate join tokens "
-         "(?version=N&rotateWorkerToken=1&rotateManagerToken=1)")
-    def swarm_update(request: Request) -> None:
-        control().update_swarm(version_param(request), request.body,
-                               _flag(request, "rotateWorkerToken"),
-                               _flag(request, "rotateManagerToken"))
+         "(?version=N&rotateWorkerToken=1&rotateManagerToken=1)", body=SwarmSpec,
+         body_required=False, query=SwarmUpdateQuery, answer=PLAN)
+    def swarm_update(request: Request) -> Any:
+        return control().update_swarm(version_param(request), request.body,
+                                      _flag(request, "rotateWorkerToken"),
+                                      _flag(request, "rotateManagerToken"),
+                                      dry_run=_flag(request, "dry_run"))
 
-    @add("GET", "/nodes", "Every node of the swarm")
+    @add("GET", "/nodes", "Every node of the swarm", answer=LIST)
     def node_list(_: Request) -> list[dict[str, Any]]:
         return control().list_nodes()
 
-    @add("GET", "/nodes/{id}", "One node, by ID, unique ID prefix or hostname")
+    @add("GET", "/nodes/{id}", "One node, by ID, unique ID prefix or hostname", answer=OBJECT)
     def node_inspect(request: Request) -> dict[str, Any]:
         return control().inspect_node(request.params["id"])
 
     @add("POST", "/nodes/{id}/update", "Replace a node's spec (?version=N): role, "
-         "availability, labels")
-    def node_update(request: Request) -> None:
-        control().update_node(request.params["id"], version_param(request), _body(request))
+         "availability, labels", body=NodeSpec, body_required=False, query=VersionedQuery,
+         answer=PLAN)
+    def node_update(request: Request) -> Any:
+        return control().update_node(request.params["id"], version_param(request),
+                                     request.body, dry_run=_flag(request, "dry_run"))
 
-    @add("DELETE", "/nodes/{id}", "Remove a node from the swarm (?force=1 if it is not down)")
+    @add("DELETE", "/nodes/{id}", "Remove a node from the swarm (?force=1 if it is not down)",
+         query=ForceQuery)
     def node_remove(request: Request) -> None:
         control().remove_node(request.params["id"], _flag(request, "force"))
 
@@ -129,110 +162,118 @@ def add_swarm_routes(router: Router, node: SwarmNode) -> None:
     add_network_routes(add, manager)
     add_secret_routes(add, manager)
 
-    @add("POST", "/services/create", "Create a service from a ServiceSpec")
-    def service_create(request: Request) -> dict[str, str]:
-        return services().create(request.body)
+    @add("POST", "/services/create", "Create a service from a ServiceSpec (?dry_run=1: its "
+         "plan, nothing written)", body=ServiceSpec, query=DryRunQuery, answer=CREATED)
+    def service_create(request: Request) -> dict[str, Any]:
+        return services().create(request.body, dry_run=_flag(request, "dry_run"))
 
-    @add("GET", "/services", "Every service, with ServiceStatus (running/desired tasks)")
+    @add("GET", "/services", "Every service, with ServiceStatus (running/desired tasks)",
+         answer=LIST)
     def service_list(_: Request) -> list[dict[str, Any]]:
         return services().list()
 
-    @add("GET", "/services/{id}", "One service, by ID, name or unique ID prefix")
+    @add("GET", "/services/{id}", "One service, by ID, name or unique ID prefix",
+         answer=OBJECT)
     def service_inspect(request: Request) -> dict[str, Any]:
         return services().inspect(request.params["id"])
 
     @add("POST", "/services/{id}/update", "Replace a service's spec (?version=N); a changed "
-         "task template rolls out; ?rollback=previous returns to the previous spec")
-    def service_update(request: Request) -> None:
-        services().update(request.params["id"], version_param(request), request.body,
-                          rollback=request.query.get("rollback") == "previous")
+         "task template rolls out; ?rollback=previous returns to the previous spec; "
+         "?dry_run=1 answers the plan", body=ServiceSpec, body_required=False,
+         query=ServiceUpdateQuery, answer=PLAN)
+    def service_update(request: Request) -> Any:
+        return services().update(request.params["id"], version_param(request), request.body,
+                                 rollback=request.query.get("rollback") == "previous",
+                                 dry_run=_flag(request, "dry_run"))
 
-    @add("DELETE", "/services/{id}", "Remove a service; its tasks are shut down")
-    def service_remove(request: Request) -> None:
-        services().remove(request.params["id"])
+    @add("DELETE", "/services/{id}", "Remove a service; its tasks are shut down (?dry_run=1: "
+         "the plan)", query=RemoveQuery, answer=PLAN)
+    def service_remove(request: Request) -> Any:
+        return services().remove(request.params["id"], dry_run=_flag(request, "dry_run"))
 
     @add("GET", "/services/{id}/logs", "A service's logs from every node, streamed "
-         "(?tail=N&follow=1)")
+         "(?tail=N&follow=1)", query=LogsQuery, answer=TEXT)
     def service_logs(request: Request) -> Streaming:
         tail = request.query.get("tail", "all")
-        if tail != "all" and not tail.lstrip("-").isdigit():
-            raise ApiError(400, f'invalid tail "{tail}": a number of lines, or all')
         return Streaming(services().logs(request.params["id"],
                                          -1 if tail == "all" else int(tail),
                                          _flag(request, "follow")))
 
-    @add("POST", "/logbroker/subscribe", "Register a log subscription (manager to leader)")
+    @add("POST", "/logbroker/subscribe", "Register a log subscription (manager to leader)",
+         body=LogSubscription)
     def logs_subscribe(request: Request) -> None:
-        manager().logbroker.subscribe(Subscription(**_body(request)))
+        manager().logbroker.subscribe(Subscription(**request.body))
 
-    @add("POST", "/logbroker/unsubscribe", "End a log subscription (manager to leader)")
+    @add("POST", "/logbroker/unsubscribe", "End a log subscription (manager to leader)",
+         body=Unsubscribe)
     def logs_unsubscribe(request: Request) -> None:
-        manager().logbroker.unsubscribe(str(_body(request).get("ID")))
+        manager().logbroker.unsubscribe(request.body["ID"])
 
-    @add("POST", "/logbroker/publish", "Log lines of a subscription, from a node", "node")
+    @add("POST", "/logbroker/publish", "Log lines of a subscription, from a node", "node",
+         body=LogPublish, answer=OBJECT)
     def logs_publish(request: Request) -> dict[str, bool]:
-        body = _body(request)
+        body = request.body
         listening = manager().log_streams.publish(
-            str(body.get("ID")), request.identity.node_id if request.identity else "local",
+            body["ID"], request.identity.node_id if request.identity else "local",
             body.get("Lines") or [], bool(body.get("Done")))
         return {"Listening": listening}
 
-    @add("GET", "/tasks", "Tasks (?service=ID|name, ?node=ID)")
+    @add("GET", "/tasks", "Tasks (?service=ID|name, ?node=ID)", query=TaskQuery, answer=LIST)
     def task_list(request: Request) -> list[dict[str, Any]]:
         return services().tasks(request.query.get("service"), request.query.get("node"))
 
-    @add("GET", "/ca/root", "The swarm's root CA certificate (PEM)", "public")
+    @add("GET", "/ca/root", "The swarm's root CA certificate (PEM)", "public", answer=TEXT)
     def ca_root(_: Request) -> PlainText:
         return PlainText(manager().cluster()["RootCA"]["CACert"])
 
-    @add("POST", "/ca/join", "Exchange a join token and a CSR for a node certificate", "public")
+    @add("POST", "/ca/join", "Exchange a join token and a CSR for a node certificate", "public",
+         body=CAJoinRequest, answer=OBJECT)
     def ca_join(request: Request) -> dict[str, Any]:
-        body = _body(request)
-        return manager().join(str(body.get("Token", "")), str(body.get("CSR", "")),
-                              body.get("Description") or {}, str(body.get("AdvertiseAddr")),
-                              int(body.get("ApiPort", 2377)), int(body.get("RaftPort", 2378)),
-                              _availability(body.get("Availability")))
+        body = request.body
+        return manager().join(body["Token"], body["CSR"], body.get("Description") or {},
+                              body["AdvertiseAddr"], body.get("ApiPort", 2377),
+                              body.get("RaftPort", 2378), body.get("Availability") or "active")
 
-    @add("POST", "/ca/renew", "A new certificate for this node's current role", "node")
+    @add("POST", "/ca/renew", "A new certificate for this node's current role", "node",
+         body=CARenewRequest, answer=OBJECT)
     def ca_renew(request: Request) -> dict[str, Any]:
-        body = _body(request)
-        return manager().renew(request.identity, str(body.get("CSR", "")),
-                               int(body.get("RaftPort", 2378)))
+        body = request.body
+        return manager().renew(request.identity, body["CSR"], body.get("RaftPort", 2378))
 
-    @add("POST", "/ca/client", "A client certificate (manager access) for a CSR", "local")
+    @add("POST", "/ca/client", "A client certificate (manager access) for a CSR", "local",
+         body=CAClientRequest, answer=OBJECT)
     def ca_client(request: Request) -> dict[str, Any]:
-        return manager().client_certificate(str(_body(request).get("CSR", "")))
+        return manager().client_certificate(request.body["CSR"])
 
     @add("POST", "/dispatcher/assignments", "The calling node's tasks, once the store moves "
-         "past Index (long poll of up to Wait seconds; to the leader)", "node")
+         "past Index (long poll of up to Wait seconds; to the leader)", "node",
+         body=AssignmentsRequest, body_required=False, answer=OBJECT)
     def assignments(request: Request) -> dict[str, Any]:
-        body = _body(request)
-        return manager().assignments(request.identity, int(body.get("Index", 0)),
+        body = request.body
+        return manager().assignments(request.identity, body.get("Index", 0),
                                      float(body.get("Wait", 10)),
-                                     int(body.get("LogGeneration", -1)))
+                                     body.get("LogGeneration", -1))
 
     @add("POST", "/dispatcher/status", "Task status reports of the calling node (to the "
-         "leader)", "node")
+         "leader)", "node", body=TaskStatusRequest)
     def task_status(request: Request) -> None:
-        updates = _body(request).get("Updates") or []
-        if not isinstance(updates, list):
-            raise ApiError(400, "Updates must be a list")
-        manager().update_task_status(request.identity, updates)
+        manager().update_task_status(request.identity, request.body["Updates"])
 
     @add("POST", "/dispatcher/attach", "Attach a container of the calling node to an "
-         "attachable network (Network, EndpointID); answers once it has an address", "node")
+         "attachable network (Network, EndpointID); answers once it has an address", "node",
+         body=AttachRequest, answer=OBJECT)
     def network_attach(request: Request) -> dict[str, Any]:
-        body = _body(request)
-        return network_attachments.attach(manager().store, request.identity.node_id,
-                                           str(body.get("Network", "")),
-                                           str(body.get("EndpointID", "")))
+        body = request.body
+        return network_attachments.attach(manager().store, _node_id(request), body["Network"],
+                                           body["EndpointID"])
 
     @add("POST", "/dispatcher/detach", "Detach a container of the calling node from its "
-         "network (EndpointID)", "node")
+         "network (EndpointID)", "node", body=DetachRequest, answer=OBJECT)
     def network_detach(request: Request) -> dict[str, bool]:
         return {"Detached": network_attachments.detach(
-            manager().store, request.identity.node_id, str(_body(request).get("EndpointID")))}
+            manager().store, _node_id(request), request.body["EndpointID"])}
 
-    @add("POST", "/dispatcher/heartbeat", "A node's heartbeat (to the leader)", "node")
+    @add("POST", "/dispatcher/heartbeat", "A node's heartbeat (to the leader)", "node",
+         body=HeartbeatRequest, body_required=False, answer=OBJECT)
     def heartbeat(request: Request) -> dict[str, Any]:
-        return manager().heartbeat(request.identity, str(_body(request).get("Addr", "")))
+        return manager().heartbeat(request.identity, request.body.get("Addr", ""))

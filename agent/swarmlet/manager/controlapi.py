@@ -10,6 +10,8 @@ from swarmlet.ca.identity import MANAGER, WORKER
 from swarmlet.ca.tokens import generate_join_token
 from swarmlet.manager.manager import Manager
 from swarmlet.manager.objects import cluster_view, node_view
+from swarmlet.manager.plan import spec_plan
+from swarmlet.spec.swarm import merged_node_spec, merged_swarm_spec
 from swarmlet.store.raft import LOSS_OF_QUORUM
 
 AVAILABILITIES = ("active", "pause", "drain")
@@ -45,25 +47,19 @@ class ControlAPI:
     def inspect_node(self, ref: str) -> dict[str, Any]:
         return node_view(self.resolve_node(ref), self.store.status())
 
-    def update_node(self, ref: str, version: int, spec: dict[str, Any]) -> None:
+    def update_node(self, ref: str, version: int, spec: dict[str, Any] | None,
+                    dry_run: bool = False) -> dict[str, Any] | None:
         node = self.resolve_node(ref)
         if node["Version"]["Index"] != version:
             raise ApiError(409, "update out of sequence")
-        role = spec.get("Role", node["Spec"]["Role"])
-        if role not in (MANAGER, WORKER):
-            raise ApiError(400, f'invalid role "{role}": expected manager or worker')
-        availability = spec.get("Availability", node["Spec"]["Availability"])
-        if availability not in AVAILABILITIES:
-            raise ApiError(400, f'invalid availability "{availability}": expected active, '
-                                "pause or drain")
-        labels = spec.get("Labels", node["Spec"].get("Labels", {})) or {}
-        if not isinstance(labels, dict):
-            raise ApiError(400, "Labels must be a mapping of strings")
-        if role == WORKER and node["Spec"]["Role"] == MANAGER:
+        new_spec = merged_node_spec(node["Spec"], spec)
+        if new_spec["Role"] == WORKER and node["Spec"]["Role"] == MANAGER:
             self._check_demotion(node)
-        node["Spec"] = {**node["Spec"], "Role": role, "Availability": availability,
-                        "Labels": labels}
+        if dry_run:
+            return spec_plan("node", "update", node["ID"], node["Spec"], new_spec)
+        node["Spec"] = new_spec
         self.store.write([{"op": "update", "kind": "node", "object": node}])
+        return None
 
     def _check_demotion(self, node: dict[str, Any]) -> None:
         managers = [n for n in self.store.list("node") if n["Spec"]["Role"] == MANAGER]
@@ -94,16 +90,19 @@ class ControlAPI:
         return cluster_view(self.manager.cluster())
 
     def update_swarm(self, version: int, spec: dict[str, Any] | None, rotate_worker: bool,
-                     rotate_manager: bool) -> None:
+                     rotate_manager: bool, dry_run: bool = False) -> dict[str, Any] | None:
         self.manager.require_quorum()
         cluster = self.manager.cluster()
         if cluster["Version"]["Index"] != version:
             raise ApiError(409, "update out of sequence")
-        if spec:
-            cluster["Spec"] = {**cluster["Spec"], **spec}
+        new_spec = merged_swarm_spec(cluster["Spec"], spec)
+        if dry_run:
+            return spec_plan("swarm", "update", cluster["ID"], cluster["Spec"], new_spec)
+        cluster["Spec"] = new_spec
         ca_pem = cluster["RootCA"]["CACert"].encode()
         if rotate_worker:
             cluster["JoinTokens"]["Worker"] = generate_join_token(ca_pem)
         if rotate_manager:
             cluster["JoinTokens"]["Manager"] = generate_join_token(ca_pem)
         self.store.write([{"op": "update", "kind": "cluster", "object": cluster}])
+        return None

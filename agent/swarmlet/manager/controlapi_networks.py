@@ -21,6 +21,7 @@ from swarmlet.manager import network_objects as N
 from swarmlet.manager import tasks as T
 from swarmlet.manager.host_networks import host_networks
 from swarmlet.manager.manager import Manager
+from swarmlet.manager.plan import spec_plan
 from swarmlet.manager.references import resolve
 from swarmlet.store.objects import new_id
 from swarmlet.store.state import StoreError
@@ -111,9 +112,12 @@ class NetworkAPI:
         self.manager = manager
         self.store = manager.store
 
-    def create(self, spec: Any) -> dict[str, str]:
+    def create(self, spec: Any, dry_run: bool = False) -> dict[str, Any]:
         self.manager.require_quorum()
         host = host_networks()
+        if dry_run:  # the network as it would be made: its subnet, gateway and VNI
+            network = build_network(spec, self.store.list("network"), host)
+            return spec_plan("network", "create", "", {}, network)
         for attempt in range(ATTEMPTS):
             if attempt:
                 time.sleep(RETRY_PAUSE * attempt)  # a follower's replica catching up

@@ -17,6 +17,7 @@ from typing import Any
 
 from swarmlet.api.router import ApiError
 from swarmlet.manager.manager import Manager
+from swarmlet.manager.plan import spec_plan
 from swarmlet.manager.references import resolve
 from swarmlet.manager.sealing import seal, unseal
 from swarmlet.store.objects import new_id
@@ -116,8 +117,10 @@ class DataObjectAPI:
             out["Spec"]["Data"] = base64.b64encode(data).decode()
         return out
 
-    def update(self, ref: str, version: int, spec: Any) -> None:
-        """Only the labels may change (the data is immutable)."""
+    def update(self, ref: str, version: int, spec: Any,
+               dry_run: bool = False) -> Obj | None:
+        """Only the labels may change (the data is immutable). With `dry_run`, the plan
+        (the spec as it would be; never the data)."""
         obj = self.resolve(ref)
         if not isinstance(spec, dict):
             raise ApiError(400, f"{self.kind.name} spec must be a JSON object")
@@ -125,8 +128,12 @@ class DataObjectAPI:
             raise ApiError(400, "only updates to Labels are allowed")
         if obj["Version"]["Index"] != version:
             raise ApiError(409, "update out of sequence")
-        obj["Spec"]["Labels"] = _labels(spec)
+        new_spec = {**obj["Spec"], "Labels": _labels(spec)}
+        if dry_run:
+            return spec_plan(self.kind.name, "update", obj["ID"], obj["Spec"], new_spec)
+        obj["Spec"] = new_spec
         self.store.write([{"op": "update", "kind": self.kind.name, "object": obj}])
+        return None
 
     def remove(self, ref: str) -> None:
         obj = self.resolve(ref)

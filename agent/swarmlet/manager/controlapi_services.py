@@ -12,6 +12,7 @@ from swarmlet.api.router import ApiError
 from swarmlet.manager import tasks as T
 from swarmlet.manager.logbroker import Subscription
 from swarmlet.manager.manager import Manager
+from swarmlet.manager.plan import read_objects, service_plan
 from swarmlet.manager.references import resolve
 from swarmlet.manager.service_networks import check_service_networks
 from swarmlet.manager.service_refs import check_references
@@ -28,10 +29,14 @@ class ServiceAPI:
         self.manager = manager
         self.store = manager.store
 
-    def create(self, spec: Any) -> dict[str, str]:
+    def create(self, spec: Any, dry_run: bool = False) -> dict[str, Any]:
         self.manager.require_quorum()
         spec = self._checked(normalise_spec(spec))
         service = {"ID": new_id(), "Spec": spec, "SpecVersion": {"Index": 1}}
+        if dry_run:
+            if any(s["Spec"]["Name"] == spec["Name"] for s in self.store.list("service")):
+                raise ApiError(409, f"service {spec['Name']} already exists")
+            return service_plan(read_objects(self.store), "create", None, service)
         [created] = self.store.write([{"op": "create", "kind": "service", "object": service}])
         return {"ID": created["ID"]}
 
@@ -64,9 +69,11 @@ class ServiceAPI:
     def inspect(self, ref: str) -> dict[str, Any]:
         return self.with_status(self.resolve(ref))
 
-    def update(self, ref: str, version: int, spec: Any, rollback: bool = False) -> None:
+    def update(self, ref: str, version: int, spec: Any, rollback: bool = False,
+               dry_run: bool = False) -> dict[str, Any] | None:
         """A new spec; when its task template changed (or --force), a rolling update starts.
-        With `rollback`, the previous spec comes back under the rollback policy."""
+        With `rollback`, the previous spec comes back under the rollback policy. With
+        `dry_run`, the plan of the update instead (nothing is written)."""
         service = self.resolve(ref)
         if service["Version"]["Index"] != version:
             raise ApiError(409, "update out of sequence")
@@ -78,8 +85,11 @@ class ServiceAPI:
         else:
             new_spec = self._checked(normalise_spec(spec, old=service["Spec"]), service)
             state, message = "updating", "update in progress"
+        if dry_run:
+            return service_plan(read_objects(self.store), "update", service,
+                                {**service, "Spec": new_spec})
         if new_spec == service["Spec"]:
-            return
+            return None
         # As SwarmKit's IsTaskDirty: a new endpoint (ports, mode) needs new tasks too.
         template_changed = new_spec["TaskTemplate"] != service["Spec"]["TaskTemplate"] or \
             new_spec.get("EndpointSpec") != service["Spec"].get("EndpointSpec")
@@ -92,11 +102,15 @@ class ServiceAPI:
         else:  # nothing rolls out; an older update's status goes, as SwarmKit clears it
             service.pop("UpdateStatus", None)
         self.store.write([{"op": "update", "kind": "service", "object": service}])
+        return None
 
-    def remove(self, ref: str) -> None:
+    def remove(self, ref: str, dry_run: bool = False) -> dict[str, Any] | None:
         # The task writes are versioned, and nodes report task states (and the reaper
         # deletes old tasks) all the time: a conflict or a task gone only means a task
         # moved meanwhile, so read again and retry (a service gone fails in resolve()).
+        if dry_run:
+            service = self.resolve(ref)
+            return service_plan(read_objects(self.store), "remove", service, service)
         for attempt in range(REMOVE_ATTEMPTS):
             service = self.resolve(ref)
             changes: list[dict[str, Any]] = [{"op": "delete", "kind": "service",
@@ -107,7 +121,7 @@ class ServiceAPI:
                     changes.append(T.update(task))
             try:
                 self.store.write(changes)
-                return
+                return None
             except StoreError as exc:
                 if exc.code not in ("conflict", "not_found") or attempt == REMOVE_ATTEMPTS - 1:
                     raise
