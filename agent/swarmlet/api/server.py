@@ -6,25 +6,40 @@ access before calling them, and turns every failure into {"message": ...} as Doc
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import socket
 import socketserver
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from io import BufferedReader
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from swarmlet.api.router import ApiError, Request, Route, Router
+from swarmlet.api.access import NodeLookup, check_access
+from swarmlet.api.limits import (
+    MAX_BODY,
+    TLS_LIMITS,
+    UNIX_LIMITS,
+    DeadlineReader,
+    LimitedThreadingMixIn,
+    Limits,
+    body_length,
+)
+from swarmlet.api.router import ApiError, Request, Router
 from swarmlet.api.unix_server import UnixSocketServer
+from swarmlet.ca.identity import NodeIdentity
 from swarmlet.errors import SwarmletError
 
-log = logging.getLogger("swarmlet.api")
+__all__ = ["MAX_BODY", "PlainText", "Streaming", "TlsApiServer", "UnixApiServer",
+           "serve_in_thread"]
 
-MAX_BODY = 4 << 20  # 4 MiB, like SwarmKit's gRPC message limit
+log = logging.getLogger("swarmlet.api")
 
 
 class PlainText(str):
@@ -39,31 +54,60 @@ class Streaming:
         self.chunks = chunks
 
 
-def allowed(route: Route, local: bool, identity: Any) -> bool:
-    if local:
-        return True
-    if route.access == "public":
-        return True
-    if identity is None:
-        return False
-    if route.access == "node":
-        return True
-    return route.access == "manager" and identity.role == "manager"
+def _json_error(status: int, message: str) -> tuple[int, bytes]:
+    return status, json.dumps({"message": message}).encode()
 
 
-def _denied(route: Route, identity: Any) -> ApiError:
-    if identity is None:
-        return ApiError(401, "a node certificate of this swarm is required for this endpoint")
-    return ApiError(403, "Permission denied: unauthorized peer role: remote certificate not "
-                         "part of OUs: [swarm-manager]")
-
-
-def make_handler(router: Router, local: bool,
-                 identify: Callable[[ssl.SSLSocket], Any] | None = None,
-                 ) -> type[BaseHTTPRequestHandler]:
+def make_handler(router: Router, local: bool, limits: Limits,
+                 identify: Callable[[ssl.SSLSocket], NodeIdentity | None] | None = None,
+                 lookup: NodeLookup | None = None) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "swarmletd"
+
+        def setup(self) -> None:
+            self.connection = self.request
+            self.reader = DeadlineReader(self.connection)
+            self.rfile = BufferedReader(self.reader)
+            self.wfile = socketserver._SocketWriter(self.connection)  # type: ignore[attr-defined]
+
+        def handle_one_request(self) -> None:
+            # The request line and headers, kept-alive wait included, within `idle`.
+            self.reader.deadline = time.monotonic() + limits.idle
+            super().handle_one_request()
+
+        def __getattr__(self, name: str) -> Any:
+            # Every method reaches the router, which answers 404/405 for unknown ones
+            # (http.server would answer 501).
+            if name.startswith("do_"):
+                return self._dispatch
+            raise AttributeError(name)
+
+        def send_error(self, code: int, message: str | None = None,
+                       explain: str | None = None) -> None:
+            """Malformed requests that http.server refuses itself: Docker-style JSON."""
+            self.close_connection = True
+            if self.request_version == "HTTP/0.9":
+                self.request_version = "HTTP/1.1"  # answer with a status line all the same
+            reason = message or self.responses.get(code, ("error",))[0]
+            with contextlib.suppress(OSError):  # the client may be gone already
+                self._answer(*_json_error(code, reason))
+
+        def parse_request(self) -> bool:
+            if not super().parse_request():
+                return False
+            if self.request_version == "HTTP/0.9":
+                self.send_error(400, "HTTP/0.9 requests are not supported")
+                return False
+            return True
+
+        def handle_expect_100(self) -> bool:
+            try:
+                body_length(self.headers)
+            except ApiError as exc:
+                self.send_error(exc.status, exc.message)
+                return False
+            return super().handle_expect_100()
 
         def address_string(self) -> str:  # unix sockets have no client address
             return "local" if local else super().address_string()
@@ -72,35 +116,54 @@ def make_handler(router: Router, local: bool,
             log.debug("%s %s", self.address_string(), format % args)
 
         def _dispatch(self) -> None:
-            status, body, content_type = 200, b"", "application/json"
+            content_type = "application/json"
+            body_read = False
             try:
-                url = urlsplit(self.path)
-                route, params = router.match(self.command, url.path)
-                identity = None if local or identify is None else identify(self.connection)
-                if not allowed(route, local, identity):
-                    raise _denied(route, identity)
-                request = Request(self.command, url.path, params, dict(parse_qsl(url.query)),
-                                  self._body(), local, identity)
+                length = body_length(self.headers)
+                path, query = _split_target(self.path)
+                route, params = router.match(self.command, path)
+                identity = None
+                if not local and identify is not None and route.access != "public":
+                    identity = _identify(identify, self.connection)
+                check_access(route.access, local, identity, lookup)
+                body = self._body(length)
+                body_read = True
+                request = Request(self.command, path, params, query, body, local, identity)
                 result = route.handler(request)
+                self.connection.settimeout(limits.write)
                 if isinstance(result, Streaming):
                     self._stream(result)
                     return
+                status, data = 200, b""
                 if isinstance(result, PlainText):
-                    body, content_type = result.encode(), "text/plain; charset=utf-8"
+                    data, content_type = result.encode(), "text/plain; charset=utf-8"
                 elif result is not None:
-                    body = json.dumps(result).encode()
+                    data = json.dumps(result).encode()
+            except TimeoutError:
+                self.close_connection = True  # a client too slow to send its body
+                status, data = _json_error(408, "request body not received in time")
             except ApiError as exc:
-                status, body = exc.status, json.dumps({"message": exc.message}).encode()
+                status, data = _json_error(exc.status, exc.message)
             except SwarmletError as exc:
-                status, body = 400, json.dumps({"message": str(exc)}).encode()
+                status, data = _json_error(400, str(exc))
             except Exception as exc:
                 log.exception("%s %s failed", self.command, self.path)
-                status, body = 500, json.dumps({"message": f"internal error: {exc}"}).encode()
+                status, data = _json_error(500, f"internal error: {exc}")
+            if not body_read:
+                self.close_connection = True  # an unread body must not be taken for a request
+            self.connection.settimeout(limits.write)
+            self._answer(status, data, content_type)
+
+        def _answer(self, status: int, data: bytes,
+                    content_type: str = "application/json") -> None:
             self.send_response(status)
             self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.send_header("Content-Length", str(len(data)))
+            if self.close_connection:
+                self.send_header("Connection", "close")
+            # Headers and body in one write: two small writes meet Nagle and delayed ACKs.
+            self._headers_buffer.append(b"\r\n" + data)  # type: ignore[attr-defined]
+            self.flush_headers()
 
         def _stream(self, result: Streaming) -> None:
             self.send_response(200)
@@ -114,52 +177,82 @@ def make_handler(router: Router, local: bool,
                         self.wfile.flush()
                 self.wfile.write(b"0\r\n\r\n")
             except OSError:
-                pass  # the client went away
+                pass  # the client went away, or stopped reading for `limits.write`
             finally:
                 close = getattr(result.chunks, "close", None)
                 if close:
                     close()
             self.close_connection = True
 
-        def _body(self) -> Any:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY:
-                raise ApiError(413, f"request body larger than {MAX_BODY} bytes")
+        def _body(self, length: int) -> Any:
             if not length:
                 return None
+            self.reader.deadline = time.monotonic() + limits.body
             raw = self.rfile.read(length)
+            if len(raw) < length:
+                raise ApiError(400, "request body ended before its Content-Length")
             try:
                 return json.loads(raw)
-            except json.JSONDecodeError as exc:
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                 raise ApiError(400, f"request body is not valid JSON: {exc}") from exc
-
-        do_GET = do_POST = do_PUT = do_DELETE = _dispatch
 
     return Handler
 
 
+def _split_target(target: str) -> tuple[str, dict[str, str]]:
+    """Path and query of a request target; 400 for anything but an origin-form path."""
+    if not target.startswith("/"):
+        raise ApiError(400, "invalid request target: the path must start with /")
+    try:
+        url = urlsplit(target)
+        return url.path, dict(parse_qsl(url.query))
+    except ValueError as exc:
+        raise ApiError(400, f"invalid request target: {exc}") from exc
+
+
+def _identify(identify: Callable[[ssl.SSLSocket], NodeIdentity | None],
+              connection: Any) -> NodeIdentity | None:
+    try:
+        return identify(connection)
+    except SwarmletError as exc:
+        raise ApiError(403, f"Permission denied: {exc}") from exc
+
+
 class UnixApiServer(UnixSocketServer):
+    """The local API: root only, every route open; the same limits of time and threads."""
+
+    limits = UNIX_LIMITS
+
     def __init__(self, path: Path, router: Router) -> None:
-        super().__init__(path, make_handler(router, local=True))
+        super().__init__(path, make_handler(router, local=True, limits=self.limits))
 
 
-class TlsApiServer(ThreadingHTTPServer):
+ContextSource = ssl.SSLContext | Callable[[], ssl.SSLContext]
+
+
+class TlsApiServer(LimitedThreadingMixIn, HTTPServer):
     """The cluster port: TLS with optional client certificates (a joining node has none yet);
-    the route's access level decides what an anonymous or worker client may call."""
+    the route's access level, the peer's certificate and the store's view of that peer
+    decide what it may call (api/access.py). `context` may be a callable, asked at every
+    connection, so a renewed node certificate is served without a restart."""
 
-    daemon_threads = True
+    limits = TLS_LIMITS
 
-    def __init__(self, address: tuple[str, int], router: Router, context: ssl.SSLContext,
-                 identify: Callable[[ssl.SSLSocket], Any]) -> None:
-        self.context = context
-        super().__init__(address, make_handler(router, local=False, identify=identify))
+    def __init__(self, address: tuple[str, int], router: Router, context: ContextSource,
+                 identify: Callable[[ssl.SSLSocket], NodeIdentity | None],
+                 lookup: NodeLookup | None) -> None:
+        self.context_source = context
+        super().__init__(address, make_handler(router, local=False, limits=self.limits,
+                                               identify=identify, lookup=lookup))
 
     def get_request(self) -> tuple[socket.socket, Any]:
         conn, addr = self.socket.accept()
-        conn.settimeout(30)
+        conn.settimeout(self.limits.handshake)  # the whole handshake, not each read
+        source = self.context_source
+        context = source if isinstance(source, ssl.SSLContext) else source()
         # The handshake happens in the request's own thread (finish_request), so a slow or
         # silent client cannot hold up the accept loop.
-        wrapped = self.context.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
+        wrapped = context.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
         return wrapped, addr
 
     def finish_request(self, request: Any, client_address: Any) -> None:

@@ -1,19 +1,24 @@
 """A threaded HTTP server on a root-only unix socket: the agent's API socket and its Docker
-network driver socket are both one."""
+network driver socket are both one. Connections are capped (api/limits.py) and every socket
+read or write times out, so a stalled client cannot hold a thread forever."""
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import socketserver
 from pathlib import Path
 from typing import Any
 
+from swarmlet.api.limits import UNIX_LIMITS, LimitedThreadingMixIn
 from swarmlet.errors import SwarmletError
 
+log = logging.getLogger("swarmlet.api")
 
-class UnixSocketServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    daemon_threads = True
+
+class UnixSocketServer(LimitedThreadingMixIn, socketserver.UnixStreamServer):
+    limits = UNIX_LIMITS
     peer = "local"  # what handlers see as the client address
     in_use = "another swarmletd is already listening on {path}"
 
@@ -32,7 +37,12 @@ class UnixSocketServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServe
 
     def get_request(self) -> tuple[socket.socket, Any]:
         conn, _ = self.socket.accept()
+        # Per read or write; the API's handler also bounds each request as a whole.
+        conn.settimeout(max(self.limits.idle, self.limits.write))
         return conn, (self.peer, 0)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        log.debug("unix socket client: connection failed", exc_info=True)
 
     def server_close(self) -> None:
         super().server_close()

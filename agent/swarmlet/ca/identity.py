@@ -12,6 +12,9 @@ from swarmlet.errors import SwarmletError
 MANAGER = "manager"
 WORKER = "worker"
 ROLES = (MANAGER, WORKER)
+# The CN of an operator's client certificate (`swarm ca client-cert`) starts with this; node
+# IDs are base36 without a dash, so no node can have one.
+CLIENT_PREFIX = "client-"
 
 # SwarmKit's OU values; the API authorises by these, so they must match exactly.
 _OU_OF_ROLE = {MANAGER: "swarm-manager", WORKER: "swarm-worker"}
@@ -36,6 +39,11 @@ class NodeIdentity:
         role_ou(self.role)  # validates
         if not self.node_id or not self.cluster_id:
             raise SwarmletError("a node identity needs a node ID and a cluster ID")
+
+    @property
+    def is_client(self) -> bool:
+        """An operator's client certificate: not a node, never in the store."""
+        return self.node_id.startswith(CLIENT_PREFIX)
 
     @property
     def ou(self) -> str:

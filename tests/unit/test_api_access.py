@@ -1,0 +1,134 @@
+"""Who may call what: the access check against a store of nodes (removed nodes, demoted and
+promoted managers, operators' client certificates), and the same through a real TLS server."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from swarmlet.api.access import check_access
+from swarmlet.api.router import ApiError, Route, Router
+from swarmlet.api.server import TlsApiServer, serve_in_thread
+from swarmlet.ca.authority import RootCA
+from swarmlet.ca.identity import NodeIdentity
+from swarmlet.ca.node import NodeCertificates, make_csr, new_key
+from swarmlet.ca.tls import client_context, peer_identity, server_context
+
+STORE = {
+    "mgr": {"ID": "mgr", "Spec": {"Role": "manager"}},
+    "wrk": {"ID": "wrk", "Spec": {"Role": "worker"}},
+    "demoted": {"ID": "demoted", "Spec": {"Role": "worker"}},  # certificate still says manager
+    "promoted": {"ID": "promoted", "Spec": {"Role": "manager"}},  # certificate says worker
+}
+
+
+def lookup(node_id: str) -> dict | None:
+    return STORE.get(node_id)
+
+
+def who(node_id: str, role: str) -> NodeIdentity:
+    return NodeIdentity(node_id, role, "c1")
+
+
+def status(access: str, identity: NodeIdentity | None, local: bool = False) -> int:
+    try:
+        check_access(access, local, identity, lookup)
+    except ApiError as exc:
+        return exc.status
+    return 200
+
+
+@pytest.mark.parametrize("identity,public,node,manager,local", [
+    (None, 200, 401, 401, 403),
+    (who("mgr", "manager"), 200, 200, 200, 403),
+    (who("wrk", "worker"), 200, 200, 403, 403),
+    (who("gone", "worker"), 200, 403, 403, 403),  # removed: not in the store
+    (who("gone", "manager"), 200, 403, 403, 403),  # a manager certificate of no node
+    (who("demoted", "manager"), 200, 200, 403, 403),  # demotion counts at once
+    (who("promoted", "worker"), 200, 200, 403, 403),  # promotion once it holds its cert
+    (who("client-abc", "manager"), 200, 200, 200, 403),  # operators' client certificates
+])
+def test_access_levels(identity, public, node, manager, local):
+    assert [status(a, identity) for a in ("public", "node", "manager", "local")] == \
+        [public, node, manager, local]
+
+
+def test_the_unix_socket_reaches_everything():
+    assert {status(a, None, local=True) for a in ("public", "node", "manager", "local")} == {200}
+
+
+def test_a_removed_node_is_told_why():
+    with pytest.raises(ApiError) as exc:
+        check_access("node", False, who("gone", "worker"), lookup)
+    assert exc.value.status == 403
+    assert "node gone is not a member of this swarm (it was removed)" in exc.value.message
+
+
+def test_without_a_store_only_public_routes_are_open():
+    with pytest.raises(ApiError) as exc:
+        check_access("node", False, who("mgr", "manager"), None)
+    assert exc.value.status == 403
+    check_access("public", False, who("mgr", "manager"), None)
+
+
+# --- through a real TLS server ----------------------------------------------------------
+
+def certs_of(root: RootCA, path: Path, node_id: str, role: str) -> Path:
+    key = new_key()
+    NodeCertificates(key, root.sign_csr(make_csr(key), node_id, role, "c1"),
+                     root.cert_pem).save(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory) -> Iterator[tuple[int, RootCA, Path]]:
+    root = RootCA.create()
+    base = tmp_path_factory.mktemp("access")
+    router = Router()
+    for method, path, access in (("POST", "/dispatcher/assignments", "node"),
+                                 ("GET", "/nodes", "manager"), ("GET", "/ca/root", "public")):
+        router.routes.append(Route(method, path, lambda _: {"ok": True}, path, access))
+    server_certs = certs_of(root, base / "mgr", "mgr", "manager")
+    server = TlsApiServer(("127.0.0.1", 0), router, server_context(server_certs),
+                          lambda sock: peer_identity(sock, root), lookup)
+    serve_in_thread(server, "test-access")
+    yield server.server_address[1], root, base
+    server.shutdown()
+    server.server_close()
+
+
+def call(port: int, certs: Path, method: str, path: str) -> tuple[int, str]:
+    raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+    with client_context(certs, None).wrap_socket(raw) as sock:
+        sock.sendall(f"{method} {path} HTTP/1.1\r\nContent-Length: 2\r\n"
+                     "Connection: close\r\n\r\n{}".encode())
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, body = answer.split(b"\r\n\r\n", 1)
+    return int(head.split(b" ", 2)[1]), json.loads(body).get("message", "")
+
+
+def test_tls_a_removed_nodes_certificate_is_refused_except_on_public_routes(cluster):
+    port, root, base = cluster
+    gone = certs_of(root, base / "gone", "gone", "worker")
+    assert call(port, gone, "POST", "/dispatcher/assignments")[0] == 403
+    assert "was removed" in call(port, gone, "POST", "/dispatcher/assignments")[1]
+    assert call(port, gone, "GET", "/ca/root")[0] == 200
+
+
+def test_tls_a_demoted_manager_keeps_the_dispatcher_only(cluster):
+    port, root, base = cluster
+    demoted = certs_of(root, base / "demoted", "demoted", "manager")
+    assert call(port, demoted, "POST", "/dispatcher/assignments")[0] == 200
+    assert call(port, demoted, "GET", "/nodes")[0] == 403
+
+
+def test_tls_a_client_certificate_reaches_manager_routes(cluster):
+    port, root, base = cluster
+    client = certs_of(root, base / "client", "client-xyz", "manager")
+    assert call(port, client, "GET", "/nodes")[0] == 200
