@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from swarmlet.ca import tokens
+from swarmlet.ca.expiry import DEFAULT_NODE_CERT_EXPIRY
 from swarmlet.ca.identity import NodeIdentity, identity_from_certificate
 from swarmlet.errors import SwarmletError
 
@@ -28,7 +29,7 @@ CA_KEY_FILE = "swarm-root-ca.key"
 
 CA_COMMON_NAME = "swarm-ca"
 CA_VALIDITY = timedelta(days=20 * 365)
-NODE_CERT_VALIDITY = timedelta(days=90)
+NODE_CERT_VALIDITY = DEFAULT_NODE_CERT_EXPIRY  # the cluster's CAConfig.NodeCertExpiry wins
 # Certificates start an hour in the past so a node whose clock lags still accepts them.
 BACKDATE = timedelta(hours=1)
 MIN_RSA_BITS = 2048

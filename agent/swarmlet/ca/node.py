@@ -16,7 +16,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from swarmlet.ca.authority import CA_CERT_FILE, RootCA, write_atomic
+from swarmlet.ca.authority import BACKDATE, CA_CERT_FILE, RootCA, write_atomic
 from swarmlet.ca.identity import NodeIdentity, identity_from_certificate
 from swarmlet.errors import SwarmletError
 
@@ -92,13 +92,22 @@ class NodeCertificates:
         return self.certificate.not_valid_after_utc
 
     @property
+    def issued_at(self) -> datetime:
+        """When the certificate was made: NotBefore is backdated by an hour for lagging
+        clocks, which is half the span of a 1-hour certificate."""
+        issued = self.not_before + BACKDATE
+        return issued if issued < self.expires_at else self.not_before
+
+    @property
     def renew_at(self) -> datetime:
-        """A point between 50 % and 80 % of the validity, derived from the serial so it is
-        random across nodes yet the same after every restart."""
+        """A point between 50 % and 80 % of the life since issue, derived from the serial so
+        it is random across nodes yet the same after every restart. (Counted from the
+        backdated NotBefore, a 1-hour certificate would be due at once: renewed at every
+        heartbeat.)"""
         serial = str(self.certificate.serial_number).encode()
         fraction = int.from_bytes(hashlib.sha256(serial).digest()[:8], "big") / 2**64
         share = RENEW_FROM + (RENEW_TO - RENEW_FROM) * fraction
-        return self.not_before + (self.expires_at - self.not_before) * share
+        return self.issued_at + (self.expires_at - self.issued_at) * share
 
     def needs_renewal(self, now: datetime | None = None) -> bool:
         return (now or datetime.now(UTC)) >= self.renew_at

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 import ssl
+import threading
 from pathlib import Path
 
 from cryptography import x509
@@ -41,6 +42,39 @@ def server_context(certs_dir: Path) -> ssl.SSLContext:
     ctx.load_verify_locations(cadata=certs.ca_pem.decode("ascii"))
     ctx.verify_mode = ssl.CERT_OPTIONAL
     return ctx
+
+
+class ServerContextSource:
+    """server_context(certs_dir), made again when the node's certificate files change (a
+    renewal replaces them): the server asks at every connection, so a manager never serves
+    a certificate it has replaced, which would expire under it."""
+
+    def __init__(self, certs_dir: Path) -> None:
+        self.certs_dir = certs_dir
+        self._lock = threading.Lock()
+        self._stamp = self._files_stamp()
+        self._context = server_context(certs_dir)
+
+    def _files_stamp(self) -> tuple[tuple[int, int], ...]:
+        stamps = []
+        for name in (NODE_CERT_FILE, NODE_KEY_FILE, CA_CERT_FILE):
+            try:
+                st = (self.certs_dir / name).stat()
+                stamps.append((st.st_ino, st.st_mtime_ns))
+            except FileNotFoundError:
+                stamps.append((0, 0))
+        return tuple(stamps)
+
+    def __call__(self) -> ssl.SSLContext:
+        with self._lock:
+            stamp = self._files_stamp()
+            if stamp != self._stamp:
+                try:
+                    self._context = server_context(self.certs_dir)
+                    self._stamp = stamp
+                except (OSError, ssl.SSLError, SwarmletError):
+                    pass  # caught between the writes of a renewal: the next call retries
+            return self._context
 
 
 def client_context(certs_dir: Path | None, ca_pem: bytes | None) -> ssl.SSLContext:

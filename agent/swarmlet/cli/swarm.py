@@ -1,12 +1,15 @@
-"""`swarmlet swarm`: init, join, join-token, leave, inspect — Docker's commands and output."""
+"""`swarmlet swarm`: init, join, join-token, leave, update, inspect — Docker's commands and
+output."""
 
 from __future__ import annotations
 
 import argparse
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from swarmlet.ca.expiry import check_cert_expiry
 from swarmlet.cli.durations import parse_duration
 from swarmlet.client import Client
 
@@ -45,6 +48,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("-f", "--force", action="store_true",
                    help="Force this node to leave the swarm, ignoring warnings")
     p.set_defaults(run=cmd_leave)
+
+    p = sub.add_parser("update", help="Update the swarm")
+    p.add_argument("--cert-expiry", metavar="DURATION",
+                   help="Validity period for node certificates (ns|us|ms|s|m|h) "
+                   "(default 2160h0m0s)")
+    p.set_defaults(run=cmd_update)
 
     p = sub.add_parser("inspect", help="Display detailed information on the swarm")
     p.set_defaults(run=cmd_inspect)
@@ -125,6 +134,19 @@ def cmd_client_cert(args: argparse.Namespace) -> None:
     write_atomic(out / "cert.pem", answer["Certificate"].encode(), 0o644)
     write_atomic(out / "ca.pem", answer["CACertificate"].encode(), 0o644)
     print(f"Client certificate {answer['ID']} written to {out}/ (ca.pem, cert.pem, key.pem)")
+
+
+def cmd_update(args: argparse.Namespace) -> None:
+    """Docker's read-modify-write: the whole current spec goes back with the flags applied."""
+    client = Client(args.host)
+    cluster = client.get("/swarm")
+    spec = cluster["Spec"]
+    if args.cert_expiry is not None:
+        expiry = check_cert_expiry(timedelta(seconds=parse_duration(args.cert_expiry)))
+        spec["CAConfig"] = {**(spec.get("CAConfig") or {}),
+                            "NodeCertExpiry": expiry // timedelta(microseconds=1) * 1000}
+    client.post("/swarm/update", spec, version=cluster["Version"]["Index"])
+    print("Swarm updated.")
 
 
 def cmd_inspect(args: argparse.Namespace) -> None:

@@ -16,7 +16,8 @@ from collections.abc import Callable
 from typing import Any
 
 from swarmlet.ca.authority import RootCA
-from swarmlet.ca.identity import MANAGER, WORKER, NodeIdentity
+from swarmlet.ca.expiry import node_cert_validity
+from swarmlet.ca.identity import CLIENT_PREFIX, MANAGER, WORKER, NodeIdentity
 from swarmlet.ca.tokens import InvalidJoinToken, JoinToken, tokens_equal
 from swarmlet.manager import (
     assignment_networks,
@@ -140,10 +141,12 @@ class Manager:
     def client_certificate(self, csr: str) -> dict[str, Any]:
         """A certificate for an operator's client (Ansible, a remote CLI): manager access to
         the API, under an ID that no node has. Only the local socket may ask (root on a
-        manager), as only root there can read the manager's own key."""
+        manager), as only root there can read the manager's own key. Not a node: the API
+        lets its OU alone decide (api/access.py); it lives as long as node certificates."""
         cluster = self.cluster()
-        client_id = f"client-{new_id()}"
-        cert = self.root_ca().sign_csr(csr.encode(), client_id, MANAGER, cluster["ID"])
+        client_id = f"{CLIENT_PREFIX}{new_id()}"
+        cert = self.root_ca().sign_csr(csr.encode(), client_id, MANAGER, cluster["ID"],
+                                       node_cert_validity(cluster["Spec"]))
         log.info("issued client certificate %s", client_id)
         return {"ID": client_id, "Certificate": cert.decode(),
                 "CACertificate": cluster["RootCA"]["CACert"]}
@@ -154,7 +157,8 @@ class Manager:
     def _credentials(self, node_id: str, role: str, csr: str, raft_addr: str,
                      ) -> dict[str, Any]:
         cluster = self.cluster()
-        cert = self.root_ca().sign_csr(csr.encode(), node_id, role, cluster["ID"])
+        cert = self.root_ca().sign_csr(csr.encode(), node_id, role, cluster["ID"],
+                                       node_cert_validity(cluster["Spec"]))
         answer: dict[str, Any] = {
             "NodeID": node_id,
             "ClusterID": cluster["ID"],

@@ -19,10 +19,10 @@ from swarmlet.ca.authority import RootCA
 from swarmlet.ca.identity import MANAGER
 from swarmlet.ca.node import NodeCertificates, make_csr, new_key
 from swarmlet.ca.tls import (
+    ServerContextSource,
     client_context,
     fetch_checked_ca,
     peer_identity,
-    server_context,
     unverified_client_context,
 )
 from swarmlet.ca.tokens import JoinToken, generate_join_token
@@ -312,10 +312,15 @@ class SwarmNode:
         assert self.state is not None
         host = self.state.listen_host
         root = RootCA.load(self.files.certs_dir)
+        assert self.manager is not None
+        store = self.manager.store
         try:
+            # Only managers serve the cluster port: every request is checked against this
+            # manager's replica of the store (removed nodes, demotions; api/access.py).
             self._tls = TlsApiServer((host, self.state.api_port), self.router,
-                                     server_context(self.files.certs_dir),
-                                     lambda sock: peer_identity(sock, root))
+                                     ServerContextSource(self.files.certs_dir),
+                                     lambda sock: peer_identity(sock, root),
+                                     lambda node_id: store.get("node", node_id))
         except OSError as exc:
             raise SwarmletError(f"cannot listen on {host}:{self.state.api_port}: "
                                 f"{exc.strerror}") from exc
