@@ -36,7 +36,6 @@ from swarmlet.manager.allocation import (
     by_age,
 )
 from swarmlet.manager.endpoints import endpoint_for
-from swarmlet.manager.orchestrator.fields import check_task
 from swarmlet.manager.orchestrator.snapshot import Snapshot
 
 Obj = dict[str, Any]
@@ -91,7 +90,6 @@ def _allocate_endpoint(service: Obj, ingress_id: str | None, addresses: Addresse
 
 
 def _is_new(task: Obj) -> bool:
-    check_task(task)
     return T.state_of(task) == "new" and task.get("DesiredState") in ("running", "ready")
 
 

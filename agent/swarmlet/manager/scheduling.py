@@ -14,7 +14,7 @@ from typing import Any
 
 from swarmlet.manager import tasks as T
 from swarmlet.manager.orchestrator.failures import Failure
-from swarmlet.manager.orchestrator.fields import check_task, whole_number
+from swarmlet.manager.orchestrator.fields import whole_number
 from swarmlet.manager.orchestrator.snapshot import Snapshot
 from swarmlet.manager.scheduler import schedule
 from swarmlet.manager.scheduler.nodeinfo import NodeInfo, host_ports, reservations
@@ -60,8 +60,8 @@ def _readable_node(node: dict[str, Any]) -> bool:
 
 
 def _readable_task(task: dict[str, Any]) -> bool:
-    """Whether the task's state, reservations and host ports read (raises if not)."""
-    check_task(task)
+    """Whether the task's reservations and host ports read (raises if not; its state is
+    checked by Snapshot.guard)."""
     reservations(task)
     host_ports(task)
     return True

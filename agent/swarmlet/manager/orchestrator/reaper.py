@@ -15,7 +15,7 @@ from collections import defaultdict
 from typing import Any
 
 from swarmlet.manager import tasks as T
-from swarmlet.manager.orchestrator.fields import check_task, whole_number
+from swarmlet.manager.orchestrator.fields import whole_number
 from swarmlet.manager.orchestrator.snapshot import Snapshot
 
 STAGE = "reaper"
@@ -50,7 +50,6 @@ def _reap_task(snap: Snapshot, task: dict[str, Any],
                history: dict[tuple[str, Any], list[dict[str, Any]]]) -> list[dict[str, Any]]:
     """Deletes or stops a task nobody needs; files the others by slot (or node) of their
     service."""
-    check_task(task)
     service = snap.services.get(task["ServiceID"])
     if service is None or task.get("DesiredState") == "remove":
         if _gone(snap, task):

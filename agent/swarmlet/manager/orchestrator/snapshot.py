@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
 from swarmlet.manager.orchestrator.failures import Failures, guard
-from swarmlet.manager.orchestrator.fields import FieldError, number, whole_number
+from swarmlet.manager.orchestrator.fields import FieldError, check_task, number, whole_number
 from swarmlet.manager.services import SECOND
 
 DEFAULT_RETENTION = 5  # Docker's TaskHistoryRetentionLimit
@@ -52,13 +52,19 @@ class Snapshot:
         return snap
 
     def guard(self, stage: str, kind: str, obj: Any, step: Callable[[], R], fallback: R) -> R:
-        """`step()` for one object of a stage; a failure stays with `obj` (failures.py)."""
+        """`step()` for one object of a stage; a failure stays with `obj` (failures.py).
+        A task's shape is checked first, so its error names the field at fault."""
+        if kind == "task":
+            return guard(self.failures, stage, kind, obj, lambda: _checked(obj, step), fallback)
         return guard(self.failures, stage, kind, obj, step, fallback)
 
-    def tasks_by_service(self) -> dict[str, list[dict[str, Any]]]:
+    def tasks_by_service(self, stage: str) -> dict[str, list[dict[str, Any]]]:
+        """The tasks that read, by service; the others keep their error and are left out
+        (a slot whose task does not read gets a new one; the old one goes once it reads)."""
         grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for task in self.tasks:
-            grouped[task.get("ServiceID", "")].append(task)
+            if self.guard(stage, "task", task, lambda: True, False):
+                grouped[task["ServiceID"]].append(task)
         return grouped
 
     def node_usable(self, node_id: str) -> bool:
@@ -79,6 +85,11 @@ class Snapshot:
         except (TypeError, ValueError):
             return float("inf")
         return (self.now - then).total_seconds()
+
+
+def _checked(task: Any, step: Callable[[], R]) -> R:
+    check_task(task)
+    return step()
 
 
 def _part(obj: dict[str, Any], key: str) -> dict[str, Any]:

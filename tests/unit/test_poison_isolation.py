@@ -1,0 +1,322 @@
+"""Failures stay with their object: a malformed service, cluster, node or task (written
+straight into the store, as an older version or a worker could have) gets its error recorded
+on it, and every pass still creates, allocates and schedules the healthy service beside it."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from memory_store import MemoryStore
+from test_orchestrator import NOW
+
+from swarmlet.manager import tasks as T
+from swarmlet.manager.loops import run_pass
+from swarmlet.manager.orchestrator.control_errors import FIELD
+from swarmlet.manager.orchestrator.global_ import reconcile_global
+from swarmlet.manager.orchestrator.reaper import reap
+from swarmlet.manager.orchestrator.replicated import reconcile_replicated
+from swarmlet.manager.orchestrator.snapshot import Snapshot
+from swarmlet.manager.orchestrator.update import update_services
+from swarmlet.manager.scheduler import schedule
+from swarmlet.manager.scheduling import schedule_pending
+
+GB = 1 << 30
+
+
+def spec(name: str, replicas: object = 1, **extra: object) -> dict:
+    return {"Name": name,
+            "TaskTemplate": {"ContainerSpec": {"Image": "img"},
+                             "RestartPolicy": {"Condition": "any", "Delay": 0,
+                                               "MaxAttempts": 0, "Window": 0},
+                             "Resources": {}, "Placement": {}},
+            "Mode": {"Replicated": {"Replicas": replicas}}, **extra}
+
+
+def node_obj(node_id: str, cpus: object = 4 * 10**9) -> dict:
+    return {"ID": node_id, "Spec": {"Role": "worker", "Availability": "active", "Labels": {}},
+            "Description": {"Hostname": node_id,
+                            "Platform": {"OS": "linux", "Architecture": "x86_64"},
+                            "Resources": {"NanoCPUs": cpus, "MemoryBytes": 8 * GB}},
+            "Status": {"State": "ready", "Addr": "198.18.0.2"}}
+
+
+def world(*nodes: dict) -> MemoryStore:
+    store = MemoryStore()
+    store.create("cluster", {"ID": "cluster0", "Spec": {"Name": "default", "Orchestration": {
+        "TaskHistoryRetentionLimit": 5}}})
+    for node in nodes or (node_obj("n1"),):
+        store.create("node", node)
+    return store
+
+
+def add_service(store: MemoryStore, service_id: str, service_spec: dict, **extra: object) -> dict:
+    return store.create("service", {"ID": service_id, "Spec": service_spec,
+                                    "SpecVersion": {"Index": 1}, **extra})
+
+
+def tasks_of(store: MemoryStore, service_id: str) -> list[dict]:
+    return [t for t in store.list("task") if t.get("ServiceID") == service_id]
+
+
+def converge(store: MemoryStore, passes: int = 3) -> None:
+    for _ in range(passes):
+        run_pass(store)
+
+
+def assert_healthy_scheduled(store: MemoryStore, replicas: int = 2,
+                             nodes: tuple[str, ...] = ("n1",)) -> None:
+    """The healthy service's tasks were created, allocated (pending) and scheduled."""
+    web = tasks_of(store, "web")
+    assert len(web) == replicas
+    assert {T.state_of(t) for t in web} == {"assigned"}
+    assert {t["NodeID"] for t in web} <= set(nodes)
+    assert FIELD not in store.get("service", "web")
+
+
+def error_of(store: MemoryStore, kind: str, object_id: str) -> dict:
+    error = store.get(kind, object_id).get(FIELD)
+    assert error is not None, f"{kind} {object_id} has no {FIELD}"
+    assert set(error) == {"Stage", "Message", "Since"}
+    return error
+
+
+# --- whole passes on an in-memory store ----------------------------------------------------
+
+def test_replicas_that_do_not_read_stay_with_their_service() -> None:
+    store = world()
+    add_service(store, "bad", spec("bad", replicas="x"))
+    add_service(store, "web", spec("web", replicas=2))
+    converge(store)
+    assert_healthy_scheduled(store)
+    error = error_of(store, "service", "bad")
+    assert error["Stage"] == "orchestrator"
+    assert "Spec.Mode" in error["Message"] and "'x'" in error["Message"]
+    assert tasks_of(store, "bad") == []
+
+
+def test_a_spec_without_mode_is_replicated_once_and_a_null_mode_is_an_error() -> None:
+    store = world()
+    no_mode = spec("nomode")
+    del no_mode["Mode"]
+    null_mode = {**spec("nullmode"), "Mode": None}
+    add_service(store, "nomode", no_mode)
+    add_service(store, "nullmode", null_mode)
+    add_service(store, "web", spec("web", replicas=2))
+    converge(store)
+    assert_healthy_scheduled(store)
+    assert len(tasks_of(store, "nomode")) == 1  # Docker's default mode: one replica
+    assert FIELD not in store.get("service", "nomode")
+    assert error_of(store, "service", "nullmode")["Message"] == \
+        "Spec.Mode: None is neither Replicated nor Global"
+
+
+def test_an_update_whose_parallelism_does_not_read_waits_with_the_error() -> None:
+    store = world()
+    bad = add_service(store, "bad", spec("bad", replicas=2))
+    converge(store)
+    old_tasks = {t["ID"] for t in tasks_of(store, "bad")}
+    bad = store.get("service", "bad")
+    bad["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"] = "img:2"
+    bad["Spec"]["UpdateConfig"] = {"Parallelism": "two", "Order": "stop-first"}
+    bad["UpdateStatus"] = {"State": "updating", "StartedAt": "2026-01-01T00:00:00.000000Z",
+                           "Message": "update in progress"}
+    store.update("service", bad)
+    add_service(store, "web", spec("web", replicas=2))
+    converge(store)
+    assert_healthy_scheduled(store)
+    error = error_of(store, "service", "bad")
+    assert error["Stage"] == "updater"
+    assert error["Message"] == "Spec.UpdateConfig.Parallelism: 'two' is not a whole number"
+    assert {t["ID"] for t in tasks_of(store, "bad")} == old_tasks  # the update waits
+    assert store.get("service", "bad")["UpdateStatus"]["State"] == "updating"
+
+
+def test_a_bad_retention_limit_falls_back_to_the_default_and_is_recorded() -> None:
+    store = world()
+    cluster = store.get("cluster", "cluster0")
+    cluster["Spec"]["Orchestration"]["TaskHistoryRetentionLimit"] = "five"
+    store.update("cluster", cluster)
+    assert Snapshot.read(store).retention == 5
+    add_service(store, "web", spec("web", replicas=2))
+    converge(store)
+    assert_healthy_scheduled(store)
+    error = error_of(store, "cluster", "cluster0")
+    assert error["Stage"] == "snapshot"
+    assert error["Message"] == ("Spec.Orchestration.TaskHistoryRetentionLimit: 'five' is not "
+                                "a whole number; the default, 5, applies")
+
+
+def test_a_node_whose_resources_do_not_read_takes_no_task_and_shows_why() -> None:
+    store = world(node_obj("n1"), node_obj("n2", cpus="lots"))
+    add_service(store, "web", spec("web", replicas=2))
+    converge(store)
+    assert_healthy_scheduled(store, nodes=("n1",))  # spread would have used n2 as well
+    error = error_of(store, "node", "n2")
+    assert error["Stage"] == "scheduler"
+    assert error["Message"] == "Description.Resources.NanoCPUs: 'lots' is not a whole number"
+    assert FIELD not in store.get("node", "n1")
+
+
+@pytest.mark.parametrize(("garble", "message"), [
+    (lambda t: t["Status"].update(State="bogus"), "Status.State: 'bogus' is not a task state"),
+    (lambda t: t.update(Status="garbled"), "Status: 'garbled' is not an object"),
+    (lambda t: t.pop("ServiceID"), "ServiceID: None is not a service ID"),
+    (lambda t: t.update(DesiredState=7), "DesiredState: 7 is not a task state"),
+])
+def test_a_task_with_a_garbled_field_keeps_the_error(garble, message) -> None:
+    store = world()
+    other = add_service(store, "other", spec("other"))
+    task = T.new_task(other, 1)
+    task["ID"] = "garbled-task"
+    garble(task)
+    store.create("task", task)
+    add_service(store, "web", spec("web", replicas=2))
+    converge(store)
+    assert_healthy_scheduled(store)
+    stored = store.get("task", "garbled-task")
+    assert stored[FIELD]["Message"] == message
+    if isinstance(stored.get("Status"), dict):  # `service ps` shows it in ERROR
+        assert stored["Status"]["Err"] == message
+
+
+def test_a_steady_failure_is_written_and_logged_once(caplog) -> None:
+    store = world()
+    add_service(store, "bad", spec("bad", replicas="x"))
+    add_service(store, "web", spec("web", replicas=2))
+    with caplog.at_level(logging.WARNING, logger="swarmlet.orchestrator"):
+        converge(store)
+        version = store.get("service", "bad")["Version"]["Index"]
+        since = error_of(store, "service", "bad")["Since"]
+        writes = store.writes
+        converge(store, passes=5)
+    assert store.writes == writes  # nothing changes: nothing is written
+    assert store.get("service", "bad")["Version"]["Index"] == version
+    assert error_of(store, "service", "bad")["Since"] == since
+    warnings = [r for r in caplog.records if "service bad" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "the orchestrator cannot process it" in warnings[0].getMessage()
+
+
+def test_the_error_goes_once_the_object_is_fixed() -> None:
+    store = world()
+    other = add_service(store, "other", spec("other"))
+    task = T.new_task(other, 1)
+    task["ID"] = "garbled-task"
+    task["Status"]["State"] = "bogus"
+    store.create("task", task)
+    add_service(store, "bad", spec("bad", replicas="x"))
+    converge(store)
+    bad = store.get("service", "bad")
+    bad["Spec"]["Mode"]["Replicated"]["Replicas"] = 1
+    store.update("service", bad)
+    task = store.get("task", "garbled-task")
+    task["Status"]["State"] = "new"  # the worker's next report, say
+    store.update("task", task)
+    converge(store)
+    assert FIELD not in store.get("service", "bad")
+    assert len(tasks_of(store, "bad")) == 1
+    fixed = store.get("task", "garbled-task")
+    assert FIELD not in fixed and "Err" not in fixed["Status"]
+    # Its slot got a new task while it did not read: the older one now stops.
+    assert fixed["DesiredState"] == "shutdown"
+    [replacement] = [t for t in tasks_of(store, "other") if t["ID"] != "garbled-task"]
+    assert replacement["Slot"] == 1 and T.state_of(replacement) == "assigned"
+
+
+# --- stages, one at a time -----------------------------------------------------------------
+
+def snap_of(store: MemoryStore) -> Snapshot:
+    snap = Snapshot.read(store)
+    snap.now = NOW
+    return snap
+
+
+def test_orchestrators_go_on_past_a_service_they_cannot_read() -> None:
+    store = world()
+    add_service(store, "bad", spec("bad", replicas="x"))
+    add_service(store, "badglobal", {**spec("badglobal"), "Mode": {"Global": {}},
+                                     "TaskTemplate": None})
+    add_service(store, "web", spec("web", replicas=2))
+    snap = snap_of(store)
+    changes = reconcile_replicated(snap) + reconcile_global(snap)
+    assert {c["object"]["ServiceID"] for c in changes} == {"web"}
+    assert {(f.kind, f.id, f.stage) for f in snap.failures} == {
+        ("service", "bad", "orchestrator"), ("service", "badglobal", "orchestrator")}
+
+
+def test_the_updater_goes_on_past_a_policy_it_cannot_read() -> None:
+    store = world()
+    for name, parallelism in (("bad", "two"), ("web", 1)):
+        service = add_service(store, name, spec(name))
+        store.create("task", {**T.new_task(service, 1, "n1"), "ID": f"{name}-old"})
+        service = store.get("service", name)
+        service["Spec"]["TaskTemplate"]["ContainerSpec"]["Image"] = "img:2"
+        service["Spec"]["UpdateConfig"] = {"Parallelism": parallelism}
+        service["UpdateStatus"] = {"State": "updating", "StartedAt": ""}
+        store.update("service", service)
+    snap = snap_of(store)
+    changes = update_services(snap)
+    assert {c["object"]["ServiceID"] for c in changes} == {"web"}
+    [failure] = list(snap.failures)
+    assert (failure.kind, failure.id, failure.stage) == ("service", "bad", "updater")
+
+
+def test_the_reaper_goes_on_past_a_task_and_a_policy_it_cannot_read() -> None:
+    store = world()
+    web = add_service(store, "web", spec("web"))
+    bad = add_service(store, "bad", spec("bad"))
+    bad["Spec"]["TaskTemplate"]["RestartPolicy"]["MaxAttempts"] = "3"
+    store.update("service", bad)
+    for service in (web, bad):
+        for i in range(8):  # more ended history than the retention limit keeps
+            task = T.new_task(service, 1, "n1", desired="shutdown")
+            task["ID"] = f"{service['ID']}-{i}"
+            task["Status"]["State"] = "shutdown"
+            store.create("task", task)
+    garbled = T.new_task(web, 2)
+    garbled["ID"] = "garbled"
+    garbled["Slot"] = "two"
+    store.create("task", garbled)
+    snap = snap_of(store)
+    deleted = {c["id"] for c in reap(snap) if c["op"] == "delete"}
+    assert len(deleted) == 3 and all(d.startswith("web-") for d in deleted)
+    assert {(f.kind, f.id) for f in snap.failures} == {("service", "bad"), ("task", "garbled")}
+
+
+def test_the_scheduler_leaves_out_a_node_and_a_task_it_cannot_read() -> None:
+    store = world(node_obj("n1"), node_obj("n2", cpus="lots"))
+    web = add_service(store, "web", spec("web", replicas=2))
+    for slot in (1, 2):
+        task = T.new_task(web, slot)
+        task["ID"] = f"web-{slot}"
+        task["Status"]["State"] = "pending"
+        store.create("task", task)
+    load = T.new_task(web, 3, "n1")
+    load["ID"] = "web-load"
+    load["Status"]["State"] = "running"
+    load["Spec"]["Resources"] = {"Reservations": {"NanoCPUs": "half"}}
+    store.create("task", load)
+    snap = snap_of(store)
+    changes = schedule_pending(snap)
+    assert {c["object"]["NodeID"] for c in changes} == {"n1"}
+    assert len(changes) == 2
+    assert {(f.kind, f.id) for f in snap.failures} == {("node", "n2"), ("task", "web-load")}
+
+
+def test_schedule_places_other_groups_when_one_spec_does_not_read() -> None:
+    nodes = [node_obj("n1")]
+    nodes[0]["Description"]["Resources"]["NanoCPUs"] = 4 * 10**9
+    good = {"ID": "good", "Spec": spec("good")}
+    bad = {"ID": "bad", "Spec": spec("bad")}
+    bad["Spec"]["TaskTemplate"]["Placement"] = {"MaxReplicas": "x"}
+    tasks = []
+    for service in (good, bad):
+        task = T.new_task(service, 1)
+        task["ID"] = f"{service['ID']}-1"
+        task["Status"]["State"] = "pending"
+        tasks.append(task)
+    plan = schedule(nodes, tasks, {"good": good, "bad": bad})
+    assert plan.assignments == {"good-1": "n1"}
+    assert list(plan.failed) == ["bad-1"]
+    assert plan.failed["bad-1"].startswith("scheduler could not read the task's spec")
