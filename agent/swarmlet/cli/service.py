@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from swarmlet.cli import plan_view
 from swarmlet.cli import service_format as fmt
 from swarmlet.cli.lookup import get_each
 from swarmlet.cli.progress import wait_on_service
@@ -33,11 +34,13 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("create", help="Create a new service")
     add_common_options(p)
+    add_dry_run_option(p)
     add_create_options(p)
     p.set_defaults(run=cmd_create)
 
     p = sub.add_parser("update", help="Update a service")
     add_common_options(p)
+    add_dry_run_option(p)
     add_update_options(p)
     p.set_defaults(run=cmd_update, flag_defaults=flag_defaults(p))
 
@@ -67,6 +70,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     p = sub.add_parser("scale", help="Scale one or multiple replicated services")
     p.add_argument("-d", "--detach", action="store_true",
                    help="Exit immediately instead of waiting for the service to converge")
+    add_dry_run_option(p)
     p.add_argument("scales", nargs="+", metavar="SERVICE=REPLICAS")
     p.set_defaults(run=cmd_scale)
 
@@ -78,9 +82,18 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.set_defaults(run=cmd_logs)
 
     p = sub.add_parser("rm", aliases=["remove"], help="Remove one or more services")
+    add_dry_run_option(p)
     p.add_argument("services", nargs="+", metavar="SERVICE")
     p.set_defaults(run=cmd_rm)
 
+
+
+def add_dry_run_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dry-run", action="store_true",
+                   help="Show the agent's plan (spec changes, tasks replaced, placement) "
+                   "and change nothing")
+    p.add_argument("--plan-format", choices=["table", "json"], default="table",
+                   help="How --dry-run prints the plan")
 
 
 def add_task_list_options(p: argparse.ArgumentParser) -> None:
@@ -105,6 +118,9 @@ def cmd_create(args: argparse.Namespace) -> None:
     client = Client(args.host)
     spec = spec_from_create_args(args, resolve=network_resolver(client),
                                  lookup=object_lookup(client))
+    if args.dry_run:
+        plan_view.show(client.post("/services/create", spec, dry_run=1), args.plan_format)
+        return
     service_id = client.post("/services/create", spec)["ID"]
     print(service_id)
     if not args.detach:
@@ -117,14 +133,18 @@ def cmd_update(args: argparse.Namespace) -> None:
     client = Client(args.host)
     service = client.get(f"/services/{args.service}")
     path = f"/services/{service['ID']}/update"
+    dry_run = {"dry_run": 1} if args.dry_run else {}
     if args.rollback:
         check_rollback_alone(args, args.flag_defaults)
-        client.post(path, None, **rollback_query(service))
+        answer = client.post(path, None, **rollback_query(service), **dry_run)
     else:
-        client.post(path, updated_spec(service["Spec"], args,
-                                       resolve=network_resolver(client),
-                                       lookup=object_lookup(client)),
-                    version=service["Version"]["Index"])
+        answer = client.post(path, updated_spec(service["Spec"], args,
+                                                resolve=network_resolver(client),
+                                                lookup=object_lookup(client)),
+                             version=service["Version"]["Index"], **dry_run)
+    if args.dry_run:
+        plan_view.show(answer, args.plan_format)
+        return
     _after_update(client, args, service)
 
 
@@ -226,6 +246,10 @@ def cmd_scale(args: argparse.Namespace) -> None:
                           f'parsing "{value}": invalid syntax')
             continue
         try:
+            if args.dry_run:
+                plan_view.show(_scale(client, name, int(value), dry_run=True),
+                               args.plan_format)
+                continue
             stale = _scale(client, name, int(value))
         except SwarmletError as exc:
             prefix = "Error response from daemon: " if isinstance(exc, ApiResponseError) else ""
@@ -243,13 +267,17 @@ def cmd_scale(args: argparse.Namespace) -> None:
         raise SwarmletError("\n".join(errors))
 
 
-def _scale(client: Client, ref: str, replicas: int) -> dict[str, Any] | None:
-    """Set the replicas; the service's UpdateStatus from before (stale for progress)."""
+def _scale(client: Client, ref: str, replicas: int, dry_run: bool = False) -> Any:
+    """Set the replicas; the service's UpdateStatus from before (stale for progress), or
+    with `dry_run` the agent's plan."""
     service = client.get(f"/services/{ref}")
     spec = service["Spec"]
     if "Replicated" not in spec.get("Mode", {}):
         raise SwarmletError("scale can only be used with replicated or replicated-job mode")
     spec["Mode"] = {"Replicated": {**spec["Mode"]["Replicated"], "Replicas": replicas}}
+    if dry_run:
+        return client.post(f"/services/{service['ID']}/update", spec,
+                           version=service["Version"]["Index"], dry_run=1)
     client.post(f"/services/{service['ID']}/update", spec, version=service["Version"]["Index"])
     return service.get("UpdateStatus")
 
@@ -264,7 +292,12 @@ def cmd_logs(args: argparse.Namespace) -> None:
 
 
 def cmd_rm(args: argparse.Namespace) -> None:
-    remove_each(Client(args.host), "services", args.services)
+    client = Client(args.host)
+    if args.dry_run:
+        for ref in args.services:
+            plan_view.show(client.delete(f"/services/{ref}", dry_run=1), args.plan_format)
+        return
+    remove_each(client, "services", args.services)
 
 
 def _unique(services: list[dict[str, Any]]) -> list[dict[str, Any]]:
