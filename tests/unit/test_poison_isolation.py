@@ -320,3 +320,31 @@ def test_schedule_places_other_groups_when_one_spec_does_not_read() -> None:
     assert plan.assignments == {"good-1": "n1"}
     assert list(plan.failed) == ["bad-1"]
     assert plan.failed["bad-1"].startswith("scheduler could not read the task's spec")
+
+
+# --- what users see -------------------------------------------------------------------------
+
+def test_service_inspect_pretty_shows_the_error_of_a_malformed_service() -> None:
+    from swarmlet.cli.service_format import pretty_service, task_rows
+
+    store = world()
+    bad = spec("bad", UpdateConfig={"Parallelism": "two", "Delay": "soon",
+                                    "MaxFailureRatio": "half"})
+    bad["Mode"] = None
+    bad["TaskTemplate"]["RestartPolicy"]["Delay"] = "x"
+    add_service(store, "bad", bad)
+    converge(store)
+    service = store.get("service", "bad")
+    lines = pretty_service(service, now=NOW).splitlines()
+    start = lines.index("ControlError:")
+    assert lines[start + 1] == " Stage:\t\torchestrator"
+    assert lines[start + 3] == " Message:\tSpec.Mode: None is neither Replicated nor Global"
+
+    other = add_service(store, "other", spec("other"))
+    task = {**T.new_task(other, 1), "ID": "garbled-task"}
+    task["Status"]["State"] = "bogus"
+    store.create("task", task)
+    run_pass(store)
+    [row] = task_rows([store.get("task", "garbled-task")], {"other": "other"}, {}, NOW,
+                      trunc=False)
+    assert row["Error"] == "\"Status.State: 'bogus' is not a task state\""

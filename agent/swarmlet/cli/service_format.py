@@ -233,14 +233,15 @@ def pretty_service(service: Obj, now: datetime | None = None,
     if spec.get("Labels"):
         lines.append("Labels:")
         lines += [f" {k}={v}" if v else f" {k}" for k, v in sorted(spec["Labels"].items())]
-    mode = spec.get("Mode", {})
+    mode = spec.get("Mode") or {}  # a stored spec may be malformed: show what is there
     if "Global" in mode:
         lines.append("Service Mode:\tGlobal")
     else:
         lines.append("Service Mode:\tReplicated")
-        if mode.get("Replicated", {}).get("Replicas") is not None:
+        if (mode.get("Replicated") or {}).get("Replicas") is not None:
             lines.append(f" Replicas:\t{mode['Replicated']['Replicas']}")
     lines += _update_status_lines(service.get("UpdateStatus") or {}, now)
+    lines += control_error_lines(service.get("ControlError"), now)
     lines += _placement_lines(task.get("Placement") or {})
     lines += _policy_lines("UpdateConfig", "Update order:     ", spec.get("UpdateConfig"))
     lines += _policy_lines("RollbackConfig", "Rollback order:   ", spec.get("RollbackConfig"))
@@ -300,6 +301,16 @@ def _update_status_lines(status: Obj, now: datetime) -> list[str]:
     return [*lines, f" Message:\t{status.get('Message', '')}"]
 
 
+def control_error_lines(error: Obj | None, now: datetime) -> list[str]:
+    """The failure the manager's control pass recorded on the object (not in Docker's text:
+    a stage that could not process it, since when, and why)."""
+    if not isinstance(error, dict):
+        return []
+    return ["ControlError:", f" Stage:\t\t{error.get('Stage', '')}",
+            f" Since:\t\t{ago(error.get('Since'), now)}",
+            f" Message:\t{error.get('Message', '')}"]
+
+
 def ago(timestamp: str | None, now: datetime) -> str:
     """Docker's "<HumanDuration> ago" ("9 seconds ago", "About a minute ago")."""
     return f"{human_duration((now - parse_time(timestamp)).total_seconds())} ago"
@@ -310,17 +321,27 @@ def _policy_lines(title: str, order_label: str, config: Obj | None) -> list[str]
     if config is None:
         return []
     lines = [f"{title}:", f" Parallelism:\t{config.get('Parallelism', 0)}"]
-    if config.get("Delay", 0) > 0:
-        lines.append(f" Delay:\t\t{duration_text(config['Delay'])}")
+    if _positive(config.get("Delay")):
+        lines.append(f" Delay:\t\t{_duration(config['Delay'])}")
     lines.append(f" On failure:\t{config.get('FailureAction', '')}")
-    if config.get("Monitor", 0) > 0:
-        lines.append(f" Monitoring Period: {duration_text(config['Monitor'])}")
+    if _positive(config.get("Monitor")):
+        lines.append(f" Monitoring Period: {_duration(config['Monitor'])}")
     return [*lines, f" Max failure ratio: {float_text(config.get('MaxFailureRatio', 0))}",
             f" {order_label} {config.get('Order', '')}"]
 
 
+def _duration(nanos: Any) -> str:
+    return duration_text(int(nanos)) if isinstance(nanos, int | float) else str(nanos)
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, int | float) and value > 0
+
+
 def float_text(value: float) -> str:
-    """A float as Go's %v prints it: 0, 0.2, 1."""
+    """A float as Go's %v prints it: 0, 0.2, 1 (anything else as it is)."""
+    if not isinstance(value, int | float):
+        return str(value)
     text = repr(float(value))
     return text[:-2] if text.endswith(".0") else text
 
@@ -343,10 +364,10 @@ def _restart_lines(policy: Obj | None) -> list[str]:
         return []
     lines = ["RestartPolicy:", f" Condition:\t{policy.get('Condition', 'any')}"]
     if "Delay" in policy:
-        lines.append(f" Delay:\t\t{duration_text(policy['Delay'])}")
+        lines.append(f" Delay:\t\t{_duration(policy['Delay'])}")
     lines.append(f" Max Attempts:\t{policy.get('MaxAttempts', 0)}")
     if policy.get("Window"):
-        lines.append(f" Window:\t{duration_text(policy['Window'])}")
+        lines.append(f" Window:\t{_duration(policy['Window'])}")
     return lines
 
 
