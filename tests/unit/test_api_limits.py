@@ -203,7 +203,8 @@ def test_a_body_that_stalls_gets_408(unix_path):
     (b"FOO /_ping HTTP/1.1\r\n\r\n", 405),
     (b"FOO /nothing HTTP/1.1\r\n\r\n", 404),
     (b"GARBAGE\r\n\r\n", 400),
-    (b"GET /_ping HTTP/9.9\r\n\r\n", 505),
+    (b"GET /_ping HTTP/9.9\r\n\r\n", 400),
+    (b"GET /_ping HTTP/1.1\r\nno colon here\r\n\r\n", 200),  # http.client ignores it
     (b"GET /_ping\r\n\r\n", 400),  # HTTP/0.9
     (b"GET * HTTP/1.1\r\n\r\n", 400),
     (b"GET http://[::1/x HTTP/1.1\r\n\r\n", 400),
@@ -214,11 +215,9 @@ def test_a_body_that_stalls_gets_408(unix_path):
 ])
 def test_malformed_requests_get_a_4xx_never_a_5xx(unix_path, raw, status):
     answer = exchange(unix_path, raw)
-    if status == 505:  # http.server's answer to an unknown HTTP version: the one 5xx kept
-        assert status_of(answer) == 505
-        return
     assert status_of(answer) == status, answer
-    assert message_of(answer)
+    if status != 200:
+        assert message_of(answer)
 
 
 def test_a_long_poll_and_a_stream_outlive_the_read_timeouts(unix_path):

@@ -1,7 +1,9 @@
 """HTTP servers for the API: one on the unix socket, one on TCP with mutual TLS.
 
 Handlers get a Request and return a JSON-able value (or raise ApiError); the server checks
-access before calling them, and turns every failure into {"message": ...} as Docker does.
+access before calling them (api/access.py: the route's level, the peer's certificate, the
+store's view of its node), and turns every failure into {"message": ...} as Docker does.
+What a client may send, how slowly and over how many connections: api/limits.py.
 """
 
 from __future__ import annotations
@@ -87,6 +89,8 @@ def make_handler(router: Router, local: bool, limits: Limits,
                        explain: str | None = None) -> None:
             """Malformed requests that http.server refuses itself: Docker-style JSON."""
             self.close_connection = True
+            if code == 505:  # an unknown HTTP version is a bad request: no 5xx for a client's fault
+                code, message = 400, f"unsupported HTTP version: {message}"
             if self.request_version == "HTTP/0.9":
                 self.request_version = "HTTP/1.1"  # answer with a status line all the same
             reason = message or self.responses.get(code, ("error",))[0]
