@@ -1,0 +1,88 @@
+"""Plans (?dry_run=1), pure: the leader's own stages run on an in-memory copy with the change
+applied; nothing of the given state is changed."""
+
+from __future__ import annotations
+
+import copy
+
+from swarmlet.manager.plan import diff, service_plan, spec_plan
+from swarmlet.spec.service import normalise_spec
+
+GB = 1 << 30
+
+
+def node(nid: str, availability: str = "active", cpus: float = 2, **labels: str) -> dict:
+    return {"ID": nid, "Version": {"Index": 1},
+            "Spec": {"Role": "worker", "Availability": availability, "Labels": labels},
+            "Description": {"Hostname": f"host-{nid}",
+                            "Platform": {"OS": "linux", "Architecture": "x86_64"},
+                            "Resources": {"NanoCPUs": int(cpus * 1e9), "MemoryBytes": 8 * GB}},
+            "Status": {"State": "ready", "Addr": "198.18.0.9"}}
+
+
+def service(sid: str, replicas: int, **template: object) -> dict:
+    spec = normalise_spec({"Name": sid, "Mode": {"Replicated": {"Replicas": replicas}},
+                           "TaskTemplate": {"ContainerSpec": {"Image": "x"}, **template}})
+    return {"ID": sid, "Spec": spec, "SpecVersion": {"Index": 1}, "Version": {"Index": 2}}
+
+
+def state(*nodes: dict) -> dict[str, list[dict]]:
+    return {"node": list(nodes), "service": [], "task": [], "cluster": [], "network": []}
+
+
+def test_a_create_places_replicas_over_the_nodes_and_writes_nothing() -> None:
+    objects = state(node("a"), node("b"), node("c", availability="drain"))
+    before = copy.deepcopy(objects)
+    plan = service_plan(objects, "create", None, service("web", 4))
+    assert plan["DryRun"] and plan["Action"] == "create" and not plan["TasksReplaced"]
+    assert plan["Placement"] == {"Nodes": {"host-a": 2, "host-b": 2}, "Unplaced": []}
+    assert objects == before
+
+
+def test_tasks_that_cannot_be_placed_come_with_the_schedulers_reason() -> None:
+    objects = state(node("a", zone="x"), node("b"))
+    plan = service_plan(objects, "create", None,
+                        service("db", 3, Placement={"Constraints": ["node.labels.zone==y"]}))
+    assert plan["Placement"]["Nodes"] == {}
+    [unplaced] = plan["Placement"]["Unplaced"]
+    assert unplaced["Tasks"] == 3
+    assert unplaced["Reason"].startswith("no suitable node (scheduling constraints not "
+                                         "satisfied on 2 nodes)")
+
+
+def test_reservations_beyond_capacity_leave_tasks_unplaced() -> None:
+    objects = state(node("a", cpus=1))
+    plan = service_plan(objects, "create", None,
+                        service("big", 3, Resources={"Reservations": {"NanoCPUs": 600_000_000}}))
+    assert plan["Placement"]["Nodes"] == {"host-a": 1}
+    assert plan["Placement"]["Unplaced"][0]["Tasks"] == 2
+    assert "insufficient resources" in plan["Placement"]["Unplaced"][0]["Reason"]
+
+
+def test_an_update_says_whether_tasks_are_replaced_and_what_changed() -> None:
+    old = service("web", 2)
+    scaled = {**old, "Spec": {**old["Spec"], "Mode": {"Replicated": {"Replicas": 3}}}}
+    plan = service_plan(state(node("a")), "update", old, scaled)
+    assert not plan["TasksReplaced"]
+    assert plan["Diff"] == [{"Path": "Mode.Replicated.Replicas", "Old": 2, "New": 3}]
+    template = copy.deepcopy(old["Spec"])
+    template["TaskTemplate"]["ContainerSpec"]["Env"] = ["A=1"]
+    plan = service_plan(state(node("a")), "update", old, {**old, "Spec": template})
+    assert plan["TasksReplaced"]
+    assert plan["Diff"] == [{"Path": "TaskTemplate.ContainerSpec.Env", "Old": None,
+                             "New": ["A=1"]}]
+
+
+def test_a_remove_plans_no_tasks() -> None:
+    web = service("web", 2)
+    objects = state(node("a"))
+    objects["service"] = [web]
+    plan = service_plan(objects, "remove", web, web)
+    assert plan["Spec"] is None and plan["Placement"]["Nodes"] == {}
+
+
+def test_spec_plans_diff_field_by_field() -> None:
+    plan = spec_plan("node", "update", "n1", {"Role": "worker", "Labels": {}},
+                     {"Role": "worker", "Labels": {"a": "1"}})
+    assert plan["Diff"] == [{"Path": "Labels.a", "Old": None, "New": "1"}]
+    assert diff({"a": [1]}, {"a": [1, 2]}) == [{"Path": "a", "Old": [1], "New": [1, 2]}]
