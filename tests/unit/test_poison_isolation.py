@@ -348,3 +348,32 @@ def test_service_inspect_pretty_shows_the_error_of_a_malformed_service() -> None
     [row] = task_rows([store.get("task", "garbled-task")], {"other": "other"}, {}, NOW,
                       trunc=False)
     assert row["Error"] == "\"Status.State: 'bogus' is not a task state\""
+
+
+def test_the_allocator_goes_on_past_a_network_and_a_service_it_cannot_read() -> None:
+    from ipaddress import IPv4Address, IPv4Network
+
+    from swarmlet.manager.allocator import allocate
+    from swarmlet.manager.network_objects import new_network
+
+    store = world()
+    store.create("network", new_network("backend", "backend", IPv4Network("10.0.1.0/24"),
+                                         IPv4Address("10.0.1.1"), 4097))
+    store.create("network", {"ID": "badnet", "Spec": "garbled", "IPAM": {"Configs": ["x"]}})
+    web = add_service(store, "web", spec("web"))
+    web["Spec"]["TaskTemplate"]["Networks"] = [{"Target": "backend"}]
+    web = store.update("service", web)
+    bad = add_service(store, "bad", spec("bad", EndpointSpec={"Ports": [
+        {"TargetPort": 80, "PublishedPort": "eighty"}]}))
+    for service in (web, bad):
+        store.create("task", {**T.new_task(service, 1), "ID": f"{service['ID']}-1"})
+    snap = snap_of(store)
+    changes = allocate(snap)
+    [web_task] = [c["object"] for c in changes if c["object"]["ID"] == "web-1"]
+    assert T.state_of(web_task) == "pending"
+    [address] = web_task["NetworksAttachments"][0]["Addresses"]
+    assert address.startswith("10.0.1.")
+    [bad_task] = [c["object"] for c in changes if c["object"]["ID"] == "bad-1"]
+    assert T.state_of(bad_task) == "new" and bad_task["Status"]["Err"]  # waits, says why
+    assert {(f.kind, f.id) for f in snap.failures} == {("network", "badnet"),
+                                                        ("service", "bad")}

@@ -44,9 +44,7 @@ STAGE, ATTACH_STAGE = "allocator", "attachments"
 
 
 def allocate(snap: Snapshot) -> list[Obj]:
-    networks = snap.networks
-    ingress = N.find_ingress(networks)
-    ingress_id = ingress["ID"] if ingress else None
+    ingress_id = _ingress_id(snap, STAGE)
     addresses = _addresses(snap, STAGE)
     ports = PublishedPorts(snap.services.values(), _guard(snap, STAGE))
     changes: list[Obj] = []
@@ -64,6 +62,13 @@ def allocate(snap: Snapshot) -> list[Obj]:
         changes += snap.guard(STAGE, "task", task, lambda t=task: _allocate_task(
             snap, t, ingress_id, addresses, failed), [])
     return changes + _allocate_attachments(snap, addresses)
+
+
+def _ingress_id(snap: Snapshot, stage: str) -> str | None:
+    for network in snap.networks.values():
+        if snap.guard(stage, "network", network, lambda n=network: N.is_ingress(n), False):
+            return network["ID"]
+    return None
 
 
 def _guard(snap: Snapshot, stage: str) -> Guard:
@@ -163,15 +168,18 @@ def node_networks(snap: Snapshot, ingress_id: str | None) -> dict[str, set[str]]
 
     for task in snap.tasks:
         snap.guard(ATTACH_STAGE, "task", task, lambda t=task: task_networks(t), None)
-    for attachment in snap.attachments:
+    def attachment_network(attachment: Obj) -> None:
         if attachment.get("NodeID") in wanted:
             wanted[attachment["NodeID"]].add(attachment.get("NetworkID", ""))
+
+    for attachment in snap.attachments:
+        snap.guard(ATTACH_STAGE, "attachment", attachment,
+                   lambda a=attachment: attachment_network(a), None)
     return wanted
 
 
 def attach_nodes(snap: Snapshot) -> list[Obj]:
-    ingress = N.find_ingress(snap.networks)
-    wanted = node_networks(snap, ingress["ID"] if ingress else None)
+    wanted = node_networks(snap, _ingress_id(snap, ATTACH_STAGE))
     addresses = _addresses(snap, ATTACH_STAGE)
     changes: list[Obj] = []
     for node in by_age(snap.nodes.values()):

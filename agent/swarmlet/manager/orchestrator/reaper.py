@@ -40,10 +40,17 @@ def reap(snap: Snapshot) -> list[dict[str, Any]]:
         changes += snap.guard(STAGE, "service", service,
                               lambda s=service, g=groups: _trim_history(snap, s, g), [])
     # (the node waiting for an attachment of a removed network reports the failure)
-    changes += [{"op": "delete", "kind": "attachment", "id": a["ID"]}
-                for a in snap.attachments if a.get("NodeID") not in snap.nodes
-                or a.get("NetworkID") not in snap.networks]
+    for attachment in snap.attachments:
+        if snap.guard(STAGE, "attachment", attachment, lambda a=attachment: _orphan(snap, a),
+                      False):
+            changes.append({"op": "delete", "kind": "attachment", "id": attachment["ID"]})
     return changes
+
+
+def _orphan(snap: Snapshot, attachment: dict[str, Any]) -> bool:
+    """An attachment whose node or network is gone."""
+    return attachment.get("NodeID") not in snap.nodes or \
+        attachment.get("NetworkID") not in snap.networks
 
 
 def _reap_task(snap: Snapshot, task: dict[str, Any],
