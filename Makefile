@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 VENV  := .venv
 
-.PHONY: setup test unit demo lint wheels sanity clean-machines
+.PHONY: setup test unit demo lint wheels sanity vendor clean-machines
 
 setup:
 	@scripts/setup.sh
@@ -21,8 +21,12 @@ demo: setup
 wheels: setup
 	@scripts/build-wheels.sh
 
+# The spec core's standard-library slice, copied into the collection (module_utils/_spec_syntax.py).
+vendor:
+	@scripts/vendor-spec.sh
+
 # ansible-test sanity on the collection as users get it (built, then installed).
-sanity: setup
+sanity: setup vendor
 	@scripts/ansible-sanity.sh
 
 lint: setup

@@ -37,6 +37,7 @@ mkdir -p "$WORK/dist"
 
 # --- 1. build the artifact ----------------------------------------------------------------------
 log "building the collection (galaxy.yml build_ignore decides what ships)"
+"$ROOT/scripts/vendor-spec.sh"  # module_utils/_spec_syntax.py: the spec core's copy
 rm -f "$WORK"/dist/swarmlet-swarm-*.tar.gz
 "$VENV/bin/ansible-galaxy" collection build --force --output-path "$WORK/dist" "$ROOT" >/dev/null
 tarball=$(ls "$WORK"/dist/swarmlet-swarm-*.tar.gz)

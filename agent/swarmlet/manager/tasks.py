@@ -1,19 +1,18 @@
 """Tasks: states (a clock that only moves forward), creation, and small queries.
 
 States and their order are SwarmKit's (api/types.proto TaskState), rendered lower-case as
-Docker's Engine API does.
+Docker's Engine API does; they live in swarmlet.spec.syntax, shared with the CLI and the
+Ansible modules.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from swarmlet.spec.syntax import ORDER as ORDER  # re-exported: the spec core's states
+from swarmlet.spec.syntax import STATES as STATES
+from swarmlet.spec.syntax import TERMINAL as TERMINAL
 from swarmlet.store.objects import clone, new_id, now_rfc3339
-
-STATES = ("new", "pending", "assigned", "accepted", "preparing", "ready", "starting",
-          "running", "complete", "shutdown", "failed", "rejected", "remove", "orphaned")
-ORDER = {s: i for i, s in enumerate(STATES)}
-TERMINAL = frozenset({"complete", "shutdown", "failed", "rejected", "orphaned"})
 
 
 def state_of(task: dict[str, Any]) -> str:
