@@ -57,7 +57,8 @@ def allocate(snap: Snapshot) -> list[Obj]:
         if failure is not None:
             failed.setdefault(service["ID"], failure.message)
 
-    new = [t for t in snap.tasks if snap.guard(STAGE, "task", t, lambda t=t: _is_new(t), False)]
+    new = [t for t in snap.readable_tasks() if T.state_of(t) == "new"
+           and t.get("DesiredState") in ("running", "ready")]
     for task in by_age(new):
         changes += snap.guard(STAGE, "task", task, lambda t=task: _allocate_task(
             snap, t, ingress_id, addresses, failed), [])
@@ -92,10 +93,6 @@ def _allocate_endpoint(service: Obj, ingress_id: str | None, addresses: Addresse
         return []
     service["Endpoint"] = endpoint
     return [{"op": "update", "kind": "service", "object": service}]
-
-
-def _is_new(task: Obj) -> bool:
-    return T.state_of(task) == "new" and task.get("DesiredState") in ("running", "ready")
 
 
 def _allocate_task(snap: Snapshot, task: Obj, ingress_id: str | None, addresses: Addresses,

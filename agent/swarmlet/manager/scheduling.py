@@ -17,7 +17,7 @@ from swarmlet.manager.orchestrator.failures import Failure
 from swarmlet.manager.orchestrator.fields import whole_number
 from swarmlet.manager.orchestrator.snapshot import Snapshot
 from swarmlet.manager.scheduler import schedule
-from swarmlet.manager.scheduler.nodeinfo import NodeInfo, host_ports, reservations
+from swarmlet.manager.scheduler.nodeinfo import NodeInfo, holds_node, host_ports, reservations
 
 ASSIGNED_MESSAGE = "scheduler assigned task to node"
 STAGE = "scheduler"
@@ -27,12 +27,16 @@ def schedule_pending(snap: Snapshot) -> list[dict[str, Any]]:
     changes: list[dict[str, Any]] = []
     nodes = [n for n in snap.nodes.values()
              if snap.guard(STAGE, "node", n, lambda n=n: _readable_node(n), False)]
-    tasks = [t for t in snap.tasks
-             if snap.guard(STAGE, "task", t, lambda t=t: _readable_task(t), False)]
-    pending = [t for t in tasks
+    pending = [t for t in snap.readable_tasks()
                if T.state_of(t) == "pending" and t.get("DesiredState") in ("running", "ready")]
     if not pending:
         return changes
+    # What placement reads: the pending tasks, and the tasks that are load on a node.
+    pending_ids = {t["ID"] for t in pending}
+    tasks = [t for t in snap.readable_tasks() if (t["ID"] in pending_ids or holds_node(t))
+             and snap.guard(STAGE, "task", t, lambda t=t: _readable_task(t), False)]
+    readable = {t["ID"] for t in tasks}
+    pending = [t for t in pending if t["ID"] in readable]
     plan = schedule(nodes, tasks, snap.services)
     by_id = {t["ID"]: t for t in pending}
     for task_id, node_id in plan.assignments.items():
@@ -60,8 +64,8 @@ def _readable_node(node: dict[str, Any]) -> bool:
 
 
 def _readable_task(task: dict[str, Any]) -> bool:
-    """Whether the task's reservations and host ports read (raises if not; its state is
-    checked by Snapshot.guard)."""
+    """Whether the task's reservations and host ports read (raises if not; the rest of it
+    was checked when the snapshot was made)."""
     reservations(task)
     host_ports(task)
     return True

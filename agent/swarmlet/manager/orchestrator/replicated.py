@@ -25,7 +25,7 @@ STAGE = "orchestrator"
 
 def reconcile_replicated(snap: Snapshot) -> list[dict[str, Any]]:
     changes: list[dict[str, Any]] = []
-    by_service = snap.tasks_by_service(STAGE)
+    by_service = snap.tasks_by_service()
     for service in snap.services.values():
         changes += snap.guard(STAGE, "service", service,
                               lambda s=service: _reconcile_if_replicated(snap, s, by_service), [])

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
-from swarmlet.manager.orchestrator.failures import Failures, guard
+from swarmlet.manager.orchestrator.failures import Failure, Failures, guard
 from swarmlet.manager.orchestrator.fields import FieldError, check_task, number, whole_number
 from swarmlet.manager.services import SECOND
 
@@ -36,6 +36,16 @@ class Snapshot:
     attachments: list[dict[str, Any]] = field(default_factory=list)  # network_attachments.py
     cluster: dict[str, Any] | None = None
     failures: Failures = field(default_factory=Failures)
+    # task ID → why the task does not read (fields.check_task), found once per snapshot
+    unreadable: dict[str, str] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for task in self.tasks:
+            try:
+                check_task(task)
+            except FieldError as exc:
+                self.unreadable[task["ID"]] = str(exc)
+                self.failures.add(Failure("task", task["ID"], "snapshot", str(exc)))
 
     @classmethod
     def read(cls, store: StoreReader) -> Snapshot:
@@ -53,18 +63,23 @@ class Snapshot:
 
     def guard(self, stage: str, kind: str, obj: Any, step: Callable[[], R], fallback: R) -> R:
         """`step()` for one object of a stage; a failure stays with `obj` (failures.py).
-        A task's shape is checked first, so its error names the field at fault."""
-        if kind == "task":
-            return guard(self.failures, stage, kind, obj, lambda: _checked(obj, step), fallback)
+        A task that does not read is not tried (its error, naming the field, is kept)."""
+        if kind == "task" and obj.get("ID") in self.unreadable:
+            return fallback
         return guard(self.failures, stage, kind, obj, step, fallback)
 
-    def tasks_by_service(self, stage: str) -> dict[str, list[dict[str, Any]]]:
-        """The tasks that read, by service; the others keep their error and are left out
-        (a slot whose task does not read gets a new one; the old one goes once it reads)."""
+    def readable_tasks(self) -> list[dict[str, Any]]:
+        """The tasks the stages can read; the others keep their error and are left out."""
+        if not self.unreadable:
+            return self.tasks
+        return [t for t in self.tasks if t["ID"] not in self.unreadable]
+
+    def tasks_by_service(self) -> dict[str, list[dict[str, Any]]]:
+        """The readable tasks by service (a slot whose task does not read gets a new one;
+        the old one is told to stop once it reads again)."""
         grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for task in self.tasks:
-            if self.guard(stage, "task", task, lambda: True, False):
-                grouped[task["ServiceID"]].append(task)
+        for task in self.readable_tasks():
+            grouped[task["ServiceID"]].append(task)
         return grouped
 
     def node_usable(self, node_id: str) -> bool:
@@ -85,11 +100,6 @@ class Snapshot:
         except (TypeError, ValueError):
             return float("inf")
         return (self.now - then).total_seconds()
-
-
-def _checked(task: Any, step: Callable[[], R]) -> R:
-    check_task(task)
-    return step()
 
 
 def _part(obj: dict[str, Any], key: str) -> dict[str, Any]:

@@ -47,7 +47,7 @@ def start_first_overlap(service: dict[str, Any]) -> bool:
 
 def update_services(snap: Snapshot) -> list[dict[str, Any]]:
     changes: list[dict[str, Any]] = []
-    by_service = snap.tasks_by_service(STAGE)
+    by_service = snap.tasks_by_service()
     for service in snap.services.values():
         if (service.get("UpdateStatus") or {}).get("State") in ACTIVE:
             changes += snap.guard(STAGE, "service", service, lambda s=service: _update(
