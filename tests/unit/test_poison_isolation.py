@@ -377,3 +377,32 @@ def test_the_allocator_goes_on_past_a_network_and_a_service_it_cannot_read() -> 
     assert T.state_of(bad_task) == "new" and bad_task["Status"]["Err"]  # waits, says why
     assert {(f.kind, f.id) for f in snap.failures} == {("network", "badnet"),
                                                         ("service", "bad")}
+
+
+def test_a_stage_that_fails_as_a_whole_is_skipped_logged_once_and_clears_nothing(
+        monkeypatch, caplog) -> None:
+    from swarmlet.manager import loops
+
+    def broken(snap: Snapshot) -> list[dict]:
+        raise RuntimeError("a bug, not an object")
+
+    store = world()
+    add_service(store, "bad", spec("bad", replicas="x"))
+    converge(store, passes=1)
+    monkeypatch.setattr(loops, "STAGES", tuple(
+        (name, broken if name == "attachments" else stage) for name, stage in loops.STAGES))
+    bad = store.get("service", "bad")
+    bad["Spec"]["Mode"]["Replicated"]["Replicas"] = 1  # mended, but a stage did not run
+    store.update("service", bad)
+    add_service(store, "web", spec("web", replicas=2))
+    errors: dict[str, str] = {}
+    with caplog.at_level(logging.INFO, logger="swarmlet.orchestrator"):
+        for _ in range(3):
+            run_pass(store, errors)
+    assert_healthy_scheduled(store)  # the stages before and after it ran
+    assert FIELD in store.get("service", "bad")  # not cleared by an incomplete pass
+    assert len([r for r in caplog.records if "failed as a whole" in r.getMessage()]) == 1
+    assert errors == {"attachments": "a bug, not an object"}
+    monkeypatch.undo()
+    run_pass(store, errors)
+    assert errors == {} and FIELD not in store.get("service", "bad")

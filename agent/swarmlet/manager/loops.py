@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from swarmlet.manager.allocator import allocate, attach_nodes
 from swarmlet.manager.orchestrator.control_errors import record
-from swarmlet.manager.orchestrator.failures import Failures
+from swarmlet.manager.orchestrator.failures import Failures, describe
 from swarmlet.manager.orchestrator.global_ import reconcile_global
 from swarmlet.manager.orchestrator.reaper import reap
 from swarmlet.manager.orchestrator.replicated import reconcile_replicated
@@ -64,6 +64,7 @@ class ControlLoops:
     def __init__(self, store: RaftStore) -> None:
         self.store = store
         self._stopping = threading.Event()
+        self._stage_errors: dict[str, str] = {}  # stages that failed as a whole, logged once
         self._thread = threading.Thread(target=self._run, name="control-loops", daemon=True)
 
     def start(self) -> None:
@@ -111,20 +112,36 @@ class ControlLoops:
             watch.close()
 
     def run_pass(self) -> None:
-        run_pass(self.store)
+        run_pass(self.store, self._stage_errors)
 
 
-def run_pass(store: PassStore) -> None:
-    """One pass of every stage, then the failures recorded on their objects."""
+def run_pass(store: PassStore, stage_errors: dict[str, str] | None = None) -> None:
+    """One pass of every stage, then the failures recorded on their objects.
+
+    A stage that fails as a whole (not on one object: those are guarded) is skipped and
+    the others run; `stage_errors` (stage → message, kept between passes) logs each such
+    failure once rather than every half second."""
+    errors = {} if stage_errors is None else stage_errors
     failures = Failures()
+    whole = True  # every stage ran: an object without a failure now has none
     for name, stage in STAGES:
         snap = Snapshot.read(store)
-        changes = stage(snap)
+        try:
+            changes = stage(snap)
+        except Exception as exc:
+            whole = False
+            if errors.get(name) != describe(exc):
+                errors[name] = describe(exc)
+                log.exception("control pass: the %s failed as a whole; the other stages go on",
+                              name)
+            continue
+        if errors.pop(name, None) is not None:
+            log.info("control pass: the %s runs again", name)
         failures.merge(snap.failures)
         if changes:
             log.debug("%s: %d changes", name, len(changes))
             write_in_batches(store, changes)
-    recorded = record(Snapshot.read(store), failures)
+    recorded = [r for r in record(Snapshot.read(store), failures) if r.failed or whole]
     if recorded:
         for item in recorded:  # only changes are recorded: each is logged once
             log.log(logging.WARNING if item.failed else logging.INFO, "%s", item.sentence)
