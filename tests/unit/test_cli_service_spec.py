@@ -14,6 +14,7 @@ from swarmlet.cli.service_spec import (
     spec_from_create_args,
 )
 from swarmlet.errors import SwarmletError
+from swarmlet.spec.service import normalise_spec
 
 S = 10**9
 
@@ -331,18 +332,23 @@ def test_no_policy_flags_send_no_policies():
     assert "UpdateConfig" not in s and "RollbackConfig" not in s
 
 
-def test_policy_flags_on_create_start_from_swarmkits_defaults():
+def test_policy_flags_on_create_send_only_what_is_given():
     s = spec("--update-parallelism", "2", "--update-delay", "10s", "--update-failure-action",
              "rollback", "--update-max-failure-ratio", "0.5", "--rollback-order", "start-first",
              "--rollback-monitor", "20s", "alpine")
     assert s["UpdateConfig"] == {"Parallelism": 2, "Delay": 10 * S, "FailureAction": "rollback",
-                                 "Monitor": 5 * S, "MaxFailureRatio": 0.5,
-                                 "Order": "stop-first"}
-    assert s["RollbackConfig"] == {"Parallelism": 1, "Delay": 0, "FailureAction": "pause",
-                                   "Monitor": 20 * S, "MaxFailureRatio": 0,
-                                   "Order": "start-first"}
-    assert spec("--update-max-failure-ratio", "1", "alpine")["UpdateConfig"][
-        "MaxFailureRatio"] == 1
+                                 "MaxFailureRatio": 0.5}
+    assert s["RollbackConfig"] == {"Monitor": 20 * S, "Order": "start-first"}
+    assert spec("--update-max-failure-ratio", "1", "alpine")["UpdateConfig"] == {
+        "MaxFailureRatio": 1}
+    # the agent fills in SwarmKit's defaults for the rest, as the service then shows them
+    stored = normalise_spec(s)
+    assert stored["UpdateConfig"] == {"Parallelism": 2, "Delay": 10 * S,
+                                      "FailureAction": "rollback", "Monitor": 5 * S,
+                                      "MaxFailureRatio": 0.5, "Order": "stop-first"}
+    assert stored["RollbackConfig"] == {"Parallelism": 1, "Delay": 0, "FailureAction": "pause",
+                                        "Monitor": 20 * S, "MaxFailureRatio": 0,
+                                        "Order": "start-first"}
 
 
 @pytest.mark.parametrize(("argv", "message"), [

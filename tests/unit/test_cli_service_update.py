@@ -12,6 +12,7 @@ from swarmlet.cli.main import build_parser
 from swarmlet.cli.service_update import updated_spec
 from swarmlet.client import ApiResponseError
 from swarmlet.errors import SwarmletError
+from swarmlet.spec.service import normalise_spec
 
 S = 10**9
 SVC_ID = "svc0000000000000000000001"
@@ -237,10 +238,12 @@ def test_policy_flags_change_only_what_they_name():
     assert update("--update-delay", "1s")["RollbackConfig"] == current()["RollbackConfig"]
 
 
-def test_policy_defaults_fill_a_spec_without_one():
+def test_policy_defaults_are_the_agents_for_a_spec_without_one():
     spec = current()
     del spec["UpdateConfig"]
-    assert update("--update-order", "start-first", spec=spec)["UpdateConfig"] == {
+    sent = update("--update-order", "start-first", spec=spec)
+    assert sent["UpdateConfig"] == {"Order": "start-first"}
+    assert normalise_spec(sent, old=current())["UpdateConfig"] == {
         "Parallelism": 1, "Delay": 0, "FailureAction": "pause", "Monitor": 5 * S,
         "MaxFailureRatio": 0, "Order": "start-first"}
 

@@ -28,8 +28,10 @@ from typing import Any, Protocol, TextIO
 
 from swarmlet.cli.units import NANO
 from swarmlet.errors import SwarmletError
+from swarmlet.spec.syntax import past_running
 
 Obj = dict[str, Any]
+# Docker's CLI numbering of the states, for the bar's fill only (it has "allocated").
 NUMBERED_STATES = {"new": 1, "allocated": 2, "pending": 3, "assigned": 4, "accepted": 5,
                    "preparing": 6, "ready": 7, "starting": 8, "running": 9, "complete": 10,
                    "shutdown": 11, "failed": 12, "rejected": 13}
@@ -73,7 +75,9 @@ def state_number(state: str | None) -> int:
 
 
 def terminal(state: str | None) -> bool:
-    return state_number(state) > RUNNING
+    """Past running (ending or ended), in the spec core's order of task states; "remove" and
+    "orphaned" are too, though the progress bar does not number them."""
+    return past_running(state)
 
 
 def bar(state: str) -> str:

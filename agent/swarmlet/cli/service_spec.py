@@ -1,15 +1,18 @@
-"""`service create` flags -> a ServiceSpec (Docker's Engine API shape), as Docker's CLI builds it.
+"""`service create` flags -> a partial ServiceSpec (Docker's Engine API shape), as Docker's
+CLI builds it.
 
-Pure apart from reading --env-file files and looking bare `-e NAME` up in the environment given.
-`add_common_options` / `apply_common` hold the flags `service update` shares with `create`
-(the --update-* / --rollback-* policies among them), so update can apply them onto an existing
-spec; keys the user did not set are left out (the server applies Docker's defaults).
+Syntax only: what the flags say, in the API's shape. The values' syntax (durations, sizes,
+CPUs, the --mount CSV, labels, the health-check merge) is the spec core's
+(swarmlet.spec.syntax); the defaults and rules of a spec are the agent's (it fills in and
+checks what is not given). Pure apart from reading --env-file files and looking bare
+`-e NAME` up in the environment given. `add_common_options` / `apply_common` hold the flags
+`service update` shares with `create` (the --update-* / --rollback-* policies among them), so
+update can apply them onto an existing spec; keys the user did not set are left out.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import shlex
 from collections.abc import Callable, Mapping
@@ -25,20 +28,20 @@ from swarmlet.cli.service_net import (
 from swarmlet.cli.service_net import parse_port as parse_port  # re-exported
 from swarmlet.cli.service_refs import Lookup, create_references
 from swarmlet.cli.service_refs import add_create_options as add_reference_options
-from swarmlet.cli.units import NANO, duration_nanos, nano_cpus, ram_in_bytes
+from swarmlet.cli.units import duration_nanos, nano_cpus, ram_in_bytes
 from swarmlet.client import ApiResponseError
 from swarmlet.errors import SwarmletError
+from swarmlet.spec import syntax
+from swarmlet.spec.syntax import MOUNT_TYPES as MOUNT_TYPES  # re-exported
 
 Spec = dict[str, Any]
 RESTART_CONDITIONS = ("none", "on-failure", "any")
-MOUNT_TYPES = ("bind", "volume", "tmpfs")
-# Update and rollback policies: flag prefix -> spec key, the failure actions it takes, and
-# SwarmKit's defaults (filled in when a policy flag is given and the spec has no policy yet).
+# Update and rollback policies: flag prefix -> spec key, and the failure actions it takes.
+# Only the fields given are sent; the agent fills in the rest (on update the current spec
+# already has them).
 POLICIES = {"update": "UpdateConfig", "rollback": "RollbackConfig"}
 FAILURE_ACTIONS = {"update": ("pause", "continue", "rollback"), "rollback": ("pause", "continue")}
 UPDATE_ORDERS = ("stop-first", "start-first")
-POLICY_DEFAULTS = {"Parallelism": 1, "Delay": 0, "FailureAction": "pause", "Monitor": 5 * NANO,
-                   "MaxFailureRatio": 0, "Order": "stop-first"}
 
 
 def add_common_options(p: argparse.ArgumentParser) -> None:
@@ -207,7 +210,11 @@ def apply_common(spec: Spec, args: argparse.Namespace) -> Spec:
                                                            "stop-grace-period")
     health = healthcheck(args)
     if health is not None:
-        container["Healthcheck"] = merge_health(container.get("Healthcheck"), health)
+        merged = merge_health(container.get("Healthcheck"), health)
+        if merged is None:
+            container.pop("Healthcheck", None)
+        else:
+            container["Healthcheck"] = merged
     if args.replicas_max_per_node is not None:
         task.setdefault("Placement", {})["MaxReplicas"] = parse_uint(
             args.replicas_max_per_node, "replicas-max-per-node")
@@ -226,7 +233,7 @@ def apply_common(spec: Spec, args: argparse.Namespace) -> Spec:
     for prefix, key in POLICIES.items():
         changes = policy_changes(args, prefix)
         if changes:
-            spec[key] = {**(spec.get(key) or POLICY_DEFAULTS), **changes}
+            spec[key] = {**(spec.get(key) or {}), **changes}
     return spec
 
 
@@ -270,10 +277,7 @@ def daemon_error(message: str) -> ApiResponseError:
 
 def parse_signed_duration(value: str, flag: str) -> int:
     """A Go duration, which may be negative ("-5s")."""
-    if value[:1] in "+-" and value[1:2].isdigit():
-        nanos = parse_duration_flag(value[1:], flag) if value[1:] else 0
-        return -nanos if value[0] == "-" else nanos
-    return parse_duration_flag(value, flag)
+    return _flag(lambda text: duration_nanos(text, negative=True), value, flag)
 
 
 def parse_ratio(value: str, flag: str) -> float:
@@ -338,13 +342,11 @@ def healthcheck(args: argparse.Namespace) -> Spec | None:
     return health
 
 
-def merge_health(old: Spec | None, given: Spec) -> Spec:
+def merge_health(old: Spec | None, given: Spec) -> Spec | None:
     """The --health-* settings given over the spec's healthcheck (Docker's updateHealthcheck;
-    on create there is none): a NONE test is dropped once settings are given."""
-    if given.get("Test") == ["NONE"]:
-        return given
-    merged = {k: v for k, v in (old or {}).items() if not (k == "Test" and v[:1] == ["NONE"])}
-    return {**merged, **given}
+    on create there is none): the spec core's merge (a NONE test is dropped once settings
+    are given; a 0 setting is the image's again)."""
+    return syntax.merge_healthcheck(old, given)
 
 
 def parse_uint(value: str, flag: str) -> int:
@@ -371,13 +373,12 @@ def _flag(parse: Any, value: str, flag: str) -> Any:
 
 def labels(pairs: list[str], flag: str) -> dict[str, str]:
     """key=value (or bare key, value "") as Docker's ConvertKVStringsToMap."""
-    result: dict[str, str] = {}
     for pair in pairs:
-        key, _, value = pair.partition("=")
-        if not key.strip():
-            raise flag_error(flag, pair, f"invalid label '{pair}': empty name")
-        result[key] = value
-    return result
+        try:
+            syntax.parse_labels([pair])
+        except ValueError as exc:
+            raise flag_error(flag, pair, str(exc)) from None
+    return syntax.parse_labels(pairs)
 
 
 def placement_pref(value: str, flag: str = "placement-pref") -> Spec:
@@ -450,67 +451,8 @@ def parse_env_lines(raw: bytes, path: str, environ: Mapping[str, str]) -> list[s
 
 
 def parse_mount(value: str, flag: str = "mount") -> Spec:
-    """Docker's --mount CSV: type=bind|volume|tmpfs,source=,target=,readonly,tmpfs-size=..."""
+    """Docker's --mount CSV (the spec core's parser), with pflag's error wording."""
     try:
-        fields = next(csv.reader([value]), [])
-    except csv.Error as exc:
+        return syntax.parse_mount(value)
+    except ValueError as exc:
         raise flag_error(flag, value, str(exc)) from None
-    mount: Spec = {"Type": "volume"}
-    tmpfs: Spec = {}
-    for field in fields:
-        key, sep, val = field.partition("=")
-        key = key.lower()
-        if not sep:
-            if key in ("readonly", "ro"):
-                mount["ReadOnly"] = True
-                continue
-            raise flag_error(flag, value, f"invalid field '{field}' must be a key=value pair")
-        if key == "type":
-            mount["Type"] = val.lower()
-        elif key in ("source", "src"):
-            mount["Source"] = val
-        elif key in ("target", "dst", "destination"):
-            mount["Target"] = val
-        elif key in ("readonly", "ro"):
-            mount["ReadOnly"] = _parse_bool(val, key, value, flag)
-        elif key == "tmpfs-size":
-            tmpfs["SizeBytes"] = _mount_value(ram_in_bytes, val, key, value, flag)
-        elif key == "tmpfs-mode":
-            tmpfs["Mode"] = _mount_value(lambda v: int(v, 8), val, key, value, flag)
-        else:
-            raise flag_error(flag, value, f"unexpected key '{key}' in '{field}'")
-    kind = mount["Type"]
-    if kind not in MOUNT_TYPES:
-        raise flag_error(flag, value, f"mount type unknown: '{kind}' (use bind, volume "
-                         "or tmpfs)")
-    if not mount.get("Target"):
-        raise flag_error(flag, value, "target is required")
-    if tmpfs and kind != "tmpfs":
-        raise flag_error(flag, value, f"cannot mix 'tmpfs-*' options with mount type '{kind}'")
-    if kind == "bind" and not mount.get("Source"):
-        raise flag_error(flag, value, 'invalid mount config for type "bind": field Source '
-                         "must not be empty")
-    if kind == "tmpfs" and mount.get("Source"):
-        raise flag_error(flag, value, 'invalid mount config for type "tmpfs": field Source '
-                         "must not be specified")
-    if mount.get("ReadOnly") is False:
-        del mount["ReadOnly"]
-    if tmpfs:
-        mount["TmpfsOptions"] = tmpfs
-    return mount
-
-
-def _parse_bool(val: str, key: str, value: str, flag: str) -> bool:
-    """strconv.ParseBool's spellings."""
-    if val in ("1", "t", "T", "TRUE", "true", "True"):
-        return True
-    if val in ("0", "f", "F", "FALSE", "false", "False"):
-        return False
-    raise flag_error(flag, value, f"invalid value for {key}: {val}")
-
-
-def _mount_value(parse: Any, val: str, key: str, value: str, flag: str) -> Any:
-    try:
-        return parse(val)
-    except (SwarmletError, ValueError):
-        raise flag_error(flag, value, f"invalid value for {key}: {val}") from None
