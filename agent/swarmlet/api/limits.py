@@ -21,10 +21,9 @@ from email.message import Message
 from typing import Any
 
 from swarmlet.api.router import ApiError
+from swarmlet.spec.limits import MAX_BODY
 
 log = logging.getLogger("swarmlet.api")
-
-MAX_BODY = 4 << 20  # 4 MiB, like SwarmKit's gRPC message limit
 
 
 @dataclass(frozen=True)

@@ -54,12 +54,17 @@ def _flag(request: Request, name: str) -> bool:
     return is_true(request.query.get(name))
 
 
-def _node_id(request: Request) -> str:
-    """The calling node (dispatcher routes): its certificate's node ID. Over the unix socket
-    there is no calling node."""
+def _caller(request: Request) -> Any:
+    """The calling node (dispatcher and CA renewal routes): its certificate's identity. Over
+    the unix socket there is no calling node."""
     if request.identity is None:
-        raise ApiError(400, "this endpoint is for nodes: call it with a node certificate")
-    return str(request.identity.node_id)
+        raise ApiError(400, "this endpoint is for nodes: call it over the cluster port with "
+                            "a node certificate")
+    return request.identity
+
+
+def _node_id(request: Request) -> str:
+    return str(_caller(request).node_id)
 
 
 # JSON schemas of success answers, for the OpenAPI document.
@@ -238,7 +243,7 @@ def add_swarm_routes(router: Router, node: SwarmNode) -> None:
          body=CARenewRequest, answer=OBJECT)
     def ca_renew(request: Request) -> dict[str, Any]:
         body = request.body
-        return manager().renew(request.identity, body["CSR"], body.get("RaftPort", 2378))
+        return manager().renew(_caller(request), body["CSR"], body.get("RaftPort", 2378))
 
     @add("POST", "/ca/client", "A client certificate (manager access) for a CSR", "local",
          body=CAClientRequest, answer=OBJECT)
@@ -250,14 +255,14 @@ def add_swarm_routes(router: Router, node: SwarmNode) -> None:
          body=AssignmentsRequest, body_required=False, answer=OBJECT)
     def assignments(request: Request) -> dict[str, Any]:
         body = request.body
-        return manager().assignments(request.identity, body.get("Index", 0),
+        return manager().assignments(_caller(request), body.get("Index", 0),
                                      float(body.get("Wait", 10)),
                                      body.get("LogGeneration", -1))
 
     @add("POST", "/dispatcher/status", "Task status reports of the calling node (to the "
          "leader)", "node", body=TaskStatusRequest)
     def task_status(request: Request) -> None:
-        manager().update_task_status(request.identity, request.body["Updates"])
+        manager().update_task_status(_caller(request), request.body["Updates"])
 
     @add("POST", "/dispatcher/attach", "Attach a container of the calling node to an "
          "attachable network (Network, EndpointID); answers once it has an address", "node",
@@ -276,4 +281,4 @@ def add_swarm_routes(router: Router, node: SwarmNode) -> None:
     @add("POST", "/dispatcher/heartbeat", "A node's heartbeat (to the leader)", "node",
          body=HeartbeatRequest, body_required=False, answer=OBJECT)
     def heartbeat(request: Request) -> dict[str, Any]:
-        return manager().heartbeat(request.identity, request.body.get("Addr", ""))
+        return manager().heartbeat(_caller(request), request.body.get("Addr", ""))

@@ -63,6 +63,9 @@ _DOCKER_WORDS: dict[tuple[str, str], str] = {
         "unrecognized rollback failure action {input}",
     ("UpdateConfig.Order", "literal_error"): "unrecognized update order {input}",
     ("RollbackConfig.Order", "literal_error"): "unrecognized rollback order {input}",
+    ("CAConfig.NodeCertExpiry", "greater_than_equal"): "minimum certificate expiry time is 1h0m0s",
+    ("Spec.CAConfig.NodeCertExpiry", "greater_than_equal"):
+        "minimum certificate expiry time is 1h0m0s",
     ("Role", "literal_error"): 'invalid role "{input}": expected manager or worker',
     ("Availability", "literal_error"):
         'invalid availability "{input}": expected active, pause or drain',
