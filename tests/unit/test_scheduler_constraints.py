@@ -6,7 +6,7 @@ import pytest
 
 from swarmlet.errors import SwarmletError
 from swarmlet.manager.scheduler import parse_constraints
-from swarmlet.manager.scheduler.constraints import node_matches
+from swarmlet.spec.constraints import node_matches
 
 NODE = {
     "ID": "n1abc",

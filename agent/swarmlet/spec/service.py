@@ -12,6 +12,8 @@ import re
 import secrets
 from typing import Any
 
+from swarmlet.errors import SwarmletError
+from swarmlet.spec.constraints import parse_constraints
 from swarmlet.spec.errors import SpecError
 from swarmlet.spec.limits import MAX_REPLICAS
 from swarmlet.spec.service_models import ServiceSpec
@@ -167,9 +169,7 @@ def _endpoint_spec(endpoint: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def _check_constraints(constraints: list[str]) -> None:
-    from swarmlet.spec.constraints import parse_constraints
-
     try:
         parse_constraints(constraints)
-    except ValueError as exc:
+    except SwarmletError as exc:
         raise SpecError(str(exc), "TaskTemplate.Placement.Constraints") from None

@@ -16,8 +16,8 @@ from swarmlet.manager.orchestrator.fields import service_mode
 from swarmlet.manager.orchestrator.restart import GAVE_UP_MARK, GIVE_UP, RESTART, restart_decision
 from swarmlet.manager.orchestrator.snapshot import Snapshot
 from swarmlet.manager.orchestrator.update import start_first_overlap
-from swarmlet.manager.scheduler.constraints import Constraint, node_matches, parse_constraints
 from swarmlet.manager.tasks import spec_version
+from swarmlet.spec.constraints import Constraint, node_matches, parse_constraints
 
 STAGE = "orchestrator"
 

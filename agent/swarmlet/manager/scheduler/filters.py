@@ -9,8 +9,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable
 
 from swarmlet.errors import SwarmletError
-from swarmlet.manager.scheduler.constraints import Constraint, node_matches, parse_constraints
 from swarmlet.manager.scheduler.nodeinfo import NodeInfo, host_ports, reservations
+from swarmlet.spec.constraints import Constraint, node_matches, parse_constraints
 
 
 def _on(nodes: int) -> str:

@@ -24,9 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from swarmlet.manager.scheduler.constraints import label_getter
 from swarmlet.manager.scheduler.filters import Pipeline, no_suitable_node
 from swarmlet.manager.scheduler.nodeinfo import NodeInfo, build_node_infos, host_ports, reservations
+from swarmlet.spec.constraints import label_getter
 
 # Desired READY is a restart delay: the task is placed and prepared but not started.
 SCHEDULABLE_DESIRED = frozenset({"running", "ready"})
