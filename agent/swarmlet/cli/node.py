@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
 
 from swarmlet.cli import service
@@ -117,11 +118,24 @@ def pretty(node: dict[str, Any]) -> str:
         f" Operating System:\t{desc.get('Platform', {}).get('OS', '')}",
         f" Architecture:\t\t{desc.get('Platform', {}).get('Architecture', '')}",
         "Resources:",
-        f" CPUs:\t\t\t{resources.get('NanoCPUs', 0) // 10**9}",
-        f" Memory:\t\t{resources.get('MemoryBytes', 0) / 2**30:.4g}GiB",
+        f" CPUs:\t\t\t{_number(resources.get('NanoCPUs', 0), lambda n: str(n // 10**9))}",
+        f" Memory:\t\t{_number(resources.get('MemoryBytes', 0), lambda n: f'{n / 2**30:.4g}GiB')}",
         f"Engine Version:\t\t{desc.get('Engine', {}).get('EngineVersion', '')}",
     ]
+    error = node.get("ControlError")
+    if isinstance(error, dict):  # the leader could not use the node (manager/orchestrator)
+        lines += ["ControlError:", f" Stage:\t\t\t{error.get('Stage', '')}",
+                  f" Message:\t\t{error.get('Message', '')}",
+                  f" Since:\t\t\t{error.get('Since', '')}"]
     return "\n".join(lines)
+
+
+def _number(value: Any, show: Callable[[int], str]) -> str:
+    """A stored count shown in its unit; one that is no number (an older version could have
+    stored one) is shown as it is rather than failing the whole inspect."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return show(value)
+    return repr(value)
 
 
 def _update(client: Client, ref: str, change: dict[str, Any]) -> dict[str, Any]:
