@@ -123,6 +123,12 @@ class SwarmletClient:
     def delete(self, path, **query):
         return self.request("DELETE", path, query=query or None)
 
+    def dry_run(self, method, path, body=None, **query):
+        """The agent's plan of a write (``?dry_run=1``): the request the write would make,
+        answered with what it would do (the normalised spec, its Diff, the placement) and
+        nothing written. Check mode and diff mode are views of it."""
+        return self.request(method, path, body, query=dict(query, dry_run=1))
+
     # --- what several modules ask -------------------------------------------------------------
 
     def local_info(self):

@@ -8,6 +8,12 @@ The options a user gives are kept in facts form (``wanted``: flat name -> value,
 ns, memory in bytes, CPUs as a float); an option left unset is not in ``wanted`` at all, so
 it is neither compared nor changed. ``None`` in ``wanted`` means "clear it".
 
+Syntax only: the module's options in the API's shape. How values are written (durations,
+sizes, CPUs, file modes, mounts, the health-check merge) is the spec core's syntax, vendored
+as ``_spec_syntax``; the defaults and rules of a spec are the agent's, and the module asks it
+for a plan (``?dry_run=1``) to learn what a change would store. An option set back to its
+default ({} for a policy) is left out of the spec, so that the agent fills the default in.
+
 Standard library only (it runs on the target's Python, and in plain pytest).
 """
 
@@ -16,15 +22,11 @@ from __future__ import annotations
 import copy
 import re
 import shlex
-from decimal import Decimal, InvalidOperation
 
+from ansible_collections.swarmlet.swarm.plugins.module_utils import _spec_syntax as syntax
 from ansible_collections.swarmlet.swarm.plugins.module_utils._paths import get_path, set_path
 
-NANO = 10**9
-# What swarmletd fills in (manager/services.py), for predictions in check mode.
-DEFAULT_RESTART = {"Condition": "any", "Delay": 5 * NANO, "MaxAttempts": 0, "Window": 0}
-DEFAULT_POLICY = {"Parallelism": 1, "Delay": 0, "FailureAction": "pause",
-                  "Monitor": 5 * NANO, "MaxFailureRatio": 0, "Order": "stop-first"}
+NANO = syntax.NANO
 
 CS = ("TaskTemplate", "ContainerSpec")
 PLACEMENT = ("TaskTemplate", "Placement")
@@ -91,16 +93,12 @@ class SpecError(Exception):
 
 # --- units ------------------------------------------------------------------------------------
 
-_DURATION_UNITS = {"ns": 1, "us": 10**3, "\u00b5s": 10**3, "\u03bcs": 10**3, "ms": 10**6,
-                   "s": NANO, "m": 60 * NANO, "h": 3600 * NANO}
-_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)")
 _OPERATOR = re.compile(r"\s*(==|!=)\s*")
-_MEMORY = re.compile(r"^(\d+(?:\.\d+)?) ?(?:([kmgtp])(?:i?b)?|b)?$", re.IGNORECASE)
 
 
 def parse_duration(value, option):
-    """Nanoseconds in a Go duration ("1m30s", "500ms", "2h"), an integer of ns, or a string
-    of digits (ns, as community.docker takes it)."""
+    """Nanoseconds in a Go duration ("1m30s", ".5s", "500ms", "2h"), an integer of ns, or a
+    string of digits (ns, as community.docker takes it)."""
     if value is None:
         return None
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
@@ -108,34 +106,29 @@ def parse_duration(value, option):
     text = value.strip() if isinstance(value, str) else None
     if text and text.isdigit():
         return int(text)
-    total, pos = Decimal(0), 0
-    if text:
-        for match in _DURATION_PART.finditer(text):
-            if match.start() != pos:
-                break
-            total += Decimal(match.group(1)) * _DURATION_UNITS[match.group(2)]
-            pos = match.end()
-    if not text or pos != len(text):
+    try:
+        return syntax.parse_duration(text)
+    except ValueError:
         raise SpecError(
             f'{option}: invalid duration "{value}": use a number with a unit (ns, us, ms, s, '
-            "m, h) such as 500ms, 10s or 1m30s, or an integer number of nanoseconds")
-    return int(total)
+            "m, h) such as 500ms, 10s or 1m30s, or an integer number of nanoseconds") from None
 
 
 def parse_memory(value, option):
-    """Bytes in a size "<number>[B|K|M|G|T|P]" (binary units; "64M", "1.5G", "512KiB"), or
-    an integer of bytes."""
+    """Bytes in a size as Docker reads it ("64M", "1.5G", "512KiB": powers of 1024), or an
+    integer of bytes."""
     if value is None:
         return None
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
-    match = _MEMORY.match(value.strip()) if isinstance(value, str) else None
-    if not match:
+    try:
+        if not isinstance(value, str):
+            raise ValueError(value)
+        return syntax.ram_in_bytes(value.strip())
+    except ValueError:
         raise SpecError(
             f'{option}: invalid memory size "{value}": use a number with an optional unit '
-            "B, K, M, G, T or P (powers of 1024), such as 64M or 1.5G")
-    power = " kmgtp".index(match.group(2).lower()) if match.group(2) else 0
-    return int(Decimal(match.group(1)) * 1024**power)
+            "B, K, M, G, T or P (powers of 1024), such as 64M or 1.5G") from None
 
 
 def parse_cpus(value, option):
@@ -143,9 +136,9 @@ def parse_cpus(value, option):
     if value is None:
         return None
     try:
-        nanos = int((Decimal(str(value)) * NANO).to_integral_value())
-    except (InvalidOperation, ValueError):
-        raise SpecError(f'{option}: invalid number of CPUs "{value}"') from None
+        nanos = syntax.nano_cpus(value)
+    except ValueError as exc:
+        raise SpecError(f'{option}: invalid number of CPUs "{value}" ({exc})') from None
     if nanos < 0:
         raise SpecError(f"{option}: the number of CPUs cannot be negative, got {value}")
     return nanos / NANO if nanos else None
@@ -157,13 +150,16 @@ def parse_mode(value, option):
     if value is None or (isinstance(value, int) and not isinstance(value, bool)
                          and 0 <= value <= 0o7777):
         return value
-    text = value.strip().lower() if isinstance(value, str) else ""
-    if text.startswith("0o"):
-        text = text[2:]
-    if not text or any(c not in "01234567" for c in text) or int(text, 8) > 0o7777:
+    try:
+        if not isinstance(value, str):
+            raise ValueError(value)
+        mode = syntax.parse_file_mode(value)
+        if mode > 0o7777:
+            raise ValueError(value)
+        return mode
+    except ValueError:
         raise SpecError(f'{option}: invalid file mode "{value}": use an octal number such as '
-                        "1777 or 0644")
-    return int(text, 8)
+                        "1777 or 0644") from None
 
 
 def _non_negative(value, option):
@@ -242,24 +238,17 @@ def parse_healthcheck(health):
 
 
 def parse_mount(mount):
+    """A mount as given, in facts form (the spec core's mount syntax and Docker's checks)."""
     kind = mount.get("type") or "bind"
     target = mount["target"]
-    source = mount.get("source")
-    if kind == "tmpfs":
-        if source:
-            raise SpecError(f"mounts: the tmpfs mount at {target} cannot have a source")
-    else:
-        if not source:
-            raise SpecError(f"mounts: source must be specified for the {kind} mount at "
-                            f"{target} (only tmpfs mounts have none)")
-        for key in ("tmpfs_size", "tmpfs_mode"):
-            if mount.get(key) is not None:
-                raise SpecError(f"mounts: {key} can only be used with type tmpfs (the mount "
-                                f"at {target} is {kind})")
-    return {"source": source or None, "target": target, "type": kind,
-            "readonly": bool(mount.get("readonly")),
-            "tmpfs_size": parse_memory(mount.get("tmpfs_size"), "mounts.tmpfs_size"),
-            "tmpfs_mode": parse_mode(mount.get("tmpfs_mode"), "mounts.tmpfs_mode")}
+    try:
+        spec = syntax.mount_spec(
+            kind, target, source=mount.get("source"), readonly=bool(mount.get("readonly")),
+            tmpfs_size=parse_memory(mount.get("tmpfs_size"), "mounts.tmpfs_size"),
+            tmpfs_mode=parse_mode(mount.get("tmpfs_mode"), "mounts.tmpfs_mode"))
+    except ValueError as exc:
+        raise SpecError(f"mounts: the {kind} mount at {target}: {exc}") from None
+    return _mount_facts(spec)
 
 
 def parse_preference(pref):
@@ -545,9 +534,8 @@ def _placement(given, wanted):
 def _restart(given, wanted):
     if given is None:
         return
-    if not given:  # {}: back to the defaults
-        given = {"condition": DEFAULT_RESTART["Condition"], "delay": DEFAULT_RESTART["Delay"],
-                 "max_attempts": 0, "window": 0}
+    if not given:  # {}: back to the agent's defaults (left out of the spec)
+        given = dict.fromkeys(("condition", "max_attempts", "delay", "window"))
     if "condition" in given:
         wanted["restart_policy"] = given["condition"]
     if "max_attempts" in given:
@@ -561,8 +549,8 @@ def _restart(given, wanted):
 def _policy(given, option):
     if given is None:
         return None
-    if not given:  # {}: back to the defaults
-        return dict((sub, DEFAULT_POLICY[key]) for sub, key in POLICY_KEYS)
+    if not given:  # {}: back to the agent's defaults (left out of the spec)
+        return dict.fromkeys(POLICY_SUBS)
     result = {}
     for sub in POLICY_SUBS:
         if sub not in given:
@@ -754,9 +742,25 @@ def same(name, wanted, current):
         return all(current.get(k) == v if k == "test" else (current.get(k) or 0) == (v or 0)
                    for k, v in wanted.items())
     if name == "rollback_config":
+        if not wanted:  # {}: the agent's defaults, which only its plan can compare
+            return not current
         current = current or {}
         return all(current.get(k) == v for k, v in wanted.items())
     return _normal(name, wanted) == _normal(name, current)
+
+
+def changed_facts(before, after):
+    """The names of the facts that differ between two specs' facts (the current spec and the
+    agent's plan of the change), in FACT_ORDER."""
+    return [name for name in (*FACT_ORDER, "force_update")
+            if before.get(name) != after.get(name)]
+
+
+def planned_tasks(plan):
+    """How many tasks the agent's plan of a change places, or cannot place yet."""
+    placement = plan.get("Placement") or {}
+    return sum((placement.get("Nodes") or {}).values()) + sum(
+        item.get("Tasks") or 0 for item in placement.get("Unplaced") or [])
 
 
 def differences(wanted, facts):
@@ -784,21 +788,12 @@ def _mount_spec(mount):
 
 
 def _merge_health(current, wanted):
-    """The healthcheck sub-options given over the current ones; a NONE test goes once other
-    settings are given (Docker's updateHealthcheck); {} clears it."""
+    """The healthcheck sub-options given over the current ones (the spec core's merge, as
+    Docker's updateHealthcheck); {} clears it."""
     if not wanted:
         return None
-    if wanted.get("test") == ["NONE"]:
-        return {"Test": ["NONE"]}
-    health = dict((k, v) for k, v in (current or {}).items()
-                  if not (k == "Test" and v == ["NONE"]))
-    for sub, key in HEALTH_KEYS:
-        if sub in wanted:
-            if wanted[sub]:
-                health[key] = wanted[sub]
-            else:
-                health.pop(key, None)
-    return health or None
+    given = dict((key, wanted[sub]) for sub, key in HEALTH_KEYS if sub in wanted)
+    return syntax.merge_healthcheck(current, given)
 
 
 def _merge_networks(current, wanted):
@@ -837,21 +832,26 @@ def _merge_ports(current, wanted):
 
 
 def merged_spec(spec, wanted, force_update=False):
-    """A copy of ``spec`` with the given options set; everything else kept as it is."""
+    """A copy of ``spec`` with the given options set; everything else kept as it is, and so
+    are the options given with the value they have (another order, another spelling)."""
     spec = copy.deepcopy(spec)
+    before = service_facts(spec)
+    wanted = dict((name, value) for name, value in wanted.items()
+                  if name not in before or not same(name, value, before[name]))
     for name, value in wanted.items():
         if name in PATHS:
             set_path(spec, PATHS[name], value)
         elif name in CPU_PATHS:
             set_path(spec, CPU_PATHS[name], round(value * NANO) if value else None)
     if "mode" in wanted or "replicas" in wanted:
-        mode = wanted.get("mode") or service_facts(spec)["mode"]
+        mode = wanted.get("mode") or before["mode"]
         if mode == "global":
             spec["Mode"] = {"Global": {}}
         else:
-            current = (spec.get("Mode") or {}).get("Replicated") or {}
-            replicas = wanted.get("replicas", current.get("Replicas", 1))
-            spec["Mode"] = {"Replicated": {"Replicas": 1 if replicas is None else replicas}}
+            current = dict((spec.get("Mode") or {}).get("Replicated") or {})
+            if wanted.get("replicas") is not None:
+                current["Replicas"] = wanted["replicas"]
+            spec["Mode"] = {"Replicated": current}
     if "placement_preferences" in wanted:
         prefs = [{"Spread": {"SpreadDescriptor": p["spread"]}}
                  for p in wanted["placement_preferences"] or []]
@@ -863,11 +863,14 @@ def merged_spec(spec, wanted, force_update=False):
         health = _merge_health(get_path(spec, (*CS, "Healthcheck")), wanted["healthcheck"])
         set_path(spec, (*CS, "Healthcheck"), health)
     if "rollback_config" in wanted:
-        policy = dict(spec.get("RollbackConfig") or DEFAULT_POLICY)
+        policy = dict(spec.get("RollbackConfig") or {})
         for sub, key in POLICY_KEYS:
             if sub in wanted["rollback_config"]:
-                policy[key] = wanted["rollback_config"][sub]
-        spec["RollbackConfig"] = policy
+                set_path(policy, (key,), wanted["rollback_config"][sub])
+        if wanted["rollback_config"] and policy:
+            spec["RollbackConfig"] = policy
+        else:  # {}: the agent's defaults
+            spec.pop("RollbackConfig", None)
     # Networks and ports left alone when they are the same (another order, a port given
     # without its number): rewriting them would roll the tasks out again for nothing.
     current = service_facts(spec)
@@ -899,45 +902,14 @@ def merged_spec(spec, wanted, force_update=False):
 
 
 def new_spec(name, wanted):
-    """The spec of a new service: the given options; unset ones are the agent's defaults."""
-    base = {"Name": name, "TaskTemplate": {"ContainerSpec": {}},
-            "Mode": {"Replicated": {"Replicas": 1}}}
-    return merged_spec(base, wanted)
+    """The spec of a new service: the given options; the agent fills in the rest."""
+    return merged_spec({"Name": name, "TaskTemplate": {"ContainerSpec": {}}}, wanted)
 
 
 def rebuilt_spec(spec, wanted):
     """The spec of a service removed and created again in another mode: the current spec with
-    the given options (replicas 1 unless given, when it becomes replicated)."""
+    the given options (the agent's default replica count unless given, when it becomes
+    replicated)."""
     spec = dict((k, v) for k, v in spec.items() if k != "Mode")
-    spec["Mode"] = {"Replicated": {"Replicas": 1}}
+    wanted = dict(wanted, mode=wanted.get("mode") or "replicated")
     return merged_spec(spec, wanted)
-
-
-def with_defaults(spec):
-    """The spec as the agent stores it (its defaults filled in), to predict facts in check
-    mode."""
-    spec = copy.deepcopy(spec)
-    task = spec.setdefault("TaskTemplate", {})
-    task["RestartPolicy"] = dict(DEFAULT_RESTART, **(task.get("RestartPolicy") or {}))
-    task.setdefault("Resources", {})
-    task.setdefault("Placement", {})
-    task.setdefault("ForceUpdate", 0)
-    spec.setdefault("Mode", {"Replicated": {"Replicas": 1}})
-    spec["UpdateConfig"] = dict(DEFAULT_POLICY, **(spec.get("UpdateConfig") or {}))
-    spec["RollbackConfig"] = dict(DEFAULT_POLICY, **(spec.get("RollbackConfig") or {}))
-    endpoint = dict(spec.get("EndpointSpec") or {})
-    endpoint["Mode"] = endpoint.get("Mode") or "vip"
-    ports = [dict(p, Protocol=p.get("Protocol") or "tcp",
-                  PublishMode=p.get("PublishMode") or "ingress")
-             for p in endpoint.get("Ports") or []]
-    if ports:
-        endpoint["Ports"] = ports
-    else:
-        endpoint.pop("Ports", None)
-    spec["EndpointSpec"] = endpoint
-    if not get_path(spec, NETWORKS):
-        task.pop("Networks", None)
-    else:
-        task["Networks"] = [dict(n, Aliases=n.get("Aliases") or []) for n in task["Networks"]]
-    spec.setdefault("Labels", {})
-    return spec

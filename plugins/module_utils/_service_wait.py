@@ -4,7 +4,8 @@
 create/update`` without ``-d`` does (agent/swarmlet/cli/progress.py), but give up at a
 deadline and on the first failure.
 
-Converged: every slot of a replicated service (every eligible node of a global one) has a
+Converged: every slot of a replicated service (every node the agent gave a task of a global
+one: it alone decides which nodes are eligible; the plan of the change says how many) has a
 RUNNING task of the service's current task template, the service's UpdateStatus (if it has
 one of this change) is ``completed``, and, when no update monitored the new tasks, they kept
 running for the update monitor period (default 5 s: the CLI's "verify" step). A paused or
@@ -16,78 +17,19 @@ errors.
 
 from __future__ import annotations
 
-import ipaddress
 import time
 
-NANO = 10**9
-DEFAULT_MONITOR = 5 * NANO
-TERMINAL = ("complete", "shutdown", "failed", "rejected", "remove", "orphaned")
-FAILED = ("failed", "rejected")
+from ansible_collections.swarmlet.swarm.plugins.module_utils._spec_syntax import (
+    FAILED,
+    NANO,
+    TERMINAL,
+)
+
+DEFAULT_MONITOR = 5 * NANO  # when the service has no UpdateConfig.Monitor (the CLI's verify)
 
 
 class ConvergeError(Exception):
     """The service did not converge; the message says why, with the tasks' errors."""
-
-
-# --- placement constraints of global services (SwarmKit's rules, as the agent's) -----------
-
-def _node_value(node, key):
-    lowered = key.lower()
-    description = node.get("Description") or {}
-    fixed = {
-        "node.id": node.get("ID"),
-        "node.hostname": description.get("Hostname"),
-        "node.role": (node.get("Spec") or {}).get("Role"),
-        "node.platform.os": (description.get("Platform") or {}).get("OS"),
-        "node.platform.arch": (description.get("Platform") or {}).get("Architecture"),
-    }
-    if lowered in fixed:
-        return fixed[lowered]
-    if lowered.startswith("node.labels."):
-        return ((node.get("Spec") or {}).get("Labels") or {}).get(key[len("node.labels."):])
-    if lowered.startswith("engine.labels."):
-        labels = (description.get("Engine") or {}).get("Labels") or {}
-        return labels.get(key[len("engine.labels."):])
-    return None
-
-
-def constraint_matches(expr, node):
-    """``key==value`` / ``key!=value`` against a node; values compare case-insensitively and
-    a missing attribute is "" (an expression it cannot read matches, the agent refused it)."""
-    for op in ("==", "!="):
-        if op in expr:
-            key, value = (part.strip() for part in expr.split(op, 1))
-            break
-    else:
-        return True
-    equal = op == "=="
-    if key.lower() == "node.ip":
-        try:
-            net = ipaddress.ip_network(value, strict=False)
-            addr = ipaddress.ip_address((node.get("Status") or {}).get("Addr") or "")
-        except ValueError:
-            return not equal
-        return (addr in net) == equal
-    actual = _node_value(node, key)
-    return (str(actual if actual is not None else "").lower() == value.lower()) == equal
-
-
-def eligible_nodes(spec, nodes, tasks):
-    """The nodes a global service runs on: not down, not drained, matching its constraints;
-    a paused node only if it already has a task."""
-    constraints = ((spec.get("TaskTemplate") or {}).get("Placement") or {}).get(
-        "Constraints") or []
-    with_tasks = set(t.get("NodeID") for t in tasks if _active(t))
-    result = set()
-    for node in nodes:
-        availability = (node.get("Spec") or {}).get("Availability")
-        if (node.get("Status") or {}).get("State") == "down" or availability == "drain":
-            continue
-        if availability == "pause" and node["ID"] not in with_tasks:
-            continue
-        if all(constraint_matches(c, node) for c in constraints):
-            result.add(node["ID"])
-    return result
 
 
 # --- one look at the service ----------------------------------------------------------------
@@ -137,9 +79,11 @@ def _status(service, stale):
     return status
 
 
-def assess(service, tasks, nodes, target, known_failed=(), stale_status=None):
+def assess(service, tasks, nodes, target, known_failed=(), stale_status=None, expected=None):
     """Where the service stands. ``target``: the task template of the change waited for;
-    ``known_failed``: IDs of tasks that had failed before it."""
+    ``known_failed``: IDs of tasks that had failed before it; ``expected``: how many tasks
+    the plan of the change placed (a global service is not done before the agent has made
+    its tasks)."""
     spec = service["Spec"]
     template = spec.get("TaskTemplate")
     hostnames = dict((n["ID"], (n.get("Description") or {}).get("Hostname")) for n in nodes)
@@ -150,10 +94,14 @@ def assess(service, tasks, nodes, target, known_failed=(), stale_status=None):
         "DesiredState") in ("running", "ready")]
     running = [t for t in current if _state(t) == "running" and t.get("NodeID") not in down]
     if "Global" in (spec.get("Mode") or {}):
-        eligible = eligible_nodes(spec, nodes, tasks)
+        # The nodes the agent's global orchestrator gave a task (it alone reads the
+        # constraints, availability and node states), less those down; a rolling update
+        # replaces those of an older template (and says so in UpdateStatus).
+        wanted = set(t.get("NodeID") for t in tasks
+                     if t.get("NodeID") and (_active(t) or t in current)) - down
         have = set(t.get("NodeID") for t in running)
-        result.wanted, result.running = len(eligible), len(have & eligible)
-        result.done = eligible <= have
+        result.wanted, result.running = max(len(wanted), expected or 0), len(have & wanted)
+        result.done = wanted <= have and not (expected and not current)
     else:
         replicas = ((spec.get("Mode") or {}).get("Replicated") or {}).get("Replicas", 1)
         slots = set(t.get("Slot") for t in running)
@@ -199,9 +147,9 @@ def failure_message(name, assessment):
 # --- polling --------------------------------------------------------------------------------
 
 def wait_for_service(client, service_id, timeout, known_failed=(), stale_status=None,
-                     clock=time.monotonic, sleep=time.sleep, poll_interval=0.5):
+                     clock=time.monotonic, sleep=time.sleep, poll_interval=0.5, expected=None):
     """Poll until the service converges; ConvergeError when it cannot or ``timeout`` (s)
-    passes."""
+    passes. ``expected``: the number of tasks the change's plan placed."""
     deadline = clock() + timeout
     target, stable_since = None, None
     while True:
@@ -212,7 +160,7 @@ def wait_for_service(client, service_id, timeout, known_failed=(), stale_status=
         tasks = client.get("/tasks", service=service_id)
         nodes = client.get("/nodes")
         now = clock()
-        result = assess(service, tasks, nodes, target, known_failed, stale_status)
+        result = assess(service, tasks, nodes, target, known_failed, stale_status, expected)
         if result.error or result.failures:
             raise ConvergeError(failure_message(name, result))
         if result.done:

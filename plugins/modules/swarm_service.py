@@ -690,25 +690,26 @@ from urllib.parse import quote
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.swarmlet.swarm.plugins.module_utils._api import SwarmletAPIError
 from ansible_collections.swarmlet.swarm.plugins.module_utils._module import (
-    Differences,
     api_argument_spec,
     client_for,
     require_manager,
 )
 from ansible_collections.swarmlet.swarm.plugins.module_utils._service_spec import (
     SpecError,
+    changed_facts,
     check_with_current,
     differences,
     merged_spec,
     new_spec,
+    planned_tasks,
     rebuilt_spec,
     resolve_networks,
     resolve_references,
     service_facts,
     wanted_options,
-    with_defaults,
 )
 from ansible_collections.swarmlet.swarm.plugins.module_utils._service_wait import (
+    FAILED,
     ConvergeError,
     wait_for_removal,
     wait_for_service,
@@ -931,6 +932,14 @@ class ServiceManager:
                           self.module.params["wait_timeout"])
         self.finish("Service removed")
 
+    def plan(self, what, path, spec, **query):
+        """The agent's plan of the write (POST ``path`` with ``?dry_run=1``): the spec as it
+        would be stored, its Diff and where the tasks would run; nothing is written."""
+        try:
+            return self.client.dry_run("POST", path, spec, **query)
+        except SwarmletAPIError as exc:
+            self.fail(f"{what} service {self.name}: {exc.message}")
+
     def present(self, wanted):
         service = self.current()
         if service is None:
@@ -943,30 +952,30 @@ class ServiceManager:
             check_with_current(wanted, facts)
         except SpecError as exc:
             self.fail(str(exc))
-        changes = differences(wanted, facts)
         force = self.module.params["force_update"]
-        if "mode" in changes:
-            return self.rebuild(service, wanted, changes, facts)
+        if "mode" in differences(wanted, facts):
+            return self.rebuild(service, wanted, facts)
         spec = merged_spec(service["Spec"], wanted, force_update=force)
-        after = self.facts(with_defaults(spec))
-        diff = Differences()
-        for name in changes:
-            diff.add(name, after[name], facts[name])
-        if force:
-            diff.add("force_update", after["force_update"], facts["force_update"])
-        self.diff = diff.diff()
-        self.result["changes"] = diff.names
-        if not diff:
+        plan = self.plan("Cannot update", f"/services/{service['ID']}/update", spec,
+                         version=service["Version"]["Index"])
+        after = self.facts(plan["Spec"])
+        changes = changed_facts(facts, after)
+        self.diff = {"before": dict((n, facts[n]) for n in changes),
+                     "after": dict((n, after[n]) for n in changes)}
+        self.result["changes"] = changes
+        if not plan["Diff"]:
             self.finish("Service unchanged")
         if self.module.check_mode:
             self.result.update(changed=True, swarm_service=after)
         else:
-            self.update(service, wanted, force)
-        self.finish("Service forcefully updated" if diff.names == ["force_update"]
+            self.update(service, wanted, force, planned_tasks(plan))
+        self.finish("Service forcefully updated" if changes == ["force_update"]
                     else "Service updated")
 
-    def create(self, spec, msg):
-        facts = self.facts(with_defaults(spec))
+    def create(self, spec, msg, plan=None):
+        """Create the service; ``plan``: its plan when already asked for."""
+        plan = plan or self.plan("Cannot create", "/services/create", spec)
+        facts = self.facts(plan["Spec"])
         if self.diff is None:
             self.diff = {"before": {}, "after": facts}
         if self.module.check_mode:
@@ -977,30 +986,36 @@ class ServiceManager:
             self.result["swarm_service"] = self.facts_of(created["ID"])
             if self.module.params["wait"]:
                 self.wait(wait_for_service, self.client, created["ID"],
-                          self.module.params["wait_timeout"])
+                          self.module.params["wait_timeout"], expected=planned_tasks(plan))
         self.finish(msg)
 
-    def rebuild(self, service, wanted, changes, facts):
-        """A mode change: remove the service and create it again with the merged spec."""
+    def rebuild(self, service, wanted, facts):
+        """A mode change: remove the service and create it again with the merged spec. The
+        agent plans the new service before the old one goes (under no name, as the name is
+        still taken: the plan's facts have none)."""
         spec = rebuilt_spec(service["Spec"], wanted)
-        after = self.facts(with_defaults(spec))
+        plan = self.plan("Cannot rebuild", "/services/create",
+                         dict((k, v) for k, v in spec.items() if k != "Name"))
+        after = self.facts(plan["Spec"])
+        changes = changed_facts(facts, after)
         self.result.update(changes=changes, rebuilt=True)
         self.diff = {"before": dict((n, facts[n]) for n in changes),
                      "after": dict((n, after[n]) for n in changes)}
         if not self.module.check_mode:
             self.call("Cannot remove", "delete", f"/services/{service['ID']}")
             self.result.update(changed=True, swarm_service={})
-        return self.create(spec, "Service rebuilt")
+        return self.create(spec, "Service rebuilt", plan)
 
-    def update(self, service, wanted, force):
-        """POST the merged spec; on a concurrent write, merge onto the newer spec again."""
+    def update(self, service, wanted, force, expected=None):
+        """POST the merged spec; on a concurrent write, merge onto the newer spec again.
+        ``expected``: the number of tasks the plan placed (for ``wait``)."""
         for attempt in range(UPDATE_RETRIES):
             known_failed = ()
             if self.module.params["wait"]:
                 known_failed = set(
                     t["ID"] for t in self.call("Cannot read the tasks of", "get", "/tasks",
                                                service=service["ID"])
-                    if (t.get("Status") or {}).get("State") in ("failed", "rejected"))
+                    if (t.get("Status") or {}).get("State") in FAILED)
             spec = merged_spec(service["Spec"], wanted, force_update=force)
             try:
                 self.client.post(f"/services/{service['ID']}/update", spec,
@@ -1017,11 +1032,11 @@ class ServiceManager:
         if self.module.params["wait"]:
             self.wait(wait_for_service, self.client, service["ID"],
                       self.module.params["wait_timeout"], known_failed,
-                      service.get("UpdateStatus"))
+                      service.get("UpdateStatus"), expected=expected)
 
-    def wait(self, func, *args):
+    def wait(self, func, *args, **kwargs):
         try:
-            func(*args)
+            func(*args, **kwargs)
         except ConvergeError as exc:
             self.fail(str(exc))
         except SwarmletAPIError as exc:

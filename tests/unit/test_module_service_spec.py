@@ -4,10 +4,13 @@ convergence verdict of `wait` (module_utils/_service_wait.py)."""
 
 from __future__ import annotations
 
+import copy
 import sys
 from pathlib import Path
 
 import pytest
+
+from swarmlet.spec.service import DEFAULT_RESTART, DEFAULT_UPDATE, normalise_spec
 
 REPO = Path(__file__).resolve().parents[2]
 if str(REPO / "collections") not in sys.path:
@@ -54,9 +57,10 @@ def wanted(**given):
     return S.wanted_options(params(**given))
 
 
-def stored(spec):
-    """The spec as the agent keeps it."""
-    return S.with_defaults(spec)
+def stored(spec, old=None):
+    """The spec as the agent keeps it: the agent's own normalisation (the spec core), not a
+    stand-in of the module's."""
+    return normalise_spec(copy.deepcopy(spec), old)
 
 
 FULL = dict(
@@ -183,10 +187,12 @@ def test_bad_values_are_named():
         (dict(limits={"memory": "lots"}), 'limits.memory: invalid memory size "lots"'),
         (dict(update_config={"delay": "1x"}), 'update_config.delay: invalid duration "1x"'),
         (dict(healthcheck={"test": ["curl"]}), "healthcheck.test must be a string"),
-        (dict(mounts=[{"target": "/x"}]), "source must be specified for the bind mount at /x"),
-        (dict(mounts=[{"type": "tmpfs", "source": "a", "target": "/x"}]), "cannot have a source"),
+        (dict(mounts=[{"target": "/x"}]), 'mounts: the bind mount at /x: invalid mount config '
+         'for type "bind": field Source must not be empty'),
+        (dict(mounts=[{"type": "tmpfs", "source": "a", "target": "/x"}]),
+         "field Source must not be specified"),
         (dict(mounts=[{"source": "a", "target": "/x", "tmpfs_size": "1M"}]),
-         "tmpfs_size can only be used with type tmpfs"),
+         "mounts: the bind mount at /x: cannot mix 'tmpfs-*' options with mount type 'bind'"),
         (dict(mounts=[{"source": "a", "target": "/x"}, {"source": "b", "target": "/x"}]),
          "duplicate mount target /x"),
         (dict(placement={"preferences": [{"pack": "x"}]}), "placement.preferences"),
@@ -205,12 +211,20 @@ def test_empty_group_clears_to_defaults():
     assert wanted(placement={}) == {"constraints": None, "placement_preferences": None,
                                     "replicas_max_per_node": None}
     assert wanted(limits={}) == {"limit_cpu": None, "limit_memory": None}
+    # {}: back to the agent's defaults: left out of the spec, which the agent fills in
     assert wanted(restart_config={}) == {
-        "restart_policy": "any", "restart_policy_attempts": 0,
-        "restart_policy_delay": 5 * NANO, "restart_policy_window": 0}
-    assert wanted(update_config={})["update_monitor"] == 5 * NANO
-    assert wanted(rollback_config={})["rollback_config"]["failure_action"] == "pause"
+        "restart_policy": None, "restart_policy_attempts": None,
+        "restart_policy_delay": None, "restart_policy_window": None}
+    assert wanted(update_config={})["update_monitor"] is None
+    assert set(wanted(rollback_config={})["rollback_config"].values()) == {None}
     assert wanted(healthcheck={}) == {"healthcheck": {}}
+    current = created(image="i", restart_config={"condition": "none", "delay": "1s"},
+                      update_config={"monitor": "1s", "order": "start-first"},
+                      rollback_config={"parallelism": 3})
+    back = stored(S.merged_spec(current, wanted(restart_config={}, update_config={},
+                                                rollback_config={})), current)
+    assert back["TaskTemplate"]["RestartPolicy"] == DEFAULT_RESTART
+    assert back["UpdateConfig"] == back["RollbackConfig"] == DEFAULT_UPDATE
 
 
 def test_partial_groups_want_only_their_given_sub_options():
@@ -297,9 +311,11 @@ def test_empty_values_clear_and_compare():
 
 def test_comparisons_ignore_order_where_docker_does():
     facts = S.service_facts(created(image="i", env=["A=1", "B=2"],
-                                    placement={"constraints": ["b==1", "a == 2"]}))
+                                    placement={"constraints": ["node.labels.b==1",
+                                                               "node.labels.a == 2"]}))
     assert S.differences(wanted(env={"B": "2", "A": "1"}), facts) == []
-    assert S.differences(wanted(placement={"constraints": ["a==2", "b == 1"]}), facts) == []
+    assert S.differences(wanted(placement={"constraints": ["node.labels.a==2",
+                                                           "node.labels.b == 1"]}), facts) == []
     assert S.differences(wanted(env=["A=1"]), facts) == ["env"]
     args = S.service_facts(created(image="i", args=["a", "b"]))
     assert S.differences(wanted(args=["b", "a"]), args) == ["args"]
@@ -373,7 +389,7 @@ def test_mode_change_and_rebuild():
     assert spec["Mode"] == {"Global": {}}
     assert spec["TaskTemplate"]["ContainerSpec"]["Env"] == ["A=1"]
     back = S.rebuilt_spec(spec, wanted(mode="replicated"))
-    assert back["Mode"] == {"Replicated": {"Replicas": 1}}
+    assert stored(back)["Mode"] == {"Replicated": {"Replicas": 1}}  # the agent's default
     assert S.rebuilt_spec(spec, wanted(mode="replicated", replicas=4))["Mode"] == {
         "Replicated": {"Replicas": 4}}
     global_facts = S.service_facts(stored(spec))
@@ -677,27 +693,29 @@ def test_update_status():
     assert "rolled back" in W.assess(svc, tasks, NODES, target).error
 
 
-def test_global_services_run_on_every_eligible_node():
+def test_global_services_run_on_every_node_the_agent_gave_a_task():
     svc = service(mode={"Global": {}})
     target = svc["Spec"]["TaskTemplate"]
-    tasks = with_placement([task("t1", 0, "n1"), task("t2", 0, "n2")], svc)
+    tasks = with_placement([task("t1", 0, "n1"), task("t2", 0, "n2", state="preparing")], svc)
     result = W.assess(svc, tasks, NODES, target)
-    assert not result.done and (result.running, result.wanted) == (2, 3)
-    drained = [*NODES[:2], node("n3", "w2", availability="drain")]
-    assert W.assess(svc, tasks, drained, target).done
-    workers = service(mode={"Global": {}}, constraints=["node.role==manager"])
-    tasks = with_placement([task("t1", 0, "n1")], workers)
-    assert W.assess(workers, tasks, NODES, workers["Spec"]["TaskTemplate"]).done
+    assert not result.done and (result.running, result.wanted) == (1, 2)
+    tasks[1]["Status"]["State"] = "running"
+    assert W.assess(svc, tasks, NODES, target).done
+    # the plan placed three: not done before the agent has made the tasks
+    assert not W.assess(svc, [], NODES, target, expected=3).done
+    assert W.assess(svc, [], NODES, target).done  # no eligible node, no plan: nothing to wait
+    # a node of an older template's task is still wanted; one down is not
+    old = task("t3", 0, "n3", template=OLD)
+    assert not W.assess(svc, [*tasks, old], NODES, target).done
+    down = [*NODES[:2], node("n3", "w2", state="down")]
+    assert W.assess(svc, [*tasks, old], down, target).done
 
 
-@pytest.mark.parametrize(("expr", "matches"), [
-    ("node.role==worker", True), ("node.role == MANAGER", False), ("node.hostname!=w1", False),
-    ("node.labels.zone==east", True), ("node.labels.rack!=1", True),
-    ("node.platform.os==linux", True), ("node.ip==10.0.0.0/24", True),
-    ("node.ip!=10.0.0.2", False), ("node.id==n2", True), ("engine.labels.x==y", False),
-])
-def test_constraints(expr, matches):
-    assert W.constraint_matches(expr, node("n2", "w1", labels={"zone": "east"})) is matches
+def test_planned_tasks_count_the_placed_and_the_unplaced():
+    plan = {"Placement": {"Nodes": {"w1": 2, "w2": 1},
+                          "Unplaced": [{"Tasks": 2, "Reason": "no suitable node"}]}}
+    assert S.planned_tasks(plan) == 5
+    assert S.planned_tasks({"Placement": {"Nodes": {}, "Unplaced": []}}) == 0
 
 
 class FakeClient:
