@@ -113,9 +113,8 @@ def add_swarm_routes(router: Router, node: SwarmNode) -> None:
          body=InitRequest, body_required=False, answer=STRING)
     def swarm_init(request: Request) -> str:
         body = request.body
-        period = ((body.get("Spec") or {}).get("Dispatcher") or {}).get("HeartbeatPeriod")
         return node.init(body.get("AdvertiseAddr"), body.get("ListenAddr"),
-                         bool(body.get("ForceNewCluster")), heartbeat_period=period)
+                         bool(body.get("ForceNewCluster")), spec=body.get("Spec"))
 
     @add("POST", "/swarm/join", "Join a swarm with a join token", "local", body=JoinRequest)
     def swarm_join(request: Request) -> None:

@@ -37,6 +37,7 @@ from swarmlet.manager.objects import SECOND, new_cluster, new_node
 from swarmlet.net.dataplane import NodeNetworks
 from swarmlet.node.description import describe_node
 from swarmlet.node.state import NodeFiles, NodeState
+from swarmlet.spec.swarm import merged_swarm_spec
 from swarmlet.store.objects import new_id
 from swarmlet.store.raft import RaftStore
 from swarmlet.worker.executor import remove_node_containers
@@ -94,9 +95,10 @@ class SwarmNode:
     # --- swarm init ----------------------------------------------------------------------
 
     def init(self, advertise_addr: str | None, listen_addr: str | None,
-             force_new_cluster: bool, heartbeat_period: int | None = None) -> str:
-        """`heartbeat_period` in nanoseconds (Docker's --dispatcher-heartbeat); default from
-        the config file."""
+             force_new_cluster: bool, spec: dict[str, Any] | None = None) -> str:
+        """`spec`: the SwarmSpec settings to start with (Docker's InitRequest.Spec), over the
+        defaults; the heartbeat period defaults to the config file's."""
+        merged_swarm_spec({}, spec)  # refused before anything is made or written
         with self._lock:
             if force_new_cluster and self.state is not None:
                 return self._force_new_cluster()
@@ -118,10 +120,11 @@ class SwarmNode:
             state.managers_raft = [state.raft_addr]
             self.state = state
             store = self._open_store([])
-            period = heartbeat_period or int(self.config.heartbeat_period * SECOND)
+            period = int(self.config.heartbeat_period * SECOND)
             cluster = new_cluster(cluster_id, root.cert_pem.decode(), root.key_pem.decode(),
                                   generate_join_token(root.cert_pem),
                                   generate_join_token(root.cert_pem), period)
+            cluster["Spec"] = merged_swarm_spec(cluster["Spec"], spec)
             node = new_node(node_id, MANAGER, self._description(api_port), addr,
                             state.api_addr, state.raft_addr)
             store.write([{"op": "create", "kind": "cluster", "object": cluster},
