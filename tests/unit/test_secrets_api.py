@@ -65,6 +65,7 @@ def test_sealed_data_opens_only_with_its_key_and_object():
      "secret data must be larger than 0 and less than 512000 bytes"),
     ({"Name": "x", "Data": ""}, "secret data must be larger than 0 and less than 512000 bytes"),
     ({"Name": "x", "Data": "not base64!"}, "secret data must be base64-encoded"),
+    ({"Name": "x", "Data": "\u00bdK0"}, "secret data must be base64-encoded"),  # not ASCII
     ({"Data": b64(b"a")}, "meta: name must be provided"),
     ({"Name": "-bad", "Data": b64(b"a")},
      "invalid name, only 64 [a-zA-Z0-9-_.] characters allowed, and the start and end "

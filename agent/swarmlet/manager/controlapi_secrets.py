@@ -10,7 +10,6 @@ managers through this API; a config's is shown by inspect, as Docker shows it.
 from __future__ import annotations
 
 import base64
-import binascii
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -52,7 +51,7 @@ def check_spec(kind: Kind, spec: Any) -> tuple[str, dict[str, str], bytes]:
     labels = _labels(spec)
     try:
         data = base64.b64decode(spec.get("Data") or "", validate=True)
-    except (binascii.Error, TypeError):
+    except (ValueError, TypeError):  # binascii.Error, or a str with non-ASCII characters
         raise ApiError(400, f"{kind.name} data must be base64-encoded") from None
     if not 0 < len(data) < kind.max_bytes:
         raise ApiError(400, f"{kind.name} data must be larger than 0 and less than "
