@@ -797,8 +797,9 @@ def _merge_health(current, wanted):
 
 
 def _merge_networks(current, wanted):
-    """TaskTemplate.Networks: the networks given (by ID, sorted as Docker's CLI sorts them);
-    aliases and options not given are kept from the current attachment."""
+    """TaskTemplate.Networks: the networks given (by ID, in the order given, as `service
+    create` sends them); aliases and options not given are kept from the current
+    attachment."""
     have = dict((n.get("Target"), n) for n in current or [])
     networks = []
     for network in wanted or []:
@@ -811,7 +812,7 @@ def _merge_networks(current, wanted):
         if options:
             entry["DriverOpts"] = dict(options)
         networks.append(entry)
-    return sorted(networks, key=lambda n: n["Target"]) or None
+    return networks or None
 
 
 def _port_spec(port, number):
