@@ -32,8 +32,13 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
+    details:
+      - The agent plans the change (the same request with C(dry_run=1)) and the module reports
+        what the plan says; nothing is written.
   diff_mode:
     support: full
+    details:
+      - The differing options before and after, from the agent's plan of the change.
   idempotent:
     support: partial
     details:
