@@ -23,8 +23,9 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from swarmlet.spec.syntax import TERMINAL
+
 TTL = 600  # seconds, Docker's
-TERMINAL = frozenset({"complete", "shutdown", "failed", "rejected", "orphaned"})
 
 # Answer kinds
 RECORDS = "records"  # NOERROR with the addresses (none: an empty answer)
