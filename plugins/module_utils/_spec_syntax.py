@@ -173,7 +173,7 @@ def parse_labels(pairs):
     value of a key replaces the earlier one."""
     result = {}
     for pair in pairs:
-        key, _, value = pair.partition("=")
+        key, value = pair.partition("=")[::2]
         if not key.strip():
             raise SyntaxValueError(f"invalid label '{pair}': empty name")
         result[key] = value
