@@ -14,6 +14,7 @@ from swarmlet.cli.service_spec import (
     spec_from_create_args,
 )
 from swarmlet.errors import SwarmletError
+from swarmlet.spec.errors import SpecError
 from swarmlet.spec.service import normalise_spec
 
 S = 10**9
@@ -357,7 +358,9 @@ def test_policy_flags_on_create_send_only_what_is_given():
     (["--update-order", "first"], "unrecognized update order first"),
     (["--update-max-failure-ratio", "2"],
      "TaskSpec: update-maxfailureratio cannot be less than 0 or bigger than 1"),
-    (["--rollback-max-failure-ratio", "nan"],
+    (["--rollback-max-failure-ratio", "nan"], 'invalid argument "nan" for '
+     '"--rollback-max-failure-ratio" flag: strconv.ParseFloat: parsing "nan": invalid syntax'),
+    (["--rollback-max-failure-ratio", "-0.5"],
      "TaskSpec: update-maxfailureratio cannot be less than 0 or bigger than 1"),
     (["--update-parallelism", "x"], 'invalid argument "x" for "--update-parallelism" flag: '
      'strconv.ParseUint: parsing "x": invalid syntax'),
@@ -367,4 +370,12 @@ def test_policy_flags_on_create_send_only_what_is_given():
      'time: invalid duration "1y"'),
 ])
 def test_policy_errors_on_create(argv, message):
-    assert error(*argv, "alpine") == message
+    """Syntax is the CLI's to refuse; values are the agent's (sent, refused in its words)."""
+    try:
+        sent = spec(*argv, "alpine")
+    except SwarmletError as exc:
+        assert str(exc) == message
+        return
+    with pytest.raises(SpecError) as refused:
+        normalise_spec(sent)
+    assert refused.value.message == message

@@ -12,6 +12,7 @@ from swarmlet.cli.main import build_parser
 from swarmlet.cli.service_update import updated_spec
 from swarmlet.client import ApiResponseError
 from swarmlet.errors import SwarmletError
+from swarmlet.spec.errors import SpecError
 from swarmlet.spec.service import normalise_spec
 
 S = 10**9
@@ -261,9 +262,10 @@ def test_policy_defaults_are_the_agents_for_a_spec_without_one():
     (["--rollback-monitor=-5s"], "TaskSpec: update-monitor cannot be negative"),
 ])
 def test_policy_values_the_daemon_refuses(argv, message):
-    with pytest.raises(ApiResponseError) as exc:
-        update(*argv)
-    assert str(exc.value) == message
+    """The CLI sends them; the agent refuses them with Docker's daemon words."""
+    with pytest.raises(SpecError) as exc:
+        normalise_spec(update(*argv), old=current())
+    assert exc.value.message == message
 
 
 @pytest.mark.parametrize(("argv", "message"), [

@@ -13,6 +13,7 @@ update can apply them onto an existing spec; keys the user did not set are left 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import shlex
 from collections.abc import Callable, Mapping
@@ -29,7 +30,6 @@ from swarmlet.cli.service_net import parse_port as parse_port  # re-exported
 from swarmlet.cli.service_refs import Lookup, create_references
 from swarmlet.cli.service_refs import add_create_options as add_reference_options
 from swarmlet.cli.units import duration_nanos, nano_cpus, ram_in_bytes
-from swarmlet.client import ApiResponseError
 from swarmlet.errors import SwarmletError
 from swarmlet.spec import syntax
 from swarmlet.spec.syntax import MOUNT_TYPES as MOUNT_TYPES  # re-exported
@@ -239,7 +239,8 @@ def apply_common(spec: Spec, args: argparse.Namespace) -> Spec:
 
 def policy_changes(args: argparse.Namespace, prefix: str) -> Spec:
     """The UpdateConfig (or RollbackConfig) fields the --update-* (--rollback-*) flags set.
-    Values the daemon would refuse are refused here, with the daemon's words."""
+    Only the syntax is checked here; what a value may be is the agent's rule (a refused one
+    comes back from it with Docker's daemon words)."""
     def given(name: str) -> str | None:
         return getattr(args, f"{prefix}_{name.replace('-', '_')}")
 
@@ -249,30 +250,14 @@ def policy_changes(args: argparse.Namespace, prefix: str) -> Spec:
     for name, key in (("delay", "Delay"), ("monitor", "Monitor")):
         value = given(name)
         if value is not None:
-            nanos = parse_signed_duration(value, f"{prefix}-{name}")
-            if nanos < 0:
-                raise daemon_error(f"TaskSpec: update-{name} cannot be negative")
-            changes[key] = nanos
-    action = given("failure-action")
-    if action is not None:
-        if action not in FAILURE_ACTIONS[prefix]:
-            raise daemon_error(f"unrecognized {prefix} failure action {action}")
-        changes["FailureAction"] = action
+            changes[key] = parse_signed_duration(value, f"{prefix}-{name}")
+    for name, key in (("failure-action", "FailureAction"), ("order", "Order")):
+        if given(name) is not None:
+            changes[key] = given(name)
     ratio = given("max-failure-ratio")
     if ratio is not None:
         changes["MaxFailureRatio"] = parse_ratio(ratio, f"{prefix}-max-failure-ratio")
-    order = given("order")
-    if order is not None:
-        if order not in UPDATE_ORDERS:
-            raise daemon_error(f"unrecognized {prefix} order {order}")
-        changes["Order"] = order
     return changes
-
-
-def daemon_error(message: str) -> ApiResponseError:
-    """What Docker's daemon answers to a policy it refuses; checked here before any request,
-    so the command fails the way `docker service create/update` does."""
-    return ApiResponseError(400, message)
 
 
 def parse_signed_duration(value: str, flag: str) -> int:
@@ -281,17 +266,16 @@ def parse_signed_duration(value: str, flag: str) -> int:
 
 
 def parse_ratio(value: str, flag: str) -> float:
-    """strconv.ParseFloat as pflag's float flag reads it; SwarmKit wants 0 <= ratio <= 1."""
+    """strconv.ParseFloat as pflag's float flag reads it (the agent checks the range)."""
     try:
         if "_" in value or value.strip() != value:
             raise ValueError(value)
         ratio = float(value)
+        if not math.isfinite(ratio):  # NaN and infinities have no JSON form to send
+            raise ValueError(value)
     except ValueError:
         raise flag_error(flag, value, f'strconv.ParseFloat: parsing "{value}": invalid syntax'
                          ) from None
-    if not 0 <= ratio <= 1:
-        raise daemon_error("TaskSpec: update-maxfailureratio cannot be less than 0 or bigger "
-                           "than 1")
     return int(ratio) if ratio.is_integer() else ratio
 
 

@@ -58,6 +58,10 @@ _DOCKER_WORDS: dict[tuple[str, str], str] = {
         "TaskSpec: update-maxfailureratio cannot be less than 0 or bigger than 1",
     ("UpdateConfig.MaxFailureRatio", "greater_than_equal"):
         "TaskSpec: update-maxfailureratio cannot be less than 0 or bigger than 1",
+    ("RollbackConfig.MaxFailureRatio", "less_than_equal"):
+        "TaskSpec: update-maxfailureratio cannot be less than 0 or bigger than 1",
+    ("RollbackConfig.MaxFailureRatio", "greater_than_equal"):
+        "TaskSpec: update-maxfailureratio cannot be less than 0 or bigger than 1",
     ("UpdateConfig.FailureAction", "literal_error"): "unrecognized update failure action {input}",
     ("RollbackConfig.FailureAction", "literal_error"):
         "unrecognized rollback failure action {input}",
