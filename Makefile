@@ -29,8 +29,10 @@ vendor:
 sanity: setup vendor
 	@scripts/ansible-sanity.sh
 
+# The gates CI runs before the tests: ruff, and the vendored spec syntax matching its source.
 lint: setup
 	$(VENV)/bin/ruff check .
+	@scripts/vendor-spec.sh --check
 
 clean-machines:
 	$(VENV)/bin/swarmlet machine rm --all
