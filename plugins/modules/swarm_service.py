@@ -1001,6 +1001,7 @@ class ServiceManager:
         spec = rebuilt_spec(service["Spec"], wanted)
         plan = self.plan("Cannot rebuild", "/services/create",
                          dict((k, v) for k, v in spec.items() if k != "Name"))
+        plan["Spec"]["Name"] = spec["Name"]  # planned under a made-up name: the real one
         after = self.facts(plan["Spec"])
         changes = changed_facts(facts, after)
         self.result.update(changes=changes, rebuilt=True)
