@@ -1,28 +1,24 @@
-"""An in-memory store for control passes in tests: the store's deterministic state machine
-(store/state.py) behind the two calls a pass makes (list, write), without Raft."""
+"""The in-memory store for control passes in tests (swarmlet.store.memory), counting the
+batches written and writing objects unchecked, as an older version could have."""
 
 from __future__ import annotations
 
-from swarmlet.store.objects import now_rfc3339
-from swarmlet.store.state import StoreState
+from swarmlet.store.memory import MemoryStore as StoreInMemory
 
 
-class MemoryStore:
+class MemoryStore(StoreInMemory):
     def __init__(self) -> None:
-        self.state = StoreState()
+        super().__init__()
         self.writes = 0  # batches written, to see that a steady failure costs no writes
 
-    def list(self, kind: str) -> list[dict]:
-        return self.state.list(kind)
-
     def get(self, kind: str, object_id: str) -> dict:
-        found = self.state.get(kind, object_id)
+        found = super().get(kind, object_id)
         assert found is not None, f"no {kind} {object_id}"
         return found
 
     def write(self, batch: list[dict]) -> list[dict]:
         self.writes += 1
-        return self.state.apply(batch, now_rfc3339())
+        return super().write(batch)
 
     def create(self, kind: str, obj: dict) -> dict:
         """Straight into the store, unchecked: as an older version could have written it."""

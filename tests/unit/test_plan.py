@@ -61,13 +61,16 @@ def test_reservations_beyond_capacity_leave_tasks_unplaced() -> None:
 
 def test_an_update_says_whether_tasks_are_replaced_and_what_changed() -> None:
     old = service("web", 2)
+    objects = state(node("a"))
+    objects["service"] = [old]
     scaled = {**old, "Spec": {**old["Spec"], "Mode": {"Replicated": {"Replicas": 3}}}}
-    plan = service_plan(state(node("a")), "update", old, scaled)
+    plan = service_plan(objects, "update", old, scaled)
+    assert plan["Placement"]["Nodes"] == {"host-a": 3}
     assert not plan["TasksReplaced"]
     assert plan["Diff"] == [{"Path": "Mode.Replicated.Replicas", "Old": 2, "New": 3}]
     template = copy.deepcopy(old["Spec"])
     template["TaskTemplate"]["ContainerSpec"]["Env"] = ["A=1"]
-    plan = service_plan(state(node("a")), "update", old, {**old, "Spec": template})
+    plan = service_plan(objects, "update", old, {**old, "Spec": template})
     assert plan["TasksReplaced"]
     assert plan["Diff"] == [{"Path": "TaskTemplate.ContainerSpec.Env", "Old": None,
                              "New": ["A=1"]}]

@@ -10,7 +10,6 @@ placed with the scheduler's reasons ("no suitable node (...)").
 
 from __future__ import annotations
 
-import copy
 from collections import Counter
 from typing import Any
 
@@ -20,39 +19,17 @@ from swarmlet.manager.orchestrator.global_ import reconcile_global
 from swarmlet.manager.orchestrator.replicated import reconcile_replicated
 from swarmlet.manager.orchestrator.snapshot import Snapshot
 from swarmlet.manager.scheduling import schedule_pending
+from swarmlet.store.memory import MemoryStore
 
 Obj = dict[str, Any]
 KINDS = ("service", "task", "node", "cluster", "network", "attachment", "secret", "config")
 SIMULATED_PASSES = 3  # orchestrator -> allocator -> scheduler settles within one or two
-
-
-class MemoryStore:
-    """Just enough of the store for Snapshot.read and the stages: a copy, changed in memory."""
-
-    def __init__(self, objects: dict[str, list[Obj]]) -> None:
-        self.kinds = {k: {o["ID"]: o for o in copy.deepcopy(objects.get(k, []))}
-                      for k in KINDS}
-        self.index = 1 << 40  # above any real index: simulated writes never look stale
-
-    def list(self, kind: str) -> list[Obj]:
-        return list(self.kinds[kind].values())
-
-    def get(self, kind: str, object_id: str) -> Obj | None:
-        return self.kinds[kind].get(object_id)
-
-    def apply(self, changes: list[Obj]) -> None:
-        for change in changes:
-            kind = change["kind"]
-            if change["op"] == "delete":
-                self.kinds[kind].pop(change["id"], None)
-                continue
-            obj = copy.deepcopy(change["object"])
-            self.index += 1
-            obj["Version"] = {"Index": self.index}
-            self.kinds[kind][obj["ID"]] = obj
+SIMULATED_STAGES = (lambda s: reconcile_replicated(s) + reconcile_global(s), allocate,
+                    schedule_pending)
 
 
 def read_objects(store: Any) -> dict[str, list[Obj]]:
+    """The objects a plan reads, kind by kind, as the store lists them."""
     return {kind: store.list(kind) for kind in KINDS}
 
 
@@ -78,39 +55,42 @@ def tasks_replaced(old: Obj | None, new: Obj) -> bool:
         old.get("EndpointSpec") != new.get("EndpointSpec")
 
 
-def placement(objects: dict[str, list[Obj]], service: Obj | None, removed: bool = False,
+def placement(objects: dict[str, list[Obj]], service: Obj, action: str,
               replace: bool = False) -> Obj:
-    """Where the service's tasks would run once the pass has acted on the change."""
+    """Where the service's tasks would run once the leader's passes have acted on the
+    change: the change written to an in-memory copy of the store, then the orchestrators,
+    allocator and scheduler run there until nothing changes."""
     store = MemoryStore(objects)
-    if service is None:
-        return {"Nodes": {}, "Unplaced": []}
-    if removed:
-        store.kinds["service"].pop(service["ID"], None)
+    mine = [t for t in store.list("task") if t.get("ServiceID") == service["ID"]]
+    changes: list[Obj] = []
+    if action != "create" or replace:  # old tasks go (replaced, or with their service)
+        changes += [{"op": "delete", "kind": "task", "id": t["ID"]} for t in mine]
+    if action == "remove":
+        changes.append({"op": "delete", "kind": "service", "id": service["ID"]})
     else:
-        store.kinds["service"][service["ID"]] = {"Version": {"Index": store.index},
-                                                 **copy.deepcopy(service)}
-    for task in store.list("task"):
-        if task.get("ServiceID") == service["ID"] and (removed or replace):
-            store.kinds["task"].pop(task["ID"])  # replaced (or gone): new ones take the slots
+        changes.append({"op": action, "kind": "service", "object": service})
+    store.write(changes)
     for _ in range(SIMULATED_PASSES):
         changed = False
-        for stage in (lambda s: reconcile_replicated(s) + reconcile_global(s), allocate,
-                      schedule_pending):
-            changes = stage(Snapshot.read(store))
-            if changes:
-                store.apply(changes)
+        for stage in SIMULATED_STAGES:
+            found = stage(Snapshot.read(store))
+            if found:
+                store.write(found)
                 changed = True
         if not changed:
             break
-    hostnames = {n["ID"]: (n.get("Description") or {}).get("Hostname") or n["ID"]
-                 for n in store.list("node")}
-    mine = [t for t in store.list("task")
-            if t.get("ServiceID") == service["ID"] and T.is_active(t)]
-    nodes = Counter(hostnames.get(t["NodeID"], t["NodeID"]) for t in mine if t.get("NodeID"))
+    hostnames = _hostnames(store.list("node"))
+    active = [t for t in store.list("task")
+              if t.get("ServiceID") == service["ID"] and T.is_active(t)]
+    nodes = Counter(hostnames.get(t["NodeID"], t["NodeID"]) for t in active if t.get("NodeID"))
     reasons = Counter((t.get("Status") or {}).get("Err") or "pending"
-                      for t in mine if not t.get("NodeID"))
+                      for t in active if not t.get("NodeID"))
     return {"Nodes": dict(sorted(nodes.items())),
             "Unplaced": [{"Tasks": n, "Reason": r} for r, n in sorted(reasons.items())]}
+
+
+def _hostnames(nodes: list[Obj]) -> dict[str, str]:
+    return {n["ID"]: (n.get("Description") or {}).get("Hostname") or n["ID"] for n in nodes}
 
 
 def service_plan(objects: dict[str, list[Obj]], action: str, old: Obj | None,
@@ -120,9 +100,8 @@ def service_plan(objects: dict[str, list[Obj]], action: str, old: Obj | None,
     old_spec = old["Spec"] if old else None
     new_spec = None if action == "remove" else service["Spec"]
     replace = action != "remove" and tasks_replaced(old_spec, service["Spec"])
-    current = Counter()
-    hostnames = {n["ID"]: (n.get("Description") or {}).get("Hostname") or n["ID"]
-                 for n in objects.get("node", [])}
+    current: Counter[str] = Counter()
+    hostnames = _hostnames(objects.get("node", []))
     for task in objects.get("task", []):
         if task.get("ServiceID") == service["ID"] and T.is_active(task) and task.get("NodeID"):
             current[hostnames.get(task["NodeID"], task["NodeID"])] += 1
@@ -136,8 +115,7 @@ def service_plan(objects: dict[str, list[Obj]], action: str, old: Obj | None,
         "Diff": diff(old_spec or {}, new_spec or {}),
         "TasksReplaced": replace,
         "CurrentPlacement": dict(sorted(current.items())),
-        "Placement": placement(objects, service, removed=action == "remove",
-                               replace=replace),
+        "Placement": placement(objects, service, action, replace=replace),
     }
 
 

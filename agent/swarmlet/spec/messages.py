@@ -11,16 +11,12 @@ from pydantic import Field
 
 from swarmlet.spec.base import Ident, Int64, LabelMap, NonNegative, Port, ShortText, Strict, Text
 from swarmlet.spec.limits import MAX_LIST, MAX_STRING, MAX_WAIT_SECONDS
+from swarmlet.spec.service_models import Platform
 
 CSR = Annotated[str, Field(min_length=1, max_length=16 << 10)]
 TaskState = Literal["new", "pending", "assigned", "accepted", "preparing", "ready", "starting",
                     "running", "complete", "shutdown", "failed", "rejected", "remove",
                     "orphaned"]
-
-
-class Platform(Strict):
-    Architecture: ShortText | None = None
-    OS: ShortText | None = None
 
 
 class NodeResources(Strict):

@@ -36,15 +36,3 @@ def checked(model: type[M], body: Any, what: str, required: bool = True) -> dict
     except ValidationError as exc:
         raise from_validation(exc, what) from None
     return body
-
-
-def parsed(model: type[M], body: Any, what: str) -> M:
-    """The body as a model instance (for messages whose fields the code reads)."""
-    if body is None:
-        body = {}
-    if not isinstance(body, dict):
-        raise SpecError(f"invalid {what}: the request body must be a JSON object")
-    try:
-        return model.model_validate(without_nulls(body))
-    except ValidationError as exc:
-        raise from_validation(exc, what) from None
