@@ -10,6 +10,7 @@ from typing import Any
 from swarmlet.api.router import Request
 from swarmlet.manager.controlapi_networks import NetworkAPI
 from swarmlet.manager.manager import Manager
+from swarmlet.spec.answer_models import Created, Network, Plan
 from swarmlet.spec.network_models import NetworkSpec
 from swarmlet.spec.query_models import DryRunQuery, is_true
 
@@ -20,16 +21,16 @@ def add_network_routes(add: Callable[..., Any], manager: Callable[[], Manager]) 
 
     @add("POST", "/networks/create", "Create an overlay network from a NetworkSpec (a subnet "
          "from 10.0.0.0/8 unless IPAMOptions gives one; ?dry_run=1: the plan)",
-         body=NetworkSpec, query=DryRunQuery, answer={"type": "object"})
+         body=NetworkSpec, query=DryRunQuery, answer=(Created, Plan))
     def network_create(request: Request) -> dict[str, Any]:
         return networks().create(request.body, dry_run=is_true(request.query.get("dry_run")))
 
-    @add("GET", "/networks", "Every network of the swarm", answer={"type": "array"})
+    @add("GET", "/networks", "Every network of the swarm", answer=[Network])
     def network_list(_: Request) -> list[dict[str, Any]]:
         return networks().list()
 
     @add("GET", "/networks/{id}", "One network, by ID, name or unique ID prefix",
-         answer={"type": "object"})
+         answer=Network)
     def network_inspect(request: Request) -> dict[str, Any]:
         return networks().resolve(request.params["id"])
 

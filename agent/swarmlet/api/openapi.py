@@ -29,9 +29,10 @@ class _Schemas:
 
     def ref(self, model: type[BaseModel]) -> dict[str, Any]:
         schema = model.model_json_schema(ref_template=REF, mode="validation")
-        for name, sub in schema.pop("$defs", {}).items():
-            self.components[name] = _openapi30(sub)
-        self.components[model.__name__] = _openapi30(schema)
+        for name, sub in [*schema.pop("$defs", {}).items(), (model.__name__, schema)]:
+            converted = _openapi30(sub)
+            if self.components.setdefault(name, converted) != converted:
+                raise ValueError(f"two models are named {name}: rename one")  # at startup
         return {"$ref": REF.format(model=model.__name__)}
 
 
@@ -71,9 +72,26 @@ def _parameters(route: Route, schemas: _Schemas) -> list[dict[str, Any]]:
     return params
 
 
+def _answer(answer: Any, schemas: _Schemas) -> dict[str, Any]:
+    """A route's answer as a schema: a model, [model] (a list of them), a tuple of
+    alternatives (None among them: the answer may be empty), or a schema as it is."""
+    if answer is None:
+        return {"type": "object", "nullable": True}
+    if isinstance(answer, list):
+        return {"type": "array", "items": _answer(answer[0], schemas)}
+    if isinstance(answer, tuple):
+        options = [_answer(a, schemas) for a in answer if a is not None]
+        schema = options[0] if len(options) == 1 else {"anyOf": options}
+        if "$ref" in schema:
+            schema = {"allOf": [schema]}
+        return {**schema, "nullable": True} if None in answer else schema
+    if isinstance(answer, type) and issubclass(answer, BaseModel):
+        return schemas.ref(answer)
+    return answer
+
+
 def _operation(route: Route, schemas: _Schemas) -> dict[str, Any]:
-    answer = route.answer if route.answer is not None else {"type": "object",
-                                                            "nullable": True}
+    answer = _answer(route.answer, schemas)
     content_type = "text/plain" if answer.get("type") == "string" else "application/json"
     operation: dict[str, Any] = {
         "summary": route.summary,

@@ -69,7 +69,7 @@ class Route:
     body: Model | None = None
     query: Model = NoQuery
     body_required: bool = True
-    answer: dict[str, Any] | None = None  # JSON schema of a success answer
+    answer: Any = None  # a success answer, for the OpenAPI document (openapi._answer)
     regex: re.Pattern[str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -102,7 +102,7 @@ class Router:
 
     def add(self, method: str, template: str, summary: str, access: str = "manager",
             body: Model | None = None, query: Model = NoQuery, body_required: bool = True,
-            answer: dict[str, Any] | None = None) -> Callable[[Handler], Handler]:
+            answer: Any = None) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             route = Route(method, template, handler, summary, access, body, query,
                           body_required, answer)

@@ -10,6 +10,7 @@ from typing import Any
 from swarmlet.api.router import Request, version_param
 from swarmlet.manager.controlapi_secrets import CONFIG, SECRET, DataObjectAPI, Kind
 from swarmlet.manager.manager import Manager
+from swarmlet.spec.answer_models import Config, Created, Plan, Secret
 from swarmlet.spec.data_models import ConfigSpec, SecretSpec
 from swarmlet.spec.query_models import VersionedQuery, is_true
 
@@ -26,25 +27,25 @@ def _add_kind(add: Callable[..., Any], manager: Callable[[], Manager], kind: Kin
     what, base = kind.name, f"/{kind.name}s"
     shown = "" if kind.shows_data else " (never its data)"
 
-    model = SecretSpec if kind is SECRET else ConfigSpec
+    model, shown_as = (SecretSpec, Secret) if kind is SECRET else (ConfigSpec, Config)
 
     @add("POST", f"{base}/create", f"Create a {what} from a {what.capitalize()}Spec (Data: "
-         "base64)", body=model, answer={"type": "object"})
+         "base64)", body=model, answer=Created)
     def create(request: Request) -> dict[str, str]:
         return api().create(request.body)
 
-    @add("GET", base, f"Every {what} of the swarm{shown}", answer={"type": "array"})
+    @add("GET", base, f"Every {what} of the swarm{shown}", answer=[shown_as])
     def listing(_: Request) -> list[dict[str, Any]]:
         return api().list()
 
     @add("GET", f"{base}/{{id}}", f"One {what}, by ID, name or unique ID prefix{shown}",
-         answer={"type": "object"})
+         answer=shown_as)
     def inspect(request: Request) -> dict[str, Any]:
         return api().inspect(request.params["id"])
 
     @add("POST", f"{base}/{{id}}/update", f"Change a {what}'s labels (nothing else may "
          "change; ?dry_run=1: the plan)", body=model, query=VersionedQuery,
-         answer={"type": "object", "nullable": True})
+         answer=(None, Plan))
     def update(request: Request) -> Any:
         return api().update(request.params["id"], version_param(request), request.body,
                             dry_run=is_true(request.query.get("dry_run")))

@@ -15,6 +15,7 @@ from swarmlet.manager.controlapi_services import ServiceAPI
 from swarmlet.manager.logbroker import Subscription
 from swarmlet.manager.manager import Manager
 from swarmlet.node.swarm import SwarmNode
+from swarmlet.spec.answer_models import Created, Node, Plan, Service, Swarm, Task
 from swarmlet.spec.messages import (
     AssignmentsRequest,
     AttachRequest,
@@ -67,15 +68,12 @@ def _node_id(request: Request) -> str:
     return str(_caller(request).node_id)
 
 
-# JSON schemas of success answers, for the OpenAPI document.
+# Success answers, for the OpenAPI document (api/openapi.py _answer).
 OBJECT: dict[str, Any] = {"type": "object"}
-LIST: dict[str, Any] = {"type": "array", "items": {"type": "object"}}
 TEXT: dict[str, Any] = {"type": "string"}
 STRING = TEXT
-CREATED: dict[str, Any] = {"type": "object", "description": "{\"ID\": ...}, or the plan "
-                           "with ?dry_run=1"}
-PLAN: dict[str, Any] = {"type": "object", "nullable": True,
-                        "description": "empty, or the plan with ?dry_run=1"}
+CREATED = (Created, Plan)  # the new object's ID, or with ?dry_run=1 the plan
+PLAN = (None, Plan)  # nothing, or with ?dry_run=1 the plan
 
 
 def add_swarm_routes(router: Router, node: SwarmNode) -> None:
@@ -127,7 +125,7 @@ def add_swarm_routes(router: Router, node: SwarmNode) -> None:
     def swarm_leave(request: Request) -> None:
         node.leave(_flag(request, "force"))
 
-    @add("GET", "/swarm", "The swarm: its spec, TLS trust root and join tokens", answer=OBJECT)
+    @add("GET", "/swarm", "The swarm: its spec, TLS trust root and join tokens", answer=Swarm)
     def swarm_inspect(_: Request) -> dict[str, Any]:
         return control().inspect_swarm()
 
@@ -140,11 +138,11 @@ def add_swarm_routes(router: Router, node: SwarmNode) -> None:
                                       _flag(request, "rotateManagerToken"),
                                       dry_run=_flag(request, "dry_run"))
 
-    @add("GET", "/nodes", "Every node of the swarm", answer=LIST)
+    @add("GET", "/nodes", "Every node of the swarm", answer=[Node])
     def node_list(_: Request) -> list[dict[str, Any]]:
         return control().list_nodes()
 
-    @add("GET", "/nodes/{id}", "One node, by ID, unique ID prefix or hostname", answer=OBJECT)
+    @add("GET", "/nodes/{id}", "One node, by ID, unique ID prefix or hostname", answer=Node)
     def node_inspect(request: Request) -> dict[str, Any]:
         return control().inspect_node(request.params["id"])
 
@@ -172,12 +170,12 @@ def add_swarm_routes(router: Router, node: SwarmNode) -> None:
         return services().create(request.body, dry_run=_flag(request, "dry_run"))
 
     @add("GET", "/services", "Every service, with ServiceStatus (running/desired tasks)",
-         answer=LIST)
+         answer=[Service])
     def service_list(_: Request) -> list[dict[str, Any]]:
         return services().list()
 
     @add("GET", "/services/{id}", "One service, by ID, name or unique ID prefix",
-         answer=OBJECT)
+         answer=Service)
     def service_inspect(request: Request) -> dict[str, Any]:
         return services().inspect(request.params["id"])
 
@@ -222,7 +220,7 @@ def add_swarm_routes(router: Router, node: SwarmNode) -> None:
             body.get("Lines") or [], bool(body.get("Done")))
         return {"Listening": listening}
 
-    @add("GET", "/tasks", "Tasks (?service=ID|name, ?node=ID)", query=TaskQuery, answer=LIST)
+    @add("GET", "/tasks", "Tasks (?service=ID|name, ?node=ID)", query=TaskQuery, answer=[Task])
     def task_list(request: Request) -> list[dict[str, Any]]:
         return services().tasks(request.query.get("service"), request.query.get("node"))
 
