@@ -9,13 +9,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from test_ca_tls import node_dir  # one way to make a node's certificate files
 
 from swarmlet.api.access import check_access
 from swarmlet.api.router import ApiError, Route, Router
 from swarmlet.api.server import TlsApiServer, serve_in_thread
 from swarmlet.ca.authority import RootCA
 from swarmlet.ca.identity import NodeIdentity
-from swarmlet.ca.node import NodeCertificates, make_csr, new_key
 from swarmlet.ca.tls import client_context, peer_identity, server_context
 
 STORE = {
@@ -77,13 +77,6 @@ def test_without_a_store_only_public_routes_are_open():
 
 # --- through a real TLS server ----------------------------------------------------------
 
-def certs_of(root: RootCA, path: Path, node_id: str, role: str) -> Path:
-    key = new_key()
-    NodeCertificates(key, root.sign_csr(make_csr(key), node_id, role, "c1"),
-                     root.cert_pem).save(path)
-    return path
-
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory) -> Iterator[tuple[int, RootCA, Path]]:
     root = RootCA.create()
@@ -92,7 +85,7 @@ def cluster(tmp_path_factory) -> Iterator[tuple[int, RootCA, Path]]:
     for method, path, access in (("POST", "/dispatcher/assignments", "node"),
                                  ("GET", "/nodes", "manager"), ("GET", "/ca/root", "public")):
         router.routes.append(Route(method, path, lambda _: {"ok": True}, path, access))
-    server_certs = certs_of(root, base / "mgr", "mgr", "manager")
+    server_certs = node_dir(root, base / "mgr", "mgr", "manager")
     server = TlsApiServer(("127.0.0.1", 0), router, server_context(server_certs),
                           lambda sock: peer_identity(sock, root), lookup)
     serve_in_thread(server, "test-access")
@@ -115,7 +108,7 @@ def call(port: int, certs: Path, method: str, path: str) -> tuple[int, str]:
 
 def test_tls_a_removed_nodes_certificate_is_refused_except_on_public_routes(cluster):
     port, root, base = cluster
-    gone = certs_of(root, base / "gone", "gone", "worker")
+    gone = node_dir(root, base / "gone", "gone", "worker")
     assert call(port, gone, "POST", "/dispatcher/assignments")[0] == 403
     assert "was removed" in call(port, gone, "POST", "/dispatcher/assignments")[1]
     assert call(port, gone, "GET", "/ca/root")[0] == 200
@@ -123,12 +116,12 @@ def test_tls_a_removed_nodes_certificate_is_refused_except_on_public_routes(clus
 
 def test_tls_a_demoted_manager_keeps_the_dispatcher_only(cluster):
     port, root, base = cluster
-    demoted = certs_of(root, base / "demoted", "demoted", "manager")
+    demoted = node_dir(root, base / "demoted", "demoted", "manager")
     assert call(port, demoted, "POST", "/dispatcher/assignments")[0] == 200
     assert call(port, demoted, "GET", "/nodes")[0] == 403
 
 
 def test_tls_a_client_certificate_reaches_manager_routes(cluster):
     port, root, base = cluster
-    client = certs_of(root, base / "client", "client-xyz", "manager")
+    client = node_dir(root, base / "client", "client-xyz", "manager")
     assert call(port, client, "GET", "/nodes")[0] == 200
