@@ -419,7 +419,11 @@ class SwarmInit:
             self.set_facts(inspect)
             self.results["actions"].append("No modification")
             return
-        if not self.check_mode:
+        if self.check_mode:  # the agent's plan: its rules apply (a refusal fails here too)
+            self.call(self.client.dry_run, "POST", "/swarm/update", new_spec,
+                      version=inspect["Version"]["Index"], **rotate,
+                      prefix="Can not update a Swarm Cluster: ")
+        else:
             for attempt in range(3):
                 try:
                     self.client.post("/swarm/update", new_spec,

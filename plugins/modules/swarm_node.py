@@ -192,16 +192,21 @@ def main():
         new_spec, differences, warnings = node_spec_update(
             node, p["role"], p["availability"], labels, p["labels_state"],
             p["labels_to_remove"])
-        if not differences or module.check_mode:
+        if not differences:
             break
         try:
-            client.post(f"/nodes/{node['ID']}/update", new_spec,
-                        version=node["Version"]["Index"])
+            if module.check_mode:  # the agent's plan: its rules apply, nothing is written
+                client.dry_run("POST", f"/nodes/{node['ID']}/update", new_spec,
+                               version=node["Version"]["Index"])
+            else:
+                client.post(f"/nodes/{node['ID']}/update", new_spec,
+                            version=node["Version"]["Index"])
         except SwarmletAPIError as exc:
             if exc.status == 409 and attempt < ATTEMPTS - 1:
                 continue
             module.fail_json(msg=f"Failed to update node {ref}: {exc.message}")
-        node = get_node(module, client, node["ID"])
+        if not module.check_mode:
+            node = get_node(module, client, node["ID"])
         break
 
     for warning in warnings:
