@@ -32,6 +32,8 @@ from swarmlet.store.state import StoreError
 from swarmlet.store.watch import WatchClosed
 
 log = logging.getLogger("swarmlet.orchestrator")
+_SIMULATION_LOG = logging.getLogger("swarmlet.orchestrator.simulation")
+_SIMULATION_LOG.disabled = True
 
 PASS_INTERVAL = 0.5
 BATCH = 200
@@ -115,12 +117,15 @@ class ControlLoops:
         run_pass(self.store, self._stage_errors)
 
 
-def run_pass(store: PassStore, stage_errors: dict[str, str] | None = None) -> None:
+def run_pass(store: PassStore, stage_errors: dict[str, str] | None = None,
+             simulated: bool = False) -> None:
     """One pass of every stage, then the failures recorded on their objects.
 
     A stage that fails as a whole (not on one object: those are guarded) is skipped and
     the others run; `stage_errors` (stage → message, kept between passes) logs each such
-    failure once rather than every half second."""
+    failure once rather than every half second. A `simulated` pass (a plan's, on an
+    in-memory copy of the store) logs nothing: nothing real happened."""
+    logger = _SIMULATION_LOG if simulated else log
     errors = {} if stage_errors is None else stage_errors
     failures = Failures()
     whole = True  # every stage ran: an object without a failure now has none
@@ -132,17 +137,17 @@ def run_pass(store: PassStore, stage_errors: dict[str, str] | None = None) -> No
             whole = False
             if errors.get(name) != describe(exc):
                 errors[name] = describe(exc)
-                log.exception("control pass: the %s failed as a whole; the other stages go on",
+                logger.exception("control pass: the %s failed as a whole; the other stages go on",
                               name)
             continue
         if errors.pop(name, None) is not None:
-            log.info("control pass: the %s runs again", name)
+            logger.info("control pass: the %s runs again", name)
         failures.merge(snap.failures)
         if changes:
-            log.debug("%s: %d changes", name, len(changes))
+            logger.debug("%s: %d changes", name, len(changes))
             write_in_batches(store, changes)
     recorded = [r for r in record(Snapshot.read(store), failures) if r.failed or whole]
     if recorded:
         for item in recorded:  # only changes are recorded: each is logged once
-            log.log(logging.WARNING if item.failed else logging.INFO, "%s", item.sentence)
+            logger.log(logging.WARNING if item.failed else logging.INFO, "%s", item.sentence)
         write_in_batches(store, [item.change for item in recorded])

@@ -2,10 +2,11 @@
 store's current state and written nowhere.
 
 A plan holds the normalised spec, its differences from the current one, whether the
-service's tasks would be replaced, and the placement: the leader's own stages (orchestrator,
-allocator, scheduler) run on an in-memory copy of the store with the change applied, so the
-plan places tasks exactly as the pass would — slots per node, and the tasks that cannot be
-placed with the scheduler's reasons ("no suitable node (...)").
+service's tasks would be replaced, and the placement: the leader's own pass (loops.run_pass)
+runs on an in-memory copy of the store with the change applied, so the plan places tasks
+exactly as the pass would — slots per node, and the tasks that cannot be placed with the
+scheduler's reasons ("no suitable node (...)"). A stage that fails there fails as in a real
+pass: on its object, not the plan.
 """
 
 from __future__ import annotations
@@ -14,18 +15,12 @@ from collections import Counter
 from typing import Any
 
 from swarmlet.manager import tasks as T
-from swarmlet.manager.allocator import allocate
-from swarmlet.manager.orchestrator.global_ import reconcile_global
-from swarmlet.manager.orchestrator.replicated import reconcile_replicated
-from swarmlet.manager.orchestrator.snapshot import Snapshot
-from swarmlet.manager.scheduling import schedule_pending
+from swarmlet.manager.loops import run_pass
 from swarmlet.store.memory import MemoryStore
 
 Obj = dict[str, Any]
 KINDS = ("service", "task", "node", "cluster", "network", "attachment", "secret", "config")
 SIMULATED_PASSES = 3  # orchestrator -> allocator -> scheduler settles within one or two
-SIMULATED_STAGES = (lambda s: reconcile_replicated(s) + reconcile_global(s), allocate,
-                    schedule_pending)
 
 
 def read_objects(store: Any) -> dict[str, list[Obj]]:
@@ -58,8 +53,8 @@ def tasks_replaced(old: Obj | None, new: Obj) -> bool:
 def placement(objects: dict[str, list[Obj]], service: Obj, action: str,
               replace: bool = False) -> Obj:
     """Where the service's tasks would run once the leader's passes have acted on the
-    change: the change written to an in-memory copy of the store, then the orchestrators,
-    allocator and scheduler run there until nothing changes."""
+    change: the change written to an in-memory copy of the store, then the leader's pass
+    (manager/loops.py) run there until nothing changes."""
     store = MemoryStore(objects)
     mine = [t for t in store.list("task") if t.get("ServiceID") == service["ID"]]
     changes: list[Obj] = []
@@ -70,14 +65,10 @@ def placement(objects: dict[str, list[Obj]], service: Obj, action: str,
     else:
         changes.append({"op": action, "kind": "service", "object": service})
     store.write(changes)
-    for _ in range(SIMULATED_PASSES):
-        changed = False
-        for stage in SIMULATED_STAGES:
-            found = stage(Snapshot.read(store))
-            if found:
-                store.write(found)
-                changed = True
-        if not changed:
+    for _ in range(SIMULATED_PASSES):  # the leader's own pass, until it has nothing to do
+        index = store.state.index
+        run_pass(store, simulated=True)
+        if store.state.index == index:
             break
     hostnames = _hostnames(store.list("node"))
     active = [t for t in store.list("task")
