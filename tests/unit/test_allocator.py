@@ -13,7 +13,7 @@ from swarmlet.manager.allocator import allocate, attach_nodes
 from swarmlet.manager.assignment_networks import node_networks, sendable
 from swarmlet.manager.network_objects import new_network
 from swarmlet.manager.orchestrator.snapshot import Snapshot
-from swarmlet.manager.services import normalise_spec
+from swarmlet.spec.service import normalise_spec
 from swarmlet.store.state import StoreState
 
 TS = "2026-01-01T12:00:00.000000Z"

@@ -10,8 +10,8 @@ import pytest
 from swarmlet.api.router import ApiError
 from swarmlet.manager.controlapi_networks import build_network, ingress_network
 from swarmlet.manager.service_networks import check_service_networks
-from swarmlet.manager.services import normalise_spec
 from swarmlet.spec.errors import SpecError
+from swarmlet.spec.service import normalise_spec
 
 HOST = [IPv4Network("198.18.0.0/24"), IPv4Network("10.255.255.53/32")]
 

@@ -71,7 +71,6 @@ def _node_id(request: Request) -> str:
 # Success answers, for the OpenAPI document (api/openapi.py _answer).
 OBJECT: dict[str, Any] = {"type": "object"}
 TEXT: dict[str, Any] = {"type": "string"}
-STRING = TEXT
 CREATED = (Created, Plan)  # the new object's ID, or with ?dry_run=1 the plan
 PLAN = (None, Plan)  # nothing, or with ?dry_run=1 the plan
 
@@ -108,7 +107,7 @@ def add_swarm_routes(router: Router, node: SwarmNode) -> None:
         return register
 
     @add("POST", "/swarm/init", "Make this node the first manager of a new swarm", "local",
-         body=InitRequest, body_required=False, answer=STRING)
+         body=InitRequest, body_required=False, answer=TEXT)
     def swarm_init(request: Request) -> str:
         body = request.body
         return node.init(body.get("AdvertiseAddr"), body.get("ListenAddr"),

@@ -1,5 +1,5 @@
 """The control API for services and tasks: Docker's /services and /tasks endpoints, with
-SwarmKit's validation (manager/services.py) and the store's version checks."""
+SwarmKit's validation (the spec core, swarmlet.spec.service) and the store's version checks."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from swarmlet.manager.plan import read_objects, service_plan
 from swarmlet.manager.references import resolve
 from swarmlet.manager.service_networks import check_service_networks
 from swarmlet.manager.service_refs import check_references
-from swarmlet.manager.services import mode_of, normalise_spec, replicas_of
+from swarmlet.spec.service import mode_of, normalise_spec, replicas_of
 from swarmlet.store.objects import clone, new_id, now_rfc3339
 from swarmlet.store.state import StoreError
 

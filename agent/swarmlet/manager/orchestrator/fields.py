@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from swarmlet.manager import tasks as T
-from swarmlet.manager.services import mode_of
+from swarmlet.spec.service import mode_of
 
 
 class FieldError(ValueError):

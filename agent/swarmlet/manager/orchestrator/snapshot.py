@@ -15,7 +15,7 @@ from typing import Any, Protocol, TypeVar
 
 from swarmlet.manager.orchestrator.failures import Failure, Failures, guard
 from swarmlet.manager.orchestrator.fields import FieldError, check_task, number, whole_number
-from swarmlet.manager.services import SECOND
+from swarmlet.spec.service import SECOND
 
 DEFAULT_RETENTION = 5  # Docker's TaskHistoryRetentionLimit
 R = TypeVar("R")
