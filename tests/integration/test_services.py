@@ -198,7 +198,16 @@ def test_drain_empties_a_node_and_pause_takes_no_new_tasks(cluster, remove_servi
         cluster.cli(MANAGER, f"node update --availability active {W1}")
 
 
-def test_an_agent_restart_adopts_its_containers(cluster, remove_services):
+@pytest.fixture
+def slow_heartbeat(cluster):
+    """A 5 s heartbeat (Docker's default) while the test runs: the module's 1 s one marks a
+    node down after 3 s, less than a busy 2-core machine may take to restart an agent."""
+    cluster.cli(MANAGER, "swarm update --dispatcher-heartbeat 5s")
+    yield
+    cluster.cli(MANAGER, "swarm update --dispatcher-heartbeat 1s")
+
+
+def test_an_agent_restart_adopts_its_containers(cluster, remove_services, slow_heartbeat):
     remove_services.append("steady")
     cluster.cli(MANAGER, f"service create --name steady --replicas 3 {IMAGE}")
     before = sorted(c["Id"] for c in containers(**{"swarmlet.service.name": "steady"}))
@@ -207,6 +216,8 @@ def test_an_agent_restart_adopts_its_containers(cluster, remove_services):
     eventually(lambda: json.loads(cluster.cli(W1, "info --format json"))["Swarm"][
         "LocalNodeState"] == "active")
     time.sleep(3)  # a few executor passes of the restarted agent
+    status = {name: row["Status"] for name, row in cluster.nodes(MANAGER).items()}
+    assert set(status.values()) == {"Ready"}, status  # a node marked down loses its tasks
     after = sorted(c["Id"] for c in containers(**{"swarmlet.service.name": "steady"}))
     assert after == before
     assert sorted(t["ID"] for t in running(cluster, "steady")) == tasks_before

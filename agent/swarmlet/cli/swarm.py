@@ -53,6 +53,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--cert-expiry", metavar="DURATION",
                    help="Validity period for node certificates (ns|us|ms|s|m|h) "
                    "(default 2160h0m0s)")
+    p.add_argument("--dispatcher-heartbeat", metavar="DURATION",
+                   help="Dispatcher heartbeat period (ns|us|ms|s|m|h) (default 5s)")
+    p.add_argument("--task-history-limit", type=int, metavar="INT",
+                   help="Task history retention limit (default 5)")
     p.set_defaults(run=cmd_update)
 
     p = sub.add_parser("inspect", help="Display detailed information on the swarm")
@@ -145,6 +149,12 @@ def cmd_update(args: argparse.Namespace) -> None:
         expiry = check_cert_expiry(timedelta(seconds=parse_duration(args.cert_expiry)))
         spec["CAConfig"] = {**(spec.get("CAConfig") or {}),
                             "NodeCertExpiry": expiry // timedelta(microseconds=1) * 1000}
+    if args.dispatcher_heartbeat is not None:
+        spec["Dispatcher"] = {**(spec.get("Dispatcher") or {}), "HeartbeatPeriod":
+                              int(parse_duration(args.dispatcher_heartbeat) * 10**9)}
+    if args.task_history_limit is not None:
+        spec["Orchestration"] = {**(spec.get("Orchestration") or {}),
+                                 "TaskHistoryRetentionLimit": args.task_history_limit}
     client.post("/swarm/update", spec, version=cluster["Version"]["Index"])
     print("Swarm updated.")
 

@@ -15,6 +15,7 @@ import threading
 import time
 from typing import Any
 
+from swarmlet.manager.objects import SECOND
 from swarmlet.store.raft import RaftStore
 from swarmlet.store.state import StoreError
 
@@ -31,7 +32,7 @@ def heartbeat_timeout(period: float) -> float:
 class Dispatcher:
     def __init__(self, store: RaftStore, period: float) -> None:
         self.store = store
-        self.period = period
+        self.period = period  # follows the cluster's Dispatcher.HeartbeatPeriod (follow_spec)
         self._last_seen: dict[str, float] = {}
         self._lock = threading.Lock()
         self._leading_since: float | None = None
@@ -48,12 +49,23 @@ class Dispatcher:
             node["Status"] = {"State": "ready", "Addr": addr}
             self._write_node(node, f"node {node_id} is ready")
 
+    def follow_spec(self) -> None:
+        """Take up a `swarm update --dispatcher-heartbeat` (Docker applies it without a
+        restart); nodes learn the new period from their next heartbeat's answer."""
+        clusters = self.store.list("cluster")
+        if clusters:
+            period = clusters[0]["Spec"]["Dispatcher"]["HeartbeatPeriod"] / SECOND
+            if period != self.period:
+                log.info("heartbeat period is now %.1f s", period)
+                self.period = period
+
     def check_liveness(self) -> None:
         """One pass of the leader's liveness loop."""
         now = time.monotonic()
         if not self.store.is_leader():
             self._leading_since = None
             return
+        self.follow_spec()
         if self._leading_since is None:
             self._leading_since = now  # everyone gets a full grace period from a new leader
         ttl = self.period * GRACE_PERIODS
