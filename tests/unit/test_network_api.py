@@ -7,7 +7,7 @@ from ipaddress import IPv4Network
 
 import pytest
 
-from swarmlet.api.router import ApiError
+from swarmlet.errors import DomainError
 from swarmlet.manager import controlapi_networks
 from swarmlet.manager import tasks as T
 from swarmlet.manager.controlapi_networks import NetworkAPI, ingress_network
@@ -65,7 +65,7 @@ def api(monkeypatch):
 
 
 def message(func, *args) -> str:
-    with pytest.raises(ApiError) as exc:
+    with pytest.raises(DomainError) as exc:
         func(*args)
     return exc.value.message
 

@@ -12,7 +12,8 @@ from ipaddress import IPv4Address, IPv4Network
 import pytest
 from test_allocator import BACKEND_ID, INGRESS_ID, World, addresses_on
 
-from swarmlet.api.router import ApiError
+from swarmlet.api.statuses import http_status
+from swarmlet.errors import DomainError
 from swarmlet.manager import network_attachments as NA
 from swarmlet.manager import tasks as T
 from swarmlet.manager.allocator import allocate, attach_nodes
@@ -141,10 +142,10 @@ def test_attach_answers_with_the_address_and_again_with_the_same_one():
 def test_attach_refuses_a_network_not_made_attachable_with_dockers_message():
     w = attachable_world()
     store = Store(w)
-    with pytest.raises(ApiError, match="network ingress not manually attachable") as err:
+    with pytest.raises(DomainError, match="network ingress not manually attachable") as err:
         NA.attach(store, "n1", "ingress", "e1", wait=1)
-    assert err.value.status == 403
-    with pytest.raises(ApiError, match="network nope not found"):
+    assert http_status(err.value) == 403
+    with pytest.raises(DomainError, match="network nope not found"):
         NA.attach(store, "n1", "nope", "e1", wait=1)
     assert w.state.list(NA.KIND) == []
 
@@ -153,7 +154,7 @@ def test_attach_says_so_when_no_address_comes():
     w = attachable_world()
     store = Store(w)
     store.write = lambda changes: w.state.apply(changes, w.stamp())  # no allocator running
-    with pytest.raises(ApiError, match="no address was allocated within"):
+    with pytest.raises(DomainError, match="no address was allocated within"):
         NA.attach(store, "n1", "backend", "e1", wait=0.2)
 
 

@@ -7,17 +7,16 @@ from ipaddress import IPv4Network
 
 import pytest
 
-from swarmlet.api.router import ApiError
+from swarmlet.errors import DomainError
 from swarmlet.manager.controlapi_networks import build_network, ingress_network
 from swarmlet.manager.service_networks import check_service_networks
-from swarmlet.spec.errors import SpecError
 from swarmlet.spec.service import normalise_spec
 
 HOST = [IPv4Network("198.18.0.0/24"), IPv4Network("10.255.255.53/32")]
 
 
 def message(func, *args, **kwargs) -> str:
-    with pytest.raises((ApiError, SpecError)) as exc:
+    with pytest.raises(DomainError) as exc:
         func(*args, **kwargs)
     return exc.value.message
 

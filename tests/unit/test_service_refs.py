@@ -7,9 +7,9 @@ import argparse
 
 import pytest
 
-from swarmlet.api.router import ApiError
+from swarmlet.api.statuses import http_status
 from swarmlet.cli.service_refs import parse_reference, update_references
-from swarmlet.errors import SwarmletError
+from swarmlet.errors import DomainError, SwarmletError
 from swarmlet.manager.service_refs import check_references
 
 SECRETS = [{"ID": "s1", "Spec": {"Name": "db_pw"}}, {"ID": "s2", "Spec": {"Name": "api_key"}}]
@@ -81,6 +81,6 @@ def test_references_get_their_names_and_docker_defaults():
     ([{"SecretID": "s1"}], 400, "malformed secret reference"),
 ])
 def test_bad_references_are_refused(refs, status, message):
-    with pytest.raises(ApiError) as exc:
+    with pytest.raises(DomainError) as exc:
         check_references(spec(refs), SECRETS, CONFIGS)
-    assert (exc.value.status, exc.value.message) == (status, message)
+    assert (http_status(exc.value), exc.value.message) == (status, message)

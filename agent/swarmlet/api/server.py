@@ -34,6 +34,7 @@ from swarmlet.api.limits import (
     body_length,
 )
 from swarmlet.api.router import ApiError, Request, Router
+from swarmlet.api.statuses import http_status
 from swarmlet.api.unix_server import UnixSocketServer
 from swarmlet.ca.identity import NodeIdentity
 from swarmlet.errors import SwarmletError
@@ -149,7 +150,7 @@ def make_handler(router: Router, local: bool, limits: Limits,
             except ApiError as exc:
                 status, data = _json_error(exc.status, exc.message)
             except SwarmletError as exc:
-                status, data = _json_error(400, str(exc))
+                status, data = _json_error(http_status(exc), str(exc))
             except Exception as exc:
                 log.exception("%s %s failed", self.command, self.path)
                 status, data = _json_error(500, f"internal error: {exc}")

@@ -42,7 +42,6 @@ from swarmlet.spec.query_models import (
 )
 from swarmlet.spec.service_models import ServiceSpec
 from swarmlet.spec.swarm_models import InitRequest, JoinRequest, NodeSpec, SwarmSpec
-from swarmlet.store.state import StoreError
 
 NOT_A_MANAGER = ("This node is not a swarm manager. Worker nodes can't be used to view or "
                  "modify cluster state. Please run this command on a manager node or promote "
@@ -88,23 +87,10 @@ def add_swarm_routes(router: Router, node: SwarmNode) -> None:
         assert node.manager is not None
         return node.manager
 
-    def store_errors(func: Any) -> Any:
-        def wrapped(request: Request) -> Any:
-            try:
-                return func(request)
-            except StoreError as exc:
-                status = {"no_leader": 503, "not_found": 404, "conflict": 409,
-                          "unauthorized": 403}.get(exc.code, 400)
-                raise ApiError(status, str(exc)) from exc
-        wrapped.__name__ = func.__name__
-        return wrapped
-
     def add(method: str, path: str, summary: str, access: str = "manager",
             **checks: Any) -> Any:
         """Register a route; `checks` are Router.add's body/query models and answer."""
-        def register(func: Any) -> Any:
-            return router.add(method, path, summary, access, **checks)(store_errors(func))
-        return register
+        return router.add(method, path, summary, access, **checks)
 
     @add("POST", "/swarm/init", "Make this node the first manager of a new swarm", "local",
          body=InitRequest, body_required=False, answer=TEXT)

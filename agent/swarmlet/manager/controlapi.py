@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from swarmlet.api.router import ApiError
 from swarmlet.ca.identity import MANAGER, WORKER
 from swarmlet.ca.tokens import generate_join_token
+from swarmlet.errors import Conflict, InvalidArgument, NotFound
 from swarmlet.manager.manager import Manager
 from swarmlet.manager.objects import cluster_view, node_view
 from swarmlet.manager.plan import spec_plan
@@ -39,9 +39,9 @@ class ControlAPI:
         matches = [n for n in nodes if n["ID"].startswith(ref)] or [
             n for n in nodes if n.get("Description", {}).get("Hostname") == ref]
         if not matches:
-            raise ApiError(404, f"node {ref} not found")
+            raise NotFound(f"node {ref} not found")
         if len(matches) > 1:
-            raise ApiError(409, f"node {ref} is ambiguous ({len(matches)} matches found)")
+            raise Conflict(f"node {ref} is ambiguous ({len(matches)} matches found)")
         return matches[0]
 
     def inspect_node(self, ref: str) -> dict[str, Any]:
@@ -51,7 +51,7 @@ class ControlAPI:
                     dry_run: bool = False) -> dict[str, Any] | None:
         node = self.resolve_node(ref)
         if node["Version"]["Index"] != version:
-            raise ApiError(409, "update out of sequence")
+            raise Conflict("update out of sequence")
         new_spec = merged_node_spec(node["Spec"], spec)
         if new_spec["Role"] == WORKER and node["Spec"]["Role"] == MANAGER:
             self._check_demotion(node)
@@ -64,22 +64,22 @@ class ControlAPI:
     def _check_demotion(self, node: dict[str, Any]) -> None:
         managers = [n for n in self.store.list("node") if n["Spec"]["Role"] == MANAGER]
         if len(managers) <= 1:
-            raise ApiError(400, "attempting to demote the last manager of the swarm")
+            raise InvalidArgument("attempting to demote the last manager of the swarm")
         raft_addr = (node.get("ManagerStatus") or {}).get("RaftAddr")
         members = self.store.status()["members"]
         if raft_addr in members:
             reachable = [a for a, seen in members.items()
                          if seen != "unreachable" and a != raft_addr]
             if len(reachable) < (len(members) - 1) // 2 + 1:
-                raise ApiError(400, LOSS_OF_QUORUM)
+                raise InvalidArgument(LOSS_OF_QUORUM)
 
     def remove_node(self, ref: str, force: bool) -> None:
         node = self.resolve_node(ref)
         if node["Spec"]["Role"] == MANAGER or node.get("ManagerStatus"):
-            raise ApiError(400, f"node {ref} is a cluster manager and is a member of the raft "
+            raise InvalidArgument(f"node {ref} is a cluster manager and is a member of the raft "
                                 "cluster. It must be demoted to worker before removal")
         if not force and node.get("Status", {}).get("State") != "down":
-            raise ApiError(400, f"node {ref} is not down and can't be removed")
+            raise InvalidArgument(f"node {ref} is not down and can't be removed")
         self.store.write([{"op": "delete", "kind": "node", "id": node["ID"],
                            "version": node["Version"]["Index"]}])
 
@@ -94,7 +94,7 @@ class ControlAPI:
         self.manager.require_quorum()
         cluster = self.manager.cluster()
         if cluster["Version"]["Index"] != version:
-            raise ApiError(409, "update out of sequence")
+            raise Conflict("update out of sequence")
         new_spec = merged_swarm_spec(cluster["Spec"], spec)
         if dry_run:
             return spec_plan("swarm", "update", cluster["ID"], cluster["Spec"], new_spec)

@@ -14,7 +14,7 @@ import time
 from ipaddress import IPv4Network
 from typing import Any
 
-from swarmlet.api.router import ApiError
+from swarmlet.errors import Conflict, InvalidArgument, NotFound
 from swarmlet.manager import ipam
 from swarmlet.manager import network_attachments as NA
 from swarmlet.manager import network_objects as N
@@ -35,11 +35,11 @@ RETRY_PAUSE = 0.05
 def check_name(name: Any) -> str:
     """SwarmKit's validateAnnotations."""
     if not name or not isinstance(name, str):
-        raise ApiError(400, "meta: name must be provided")
+        raise InvalidArgument("meta: name must be provided")
     if not _NAME.match(name):
-        raise ApiError(400, "name must be valid as a DNS name component")
+        raise InvalidArgument("name must be valid as a DNS name component")
     if len(name) > 63:
-        raise ApiError(400, "name must be 63 characters or fewer")
+        raise InvalidArgument("name must be 63 characters or fewer")
     return name
 
 
@@ -59,25 +59,25 @@ def build_network(spec: Any, existing: list[Obj], host: list[IPv4Network] | None
     the lowest free VNI. `host`: the host's routes and resolvers (read when None and a
     subnet has to be chosen)."""
     if not isinstance(spec, dict):
-        raise ApiError(400, "network spec must be a JSON object")
+        raise InvalidArgument("network spec must be a JSON object")
     name = check_name(spec.get("Name"))
     driver = (spec.get("DriverConfiguration") or {}).get("Name") or N.OVERLAY
     if driver != N.OVERLAY:
-        raise ApiError(400, "only overlay driver is currently supported")
+        raise InvalidArgument("only overlay driver is currently supported")
     ingress, attachable = bool(spec.get("Ingress")), bool(spec.get("Attachable"))
     if ingress and attachable:
-        raise ApiError(400, "ingress network cannot be attachable")
+        raise InvalidArgument("ingress network cannot be attachable")
     labels = spec.get("Labels") or {}
     if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
-        raise ApiError(400, "Labels must be a mapping of strings")
+        raise InvalidArgument("Labels must be a mapping of strings")
     if any(n["Spec"].get("Name", "").lower() == name.lower() for n in existing):
-        raise ApiError(409, f"network with name {name} already exists")
+        raise Conflict(f"network with name {name} already exists")
     if ingress and (other := N.find_ingress({n["ID"]: n for n in existing})) is not None:
-        raise ApiError(409, f"ingress network ({other['ID']}) is already present")
+        raise Conflict(f"ingress network ({other['ID']}) is already present")
 
     configs = (spec.get("IPAMOptions") or {}).get("Configs") or []
     if len(configs) > 1:
-        raise ApiError(400, "ipam configuration: only one IPv4 subnet per network is supported")
+        raise InvalidArgument("ipam configuration: only one IPv4 subnet per network is supported")
     config = configs[0] if configs else {}
     in_use = subnets_of(existing)
     try:
@@ -95,7 +95,7 @@ def build_network(spec: Any, existing: list[Obj], host: list[IPv4Network] | None
                    else ipam.default_gateway(subnet))
         vni = ipam.pick_vni(v for n in existing if (v := N.vni_of(n)) is not None)
     except ipam.IpamError as exc:
-        raise ApiError(400, str(exc)) from None
+        raise InvalidArgument(str(exc)) from None
     return N.new_network(network_id or new_id(), name, subnet, gateway, vni, labels,
                          attachable, ingress)
 
@@ -132,11 +132,11 @@ class NetworkAPI:
                 if exc.code == "conflict":
                     continue
                 if exc.code == "name_conflict":
-                    raise ApiError(409, f"network with name {spec['Name']} already exists"
+                    raise Conflict(f"network with name {spec['Name']} already exists"
                                    ) from None
                 raise
             return {"ID": network["ID"]}
-        raise ApiError(409, "update out of sequence")
+        raise Conflict("update out of sequence")
 
     def list(self) -> list[Obj]:
         self.manager.require_quorum()
@@ -153,7 +153,7 @@ class NetworkAPI:
         if N.is_ingress(network):
             for service in services:
                 if N.needs_ingress(service["Spec"].get("EndpointSpec")):
-                    raise ApiError(400, "ingress network cannot be removed because service "
+                    raise InvalidArgument("ingress network cannot be removed because service "
                                         f"{service['ID']} depends on it")
         else:
             self._check_unused(network["ID"], services)
@@ -162,7 +162,7 @@ class NetworkAPI:
                                "version": network["Version"]["Index"]}])
         except StoreError as exc:
             if exc.code == "not_found":
-                raise ApiError(404, f"network {ref} not found") from None
+                raise NotFound(f"network {ref} not found") from None
             raise
 
     def _check_unused(self, network_id: str, services: list[Obj]) -> None:
@@ -170,13 +170,13 @@ class NetworkAPI:
         run (the tasks of a removed service do not count), nor a container attached to it."""
         users = N.services_using(network_id, services)
         if users:
-            raise ApiError(400, f"network {network_id} is in use by service {users[0]['ID']}")
+            raise InvalidArgument(f"network {network_id} is in use by service {users[0]['ID']}")
         for task in self.store.list("task"):
             if task.get("DesiredState") in ("running", "ready") and not T.is_terminal(task) and \
                     network_id in N.spec_network_ids(task.get("Spec")):
-                raise ApiError(400, f"network {network_id} is in use by task {task['ID']}")
+                raise InvalidArgument(f"network {network_id} is in use by task {task['ID']}")
         for attachment in NA.on_network(network_id, self.store.list(NA.KIND)):
             node = self.store.get("node", attachment.get("NodeID", "")) or {}
             host = (node.get("Description") or {}).get("Hostname") or attachment.get("NodeID")
-            raise ApiError(400, f"network {network_id} is in use by container endpoint "
+            raise InvalidArgument(f"network {network_id} is in use by container endpoint "
                                 f"{attachment.get('EndpointID', '')[:12]} on node {host}")

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from swarmlet.api.router import ApiError
+from swarmlet.errors import Conflict, InvalidArgument, NotFound
 from swarmlet.manager.manager import Manager
 from swarmlet.manager.plan import spec_plan
 from swarmlet.manager.references import resolve
@@ -41,20 +41,20 @@ CONFIG = Kind("config", 1024000, True, "Configs")
 def check_spec(kind: Kind, spec: Any) -> tuple[str, dict[str, str], bytes]:
     """(name, labels, data) of a create body, or the error SwarmKit gives."""
     if not isinstance(spec, dict):
-        raise ApiError(400, f"{kind.name} spec must be a JSON object")
+        raise InvalidArgument(f"{kind.name} spec must be a JSON object")
     name = spec.get("Name")
     if not name or not isinstance(name, str):
-        raise ApiError(400, "meta: name must be provided")
+        raise InvalidArgument("meta: name must be provided")
     if len(name) > 64 or not _NAME.match(name):
-        raise ApiError(400, "invalid name, only 64 [a-zA-Z0-9-_.] characters allowed, and "
+        raise InvalidArgument("invalid name, only 64 [a-zA-Z0-9-_.] characters allowed, and "
                             "the start and end character must be [a-zA-Z0-9]")
     labels = _labels(spec)
     try:
         data = base64.b64decode(spec.get("Data") or "", validate=True)
     except (ValueError, TypeError):  # binascii.Error, or a str with non-ASCII characters
-        raise ApiError(400, f"{kind.name} data must be base64-encoded") from None
+        raise InvalidArgument(f"{kind.name} data must be base64-encoded") from None
     if not 0 < len(data) < kind.max_bytes:
-        raise ApiError(400, f"{kind.name} data must be larger than 0 and less than "
+        raise InvalidArgument(f"{kind.name} data must be larger than 0 and less than "
                             f"{kind.max_bytes} bytes")
     return name, labels, data
 
@@ -62,7 +62,7 @@ def check_spec(kind: Kind, spec: Any) -> tuple[str, dict[str, str], bytes]:
 def _labels(spec: Obj) -> dict[str, str]:
     labels = spec.get("Labels") or {}
     if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
-        raise ApiError(400, "Labels must be a mapping of strings")
+        raise InvalidArgument("Labels must be a mapping of strings")
     return labels
 
 
@@ -91,7 +91,7 @@ class DataObjectAPI:
             self.store.write([{"op": "create", "kind": self.kind.name, "object": obj}])
         except StoreError as exc:
             if exc.code == "name_conflict":
-                raise ApiError(409, f"{self.kind.name} {name} already exists") from None
+                raise Conflict(f"{self.kind.name} {name} already exists") from None
             raise
         return {"ID": object_id}
 
@@ -122,11 +122,11 @@ class DataObjectAPI:
         (the spec as it would be; never the data)."""
         obj = self.resolve(ref)
         if not isinstance(spec, dict):
-            raise ApiError(400, f"{self.kind.name} spec must be a JSON object")
+            raise InvalidArgument(f"{self.kind.name} spec must be a JSON object")
         if spec.get("Name", obj["Spec"]["Name"]) != obj["Spec"]["Name"] or spec.get("Data"):
-            raise ApiError(400, "only updates to Labels are allowed")
+            raise InvalidArgument("only updates to Labels are allowed")
         if obj["Version"]["Index"] != version:
-            raise ApiError(409, "update out of sequence")
+            raise Conflict("update out of sequence")
         new_spec = {**obj["Spec"], "Labels": _labels(spec)}
         if dry_run:
             return spec_plan(self.kind.name, "update", obj["ID"], obj["Spec"], new_spec)
@@ -139,12 +139,12 @@ class DataObjectAPI:
         using = users(self.kind, obj["ID"], self.store.list("service"))
         if using:
             names = ", ".join(sorted(s["Spec"]["Name"] for s in using))
-            raise ApiError(400, f"{self.kind.name} '{obj['Spec']['Name']}' is in use by the "
+            raise InvalidArgument(f"{self.kind.name} '{obj['Spec']['Name']}' is in use by the "
                                 f"following service: {names}")
         try:
             self.store.write([{"op": "delete", "kind": self.kind.name, "id": obj["ID"],
                                "version": obj["Version"]["Index"]}])
         except StoreError as exc:
             if exc.code == "not_found":
-                raise ApiError(404, f"{self.kind.name} {ref} not found") from None
+                raise NotFound(f"{self.kind.name} {ref} not found") from None
             raise

@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from swarmlet.api.router import ApiError
+from swarmlet.errors import Conflict, InvalidArgument, Unavailable
 from swarmlet.manager import tasks as T
 from swarmlet.manager.logbroker import Subscription
 from swarmlet.manager.manager import Manager
@@ -35,7 +35,7 @@ class ServiceAPI:
         service = {"ID": new_id(), "Spec": spec, "SpecVersion": {"Index": 1}}
         if dry_run:
             if any(s["Spec"]["Name"] == spec["Name"] for s in self.store.list("service")):
-                raise ApiError(409, f"service {spec['Name']} already exists")
+                raise Conflict(f"service {spec['Name']} already exists")
             return service_plan(read_objects(self.store), "create", None, service)
         [created] = self.store.write([{"op": "create", "kind": "service", "object": service}])
         return {"ID": created["ID"]}
@@ -76,11 +76,11 @@ class ServiceAPI:
         `dry_run`, the plan of the update instead (nothing is written)."""
         service = self.resolve(ref)
         if service["Version"]["Index"] != version:
-            raise ApiError(409, "update out of sequence")
+            raise Conflict("update out of sequence")
         if rollback:
             previous = service.get("PreviousSpec")
             if previous is None:
-                raise ApiError(400, f"service {ref} does not have a previous spec")
+                raise InvalidArgument(f"service {ref} does not have a previous spec")
             new_spec, state, message = previous, "rollback_started", "manually requested rollback"
         else:
             new_spec = self._checked(normalise_spec(spec, old=service["Spec"]), service)
@@ -167,7 +167,7 @@ class ServiceAPI:
             return
         leader = manager.leader_api_addr()
         if leader is None or manager.peer_client is None:
-            raise ApiError(503, "no leader to ask for the logs")
+            raise Unavailable("no leader to ask for the logs")
         manager.peer_client(leader).post(path, body)
 
     def tasks(self, service: str | None, node: str | None) -> list[dict[str, Any]]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from swarmlet.api.router import ApiError
+from swarmlet.errors import Conflict, InvalidArgument, PermissionDenied, Unavailable
 from swarmlet.manager import network_objects as N
 from swarmlet.manager.references import resolve
 from swarmlet.store.objects import new_id
@@ -59,11 +59,11 @@ def attach(store: Any, node_id: str, network_ref: str, endpoint_id: str,
     """The node's attachment of `endpoint_id` to the network, made if new; returned once it
     has its address. The same endpoint asking again gets the same attachment."""
     if not endpoint_id:
-        raise ApiError(400, "EndpointID must be given")
+        raise InvalidArgument("EndpointID must be given")
     network = resolve(store, "network", network_ref)
     name = network["Spec"]["Name"]
     if not network["Spec"].get("Attachable") or N.is_ingress(network):
-        raise ApiError(403, f"Could not attach to network {name}: network {name} not "
+        raise PermissionDenied(f"Could not attach to network {name}: network {name} not "
                             "manually attachable")
     attachment = _find(store, node_id, endpoint_id)
     if attachment is None:
@@ -73,12 +73,12 @@ def attach(store: Any, node_id: str, network_ref: str, endpoint_id: str,
     while True:
         current = store.get(KIND, attachment["ID"])
         if current is None:
-            raise ApiError(409, f"Could not attach to network {name}: the attachment was "
+            raise Conflict(f"Could not attach to network {name}: the attachment was "
                                 "removed while it was made")
         if is_allocated(current):
             return current
         if time.monotonic() >= deadline:
-            raise ApiError(503, f"Could not attach to network {name}: no address was "
+            raise Unavailable(f"Could not attach to network {name}: no address was "
                                 f"allocated within {wait:.0f}s (is the subnet full?)")
         time.sleep(0.05)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from swarmlet.api.router import ApiError
+from swarmlet.errors import Conflict, NotFound
 
 
 def resolve(store: Any, kind: str, ref: str) -> dict[str, Any]:
@@ -16,5 +16,5 @@ def resolve(store: Any, kind: str, ref: str) -> dict[str, Any]:
     if len(matches) == 1:
         return matches[0]
     if len(matches) > 1:
-        raise ApiError(409, f"{kind} {ref} is ambiguous ({len(matches)} matches found)")
-    raise ApiError(404, f"{kind} {ref} not found")
+        raise Conflict(f"{kind} {ref} is ambiguous ({len(matches)} matches found)")
+    raise NotFound(f"{kind} {ref} not found")

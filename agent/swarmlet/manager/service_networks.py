@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from swarmlet.api.router import ApiError
+from swarmlet.errors import Conflict, InvalidArgument, NotFound
 from swarmlet.manager import network_objects as N
 
 Obj = dict[str, Any]
@@ -21,27 +21,27 @@ def resolve_network(ref: str, networks: list[Obj]) -> Obj:
         if len(match) == 1:
             return match[0]
         if len(match) > 1:
-            raise ApiError(409, f"network {ref} is ambiguous ({len(match)} matches found)")
-    raise ApiError(404, f"network {ref} not found")
+            raise Conflict(f"network {ref} is ambiguous ({len(match)} matches found)")
+    raise NotFound(f"network {ref} not found")
 
 
 def check_service_networks(spec: Obj, networks: list[Obj], services: list[Obj],
                            service: Obj | None = None) -> Obj:
-    """`spec` (normalised) with its network targets as IDs; raises ApiError as Docker
+    """`spec` (normalised) with its network targets as IDs; raises a domain error as Docker
     refuses. `service`: the service being updated (its own ports are no conflict)."""
     template = spec["TaskTemplate"]
     refs: dict[str, Obj] = {}
     for ref in template.get("Networks") or []:
         network = resolve_network(ref["Target"], networks)
         if N.is_ingress(network):
-            raise ApiError(400, "Service cannot be explicitly attached to the ingress "
+            raise InvalidArgument("Service cannot be explicitly attached to the ingress "
                                 f'network "{network["Spec"]["Name"]}"')
         refs.setdefault(network["ID"], {**ref, "Target": network["ID"]})
     if refs:
         template["Networks"] = list(refs.values())
     endpoint = spec.get("EndpointSpec")
     if N.needs_ingress(endpoint) and N.find_ingress({n["ID"]: n for n in networks}) is None:
-        raise ApiError(400, "service needs ingress network, but no ingress network is present")
+        raise InvalidArgument("service needs ingress network, but no ingress network is present")
     if service is None or endpoint != service["Spec"].get("EndpointSpec"):
         check_port_conflicts(spec, services, service["ID"] if service else "")
     return spec
@@ -70,8 +70,8 @@ def check_port_conflicts(spec: Obj, services: list[Obj], service_id: str) -> Non
             name, oid = other["Spec"]["Name"], other["ID"]
             if port.get("PublishMode", "ingress") == "host":
                 if key in ingress:
-                    raise ApiError(400, f"port '{number}' is already in use by service "
+                    raise InvalidArgument(f"port '{number}' is already in use by service "
                                         f"'{name}' ({oid}) as a host-published port")
             elif key in ingress or key in host:
-                raise ApiError(400, f"port '{number}' is already in use by service '{name}' "
+                raise InvalidArgument(f"port '{number}' is already in use by service '{name}' "
                                     f"({oid}) as an ingress port")

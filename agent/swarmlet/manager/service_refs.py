@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from swarmlet.api.router import ApiError
+from swarmlet.errors import InvalidArgument, NotFound
 
 Obj = dict[str, Any]
 DEFAULT_MODE = 0o444
@@ -22,14 +22,14 @@ def check_references(spec: Obj, secrets: list[Obj], configs: list[Obj]) -> Obj:
             container.pop(field, None)
             continue
         if not isinstance(refs, list):
-            raise ApiError(400, f"{field} must be a list of {kind} references")
+            raise InvalidArgument(f"{field} must be a list of {kind} references")
         by_id = {o["ID"]: o for o in objects}
         container[field] = [_checked(kind, ref, by_id) for ref in refs]
         targets: dict[str, str] = {}
         for ref in container[field]:
             target, name = ref["File"]["Name"], ref[f"{kind.capitalize()}Name"]
             if target in targets:
-                raise ApiError(400, f"{kind} references '{targets[target]}' and '{name}' have "
+                raise InvalidArgument(f"{kind} references '{targets[target]}' and '{name}' have "
                                     f"a conflicting target: '{target}'")
             targets[target] = name
     return spec
@@ -39,14 +39,14 @@ def _checked(kind: str, ref: Any, by_id: dict[str, Obj]) -> Obj:
     key = kind.capitalize()
     if not isinstance(ref, dict) or not isinstance(ref.get("File"), dict) or \
             not ref["File"].get("Name"):
-        raise ApiError(400, f"malformed {kind} reference")
+        raise InvalidArgument(f"malformed {kind} reference")
     obj = by_id.get(ref.get(f"{key}ID", ""))
     if obj is None:
-        raise ApiError(404, f"{kind} {ref.get(f'{key}Name') or ref.get(f'{key}ID')} not found")
+        raise NotFound(f"{kind} {ref.get(f'{key}Name') or ref.get(f'{key}ID')} not found")
     file = ref["File"]
     mode = file.get("Mode", DEFAULT_MODE)
     if not isinstance(mode, int) or not 0 <= mode <= 0o777:
-        raise ApiError(400, f"invalid file mode for {kind} {obj['Spec']['Name']}: {mode!r}")
+        raise InvalidArgument(f"invalid file mode for {kind} {obj['Spec']['Name']}: {mode!r}")
     return {"File": {"Name": str(file["Name"]), "UID": str(file.get("UID") or "0"),
                      "GID": str(file.get("GID") or "0"), "Mode": mode},
             f"{key}ID": obj["ID"], f"{key}Name": obj["Spec"]["Name"]}

@@ -8,17 +8,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from swarmlet.errors import SwarmletError
+from swarmlet.errors import InvalidArgument
 
 MAX_SHOWN = 5  # errors listed in one message; the rest are counted
 
 
-class SpecError(SwarmletError):
-    status = 400
-
+class SpecError(InvalidArgument):
     def __init__(self, message: str, field: str = "") -> None:
         super().__init__(message)
-        self.message = message
         self.field = field
 
 

@@ -9,20 +9,18 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from swarmlet.errors import SwarmletError
+from swarmlet.errors import DomainError
 from swarmlet.store.objects import KINDS, NAMED_KINDS, clone
 
 OPS = ("create", "update", "delete")
 _META = frozenset({"ID", "Version", "CreatedAt", "UpdatedAt"})
 
 
-class StoreError(SwarmletError):
+class StoreError(DomainError):
     """A store write or read that failed; `code` says why for callers that branch on it:
     conflict, exists, not_found, name_conflict, invalid, no_leader, ..."""
 
-    def __init__(self, message: str, code: str = "error") -> None:
-        super().__init__(message)
-        self.code = code
+    code = "error"
 
 
 class Change(NamedTuple):
