@@ -29,9 +29,11 @@ vendor:
 sanity: setup vendor
 	@scripts/ansible-sanity.sh
 
-# The gates CI runs before the tests: ruff, and the vendored spec syntax matching its source.
+# The gates CI runs before the tests: ruff, the layers contract (.importlinter), and the
+# vendored spec syntax matching its source.
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	@scripts/vendor-spec.sh --check
 
 clean-machines:

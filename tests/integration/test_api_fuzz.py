@@ -47,7 +47,7 @@ TIME_BUDGET = 180.0  # seconds of fuzzing; no new operation starts after it
 # http.server's limit on a request line: a longer one is answered 414 and the connection
 # closed; when the client is still sending then, it sees the connection drop instead.
 MAX_LINE = 65_536
-MAX_BODY = 4 << 20  # the API's body cap (api/limits.py): a larger body is answered 413
+MAX_BODY = 4 << 20  # the API's body cap (transport/limits.py): a larger body is answered 413
 KIND_OF = {"nodes": "node", "services": "service", "networks": "network",
            "secrets": "secret", "configs": "config"}
 

@@ -12,11 +12,13 @@ import pytest
 from test_ca_tls import node_dir  # one way to make a node's certificate files
 
 from swarmlet.api.access import check_access
-from swarmlet.api.router import ApiError, Route, Router
-from swarmlet.api.server import TlsApiServer, serve_in_thread
+from swarmlet.api.router import Route, Router
+from swarmlet.api.server import TlsApiServer
 from swarmlet.ca.authority import RootCA
 from swarmlet.ca.identity import NodeIdentity
 from swarmlet.ca.tls import client_context, peer_identity, server_context
+from swarmlet.transport.errors import HttpError
+from swarmlet.transport.threads import serve_in_thread
 
 STORE = {
     "mgr": {"ID": "mgr", "Spec": {"Role": "manager"}},
@@ -37,7 +39,7 @@ def who(node_id: str, role: str) -> NodeIdentity:
 def status(access: str, identity: NodeIdentity | None, local: bool = False) -> int:
     try:
         check_access(access, local, identity, lookup)
-    except ApiError as exc:
+    except HttpError as exc:
         return exc.status
     return 200
 
@@ -62,14 +64,14 @@ def test_the_unix_socket_reaches_everything():
 
 
 def test_a_removed_node_is_told_why():
-    with pytest.raises(ApiError) as exc:
+    with pytest.raises(HttpError) as exc:
         check_access("node", False, who("gone", "worker"), lookup)
     assert exc.value.status == 403
     assert "node gone is not a member of this swarm (it was removed)" in exc.value.message
 
 
 def test_without_a_store_only_public_routes_are_open():
-    with pytest.raises(ApiError) as exc:
+    with pytest.raises(HttpError) as exc:
         check_access("node", False, who("mgr", "manager"), None)
     assert exc.value.status == 403
     check_access("public", False, who("mgr", "manager"), None)

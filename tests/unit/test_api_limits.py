@@ -14,12 +14,13 @@ from typing import Any
 
 import pytest
 
-from swarmlet.api.limits import MAX_BODY, Limits
 from swarmlet.api.router import Request, Route, Router
-from swarmlet.api.server import Streaming, TlsApiServer, UnixApiServer, serve_in_thread
+from swarmlet.api.server import Streaming, TlsApiServer, UnixApiServer
 from swarmlet.ca.authority import RootCA
 from swarmlet.ca.node import NodeCertificates, make_csr, new_key
 from swarmlet.ca.tls import client_context, peer_identity, server_context
+from swarmlet.transport.limits import MAX_BODY, Limits
+from swarmlet.transport.threads import serve_in_thread
 
 FAST = Limits(idle=0.4, body=0.4, write=2.0, handshake=0.4, connections=8, per_peer=4)
 SLOW_ANSWER = 1.0  # longer than every read timeout of FAST

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from swarmlet.daemon.config import Config, load_config, parse_config
 from swarmlet.errors import SwarmletError
+from swarmlet.node.config import Config, load_config, parse_config
 
 
 def test_missing_file_gives_the_defaults(tmp_path):

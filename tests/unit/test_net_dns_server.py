@@ -12,11 +12,11 @@ import pytest
 from dnslib import EDNS0, QTYPE, RCODE, RR, A, DNSRecord
 from dnslib.server import DNSLogger, DNSServer
 
-from swarmlet.daemon.config import parse_config
 from swarmlet.errors import SwarmletError
 from swarmlet.net.dns_forward import Upstreams, parse_upstream, resolv_conf_servers
 from swarmlet.net.dns_records import FORWARD, NXDOMAIN, RECORDS, Answer
 from swarmlet.net.dns_server import DnsServer
+from swarmlet.node.config import parse_config
 
 HERE, THERE = "127.0.0.2", "127.0.0.3"  # two "node addresses"
 UPSTREAM = "127.0.0.1"

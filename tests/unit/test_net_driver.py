@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from swarmlet.api.server import serve_in_thread
 from swarmlet.errors import SwarmletError
 from swarmlet.net.driver import GENERIC, DriverError, NetworkDriver
 from swarmlet.net.driver_server import DriverServer
 from swarmlet.net.names import OPT_ADDRESS, OPT_VNI
+from swarmlet.transport.threads import serve_in_thread
 
 NET = "d0c" * 21 + "k"
 EID = "e9" * 32

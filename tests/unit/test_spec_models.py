@@ -8,9 +8,9 @@ import pytest
 
 from swarmlet.cli.main import build_parser
 from swarmlet.cli.service_spec import spec_from_create_args
+from swarmlet.protocol.messages import CAJoinRequest, TaskStatusRequest
 from swarmlet.spec.errors import SpecError
 from swarmlet.spec.limits import MAX_REPLICAS
-from swarmlet.spec.messages import CAJoinRequest, TaskStatusRequest
 from swarmlet.spec.service import DEFAULT_UPDATE, normalise_spec
 from swarmlet.spec.swarm import merged_node_spec, merged_swarm_spec
 from swarmlet.spec.validate import checked

@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from swarmlet.api.router import ApiError
 from swarmlet.ca.identity import MANAGER, WORKER, NodeIdentity
+from swarmlet.transport.errors import HttpError
 
 # Looks a node up in the local store by ID: the node object, or None.
 NodeLookup = Callable[[str], dict[str, Any] | None]
@@ -32,12 +32,12 @@ def removed(node_id: str) -> str:
 
 
 def effective_role(identity: NodeIdentity, lookup: NodeLookup) -> str:
-    """The role a TLS peer may act with now; ApiError 403 if its node is gone."""
+    """The role a TLS peer may act with now; HttpError 403 if its node is gone."""
     if identity.is_client:
         return identity.role
     node = lookup(identity.node_id)
     if node is None:
-        raise ApiError(403, removed(identity.node_id))
+        raise HttpError(403, removed(identity.node_id))
     wanted = (node.get("Spec") or {}).get("Role")
     # The lesser of certificate and store: a demotion counts at once, a promotion once
     # the node holds its manager certificate.
@@ -46,17 +46,17 @@ def effective_role(identity: NodeIdentity, lookup: NodeLookup) -> str:
 
 def check_access(access: str, local: bool, identity: NodeIdentity | None,
                  lookup: NodeLookup | None) -> None:
-    """Raise ApiError (401/403) unless the caller may use a route of this access level.
+    """Raise HttpError (401/403) unless the caller may use a route of this access level.
     `lookup` is None only where no store is at hand: then only public routes are open."""
     if local or access == "public":
         return
     if access == "local":
-        raise ApiError(403, LOCAL_ONLY)
+        raise HttpError(403, LOCAL_ONLY)
     if identity is None:
-        raise ApiError(401, NO_CERTIFICATE)
+        raise HttpError(401, NO_CERTIFICATE)
     if lookup is None:
-        raise ApiError(403, "this node holds no copy of the swarm's state to check "
+        raise HttpError(403, "this node holds no copy of the swarm's state to check "
                             "certificates against: ask a manager")
     role = effective_role(identity, lookup)
     if access == "manager" and role != MANAGER:
-        raise ApiError(403, NOT_A_MANAGER)
+        raise HttpError(403, NOT_A_MANAGER)

@@ -20,17 +20,9 @@ from pydantic import BaseModel
 from swarmlet.spec.limits import MAX_ID
 from swarmlet.spec.query_models import NoQuery
 from swarmlet.spec.validate import checked
+from swarmlet.transport.errors import HttpError
 
 ACCESS_LEVELS = ("local", "manager", "node", "public")
-
-
-class ApiError(Exception):
-    """An error answered as {"message": ...} with an HTTP status, as Docker's API does."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 @dataclass
@@ -52,7 +44,7 @@ def version_param(request: Request) -> int:
     """The ?version=N of an update: the object's Version.Index as the client read it."""
     raw = request.query.get("version", "")
     if not raw.isdigit():
-        raise ApiError(400, "a version query parameter (the object's Version.Index) is required")
+        raise HttpError(400, "a version query parameter (the object's Version.Index) is required")
     return int(raw)
 
 
@@ -84,7 +76,7 @@ class Route:
         checked(self.query, request.query, "query")
         if self.body is None:
             if request.body not in (None, {}):
-                raise ApiError(400, f"{self.method} {self.template} takes no request body")
+                raise HttpError(400, f"{self.method} {self.template} takes no request body")
         else:
             request.body = checked(self.body, request.body, _what(self.body),
                                    required=self.body_required)
@@ -126,5 +118,5 @@ class Router:
                     return route, m.groupdict()
                 allowed = True
         if allowed:
-            raise ApiError(405, f"method {method} not allowed on {path}")
-        raise ApiError(404, f"page not found: {path}")
+            raise HttpError(405, f"method {method} not allowed on {path}")
+        raise HttpError(404, f"page not found: {path}")

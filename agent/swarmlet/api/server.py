@@ -1,9 +1,9 @@
 """HTTP servers for the API: one on the unix socket, one on TCP with mutual TLS.
 
-Handlers get a Request and return a JSON-able value (or raise ApiError); the server checks
+Handlers get a Request and return a JSON-able value (or raise HttpError); the server checks
 access before calling them (api/access.py: the route's level, the peer's certificate, the
 store's view of its node), and turns every failure into {"message": ...} as Docker does.
-What a client may send, how slowly and over how many connections: api/limits.py.
+What a client may send, how slowly and over how many connections: transport/limits.py.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import logging
 import socket
 import socketserver
 import ssl
-import threading
 import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -24,7 +23,12 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from swarmlet.api.access import NodeLookup, check_access
-from swarmlet.api.limits import (
+from swarmlet.api.router import Request, Router
+from swarmlet.api.statuses import http_status
+from swarmlet.ca.identity import NodeIdentity
+from swarmlet.errors import SwarmletError
+from swarmlet.transport.errors import HttpError
+from swarmlet.transport.limits import (
     MAX_BODY,
     TLS_LIMITS,
     UNIX_LIMITS,
@@ -33,14 +37,9 @@ from swarmlet.api.limits import (
     Limits,
     body_length,
 )
-from swarmlet.api.router import ApiError, Request, Router
-from swarmlet.api.statuses import http_status
-from swarmlet.api.unix_server import UnixSocketServer
-from swarmlet.ca.identity import NodeIdentity
-from swarmlet.errors import SwarmletError
+from swarmlet.transport.unix_server import UnixSocketServer
 
-__all__ = ["MAX_BODY", "PlainText", "Streaming", "TlsApiServer", "UnixApiServer",
-           "serve_in_thread"]
+__all__ = ["MAX_BODY", "PlainText", "Streaming", "TlsApiServer", "UnixApiServer"]
 
 log = logging.getLogger("swarmlet.api")
 
@@ -109,7 +108,7 @@ def make_handler(router: Router, local: bool, limits: Limits,
         def handle_expect_100(self) -> bool:
             try:
                 body_length(self.headers)
-            except ApiError as exc:
+            except HttpError as exc:
                 self.send_error(exc.status, exc.message)
                 return False
             return super().handle_expect_100()
@@ -147,7 +146,7 @@ def make_handler(router: Router, local: bool, limits: Limits,
             except TimeoutError:
                 self.close_connection = True  # a client too slow to send its body
                 status, data = _json_error(408, "request body not received in time")
-            except ApiError as exc:
+            except HttpError as exc:
                 status, data = _json_error(exc.status, exc.message)
             except SwarmletError as exc:
                 status, data = _json_error(http_status(exc), str(exc))
@@ -195,11 +194,11 @@ def make_handler(router: Router, local: bool, limits: Limits,
             self.reader.deadline = time.monotonic() + limits.body
             raw = self.rfile.read(length)
             if len(raw) < length:
-                raise ApiError(400, "request body ended before its Content-Length")
+                raise HttpError(400, "request body ended before its Content-Length")
             try:
                 return json.loads(raw)
             except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-                raise ApiError(400, f"request body is not valid JSON: {exc}") from exc
+                raise HttpError(400, f"request body is not valid JSON: {exc}") from exc
 
     return Handler
 
@@ -207,12 +206,12 @@ def make_handler(router: Router, local: bool, limits: Limits,
 def _split_target(target: str) -> tuple[str, dict[str, str]]:
     """Path and query of a request target; 400 for anything but an origin-form path."""
     if not target.startswith("/"):
-        raise ApiError(400, "invalid request target: the path must start with /")
+        raise HttpError(400, "invalid request target: the path must start with /")
     try:
         url = urlsplit(target)
         return url.path, dict(parse_qsl(url.query))
     except ValueError as exc:
-        raise ApiError(400, f"invalid request target: {exc}") from exc
+        raise HttpError(400, f"invalid request target: {exc}") from exc
 
 
 def _identify(identify: Callable[[ssl.SSLSocket], NodeIdentity | None],
@@ -220,7 +219,7 @@ def _identify(identify: Callable[[ssl.SSLSocket], NodeIdentity | None],
     try:
         return identify(connection)
     except SwarmletError as exc:
-        raise ApiError(403, f"Permission denied: {exc}") from exc
+        raise HttpError(403, f"Permission denied: {exc}") from exc
 
 
 class UnixApiServer(UnixSocketServer):
@@ -266,9 +265,3 @@ class TlsApiServer(LimitedThreadingMixIn, HTTPServer):
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         log.debug("TLS client %s: connection failed", client_address, exc_info=True)
-
-
-def serve_in_thread(server: socketserver.BaseServer, name: str) -> threading.Thread:
-    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
-    thread.start()
-    return thread

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from swarmlet.api.networks import add_network_routes
-from swarmlet.api.router import ApiError, Request, Router, version_param
+from swarmlet.api.router import Request, Router, version_param
 from swarmlet.api.secrets import add_secret_routes
 from swarmlet.api.server import PlainText, Streaming
 from swarmlet.manager import network_attachments
@@ -15,8 +15,7 @@ from swarmlet.manager.controlapi_services import ServiceAPI
 from swarmlet.manager.logbroker import Subscription
 from swarmlet.manager.manager import Manager
 from swarmlet.node.swarm import SwarmNode
-from swarmlet.spec.answer_models import Created, Node, Plan, Service, Swarm, Task
-from swarmlet.spec.messages import (
+from swarmlet.protocol.messages import (
     AssignmentsRequest,
     AttachRequest,
     CAClientRequest,
@@ -29,6 +28,7 @@ from swarmlet.spec.messages import (
     TaskStatusRequest,
     Unsubscribe,
 )
+from swarmlet.spec.answer_models import Created, Node, Plan, Service, Swarm, Task
 from swarmlet.spec.query_models import (
     DryRunQuery,
     ForceQuery,
@@ -42,6 +42,7 @@ from swarmlet.spec.query_models import (
 )
 from swarmlet.spec.service_models import ServiceSpec
 from swarmlet.spec.swarm_models import InitRequest, JoinRequest, NodeSpec, SwarmSpec
+from swarmlet.transport.errors import HttpError
 
 NOT_A_MANAGER = ("This node is not a swarm manager. Worker nodes can't be used to view or "
                  "modify cluster state. Please run this command on a manager node or promote "
@@ -58,7 +59,7 @@ def _caller(request: Request) -> Any:
     """The calling node (dispatcher and CA renewal routes): its certificate's identity. Over
     the unix socket there is no calling node."""
     if request.identity is None:
-        raise ApiError(400, "this endpoint is for nodes: call it over the cluster port with "
+        raise HttpError(400, "this endpoint is for nodes: call it over the cluster port with "
                             "a node certificate")
     return request.identity
 
@@ -77,9 +78,9 @@ PLAN = (None, Plan)  # nothing, or with ?dry_run=1 the plan
 def add_swarm_routes(router: Router, node: SwarmNode) -> None:
     def control() -> ControlAPI:
         if node.state is None:
-            raise ApiError(503, INACTIVE)
+            raise HttpError(503, INACTIVE)
         if node.control is None:
-            raise ApiError(503, NOT_A_MANAGER)
+            raise HttpError(503, NOT_A_MANAGER)
         return node.control
 
     def manager() -> Manager:

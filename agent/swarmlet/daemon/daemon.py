@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from swarmlet.api.router import Router
-from swarmlet.api.server import UnixApiServer, serve_in_thread
+from swarmlet.api.server import TlsApiServer, UnixApiServer
 from swarmlet.api.swarm import add_swarm_routes
 from swarmlet.api.system import add_system_routes
-from swarmlet.daemon.config import Config
 from swarmlet.errors import SwarmletError
+from swarmlet.node.config import Config
 from swarmlet.node.swarm import SwarmNode
+from swarmlet.transport.threads import serve_in_thread
 
 log = logging.getLogger("swarmletd")
 
@@ -71,7 +72,8 @@ class Daemon:
         self.stopping = threading.Event()
         self.router = Router()
         self.node = SwarmNode(config)
-        self.node.router = self.router
+        self.node.cluster_server = lambda address, context, identify, lookup: TlsApiServer(
+            address, self.router, context, identify, lookup)
         add_system_routes(self.router, self.node.info)
         add_swarm_routes(self.router, self.node)
         self._servers: list[Any] = []

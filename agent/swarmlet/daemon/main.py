@@ -7,9 +7,9 @@ import logging
 import sys
 from pathlib import Path
 
-from swarmlet.daemon.config import DEFAULT_CONFIG_PATH, Config, load_config
 from swarmlet.daemon.daemon import Daemon
 from swarmlet.errors import SwarmletError
+from swarmlet.node.config import DEFAULT_CONFIG_PATH, Config, load_config
 
 
 def setup_logging(config: Config) -> None:

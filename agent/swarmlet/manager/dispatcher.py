@@ -16,18 +16,11 @@ import time
 from typing import Any
 
 from swarmlet.manager.objects import SECOND
+from swarmlet.protocol.heartbeat import GRACE_PERIODS, heartbeat_timeout
 from swarmlet.store.raft import RaftStore
 from swarmlet.store.state import StoreError
 
 log = logging.getLogger("swarmlet.dispatcher")
-
-GRACE_PERIODS = 3
-
-
-def heartbeat_timeout(period: float) -> float:
-    """How long a node waits for one manager to answer a heartbeat."""
-    return max(period, 3.0)
-
 
 class Dispatcher:
     def __init__(self, store: RaftStore, period: float) -> None:

@@ -1,41 +1,22 @@
-"""Tasks: states (a clock that only moves forward), creation, and small queries.
-
-States and their order are SwarmKit's (api/types.proto TaskState), rendered lower-case as
-Docker's Engine API does; they live in swarmlet.spec.syntax, shared with the CLI and the
-Ansible modules.
-"""
+"""Tasks as the manager makes them: creation, status changes, store changes, and small
+queries. The vocabulary the worker shares (states, names) is swarmlet.protocol.tasks,
+re-exported here for the manager's modules."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from swarmlet.spec.syntax import ORDER as ORDER  # re-exported: the spec core's states
-from swarmlet.spec.syntax import STATES as STATES
-from swarmlet.spec.syntax import TERMINAL as TERMINAL
+from swarmlet.protocol.tasks import ORDER as ORDER
+from swarmlet.protocol.tasks import STATES as STATES
+from swarmlet.protocol.tasks import TERMINAL as TERMINAL
+from swarmlet.protocol.tasks import at_least as at_least
+from swarmlet.protocol.tasks import container_name as container_name
+from swarmlet.protocol.tasks import is_active as is_active
+from swarmlet.protocol.tasks import is_serving as is_serving
+from swarmlet.protocol.tasks import is_terminal as is_terminal
+from swarmlet.protocol.tasks import state_of as state_of
+from swarmlet.protocol.tasks import task_name as task_name
 from swarmlet.store.objects import clone, new_id, now_rfc3339
-
-
-def state_of(task: dict[str, Any]) -> str:
-    return task.get("Status", {}).get("State", "new")
-
-
-def at_least(state: str, other: str) -> bool:
-    return ORDER[state] >= ORDER[other]
-
-
-def is_terminal(task: dict[str, Any]) -> bool:
-    return state_of(task) in TERMINAL
-
-
-def is_active(task: dict[str, Any]) -> bool:
-    """Meant to run and not ended: it holds its slot and counts as load on its node."""
-    return task.get("DesiredState") in ("running", "ready") and not is_terminal(task)
-
-
-def is_serving(task: dict[str, Any]) -> bool:
-    """RUNNING (healthy, with a health check: the executor reports "starting" until then)
-    and not being stopped: it gets traffic."""
-    return state_of(task) == "running" and task.get("DesiredState", "running") == "running"
 
 
 def newest(tasks: list[dict[str, Any]]) -> dict[str, Any]:
@@ -72,16 +53,6 @@ def set_status(task: dict[str, Any], state: str, message: str, err: str = "") ->
     else:
         task["Status"].pop("Err", None)
     return task
-
-
-def task_name(task: dict[str, Any]) -> str:
-    """`<service>.<slot>` (replicated) or `<service>.<node id>` (global), as Docker names them."""
-    service = task.get("ServiceAnnotations", {}).get("Name", task["ServiceID"])
-    return f"{service}.{task['Slot'] or task['NodeID']}"
-
-
-def container_name(task: dict[str, Any]) -> str:
-    return f"{task_name(task)}.{task['ID']}"
 
 
 def update(task: dict[str, Any]) -> dict[str, Any]:

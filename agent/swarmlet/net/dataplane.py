@@ -21,7 +21,6 @@ import threading
 import time
 from typing import Any, Protocol
 
-from swarmlet.api.server import serve_in_thread
 from swarmlet.errors import SwarmletError
 from swarmlet.net import dns_records, names
 from swarmlet.net.dns_forward import Upstreams
@@ -41,6 +40,7 @@ from swarmlet.net.spec import (
     vni_of,
 )
 from swarmlet.net.veth import EndpointLinks
+from swarmlet.transport.threads import serve_in_thread
 
 log = logging.getLogger("swarmlet.net")
 

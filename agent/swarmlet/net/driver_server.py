@@ -15,8 +15,8 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-from swarmlet.api.unix_server import UnixSocketServer
 from swarmlet.net.driver import DriverError, NetworkDriver
+from swarmlet.transport.unix_server import UnixSocketServer
 
 log = logging.getLogger("swarmlet.net.driver")
 

@@ -9,15 +9,17 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import socketserver
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
-from swarmlet.api.server import TlsApiServer, serve_in_thread
 from swarmlet.ca.authority import RootCA
 from swarmlet.ca.identity import MANAGER
 from swarmlet.ca.node import NodeCertificates, make_csr, new_key
+from swarmlet.ca.node_state import NodeFiles, NodeState
 from swarmlet.ca.tls import (
     ServerContextSource,
     client_context,
@@ -27,7 +29,6 @@ from swarmlet.ca.tls import (
 )
 from swarmlet.ca.tokens import JoinToken, generate_join_token
 from swarmlet.client import Client
-from swarmlet.daemon.config import API_PORT, Config, split_host_port
 from swarmlet.errors import SwarmletError
 from swarmlet.manager.controlapi import ControlAPI
 from swarmlet.manager.controlapi_networks import ingress_network
@@ -35,16 +36,21 @@ from swarmlet.manager.host_networks import host_networks
 from swarmlet.manager.manager import Manager, new_raft_key
 from swarmlet.manager.objects import SECOND, new_cluster, new_node
 from swarmlet.net.dataplane import NodeNetworks
+from swarmlet.node.config import API_PORT, Config, split_host_port
 from swarmlet.node.description import describe_node
-from swarmlet.node.state import NodeFiles, NodeState
 from swarmlet.spec.swarm import merged_swarm_spec
 from swarmlet.store.objects import new_id
 from swarmlet.store.raft import RaftStore
+from swarmlet.transport.threads import serve_in_thread
 from swarmlet.worker.executor import remove_node_containers
 from swarmlet.worker.session import Session
 from swarmlet.worker.worker import Worker
 
 log = logging.getLogger("swarmlet.node")
+
+# (address, TLS context source, peer identity of a socket, node lookup) -> a server to run.
+ClusterServerFactory = Callable[[tuple[str, int], Any, Callable[[Any], Any],
+                                 Callable[[str], Any]], socketserver.BaseServer]
 
 ALREADY_IN_SWARM = ('This node is already part of a swarm. Use "swarmlet swarm leave" to leave '
                     "this swarm and join another one.")
@@ -61,9 +67,10 @@ class SwarmNode:
         self.session: Session | None = None
         self.worker: Worker | None = None
         self.networks: NodeNetworks | None = None  # overlays and the Docker network driver
-        self._tls: TlsApiServer | None = None
+        self._tls: socketserver.BaseServer | None = None
         self._lock = threading.RLock()
-        self.router: Any = None  # set by the daemon: the routes the TLS server serves
+        # Set by the daemon, which owns the routes: makes the cluster port's mTLS server.
+        self.cluster_server: ClusterServerFactory | None = None
 
     # --- what /info shows -----------------------------------------------------------------
 
@@ -320,10 +327,11 @@ class SwarmNode:
         try:
             # Only managers serve the cluster port: every request is checked against this
             # manager's replica of the store (removed nodes, demotions; api/access.py).
-            self._tls = TlsApiServer((host, self.state.api_port), self.router,
-                                     ServerContextSource(self.files.certs_dir),
-                                     lambda sock: peer_identity(sock, root),
-                                     lambda node_id: store.get("node", node_id))
+            assert self.cluster_server is not None, "the daemon sets cluster_server"
+            self._tls = self.cluster_server((host, self.state.api_port),
+                                            ServerContextSource(self.files.certs_dir),
+                                            lambda sock: peer_identity(sock, root),
+                                            lambda node_id: store.get("node", node_id))
         except OSError as exc:
             raise SwarmletError(f"cannot listen on {host}:{self.state.api_port}: "
                                 f"{exc.strerror}") from exc

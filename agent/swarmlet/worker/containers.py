@@ -12,8 +12,8 @@ from typing import Any
 
 from docker.types import Healthcheck, Mount
 
-from swarmlet.manager.tasks import container_name, task_name
 from swarmlet.net.names import OPT_ADDRESS
+from swarmlet.protocol.tasks import container_name, task_name
 
 NODE_LABEL = "swarmlet.node.id"
 SERVICE_LABEL = "swarmlet.service.id"

@@ -23,9 +23,9 @@ import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 
 from swarmlet.errors import SwarmletError
-from swarmlet.manager import tasks as T
 from swarmlet.net import names
 from swarmlet.net.dataplane import NetworkNotReady
+from swarmlet.protocol import tasks as T
 from swarmlet.worker.containers import (
     NODE_LABEL,
     TASK_LABEL,

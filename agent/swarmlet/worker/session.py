@@ -14,11 +14,11 @@ from collections.abc import Callable
 from typing import Any
 
 from swarmlet.ca.node import NodeCertificates, make_csr
+from swarmlet.ca.node_state import NodeFiles, NodeState
 from swarmlet.ca.tls import client_context
 from swarmlet.client import ApiResponseError, Client
 from swarmlet.errors import SwarmletError
-from swarmlet.manager.dispatcher import heartbeat_timeout
-from swarmlet.node.state import NodeFiles, NodeState
+from swarmlet.protocol.heartbeat import heartbeat_timeout
 
 log = logging.getLogger("swarmlet.session")
 

@@ -1,4 +1,5 @@
-"""What this node keeps on disk about its swarm membership (<data_dir>/swarm/).
+"""What this node keeps on disk about its identity and swarm membership (<data_dir>/swarm/),
+beside its certificates: read by the node when it starts, and by its dispatcher session.
 
     swarm/state.json   node ID, cluster ID, role, addresses, known managers
     swarm/raft.key     the Raft traffic key (managers only, 0600)

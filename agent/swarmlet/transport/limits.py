@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from email.message import Message
 from typing import Any
 
-from swarmlet.api.router import ApiError
 from swarmlet.spec.limits import MAX_BODY
+from swarmlet.transport.errors import HttpError
 
 log = logging.getLogger("swarmlet.api")
 
@@ -46,18 +46,18 @@ UNIX_LIMITS = Limits(connections=128, per_peer=128)
 def body_length(headers: Message) -> int:
     """The body's length from Content-Length, checked before a byte of it is read."""
     if headers.get("Transfer-Encoding"):
-        raise ApiError(411, "Transfer-Encoding is not supported: send the request body "
+        raise HttpError(411, "Transfer-Encoding is not supported: send the request body "
                             "with a Content-Length")
     values = {v.strip() for v in headers.get_all("Content-Length") or []}
     if not values:
         return 0
     if len(values) > 1:
-        raise ApiError(400, "conflicting Content-Length headers")
+        raise HttpError(400, "conflicting Content-Length headers")
     raw = values.pop()
     if not raw.isascii() or not raw.isdigit():
-        raise ApiError(400, f"invalid Content-Length {raw[:20]!r}: must be a number of bytes")
+        raise HttpError(400, f"invalid Content-Length {raw[:20]!r}: must be a number of bytes")
     if len(raw) > 12 or int(raw) > MAX_BODY:
-        raise ApiError(413, f"request body larger than {MAX_BODY} bytes")
+        raise HttpError(413, f"request body larger than {MAX_BODY} bytes")
     return int(raw)
 
 

@@ -1,5 +1,5 @@
 """A threaded HTTP server on a root-only unix socket: the agent's API socket and its Docker
-network driver socket are both one. Connections are capped (api/limits.py) and every socket
+network driver socket are both one. Connections are capped (transport/limits.py) and every socket
 read or write times out, so a stalled client cannot hold a thread forever."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import socketserver
 from pathlib import Path
 from typing import Any
 
-from swarmlet.api.limits import UNIX_LIMITS, LimitedThreadingMixIn
 from swarmlet.errors import SwarmletError
+from swarmlet.transport.limits import UNIX_LIMITS, LimitedThreadingMixIn
 
 log = logging.getLogger("swarmlet.api")
 
