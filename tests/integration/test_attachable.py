@@ -1,6 +1,6 @@
 """Attachable networks on three local machines: what a user checks after
 `network create --attachable appnet` and a plain `docker run --network` on a node
-(manager/network_attachments.py, net/dataplane.py, net/dns_redirect.py).
+(manager/dispatcher/attachments.py, net/dataplane.py, net/dns_redirect.py).
 
 Every machine has a Docker network for appnet, also one with no task on it; a container run
 there gets an address of appnet from the manager, resolves and reaches the service `web`

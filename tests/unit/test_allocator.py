@@ -9,10 +9,10 @@ from ipaddress import IPv4Address, IPv4Network
 from test_orchestrator import NOW
 
 from swarmlet.manager import tasks as T
-from swarmlet.manager.allocator import allocate, attach_nodes
-from swarmlet.manager.assignment_networks import node_networks, sendable
-from swarmlet.manager.network_objects import new_network
-from swarmlet.manager.orchestrator.snapshot import Snapshot
+from swarmlet.manager.allocator.allocator import allocate, attach_nodes
+from swarmlet.manager.allocator.network_objects import new_network
+from swarmlet.manager.dispatcher.assignment_networks import node_networks, sendable
+from swarmlet.manager.snapshot import Snapshot
 from swarmlet.spec.service import normalise_spec
 from swarmlet.store.state import StoreState
 

@@ -1,10 +1,11 @@
-"""Host-mode published ports in a node's assignments (manager/assignment_ports.py), and the
+"""Host-mode published ports in a node's assignments (manager/dispatcher/assignment_ports.py),
+and the
 ingress attachment of tasks that publish host ports but have no network of their own."""
 
 from __future__ import annotations
 
-from swarmlet.manager.assignment_ports import host_ports
-from swarmlet.manager.network_objects import task_network_ids
+from swarmlet.manager.allocator.network_objects import task_network_ids
+from swarmlet.manager.dispatcher.assignment_ports import host_ports
 
 INGRESS, FRONT = "ingress00000", "front0000000"
 HOST = {"Ports": [{"Protocol": "tcp", "TargetPort": 80, "PublishedPort": 9090,

@@ -17,7 +17,7 @@ from swarmlet.cli.service_spec import spec_from_create_args
 from swarmlet.cli.service_update import updated_spec
 from swarmlet.client import ApiResponseError
 from swarmlet.errors import SwarmletError
-from swarmlet.manager.network_objects import new_network
+from swarmlet.manager.allocator.network_objects import new_network
 
 NET_ID = "abcdef0123456789abcdefghi"
 INGRESS_ID = "ingress0123456789abcdefgh"

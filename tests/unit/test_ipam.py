@@ -7,8 +7,8 @@ from ipaddress import IPv4Address, IPv4Network
 
 import pytest
 
-from swarmlet.manager import ipam
-from swarmlet.manager.host_networks import parse_resolvers, parse_routes
+from swarmlet.manager.allocator import ipam
+from swarmlet.manager.controlapi.host_networks import parse_resolvers, parse_routes
 
 RESOLVER = [IPv4Network("10.255.255.53/32")]
 

@@ -1,10 +1,11 @@
 """What the node's resolver answers (net/dns_records.py, pure), from the "Services" the
-manager sends (manager/assignment_services.py) and the node's own tasks; and the hook in the
+manager sends (manager/dispatcher/assignment_services.py) and the node's own tasks; and the
+hook in the
 dataplane that keeps the listeners on the networks programmed here."""
 
 from __future__ import annotations
 
-from swarmlet.manager.assignment_services import node_services
+from swarmlet.manager.dispatcher.assignment_services import node_services
 from swarmlet.net import dns_records as R
 
 FRONT, BACK, INGRESS = "front0000000", "back00000000", "ingress00000"

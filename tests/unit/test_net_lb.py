@@ -1,5 +1,5 @@
 """The load balancer's rendering (net/lb.py) and the "Services" of the assignments
-(manager/assignment_services.py)."""
+(manager/dispatcher/assignment_services.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from swarmlet.manager.assignment_services import node_services
+from swarmlet.manager.dispatcher.assignment_services import node_services
 from swarmlet.net import lb
 
 FRONT, BACK, INGRESS = "front0000000", "back00000000", "ingress00000"

@@ -8,10 +8,10 @@ from ipaddress import IPv4Network
 import pytest
 
 from swarmlet.errors import DomainError
-from swarmlet.manager import controlapi_networks
 from swarmlet.manager import tasks as T
-from swarmlet.manager.controlapi_networks import NetworkAPI, ingress_network
-from swarmlet.manager.controlapi_services import ServiceAPI
+from swarmlet.manager.controlapi import networks as controlapi_networks
+from swarmlet.manager.controlapi.networks import NetworkAPI, ingress_network
+from swarmlet.manager.controlapi.services import ServiceAPI
 from swarmlet.store.state import StoreError, StoreState
 
 TS = "2026-01-01T12:00:00.000000Z"

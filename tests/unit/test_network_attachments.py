@@ -1,4 +1,4 @@
-"""Containers that are no task on attachable networks (manager/network_attachments.py): the
+"""Containers that are no task on attachable networks (manager/dispatcher/attachments.py): the
 allocator gives them addresses no task or VIP has, their node takes part in the network, the
 peers on other nodes learn them, and they go with their network or their node; the control
 functions the nodes call; the nftables text that sends their DNS to the node's resolver."""
@@ -14,11 +14,11 @@ from test_allocator import BACKEND_ID, INGRESS_ID, World, addresses_on
 
 from swarmlet.api.statuses import http_status
 from swarmlet.errors import DomainError
-from swarmlet.manager import network_attachments as NA
 from swarmlet.manager import tasks as T
-from swarmlet.manager.allocator import allocate, attach_nodes
-from swarmlet.manager.assignment_networks import node_networks
-from swarmlet.manager.network_objects import new_network
+from swarmlet.manager.allocator.allocator import allocate, attach_nodes
+from swarmlet.manager.allocator.network_objects import new_network
+from swarmlet.manager.dispatcher import attachments as NA
+from swarmlet.manager.dispatcher.assignment_networks import node_networks
 from swarmlet.manager.orchestrator.reaper import reap
 from swarmlet.net import dns_redirect
 

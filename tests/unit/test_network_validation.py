@@ -8,8 +8,8 @@ from ipaddress import IPv4Network
 import pytest
 
 from swarmlet.errors import DomainError
-from swarmlet.manager.controlapi_networks import build_network, ingress_network
-from swarmlet.manager.service_networks import check_service_networks
+from swarmlet.manager.controlapi.networks import build_network, ingress_network
+from swarmlet.manager.controlapi.service_networks import check_service_networks
 from swarmlet.spec.service import normalise_spec
 
 HOST = [IPv4Network("198.18.0.0/24"), IPv4Network("10.255.255.53/32")]

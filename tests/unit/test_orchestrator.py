@@ -8,7 +8,7 @@ from swarmlet.manager.orchestrator.global_ import reconcile_global
 from swarmlet.manager.orchestrator.reaper import reap
 from swarmlet.manager.orchestrator.replicated import reconcile_replicated
 from swarmlet.manager.orchestrator.restart import GAVE_UP_MARK
-from swarmlet.manager.orchestrator.snapshot import Snapshot
+from swarmlet.manager.snapshot import Snapshot
 from swarmlet.spec.service import normalise_spec
 
 NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)

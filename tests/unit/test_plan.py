@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 
-from swarmlet.manager.plan import diff, service_plan, spec_plan
+from swarmlet.manager.controlapi.plan import diff, service_plan, spec_plan
 from swarmlet.spec.service import normalise_spec
 
 GB = 1 << 30

@@ -13,7 +13,7 @@ from test_orchestrator import NOW
 from swarmlet.manager import tasks as T
 from swarmlet.manager.loops import run_pass
 from swarmlet.manager.orchestrator.control_errors import FIELD
-from swarmlet.manager.orchestrator.snapshot import Snapshot
+from swarmlet.manager.snapshot import Snapshot
 
 GB = 1 << 30
 

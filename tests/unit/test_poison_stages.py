@@ -11,15 +11,15 @@ from test_orchestrator import NOW
 from test_poison_isolation import add_service, node_obj, spec, world
 
 from swarmlet.manager import tasks as T
-from swarmlet.manager.allocator import allocate
-from swarmlet.manager.network_objects import new_network
+from swarmlet.manager.allocator.allocator import allocate
+from swarmlet.manager.allocator.network_objects import new_network
 from swarmlet.manager.orchestrator.global_ import reconcile_global
 from swarmlet.manager.orchestrator.reaper import reap
 from swarmlet.manager.orchestrator.replicated import reconcile_replicated
-from swarmlet.manager.orchestrator.snapshot import Snapshot
 from swarmlet.manager.orchestrator.update import update_services
 from swarmlet.manager.scheduler import schedule
-from swarmlet.manager.scheduling import schedule_pending
+from swarmlet.manager.scheduler.stage import schedule_pending
+from swarmlet.manager.snapshot import Snapshot
 
 
 def snap_of(store: MemoryStore) -> Snapshot:

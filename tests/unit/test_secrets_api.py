@@ -10,7 +10,7 @@ import json
 import pytest
 from test_network_api import FakeManager, FakeStore, message
 
-from swarmlet.manager.controlapi_secrets import CONFIG, SECRET, DataObjectAPI
+from swarmlet.manager.controlapi.secrets import CONFIG, SECRET, DataObjectAPI
 from swarmlet.manager.sealing import SealError, data_key, seal, unseal
 
 MARKER = b"hunter2-7f3a9c-marker"

@@ -1,5 +1,5 @@
 """--secret/--config as Docker's CLI reads them (cli/service_refs.py), and the manager's
-check of a service's references (manager/service_refs.py)."""
+check of a service's references (manager/controlapi/service_refs.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from swarmlet.api.statuses import http_status
 from swarmlet.cli.service_refs import parse_reference, update_references
 from swarmlet.errors import DomainError, SwarmletError
-from swarmlet.manager.service_refs import check_references
+from swarmlet.manager.controlapi.service_refs import check_references
 
 SECRETS = [{"ID": "s1", "Spec": {"Name": "db_pw"}}, {"ID": "s2", "Spec": {"Name": "api_key"}}]
 CONFIGS = [{"ID": "c1", "Spec": {"Name": "site.conf"}}]

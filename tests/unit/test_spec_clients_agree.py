@@ -188,7 +188,7 @@ class PlanningAgent:
         return []
 
     def dry_run(self, method, path, body=None, **query):
-        from swarmlet.manager.plan import diff
+        from swarmlet.manager.controlapi.plan import diff
 
         self.requests.append((method, path, query))
         old = self.service["Spec"] if path.endswith("/update") else None

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from swarmlet.api.router import Request
-from swarmlet.manager.controlapi_networks import NetworkAPI
+from swarmlet.manager.controlapi.networks import NetworkAPI
 from swarmlet.manager.manager import Manager
 from swarmlet.spec.answer_models import Created, Network, Plan
 from swarmlet.spec.network_models import NetworkSpec

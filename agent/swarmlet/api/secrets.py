@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from swarmlet.api.router import Request, version_param
-from swarmlet.manager.controlapi_secrets import CONFIG, SECRET, DataObjectAPI, Kind
+from swarmlet.manager.controlapi.secrets import CONFIG, SECRET, DataObjectAPI, Kind
 from swarmlet.manager.manager import Manager
 from swarmlet.spec.answer_models import Config, Created, Plan, Secret
 from swarmlet.spec.data_models import ConfigSpec, SecretSpec

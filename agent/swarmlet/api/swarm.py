@@ -9,9 +9,9 @@ from swarmlet.api.networks import add_network_routes
 from swarmlet.api.router import Request, Router, version_param
 from swarmlet.api.secrets import add_secret_routes
 from swarmlet.api.server import PlainText, Streaming
-from swarmlet.manager import network_attachments
-from swarmlet.manager.controlapi import ControlAPI
-from swarmlet.manager.controlapi_services import ServiceAPI
+from swarmlet.manager.controlapi.nodes import ControlAPI
+from swarmlet.manager.controlapi.services import ServiceAPI
+from swarmlet.manager.dispatcher import attachments as network_attachments
 from swarmlet.manager.logbroker import Subscription
 from swarmlet.manager.manager import Manager
 from swarmlet.node.swarm import SwarmNode

@@ -18,15 +18,15 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from swarmlet.manager.allocator import allocate, attach_nodes
+from swarmlet.manager.allocator.allocator import allocate, attach_nodes
 from swarmlet.manager.orchestrator.control_errors import record
 from swarmlet.manager.orchestrator.failures import Failures, describe
 from swarmlet.manager.orchestrator.global_ import reconcile_global
 from swarmlet.manager.orchestrator.reaper import reap
 from swarmlet.manager.orchestrator.replicated import reconcile_replicated
-from swarmlet.manager.orchestrator.snapshot import Snapshot
 from swarmlet.manager.orchestrator.update import update_services
-from swarmlet.manager.scheduling import schedule_pending
+from swarmlet.manager.scheduler.stage import schedule_pending
+from swarmlet.manager.snapshot import Snapshot
 from swarmlet.store.raft import RaftStore
 from swarmlet.store.state import StoreError
 from swarmlet.store.watch import WatchClosed

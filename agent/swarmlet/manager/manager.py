@@ -1,5 +1,5 @@
 """A manager: this node's Raft replica, the CA that signs node certificates, the dispatcher,
-and the leader's loops. The cluster API handlers (controlapi.py) call into it.
+and the leader's loops. The cluster API handlers (controlapi/) call into it.
 
 Raft membership follows the managers: a node joining with the manager token, or promoted,
 is added to Raft by the manager that issues its manager certificate, before it starts its
@@ -19,16 +19,16 @@ from swarmlet.ca.authority import RootCA
 from swarmlet.ca.expiry import node_cert_validity
 from swarmlet.ca.identity import CLIENT_PREFIX, MANAGER, WORKER, NodeIdentity
 from swarmlet.ca.tokens import InvalidJoinToken, JoinToken, tokens_equal
-from swarmlet.manager import (
+from swarmlet.manager import tasks
+from swarmlet.manager.allocator import network_objects as N
+from swarmlet.manager.dispatcher import (
     assignment_networks,
     assignment_ports,
     assignment_secrets,
     assignment_services,
-    tasks,
 )
-from swarmlet.manager import network_attachments as NA
-from swarmlet.manager import network_objects as N
-from swarmlet.manager.dispatcher import Dispatcher
+from swarmlet.manager.dispatcher import attachments as NA
+from swarmlet.manager.dispatcher.heartbeats import Dispatcher
 from swarmlet.manager.logbroker import LogBroker, LogStreams
 from swarmlet.manager.loops import ControlLoops
 from swarmlet.manager.objects import SECOND, new_node

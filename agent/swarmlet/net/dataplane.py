@@ -9,7 +9,7 @@ over agent restarts. Docker networks are made lazily, when a container needs one
 that run tasks of an overlay have one, except for attachable networks: every node has
 theirs, so that `docker run --network` finds them. Such a container (no task) gets its
 address from the manager when dockerd creates its endpoint (an attachment,
-manager/network_attachments.py), which takes the node onto the network as a task would; the
+manager/dispatcher/attachments.py), which takes the node onto the network as a task would; the
 attachment goes when the endpoint does. The node's DNS resolver (net/dns_server.py) listens on
 the node's address on each network programmed here, with records from "Services" and "Tasks".
 """

@@ -1,6 +1,6 @@
 """What this node's DNS resolver answers (pure): from the "Services" of the assignments
-(manager/assignment_services.py) and the node's own tasks, a query name and the address of
-the container asking give the answer, by Docker's rules (moby resolver.go):
+(manager/dispatcher/assignment_services.py) and the node's own tasks, a query name and
+the address of the container asking give the answer, by Docker's rules (moby resolver.go):
 
     <service>, <alias>               the service's VIP on the network (vip mode), or the
                                      addresses of its running tasks there (dnsrr)

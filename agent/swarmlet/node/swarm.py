@@ -30,9 +30,9 @@ from swarmlet.ca.tls import (
 from swarmlet.ca.tokens import JoinToken, generate_join_token
 from swarmlet.client import Client
 from swarmlet.errors import SwarmletError
-from swarmlet.manager.controlapi import ControlAPI
-from swarmlet.manager.controlapi_networks import ingress_network
-from swarmlet.manager.host_networks import host_networks
+from swarmlet.manager.controlapi.host_networks import host_networks
+from swarmlet.manager.controlapi.networks import ingress_network
+from swarmlet.manager.controlapi.nodes import ControlAPI
 from swarmlet.manager.manager import Manager, new_raft_key
 from swarmlet.manager.objects import SECOND, new_cluster, new_node
 from swarmlet.net.dataplane import NodeNetworks

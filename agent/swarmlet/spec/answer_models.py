@@ -101,7 +101,7 @@ _Placement = PlannedPlacement
 
 
 class Plan(Answer):
-    """What ?dry_run=1 answers (manager/plan.py); nothing was written."""
+    """What ?dry_run=1 answers (manager/controlapi/plan.py); nothing was written."""
 
     DryRun: bool
     Kind: str

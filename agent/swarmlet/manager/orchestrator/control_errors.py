@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from swarmlet.manager.orchestrator.failures import Failure, Failures
-from swarmlet.manager.orchestrator.snapshot import Snapshot
+from swarmlet.manager.snapshot import Snapshot
 
 FIELD = "ControlError"
 Obj = dict[str, Any]

@@ -16,7 +16,7 @@ from typing import Any
 
 from swarmlet.manager import tasks as T
 from swarmlet.manager.orchestrator.fields import whole_number
-from swarmlet.manager.orchestrator.snapshot import Snapshot
+from swarmlet.manager.snapshot import Snapshot
 
 STAGE = "reaper"
 

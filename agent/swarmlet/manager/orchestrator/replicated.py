@@ -15,8 +15,8 @@ from typing import Any
 from swarmlet.manager import tasks as T
 from swarmlet.manager.orchestrator.fields import FieldError, service_mode
 from swarmlet.manager.orchestrator.restart import GAVE_UP_MARK, GIVE_UP, RESTART, restart_decision
-from swarmlet.manager.orchestrator.snapshot import Snapshot
 from swarmlet.manager.orchestrator.update import start_first_overlap
+from swarmlet.manager.snapshot import Snapshot
 from swarmlet.manager.tasks import spec_version
 from swarmlet.spec.service import replicas_of
 

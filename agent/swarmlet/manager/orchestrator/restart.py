@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from swarmlet.manager.orchestrator.fields import whole_number
-from swarmlet.manager.orchestrator.snapshot import Snapshot, nanos_to_seconds
+from swarmlet.manager.snapshot import Snapshot, nanos_to_seconds
 from swarmlet.manager.tasks import spec_version
 
 RESTART, WAIT, GIVE_UP = "restart", "wait", "give-up"

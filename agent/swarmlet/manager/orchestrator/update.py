@@ -20,7 +20,7 @@ from typing import Any
 
 from swarmlet.manager import tasks as T
 from swarmlet.manager.orchestrator.fields import number, service_mode, whole_number
-from swarmlet.manager.orchestrator.snapshot import Snapshot, nanos_to_seconds
+from swarmlet.manager.snapshot import Snapshot, nanos_to_seconds
 from swarmlet.store.objects import clone, now_rfc3339
 
 STAGE = "updater"

@@ -15,9 +15,9 @@ from typing import Any
 from swarmlet.manager import tasks as T
 from swarmlet.manager.orchestrator.failures import Failure
 from swarmlet.manager.orchestrator.fields import whole_number
-from swarmlet.manager.orchestrator.snapshot import Snapshot
 from swarmlet.manager.scheduler import schedule
 from swarmlet.manager.scheduler.nodeinfo import NodeInfo, holds_node, host_ports, reservations
+from swarmlet.manager.snapshot import Snapshot
 
 ASSIGNED_MESSAGE = "scheduler assigned task to node"
 STAGE = "scheduler"

@@ -25,8 +25,8 @@ from __future__ import annotations
 from ipaddress import IPv4Address
 from typing import Any
 
-from swarmlet.manager import network_objects as N
 from swarmlet.manager import tasks as T
+from swarmlet.manager.allocator import network_objects as N
 
 Obj = dict[str, Any]
 

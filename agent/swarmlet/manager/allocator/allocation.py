@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterable
 from ipaddress import IPv4Address
 from typing import Any
 
-from swarmlet.manager import ipam
-from swarmlet.manager import network_objects as N
+from swarmlet.manager.allocator import ipam
+from swarmlet.manager.allocator import network_objects as N
 
 Obj = dict[str, Any]
 DYNAMIC_PORTS = range(30000, 32768)  # Docker's range for ingress ports given no number

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from swarmlet.errors import Conflict, InvalidArgument, NotFound
+from swarmlet.manager.controlapi.plan import spec_plan
+from swarmlet.manager.controlapi.references import resolve
 from swarmlet.manager.manager import Manager
-from swarmlet.manager.plan import spec_plan
-from swarmlet.manager.references import resolve
 from swarmlet.manager.sealing import seal, unseal
 from swarmlet.store.objects import new_id
 from swarmlet.store.state import StoreError

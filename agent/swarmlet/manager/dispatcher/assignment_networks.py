@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from swarmlet.manager import network_objects as N
+from swarmlet.manager.allocator import network_objects as N
 
 Obj = dict[str, Any]
 MEANT_TO_RUN = ("running", "ready")
@@ -30,7 +30,7 @@ def sendable(tasks: list[Obj], node: Obj | None) -> list[Obj]:
 def node_networks(node_id: str, sent: list[Obj], nodes: list[Obj], networks: list[Obj],
                   tasks: list[Obj], attachments: Sequence[Obj] = ()) -> list[Obj]:
     """The "Networks" of the node's assignments: the networks its sent tasks meant to run
-    use, those of the containers attached here (network_attachments.py), plus ingress (the
+    use, those of the containers attached here (dispatcher/attachments.py), plus ingress (the
     routing mesh is everywhere); each with the node's address (NodeAddress) and the Peers:
     addresses of tasks, attached containers and nodes on other nodes."""
     by_id = {n["ID"]: n for n in networks}

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from swarmlet.manager import network_objects as N
-from swarmlet.manager.allocation import (
+from swarmlet.manager.allocator import network_objects as N
+from swarmlet.manager.allocator.allocation import (
     DYNAMIC_PORTS,
     Addresses,
     AllocationError,

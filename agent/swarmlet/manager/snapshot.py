@@ -33,7 +33,7 @@ class Snapshot:
     retention: int = DEFAULT_RETENTION
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     networks: dict[str, dict[str, Any]] = field(default_factory=dict)
-    attachments: list[dict[str, Any]] = field(default_factory=list)  # network_attachments.py
+    attachments: list[dict[str, Any]] = field(default_factory=list)  # dispatcher/attachments.py
     cluster: dict[str, Any] | None = None
     failures: Failures = field(default_factory=Failures)
     # task ID → why the task does not read (fields.check_task), found once per snapshot

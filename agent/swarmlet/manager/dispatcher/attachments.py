@@ -23,8 +23,8 @@ import time
 from typing import Any
 
 from swarmlet.errors import Conflict, InvalidArgument, PermissionDenied, Unavailable
-from swarmlet.manager import network_objects as N
-from swarmlet.manager.references import resolve
+from swarmlet.manager.allocator import network_objects as N
+from swarmlet.manager.controlapi.references import resolve
 from swarmlet.store.objects import new_id
 from swarmlet.store.state import StoreError
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from swarmlet.errors import Conflict, InvalidArgument, NotFound
-from swarmlet.manager import network_objects as N
+from swarmlet.manager.allocator import network_objects as N
 
 Obj = dict[str, Any]
 

@@ -5,7 +5,7 @@ VIPs), then every new task an address on each of its networks (its spec's, plus 
 when it publishes a port in ingress mode) and becomes pending. A task whose needs cannot be
 met stays new, with the reason in Status.Err, and is tried again on the next pass.
 
-Containers attached to attachable networks (network_attachments.py) get their address in
+Containers attached to attachable networks (dispatcher/attachments.py) get their address in
 the same stage, after the tasks.
 
 `attach_nodes` runs after the scheduler: every node gets an address on `ingress` and on each
@@ -25,18 +25,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from swarmlet.manager import network_attachments as NA
-from swarmlet.manager import network_objects as N
 from swarmlet.manager import tasks as T
-from swarmlet.manager.allocation import (
+from swarmlet.manager.allocator import network_objects as N
+from swarmlet.manager.allocator.allocation import (
     Addresses,
     AllocationError,
     Guard,
     PublishedPorts,
     by_age,
 )
-from swarmlet.manager.endpoints import endpoint_for
-from swarmlet.manager.orchestrator.snapshot import Snapshot
+from swarmlet.manager.allocator.endpoints import endpoint_for
+from swarmlet.manager.dispatcher import attachments as NA
+from swarmlet.manager.snapshot import Snapshot
 
 Obj = dict[str, Any]
 PENDING_MESSAGE = "pending task scheduling"

@@ -8,9 +8,9 @@ from typing import Any
 from swarmlet.ca.identity import MANAGER, WORKER
 from swarmlet.ca.tokens import generate_join_token
 from swarmlet.errors import Conflict, InvalidArgument, NotFound
+from swarmlet.manager.controlapi.plan import spec_plan
 from swarmlet.manager.manager import Manager
 from swarmlet.manager.objects import cluster_view, node_view
-from swarmlet.manager.plan import spec_plan
 from swarmlet.spec.swarm import merged_node_spec, merged_swarm_spec
 from swarmlet.store.raft import LOSS_OF_QUORUM
 

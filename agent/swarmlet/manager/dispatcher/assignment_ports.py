@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from swarmlet.manager import network_objects as N
 from swarmlet.manager import tasks as T
+from swarmlet.manager.allocator import network_objects as N
 
 Obj = dict[str, Any]
 

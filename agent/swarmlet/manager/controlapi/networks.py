@@ -15,14 +15,14 @@ from ipaddress import IPv4Network
 from typing import Any
 
 from swarmlet.errors import Conflict, InvalidArgument, NotFound
-from swarmlet.manager import ipam
-from swarmlet.manager import network_attachments as NA
-from swarmlet.manager import network_objects as N
 from swarmlet.manager import tasks as T
-from swarmlet.manager.host_networks import host_networks
+from swarmlet.manager.allocator import ipam
+from swarmlet.manager.allocator import network_objects as N
+from swarmlet.manager.controlapi.host_networks import host_networks
+from swarmlet.manager.controlapi.plan import spec_plan
+from swarmlet.manager.controlapi.references import resolve
+from swarmlet.manager.dispatcher import attachments as NA
 from swarmlet.manager.manager import Manager
-from swarmlet.manager.plan import spec_plan
-from swarmlet.manager.references import resolve
 from swarmlet.store.objects import new_id
 from swarmlet.store.state import StoreError
 

@@ -10,12 +10,12 @@ from typing import Any
 
 from swarmlet.errors import Conflict, InvalidArgument, Unavailable
 from swarmlet.manager import tasks as T
+from swarmlet.manager.controlapi.plan import read_objects, service_plan
+from swarmlet.manager.controlapi.references import resolve
+from swarmlet.manager.controlapi.service_networks import check_service_networks
+from swarmlet.manager.controlapi.service_refs import check_references
 from swarmlet.manager.logbroker import Subscription
 from swarmlet.manager.manager import Manager
-from swarmlet.manager.plan import read_objects, service_plan
-from swarmlet.manager.references import resolve
-from swarmlet.manager.service_networks import check_service_networks
-from swarmlet.manager.service_refs import check_references
 from swarmlet.spec.service import mode_of, normalise_spec, replicas_of
 from swarmlet.store.objects import clone, new_id, now_rfc3339
 from swarmlet.store.state import StoreError
