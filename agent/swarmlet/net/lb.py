@@ -55,9 +55,8 @@ def plan(services: list[dict[str, Any]], networks: dict[str, str], ingress_id: s
          ) -> tuple[list[Balancer], set[str]]:
     """The balancers for the services and for the host-mode ports of the tasks here
     ("HostPorts", manager/dispatcher/assignment_ports.py), and the VIPs to hold on this node.
-    Only VIPs
-    of the networks in `networks` (ID: name; those programmed here) count. A service with
-    VIPs on several networks gets a chain per network: svc-<name>-<network>."""
+    Only VIPs of the networks in `networks` (ID: name; those programmed here) count. A
+    service with VIPs on several networks gets a chain per network: svc-<name>-<network>."""
     balancers: list[Balancer] = []
     vips: set[str] = set()
     taken: set[str] = set()
