@@ -105,7 +105,7 @@ from swarmlet.client import Client
 certs = Path("/var/lib/swarmlet/certificates")
 context = client_context(certs, (certs / "swarm-root-ca.crt").read_bytes())
 answer = Client(f"tcp://{sys.argv[1]}", tls_context=context).post(
-    "/dispatcher/assignments", {"Index": 0, "Wait": 0})
+    "/dispatcher/assignments", {"Wait": 0})
 print(json.dumps(answer))
 """
 

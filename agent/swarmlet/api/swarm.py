@@ -218,34 +218,35 @@ def add_swarm_routes(router: Router, node: SwarmNode) -> None:
          body=CAJoinRequest, answer=OBJECT)
     def ca_join(request: Request) -> dict[str, Any]:
         body = request.body
-        return manager().join(body["Token"], body["CSR"], body.get("Description") or {},
-                              body["AdvertiseAddr"], body.get("ApiPort", 2377),
-                              body.get("RaftPort", 2378), body.get("Availability") or "active")
+        return manager().ca.join(body["Token"], body["CSR"], body.get("Description") or {},
+                                 body["AdvertiseAddr"], body.get("ApiPort", 2377),
+                                 body.get("RaftPort", 2378),
+                                 body.get("Availability") or "active")
 
     @add("POST", "/ca/renew", "A new certificate for this node's current role", "node",
          body=CARenewRequest, answer=OBJECT)
     def ca_renew(request: Request) -> dict[str, Any]:
         body = request.body
-        return manager().renew(_caller(request), body["CSR"], body.get("RaftPort", 2378))
+        return manager().ca.renew(_caller(request), body["CSR"], body.get("RaftPort", 2378))
 
     @add("POST", "/ca/client", "A client certificate (manager access) for a CSR", "local",
          body=CAClientRequest, answer=OBJECT)
     def ca_client(request: Request) -> dict[str, Any]:
-        return manager().client_certificate(request.body["CSR"])
+        return manager().ca.client_certificate(request.body["CSR"])
 
-    @add("POST", "/dispatcher/assignments", "The calling node's tasks, once the store moves "
-         "past Index (long poll of up to Wait seconds; to the leader)", "node",
+    @add("POST", "/dispatcher/assignments", "The calling node's assignments: complete, or "
+         "the changes since the set named by AppliesTo once there are some (long poll of up "
+         "to Wait seconds; to the leader)", "node",
          body=AssignmentsRequest, body_required=False, answer=OBJECT)
     def assignments(request: Request) -> dict[str, Any]:
         body = request.body
-        return manager().assignments(_caller(request), body.get("Index", 0),
-                                     float(body.get("Wait", 10)),
-                                     body.get("LogGeneration", -1))
+        return manager().dispatcher.assignments(_caller(request), body.get("AppliesTo", ""),
+                                                float(body.get("Wait", 10)))
 
     @add("POST", "/dispatcher/status", "Task status reports of the calling node (to the "
          "leader)", "node", body=TaskStatusRequest)
     def task_status(request: Request) -> None:
-        manager().update_task_status(_caller(request), request.body["Updates"])
+        manager().dispatcher.update_task_status(_caller(request), request.body["Updates"])
 
     @add("POST", "/dispatcher/attach", "Attach a container of the calling node to an "
          "attachable network (Network, EndpointID); answers once it has an address", "node",
@@ -264,4 +265,4 @@ def add_swarm_routes(router: Router, node: SwarmNode) -> None:
     @add("POST", "/dispatcher/heartbeat", "A node's heartbeat (to the leader)", "node",
          body=HeartbeatRequest, body_required=False, answer=OBJECT)
     def heartbeat(request: Request) -> dict[str, Any]:
-        return manager().heartbeat(_caller(request), request.body.get("Addr", ""))
+        return manager().dispatcher.heartbeat(_caller(request), request.body.get("Addr", ""))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -32,23 +33,24 @@ class Subscription:
 
 
 class LogBroker:
-    """The leader's list of subscriptions. `generation` changes with it, so that assignment
-    long polls can answer as soon as a subscription comes or goes."""
+    """The leader's list of subscriptions. `on_change` is called when one comes or goes, so
+    that the nodes' assignment long polls answer at once (the dispatcher sets it)."""
 
     def __init__(self) -> None:
         self._subs: dict[str, Subscription] = {}
         self._lock = threading.Lock()
-        self.generation = 0
+        self.on_change: Callable[[], None] = lambda: None
 
     def subscribe(self, sub: Subscription) -> None:
         with self._lock:
             self._subs[sub.ID] = sub
-            self.generation += 1
+        self.on_change()
 
     def unsubscribe(self, sub_id: str) -> None:
         with self._lock:
-            if self._subs.pop(sub_id, None) is not None:
-                self.generation += 1
+            gone = self._subs.pop(sub_id, None) is not None
+        if gone:
+            self.on_change()
 
     def for_services(self, service_ids: set[str]) -> list[dict[str, Any]]:
         with self._lock:

@@ -62,9 +62,8 @@ class CAClientRequest(Strict):
 
 
 class AssignmentsRequest(Strict):
-    Index: NonNegative | None = None
+    AppliesTo: ShortText | None = None  # the ResultsIn of the set the node holds
     Wait: Annotated[float, Field(ge=0, le=MAX_WAIT_SECONDS)] | None = None
-    LogGeneration: Int64 | None = None
 
 
 class ContainerStatus(Strict):

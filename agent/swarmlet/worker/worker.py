@@ -1,9 +1,10 @@
 """The worker side of the dispatcher: fetch this node's assignments, hand them to the
 executor, and send the executor's task status reports to the leader.
 
-Assignments are a long poll (`POST /dispatcher/assignments` with the last store index seen):
-the leader answers as soon as anything changed, so a new task starts without waiting for a
-heartbeat. Reports that cannot be delivered are kept and sent with the next ones.
+Assignments are a long poll (`POST /dispatcher/assignments` naming the set this node holds):
+the leader answers as soon as something of this node's changed, with only the changes
+(protocol/assignments.py), so a new task starts without waiting for a heartbeat. Reports
+that cannot be delivered are kept and sent with the next ones.
 The networks of an answer are programmed before its tasks are handed on, so a new task's
 overlay is there when its container is created.
 """
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from swarmlet.client import Client
 from swarmlet.errors import SwarmletError
+from swarmlet.protocol.assignments import COMPLETE, Sections, apply_changes, keyed, listed
 from swarmlet.worker.executor import Executor
 from swarmlet.worker.logs import LogPublisher
 from swarmlet.worker.session import Session
@@ -54,8 +56,8 @@ class Worker:
         self.executor.stop()
 
     def _run(self) -> None:
-        index = 0
-        generation = -1
+        held: Sections = {}
+        applies_to = ""
         while not self._stopping.is_set():
             leader = self.session.leader
             if leader is None:
@@ -63,8 +65,7 @@ class Worker:
                 continue
             try:
                 answer = self.session.client(leader, timeout=POLL_WAIT + 10).post(
-                    "/dispatcher/assignments",
-                    {"Index": index, "LogGeneration": generation, "Wait": POLL_WAIT})
+                    "/dispatcher/assignments", {"AppliesTo": applies_to, "Wait": POLL_WAIT})
             except SwarmletError as exc:
                 log.debug("assignments from %s: %s", leader, exc)
                 self.session.follow(None)
@@ -74,21 +75,32 @@ class Worker:
                 break  # the node is leaving or stopping: this answer is stale
             if "Leader" in answer:
                 self.session.follow(answer["Leader"])
-                index = 0
                 continue
-            index = answer["Index"]
-            generation = answer.get("LogGeneration", -1)
-            started = time.monotonic()
-            self._program_networks(answer)
-            took = time.monotonic() - started
-            if took > SLOW:  # the tasks of this answer waited for it
-                log.info("programming the networks of an assignments answer took %.1f s (%s)",
-                         took, ", ".join(f"{k} {v:.1f} s" for k, v in
-                                         (self.networks.last_pass if self.networks else {}
-                                          ).items()))
-            self.executor.assign(answer["Tasks"], answer.get("Secrets"))
-            self.logs.update(answer.get("LogSubscriptions") or [])
+            if answer.get("Type") == COMPLETE:
+                held = keyed(answer)
+            elif answer.get("AppliesTo") == applies_to and answer.get("Changes"):
+                held = apply_changes(held, answer["Changes"])
+            elif answer.get("AppliesTo") != applies_to:
+                applies_to = ""  # not for the set we hold: ask for a complete one
+                continue
+            else:
+                continue  # the poll's wait ran out with nothing new
+            applies_to = answer["ResultsIn"]
+            self._hand_on(listed(held))
             self._flush()
+
+    def _hand_on(self, answer: dict[str, Any]) -> None:
+        """The assignments, whole, to the dataplane, the executor and the log publisher."""
+        started = time.monotonic()
+        self._program_networks(answer)
+        took = time.monotonic() - started
+        if took > SLOW:  # the tasks of this answer waited for it
+            log.info("programming the networks of an assignments answer took %.1f s (%s)",
+                     took, ", ".join(f"{k} {v:.1f} s" for k, v in
+                                     (self.networks.last_pass if self.networks else {}
+                                      ).items()))
+        self.executor.assign(answer["Tasks"], answer.get("Secrets"))
+        self.logs.update(answer.get("LogSubscriptions") or [])
 
     def _program_networks(self, answer: dict[str, Any]) -> None:
         """A manager that sends no "Networks" key knows nothing of overlays: keep ours."""

@@ -1,4 +1,4 @@
-"""The dispatcher: node heartbeats and liveness (SwarmKit's manager/dispatcher).
+"""Node heartbeats and liveness (the heartbeat half of SwarmKit's manager/dispatcher).
 
 Heartbeats go to the leader only (others answer with where the leader is) and are kept in
 memory: the store is written only when a node changes between ready and down, so a quiet
@@ -22,7 +22,7 @@ from swarmlet.store.state import StoreError
 
 log = logging.getLogger("swarmlet.dispatcher")
 
-class Dispatcher:
+class Liveness:
     def __init__(self, store: RaftStore, period: float) -> None:
         self.store = store
         self.period = period  # follows the cluster's Dispatcher.HeartbeatPeriod (follow_spec)

@@ -1,0 +1,87 @@
+"""What each node is assigned, computed from one view of the store shared by every node.
+
+The view is read once per store index (and log subscription generation), not once per node:
+a change wakes every waiting node, and each computes its own sections from the same lists,
+indexed by node.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from swarmlet.manager.allocator import network_objects as N
+from swarmlet.manager.dispatcher import (
+    assignment_networks,
+    assignment_ports,
+    assignment_secrets,
+    assignment_services,
+)
+from swarmlet.manager.dispatcher import attachments as NA
+
+Obj = dict[str, Any]
+
+
+class StoreReader(Protocol):
+    @property
+    def index(self) -> int: ...
+
+    def list(self, kind: str) -> list[Obj]: ...
+
+
+@dataclass
+class AssignmentView:
+    index: int
+    nodes: list[Obj]
+    tasks: list[Obj]
+    networks: list[Obj]
+    services: list[Obj]
+    attachments: list[Obj]  # allocated ones
+    data: dict[str, list[Obj]]  # sealed secrets and configs
+    tasks_by_node: dict[str, list[Obj]] = field(init=False)
+    nodes_by_id: dict[str, Obj] = field(init=False)
+    ingress: str | None = field(init=False)
+    attachable: list[Obj] = field(init=False)
+
+    def __post_init__(self) -> None:
+        by_node: dict[str, list[Obj]] = defaultdict(list)
+        for task in self.tasks:
+            by_node[task.get("NodeID") or ""].append(task)
+        self.tasks_by_node = dict(by_node)
+        self.nodes_by_id = {n["ID"]: n for n in self.nodes}
+        self.ingress = next((n["ID"] for n in self.networks
+                             if (n.get("Spec") or {}).get("Ingress")), None)
+        self.attachable = [N.attachment_copy(n) for n in self.networks
+                           if n["Spec"].get("Attachable")]
+
+    @classmethod
+    def read(cls, store: StoreReader) -> AssignmentView:
+        index = store.index  # read first: the view may be newer than it says, never older
+        return cls(index, store.list("node"), store.list("task"), store.list("network"),
+                   store.list("service"),
+                   [a for a in store.list("attachment") if NA.is_allocated(a)],
+                   {k: store.list(k) for k in assignment_secrets.KINDS})
+
+
+def node_assignments(view: AssignmentView, node_id: str, data_key: bytes,
+                     log_subscriptions: Callable[[set[str]], list[Obj]],
+                     ) -> dict[str, list[Obj]]:
+    """The sections of one node's assignments (protocol/assignments.py names them)."""
+    mine = assignment_networks.sendable(view.tasks_by_node.get(node_id, []),
+                                        view.nodes_by_id.get(node_id))
+    networks = assignment_networks.node_networks(node_id, mine, view.nodes, view.networks,
+                                                 view.tasks, view.attachments)
+    services = assignment_services.node_services(
+        {n["Network"]["ID"] for n in networks}, view.services, view.tasks, view.ingress)
+    return {
+        "Tasks": mine,
+        "Networks": networks,
+        "Services": services,
+        "HostPorts": assignment_ports.host_ports(node_id, view.tasks_by_node.get(node_id, [])),
+        "Secrets": assignment_secrets.node_data(mine, view.data, data_key),
+        "Attachments": [a for a in view.attachments if a.get("NodeID") == node_id],
+        "AttachableNetworks": view.attachable,
+        "LogSubscriptions": log_subscriptions({t["ServiceID"] for t in mine}),
+    }

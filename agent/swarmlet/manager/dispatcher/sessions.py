@@ -1,0 +1,129 @@
+"""Node sessions on the leader: what each node was last sent, and its long polls.
+
+A poll waits on a condition that the store's watch (and the log broker) notify: nothing
+sleeps in steps. When woken it computes the node's assignments from the shared view and
+answers with the changes since the set the node holds, or keeps waiting when nothing of
+its own changed (a heartbeat of another node wakes everybody, and costs each a compare).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from swarmlet.protocol.assignments import (
+    COMPLETE,
+    INCREMENTAL,
+    Sections,
+    changes,
+    keyed,
+)
+from swarmlet.store.state import StoreError
+from swarmlet.store.watch import WatchClosed
+
+log = logging.getLogger("swarmlet.dispatcher")
+
+WATCH_RETRY = 0.5
+
+
+@dataclass
+class Sent:
+    seq: str
+    sections: Sections
+
+
+class Sessions:
+    """`compute(node_id)` gives a node's assignment lists from the current view; `live()`
+    says whether polls may still be answered here (this manager leads, and runs)."""
+
+    def __init__(self, compute: Callable[[str], dict[str, list[Any]]],
+                 live: Callable[[], bool]) -> None:
+        self.compute = compute
+        self.live = live
+        self._epoch = secrets.token_hex(4)  # a new leader's sequences never match old ones
+        self._counter = itertools.count(1)
+        self._sent: dict[str, Sent] = {}
+        self._sent_lock = threading.Lock()
+        self._changed = threading.Condition()
+        self._generation = 0
+
+    # --- wakeups --------------------------------------------------------------------------
+
+    def notify(self) -> None:
+        """Something changed: every waiting poll looks again."""
+        with self._changed:
+            self._generation += 1
+            self._changed.notify_all()
+
+    def follow_store(self, watch: Callable[[], Any], stopping: threading.Event) -> None:
+        """Run in a thread: notify on every committed change, until `stopping`. A watch
+        that closes (it fell behind) is opened again, and everyone looks again."""
+        while not stopping.is_set():
+            try:
+                events = watch()
+            except StoreError as exc:
+                log.debug("dispatcher watch: %s", exc)
+                stopping.wait(WATCH_RETRY)
+                continue
+            self.notify()
+            try:
+                while not stopping.is_set():
+                    if events.get(timeout=WATCH_RETRY) is not None:
+                        while events.get(timeout=0) is not None:
+                            pass  # one wakeup for a burst of events
+                        self.notify()
+            except WatchClosed:
+                continue
+            finally:
+                events.close()
+
+    def forget(self, node_id: str) -> None:
+        with self._sent_lock:
+            self._sent.pop(node_id, None)
+
+    def reset(self) -> None:
+        """Leadership was lost: what nodes hold is for them to send again in full."""
+        with self._sent_lock:
+            self._sent.clear()
+        self.notify()
+
+    # --- polls ----------------------------------------------------------------------------
+
+    def poll(self, node_id: str, applies_to: str, wait: float) -> dict[str, Any]:
+        deadline = time.monotonic() + max(wait, 0.0)
+        unchanged = {"Type": INCREMENTAL, "AppliesTo": applies_to, "ResultsIn": applies_to,
+                     "Changes": {}}
+        while True:
+            with self._changed:
+                generation = self._generation
+            if not self.live():
+                return unchanged  # the node's next poll is told where the leader is
+            lists = self.compute(node_id)
+            new = keyed(lists)
+            with self._sent_lock:
+                sent = self._sent.get(node_id)
+                if sent is None or sent.seq != applies_to:
+                    seq = self._next_seq()
+                    self._sent[node_id] = Sent(seq, new)
+                    return {"Type": COMPLETE, "ResultsIn": seq, **lists}
+                delta = changes(sent.sections, new)
+                if delta:
+                    seq = self._next_seq()
+                    self._sent[node_id] = Sent(seq, new)
+                    return {"Type": INCREMENTAL, "AppliesTo": applies_to, "ResultsIn": seq,
+                            "Changes": delta}
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return unchanged
+            with self._changed:
+                if self._generation == generation:
+                    self._changed.wait(remaining)
+
+    def _next_seq(self) -> str:
+        return f"{self._epoch}.{next(self._counter)}"

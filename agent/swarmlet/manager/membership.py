@@ -1,0 +1,56 @@
+"""Raft membership follows the managers (SwarmKit's role manager): a node joining with the
+manager token, or promoted, is added to Raft by the manager that issues its manager
+certificate, before it starts its own replica; a demoted manager is removed by the leader's
+role loop (the leader hands over first if it is the one demoted). Also where the managers
+and the leader are, as nodes are told."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from swarmlet.ca.identity import WORKER
+from swarmlet.store.raft import RaftStore
+
+log = logging.getLogger("swarmlet.manager")
+
+
+class Membership:
+    def __init__(self, store: RaftStore, node_id: str) -> None:
+        self.store = store
+        self.node_id = node_id
+
+    def admit(self, raft_addr: str) -> None:
+        if raft_addr not in self.store.members():
+            self.store.add_member(raft_addr)
+
+    @property
+    def api_addr(self) -> str:
+        """This manager's cluster API address, as other nodes reach it."""
+        node = self.store.get("node", self.node_id) or {}
+        return (node.get("ManagerStatus") or {}).get("Addr", "")
+
+    def manager_addrs(self) -> list[str]:
+        return sorted(n["ManagerStatus"]["Addr"] for n in self.store.list("node")
+                      if n.get("ManagerStatus"))
+
+    def leader_api_addr(self) -> str | None:
+        leader = self.store.leader()
+        for node in self.store.list("node"):
+            status = node.get("ManagerStatus") or {}
+            if status.get("RaftAddr") == leader:
+                return status.get("Addr")
+        return None
+
+    def reconcile_demotions(self) -> None:
+        """Managers whose desired role is worker leave Raft; their node loses ManagerStatus."""
+        for node in self.store.list("node"):
+            status: dict[str, Any] | None = node.get("ManagerStatus")
+            if node["Spec"]["Role"] != WORKER or not status:
+                continue
+            raft_addr = status["RaftAddr"]
+            if raft_addr in self.store.members():
+                log.info("demoting %s: removing %s from raft", node["ID"], raft_addr)
+                self.store.remove_member(raft_addr)
+            del node["ManagerStatus"]
+            self.store.write([{"op": "update", "kind": "node", "object": node}])
