@@ -265,4 +265,6 @@ def add_swarm_routes(router: Router, node: SwarmNode) -> None:
     @add("POST", "/dispatcher/heartbeat", "A node's heartbeat (to the leader)", "node",
          body=HeartbeatRequest, body_required=False, answer=OBJECT)
     def heartbeat(request: Request) -> dict[str, Any]:
-        return manager().dispatcher.heartbeat(_caller(request), request.body.get("Addr", ""))
+        body = request.body
+        return manager().dispatcher.heartbeat(_caller(request), body.get("Addr", ""),
+                                              bool(body.get("Restarting")))

@@ -11,7 +11,7 @@ so a typo never silently falls back to a default.
     socket: /run/swarmlet/swarmlet.sock
     log_file: null                    # null: stderr
     log_level: info                   # debug | info | warning | error
-    heartbeat_period: 5               # seconds; a node silent for 3 periods is Down
+    heartbeat_period: 5               # seconds; see protocol/heartbeat.py for what follows
     dns_upstreams: null               # where the node's DNS resolver forwards names that
                                       # are not the swarm's: up to 3 "IP" or "IP:PORT";
                                       # null: the host's (/etc/resolv.conf); []: none

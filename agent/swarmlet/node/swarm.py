@@ -369,7 +369,10 @@ class SwarmNode:
             self.session = None
 
     def shutdown(self) -> None:
+        """The agent stops (SIGTERM): it will be back, so the swarm keeps its tasks."""
         with self._lock:
+            if self.session is not None:
+                self.session.say_restarting()
             self._stop_session()
             self._stop_manager()
             self._stop_networks()

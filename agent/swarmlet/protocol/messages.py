@@ -97,6 +97,7 @@ class TaskStatusRequest(Strict):
 
 class HeartbeatRequest(Strict):
     Addr: ShortText | None = None
+    Restarting: bool | None = None  # the agent stops on purpose and will be back
 
 
 class AttachRequest(Strict):

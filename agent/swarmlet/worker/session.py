@@ -18,7 +18,7 @@ from swarmlet.ca.node_state import NodeFiles, NodeState
 from swarmlet.ca.tls import client_context
 from swarmlet.client import ApiResponseError, Client
 from swarmlet.errors import SwarmletError
-from swarmlet.protocol.heartbeat import heartbeat_timeout
+from swarmlet.protocol.heartbeat import beat_interval, heartbeat_timeout
 
 log = logging.getLogger("swarmlet.session")
 
@@ -71,7 +71,7 @@ class Session:
                 self.beat()
             except Exception:
                 log.exception("heartbeat failed")
-            self._stopping.wait(self.period)
+            self._stopping.wait(beat_interval(self.period))
 
     def beat(self) -> None:
         """One heartbeat: to the leader if known, else to each manager until one answers;
@@ -93,6 +93,17 @@ class Session:
             return
         self._target = None
         log.debug("no manager answered a heartbeat")
+
+    def say_restarting(self) -> None:
+        """A last beat before the agent stops on purpose: the leader gives this node time to
+        come back before it replaces its tasks (protocol/heartbeat.py)."""
+        if self._target is None:
+            return
+        try:
+            self.client(self._target, timeout=1.0).post(
+                "/dispatcher/heartbeat", {"Addr": self.state.advertise_addr, "Restarting": True})
+        except SwarmletError as exc:
+            log.debug("restarting beat to %s: %s", self._target, exc)
 
     def _heartbeat(self, addr: str) -> dict[str, Any] | None:
         try:

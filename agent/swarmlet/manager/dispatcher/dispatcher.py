@@ -78,7 +78,8 @@ class Dispatcher:
 
     # --- heartbeats -----------------------------------------------------------------------
 
-    def heartbeat(self, identity: NodeIdentity, addr: str) -> dict[str, Any]:
+    def heartbeat(self, identity: NodeIdentity, addr: str,
+                  restarting: bool = False) -> dict[str, Any]:
         node = self.store.get("node", identity.node_id)
         if node is None:
             raise removed(identity.node_id)
@@ -86,7 +87,7 @@ class Dispatcher:
         if not self.store.is_leader():
             answer["Leader"] = self.leader_addr()
             return answer
-        self.liveness.heartbeat(identity.node_id, addr)
+        self.liveness.heartbeat(identity.node_id, addr, restarting)
         answer["Role"] = node["Spec"]["Role"]
         return answer
 

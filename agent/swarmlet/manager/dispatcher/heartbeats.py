@@ -2,10 +2,11 @@
 
 Heartbeats go to the leader only (others answer with where the leader is) and are kept in
 memory: the store is written only when a node changes between ready and down, so a quiet
-cluster writes nothing. A node silent for 3 heartbeat periods is marked down; after a leader
-change, every node gets 3 periods from the new leader's start, plus the time one heartbeat may
-spend waiting on the dead leader, before that can happen (else a failover would mark live
-nodes down and replace their tasks).
+cluster writes nothing. A node silent for longer than protocol/heartbeat.down_after(period)
+is marked down (one that said it is restarting: restart_grace); after a leader change, every
+node gets that long from the new leader's start, plus the time one beat may spend waiting
+on the dead leader, before that can happen (else a failover would mark live nodes down and
+replace their tasks).
 """
 
 from __future__ import annotations
@@ -13,27 +14,44 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from swarmlet.manager.objects import SECOND
-from swarmlet.protocol.heartbeat import GRACE_PERIODS, heartbeat_timeout
+from swarmlet.protocol.heartbeat import (
+    beat_interval,
+    down_after,
+    heartbeat_timeout,
+    restart_grace,
+)
 from swarmlet.store.raft import RaftStore
 from swarmlet.store.state import StoreError
 
 log = logging.getLogger("swarmlet.dispatcher")
 
 class Liveness:
-    def __init__(self, store: RaftStore, period: float) -> None:
+    def __init__(self, store: RaftStore, period: float,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.store = store
         self.period = period  # follows the cluster's Dispatcher.HeartbeatPeriod (follow_spec)
+        self.clock = clock
         self._last_seen: dict[str, float] = {}
+        self._restarting: dict[str, float] = {}  # node -> until when it may be silent
         self._lock = threading.Lock()
         self._leading_since: float | None = None
 
-    def heartbeat(self, node_id: str, addr: str) -> None:
+    def heartbeat(self, node_id: str, addr: str, restarting: bool = False) -> None:
         """Record a heartbeat; mark the node ready (with its address) if it was not."""
+        now = self.clock()
         with self._lock:
-            self._last_seen[node_id] = time.monotonic()
+            self._last_seen[node_id] = now
+            if restarting:
+                self._restarting[node_id] = now + restart_grace(self.period)
+            else:
+                self._restarting.pop(node_id, None)
+        if restarting:
+            log.info("node %s is restarting its agent", node_id)
+            return
         node = self.store.get("node", node_id)
         if node is None:
             return
@@ -54,21 +72,23 @@ class Liveness:
 
     def check_liveness(self) -> None:
         """One pass of the leader's liveness loop."""
-        now = time.monotonic()
+        now = self.clock()
         if not self.store.is_leader():
             self._leading_since = None
             return
-        self.follow_spec()
         if self._leading_since is None:
             self._leading_since = now  # everyone gets a full grace period from a new leader
-        ttl = self.period * GRACE_PERIODS
-        since_leading = self._leading_since + heartbeat_timeout(self.period)
+        self.follow_spec()
+        silent_for = down_after(self.period)
+        since_leading = self._leading_since + heartbeat_timeout(self.period) + \
+            beat_interval(self.period)
         for node in self.store.list("node"):
             if node.get("Status", {}).get("State") != "ready":
                 continue
             with self._lock:
                 seen = max(self._last_seen.get(node["ID"], 0.0), since_leading)
-            if now - seen > ttl:
+                grace = self._restarting.get(node["ID"], 0.0)
+            if now - seen > silent_for and now > grace:
                 node["Status"] = {**node["Status"], "State": "down",
                                   "Message": "heartbeat failure"}
                 self._write_node(node, f"node {node['ID']} is down: heartbeat failure")
