@@ -8,13 +8,16 @@ import copy
 
 import pytest
 from harness import SECOND, Harness
+from test_allocator import BACKEND_ID, World, addresses_on
 
 from swarmlet.manager import loops
 from swarmlet.manager import tasks as T
+from swarmlet.manager.allocator.allocator import allocate
 from swarmlet.manager.loops import run_pass
 from swarmlet.manager.orchestrator.control_errors import FIELD
 from swarmlet.manager.snapshot import Snapshot
-from swarmlet.store.objects import stamp
+from swarmlet.store.memory import MemoryStore
+from swarmlet.store.objects import KINDS, stamp
 from swarmlet.store.state import StoreError
 
 
@@ -203,3 +206,18 @@ def test_next_applies_changes_copy_on_write_and_changes_collapses_them() -> None
         **two.tasks[0], "Version": {"Index": 4}}}]
     assert two.tasks[0]["DesiredState"] == "remove"
     assert snap.next().changes() == []
+
+
+def test_an_address_released_in_a_pass_is_not_handed_out_again_in_that_pass() -> None:
+    """The pass writes at the end: the write releasing an address (here, a task deleted by an
+    earlier stage) could fail while the one reusing it succeeds."""
+    w = World()
+    svc = w.service("web", networks=[BACKEND_ID])
+    [held] = w.tasks_of(svc, 1)
+    w.run(allocate)
+    [address] = addresses_on(w.get("task", held["ID"]), BACKEND_ID)
+    [new] = w.tasks_of(svc, 1)
+    snap = Snapshot.read(MemoryStore({k: w.state.list(k) for k in KINDS}))
+    after = snap.next([T.delete(held)])  # an earlier stage of the pass released it
+    [change] = [c for c in allocate(after) if c["object"]["ID"] == new["ID"]]
+    assert address not in addresses_on(change["object"], BACKEND_ID)

@@ -172,6 +172,15 @@ class Snapshot:
                             "object": {**after, "Version": before.get("Version")}})
         return out
 
+    def changed_as_read(self, kind: str) -> list[Obj]:
+        """The objects of `kind` that the pass has changed (or deleted), as they were read:
+        what they held (addresses, ports) is not free for the rest of the pass, since the
+        write that releases it may fail while a later one reusing it succeeds."""
+        if self._read is None:
+            return []
+        read = self._read._objects()[kind]
+        return [read[oid] for (k, oid) in self._touched if k == kind and oid in read]
+
     def _objects(self) -> dict[str, dict[str, Obj]]:
         return {"service": self.services, "node": self.nodes, "network": self.networks,
                 "task": {t["ID"]: t for t in self.tasks},

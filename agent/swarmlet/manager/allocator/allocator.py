@@ -24,6 +24,7 @@ What the snapshot holds is read-only: a changed object is a copy.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from swarmlet.manager import tasks as T
@@ -79,8 +80,15 @@ def _guard(snap: Snapshot, stage: str) -> Guard:
 
 
 def _addresses(snap: Snapshot, stage: str) -> Addresses:
-    return Addresses(snap.networks, snap.services.values(), snap.nodes.values(), snap.tasks,
-                     snap.attachments, _guard(snap, stage))
+    """The free addresses: those nothing in the snapshot holds, nor held when the pass read
+    the store (an address an earlier stage of this pass released is not handed out again
+    before that release is written)."""
+    def held(kind: str, now: Iterable[Obj]) -> list[Obj]:
+        return [*now, *snap.changed_as_read(kind)]
+
+    return Addresses(snap.networks, held("service", snap.services.values()),
+                     held("node", snap.nodes.values()), held("task", snap.tasks),
+                     held("attachment", snap.attachments), _guard(snap, stage))
 
 
 def _allocate_endpoint(service: Obj, ingress_id: str | None, addresses: Addresses,
