@@ -93,8 +93,11 @@ def test_condition_none_gives_the_slot_up_for_good():
     done = task(svc, 1, state="complete")
     changes = reconcile_replicated(snap([svc], [node("n1")], [done]))
     assert ops(changes, "create") == []
-    assert done["DesiredState"] == "shutdown" and done[GAVE_UP_MARK] == 10
-    assert reconcile_replicated(snap([svc], [node("n1")], [done])) == []
+    [given_up] = [c["object"] for c in ops(changes, "update")]
+    assert given_up["ID"] == done["ID"]
+    assert given_up["DesiredState"] == "shutdown" and given_up[GAVE_UP_MARK] == 10
+    assert done["DesiredState"] == "running"  # what the stage read is left as it was
+    assert reconcile_replicated(snap([svc], [node("n1")], [given_up])) == []
 
 
 def test_on_failure_restarts_failures_but_not_completions():
@@ -111,8 +114,9 @@ def test_max_attempts_counts_restarts_of_the_slot():
     third = task(svc, 1, state="failed", ago=10)
     changes = reconcile_replicated(snap([svc], [node("n1")], [*history, third]))
     assert ops(changes, "create") == []
-    assert third["DesiredState"] == "shutdown"
-    changes = reconcile_replicated(snap([svc], [node("n1")], [*history[1:], third]))
+    [given_up] = [c["object"] for c in ops(changes, "update")]
+    assert given_up["ID"] == third["ID"] and given_up["DesiredState"] == "shutdown"
+    changes = reconcile_replicated(snap([svc], [node("n1")], [*history[1:], given_up]))
     assert len(ops(changes, "create")) == 0  # still given up on the next pass
 
 
@@ -133,7 +137,9 @@ def test_global_runs_one_task_on_each_eligible_node():
     assert [c["object"]["NodeID"] for c in ops(changes, "create")] == ["a"]
     running = task(svc, 0, node_id="b")
     changes = reconcile_global(snap([svc], nodes, [running]))
-    assert running["DesiredState"] == "shutdown"  # drained: its task stops
+    [stopped] = [c["object"] for c in ops(changes, "update")]
+    assert stopped["ID"] == running["ID"]
+    assert stopped["DesiredState"] == "shutdown"  # drained: its task stops
 
 
 def test_global_covers_a_node_that_becomes_eligible():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import random
 import re
 
@@ -145,6 +146,26 @@ def test_reads_are_copies() -> None:
     st.find_by_name("config", "cfg")["Data"] = "z"
     assert st.get("config", "c1")["Data"] == "x"
     assert st.get("config", "c1")["Spec"]["Name"] == "cfg"
+
+
+def test_a_view_is_one_index_shared_and_never_changed_by_later_writes() -> None:
+    """view() hands out the stored dicts (no deep copy) at one index; apply is copy-on-write,
+    so what a view holds stays as it was while the store moves on."""
+    st = StoreState()
+    st.apply([create("service", "s1", "web", Mode="a"), create("task", "t1", State="new")], T1)
+    view = st.view(["service", "task"])
+    assert view.index == 1 and set(view.objects) == {"service", "task"}
+    [svc], [task] = view.objects["service"], view.objects["task"]
+    assert svc is st.view(["service"]).objects["service"][0]  # shared, not copied
+    frozen = copy.deepcopy((svc, task))
+    st.apply([update("service", {**st.get("service", "s1"), "Mode": "b"}),
+              {"op": "delete", "kind": "task", "id": "t1"}, create("task", "t2")], T2)
+    assert (svc, task) == frozen and svc["Mode"] == "a"
+    assert [s["Mode"] for s in st.view().objects["service"]] == ["b"]
+    assert [t["ID"] for t in st.view().objects["task"]] == ["t2"]
+    assert st.view().index == 2
+    with pytest.raises(StoreError):
+        st.view(["volume"])
 
 
 def random_batches(seed: int, n: int) -> list[tuple[list[dict], str]]:

@@ -39,14 +39,19 @@ def test_close_ends_iteration_and_wakes_reader() -> None:
     hub = WatchHub()
     w = hub.subscribe()
     seen: list[str] = []
+    got_one = threading.Event()
 
     def reader() -> None:
-        seen.extend(e.object["ID"] for e in w)
+        for event in w:
+            seen.append(event.object["ID"])
+            got_one.set()
 
     t = threading.Thread(target=reader)
     t.start()
     hub.publish([ev("task", 1)])
-    time.sleep(0.05)
+    # Close only once the reader has the event (close drops what is still queued), however
+    # slow the machine: wait for that, not for a fixed time.
+    assert got_one.wait(10)
     w.close()
     t.join(2)
     assert not t.is_alive() and seen == ["task1"]

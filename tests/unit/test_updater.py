@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 
-from test_orchestrator import NOW, node, ops, service, snap, stamp, task
+from test_orchestrator import node, ops, service, snap, stamp, task
 
 from swarmlet.manager.orchestrator.replicated import reconcile_replicated
 from swarmlet.manager.orchestrator.update import update_services
@@ -113,14 +113,22 @@ def test_start_first_keeps_the_old_task_until_the_new_one_runs():
     assert reconcile_replicated(snap([svc], [node("n1")], [old1, starting])) == []
     running = new_task(svc, 1, "running", ago=1)
     changes = reconcile_replicated(snap([svc], [node("n1")], [old1, running]))
-    assert [c["object"]["ID"] for c in ops(changes, "update")] == [old1["ID"]]
-    assert old1["DesiredState"] == "shutdown"
+    [stopped] = [c["object"] for c in ops(changes, "update")]
+    assert stopped["ID"] == old1["ID"] and stopped["DesiredState"] == "shutdown"
 
 
-def test_no_update_status_means_nothing_to_do():
-    svc = service()
-    assert update_services(snap([svc], [node("n1")], [task(svc, 1)])) == []
-    assert NOW  # the shared clock of the snapshots
+def test_tasks_of_an_older_template_are_left_alone_unless_an_update_runs():
+    svc, old = updating()
+    tasks = [old_task(svc, old, s) for s in (1, 2, 3, 4)]
+    assert ops(update_services(snap([svc], [node("n1")], tasks)), "create")  # updating: yes
+    for status in (None, {"State": "paused"}, {"State": "completed"},
+                   {"State": "rollback_paused"}, {"State": "rollback_completed"}):
+        idle = {k: v for k, v in svc.items() if k != "UpdateStatus"}
+        if status is not None:
+            idle["UpdateStatus"] = {**status, "StartedAt": STARTED}
+        before = copy.deepcopy([idle, *tasks])
+        assert update_services(snap([idle], [node("n1")], tasks)) == [], status
+        assert [idle, *tasks] == before  # and nothing it read was changed
 
 
 def test_a_new_task_not_running_within_the_monitor_period_is_a_failure():

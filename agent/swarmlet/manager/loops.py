@@ -1,10 +1,14 @@
 """The leader's control pass: orchestrators → updater → allocator → scheduler → node
 attachments → reaper.
 
-Each stage reads a fresh snapshot of the store and returns changes, which are written before
-the next stage runs. A pass runs when the store changes (a watch) and at least every half
-second (restart delays and liveness are about time). Only the leader runs passes; a write
-that conflicts with another (a task status report) just waits for the next pass.
+A pass reads one snapshot of the store (manager/snapshot.py: every kind at one index, under
+the store's lock, not copied) and its clock once. The stages share it: each returns changes
+and never changes what it read; the next stage sees them through a copy-on-write view of the
+snapshot (Snapshot.next), not by reading the store again. After the last stage, what the whole
+pass changed is written at once, in batches (`write_in_batches`), each update at the version
+the pass read. A pass runs when the store changes (a watch) and at least every half second
+(restart delays and liveness are about time). Only the leader runs passes; a write that
+conflicts with another (a task status report) just waits for the next pass.
 
 A stage that cannot process one object (a malformed spec, a garbled field) goes on with the
 others; after the stages, the pass records each such failure on its object and clears those
@@ -15,7 +19,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from swarmlet.manager.allocator.allocator import allocate, attach_nodes
@@ -28,7 +33,7 @@ from swarmlet.manager.orchestrator.update import update_services
 from swarmlet.manager.scheduler.stage import schedule_pending
 from swarmlet.manager.snapshot import Snapshot
 from swarmlet.store.raft import RaftStore
-from swarmlet.store.state import StoreError
+from swarmlet.store.state import StoreError, View
 from swarmlet.store.watch import WatchClosed
 
 log = logging.getLogger("swarmlet.orchestrator")
@@ -49,10 +54,17 @@ STAGES: tuple[tuple[str, Stage], ...] = (
 )
 
 
-class PassStore(Protocol):
-    """What a pass needs of the store: RaftStore, or an in-memory one in tests."""
+Clock = Callable[[], datetime]
 
-    def list(self, kind: str) -> list[dict]: ...
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class PassStore(Protocol):
+    """What a pass needs of the store: RaftStore, or an in-memory one (plans, tests)."""
+
+    def view(self, kinds: Iterable[str] | None = None) -> View: ...
 
     def write(self, batch: list[dict]) -> list[dict]: ...
 
@@ -118,19 +130,21 @@ class ControlLoops:
 
 
 def run_pass(store: PassStore, stage_errors: dict[str, str] | None = None,
-             simulated: bool = False) -> None:
-    """One pass of every stage, then the failures recorded on their objects.
+             simulated: bool = False, clock: Clock = utc_now) -> list[dict[str, Any]]:
+    """One pass of every stage on one snapshot, then the failures recorded on their
+    objects; returns the changes written (none: the store is at a fixed point).
 
     A stage that fails as a whole (not on one object: those are guarded) is skipped and
     the others run; `stage_errors` (stage → message, kept between passes) logs each such
     failure once rather than every half second. A `simulated` pass (a plan's, on an
-    in-memory copy of the store) logs nothing: nothing real happened."""
+    in-memory copy of the store) logs nothing: nothing real happened. `clock` gives the
+    pass's time, read once (a harness passes a fake one)."""
     logger = _SIMULATION_LOG if simulated else log
     errors = {} if stage_errors is None else stage_errors
     failures = Failures()
     whole = True  # every stage ran: an object without a failure now has none
+    snap = Snapshot.read(store, clock())
     for name, stage in STAGES:
-        snap = Snapshot.read(store)
         try:
             changes = stage(snap)
         except Exception as exc:
@@ -139,15 +153,18 @@ def run_pass(store: PassStore, stage_errors: dict[str, str] | None = None,
                 errors[name] = describe(exc)
                 logger.exception("control pass: the %s failed as a whole; the other stages go on",
                               name)
+            snap = snap.next()
             continue
         if errors.pop(name, None) is not None:
             logger.info("control pass: the %s runs again", name)
         failures.merge(snap.failures)
         if changes:
             logger.debug("%s: %d changes", name, len(changes))
-            write_in_batches(store, changes)
-    recorded = [r for r in record(Snapshot.read(store), failures) if r.failed or whole]
-    if recorded:
-        for item in recorded:  # only changes are recorded: each is logged once
-            logger.log(logging.WARNING if item.failed else logging.INFO, "%s", item.sentence)
-        write_in_batches(store, [item.change for item in recorded])
+        snap = snap.next(changes)
+    recorded = [r for r in record(snap, failures) if r.failed or whole]
+    for item in recorded:  # only changes are recorded: each is logged once
+        logger.log(logging.WARNING if item.failed else logging.INFO, "%s", item.sentence)
+    snap = snap.next([item.change for item in recorded])
+    written = snap.changes()
+    write_in_batches(store, written)
+    return written

@@ -1,6 +1,10 @@
 """Tasks as the manager makes them: creation, status changes, store changes, and small
 queries. The vocabulary the worker shares (states, names) is swarmlet.protocol.tasks,
-re-exported here for the manager's modules."""
+re-exported here for the manager's modules.
+
+The stages of the leader's pass read tasks they must not change (the pass's snapshot shares
+them with the store): `with_fields` and `set_status` return a changed copy, never touching the
+task they are given. `now` is the pass's time, as a timestamp (Snapshot.stamp)."""
 
 from __future__ import annotations
 
@@ -30,7 +34,7 @@ def spec_version(service: dict[str, Any]) -> int:
 
 
 def new_task(service: dict[str, Any], slot: int, node_id: str = "",
-             desired: str = "running") -> dict[str, Any]:
+             desired: str = "running", now: str | None = None) -> dict[str, Any]:
     return {
         "ID": new_id(),
         "ServiceID": service["ID"],
@@ -40,19 +44,27 @@ def new_task(service: dict[str, Any], slot: int, node_id: str = "",
         "Spec": clone(service["Spec"]["TaskTemplate"]),
         "SpecVersion": spec_version(service),
         "Endpoint": clone(service["Spec"].get("EndpointSpec") or {}),
-        "Status": {"Timestamp": now_rfc3339(), "State": "new", "Message": "created"},
+        "Status": {"Timestamp": now or now_rfc3339(), "State": "new", "Message": "created"},
         "DesiredState": desired,
     }
 
 
-def set_status(task: dict[str, Any], state: str, message: str, err: str = "") -> dict[str, Any]:
-    task["Status"] = {**task.get("Status", {}), "Timestamp": now_rfc3339(), "State": state,
-                      "Message": message}
+def with_fields(task: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    """A copy of the task with these top-level fields replaced (the task is not changed; the
+    copy shares the fields it does not replace, which nobody may change either)."""
+    return {**task, **fields}
+
+
+def set_status(task: dict[str, Any], state: str, message: str, err: str = "",
+               now: str | None = None) -> dict[str, Any]:
+    """A copy of the task with a new Status (the task itself is not changed)."""
+    status = {**task.get("Status", {}), "Timestamp": now or now_rfc3339(), "State": state,
+              "Message": message}
     if err:
-        task["Status"]["Err"] = err
+        status["Err"] = err
     else:
-        task["Status"].pop("Err", None)
-    return task
+        status.pop("Err", None)
+    return {**task, "Status": status}
 
 
 def update(task: dict[str, Any]) -> dict[str, Any]:

@@ -26,7 +26,12 @@ def new_id() -> str:
 
 def now_rfc3339() -> str:
     """UTC time as Docker prints it (RFC 3339, fractional seconds, Z)."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return stamp(datetime.now(UTC))
+
+
+def stamp(moment: datetime) -> str:
+    """A UTC datetime as Docker prints it (RFC 3339, fractional seconds, Z)."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def clone(value: Any) -> Any:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from pysyncobj.utility import TcpUtility, UtilityException
 
 from swarmlet.store.objects import clone, now_rfc3339
 from swarmlet.store.recovery import drop_other_members
-from swarmlet.store.state import StoreError, StoreState, check_batch
+from swarmlet.store.state import StoreError, StoreState, View, check_batch
 from swarmlet.store.watch import DEFAULT_QUEUE_SIZE, Event, Watch, WatchHub
 
 NO_LEADER = ("The swarm does not have a leader. It's possible that too few managers are "
@@ -231,6 +231,13 @@ class RaftStore:
     def list(self, kind: str) -> list[dict]:
         with self._replica.lock:
             return self._replica.state.list(kind)
+
+    def view(self, kinds: Iterable[str] | None = None) -> View:
+        """Every object of `kinds` at one index, read atomically under the replica's lock and
+        not copied (StoreState.view): the leader's pass reads its snapshot this way. The
+        objects are the store's own: read-only."""
+        with self._replica.lock:
+            return self._replica.state.view(kinds)
 
     def find_by_name(self, kind: str, name: str) -> dict | None:
         with self._replica.lock:

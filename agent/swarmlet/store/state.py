@@ -1,12 +1,15 @@
 """The store's deterministic state machine: every replica applies the same batches in the
 same order and must end up equal, so nothing here reads a clock, draws randomness or does I/O.
 
-Stored object dicts are never mutated once stored (an update stores a new dict), so apply
-results and watch events may share them until a reader clones them.
+Stored object dicts are never mutated once stored: apply is copy-on-write (an update stores
+a new dict, a delete drops the old one, the incoming object is cloned first), so apply results,
+watch events and views (`view`) share them; whoever holds one must not change it (clone it
+first). get(), list() and find_by_name() hand out private copies.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from swarmlet.errors import DomainError
@@ -66,6 +69,13 @@ def _name_key(obj: dict) -> str | None:
     spec = obj.get("Spec")
     name = spec.get("Name") if isinstance(spec, dict) else None
     return name.lower() if isinstance(name, str) and name else None
+
+
+class View(NamedTuple):
+    """Every object of some kinds at one index, as stored: shared, read-only dicts."""
+
+    index: int
+    objects: dict[str, list[dict]]
 
 
 class StoreState:
@@ -174,6 +184,14 @@ class StoreState:
 
     def list(self, kind: str) -> list[dict]:
         return [clone(obj) for obj in self.objects[_kind(kind)].values()]
+
+    def view(self, kinds: Iterable[str] | None = None) -> View:
+        """The stored objects of `kinds` (all kinds when None) at the current index, not
+        copied: O(objects) references, no deep copy. The dicts are the store's own and are
+        never changed by a later apply (copy-on-write), so the view stays consistent after the
+        lock is released; its holder must treat them as read-only."""
+        wanted = KINDS if kinds is None else [_kind(k) for k in kinds]
+        return View(self.index, {k: list(self.objects[k].values()) for k in wanted})
 
     def find_by_name(self, kind: str, name: str) -> dict | None:
         """The object whose Spec.Name is `name` (first match for kinds without unique names)."""

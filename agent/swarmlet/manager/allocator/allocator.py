@@ -19,10 +19,12 @@ service's VIPs and ports once it is removed, a node's once its attachment is dro
 
 An object that cannot be read (failures.py) keeps the error and is skipped; a service whose
 endpoint cannot be worked out keeps its tasks new, with the reason in their Status.Err.
+What the snapshot holds is read-only: a changed object is a copy.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from swarmlet.manager import tasks as T
@@ -78,8 +80,15 @@ def _guard(snap: Snapshot, stage: str) -> Guard:
 
 
 def _addresses(snap: Snapshot, stage: str) -> Addresses:
-    return Addresses(snap.networks, snap.services.values(), snap.nodes.values(), snap.tasks,
-                     snap.attachments, _guard(snap, stage))
+    """The free addresses: those nothing in the snapshot holds, nor held when the pass read
+    the store (an address an earlier stage of this pass released is not handed out again
+    before that release is written)."""
+    def held(kind: str, now: Iterable[Obj]) -> list[Obj]:
+        return [*now, *snap.changed_as_read(kind)]
+
+    return Addresses(snap.networks, held("service", snap.services.values()),
+                     held("node", snap.nodes.values()), held("task", snap.tasks),
+                     held("attachment", snap.attachments), _guard(snap, stage))
 
 
 def _allocate_endpoint(service: Obj, ingress_id: str | None, addresses: Addresses,
@@ -91,8 +100,7 @@ def _allocate_endpoint(service: Obj, ingress_id: str | None, addresses: Addresse
         return []
     if endpoint == service.get("Endpoint"):
         return []
-    service["Endpoint"] = endpoint
-    return [{"op": "update", "kind": "service", "object": service}]
+    return [{"op": "update", "kind": "service", "object": {**service, "Endpoint": endpoint}}]
 
 
 def _allocate_task(snap: Snapshot, task: Obj, ingress_id: str | None, addresses: Addresses,
@@ -105,11 +113,12 @@ def _allocate_task(snap: Snapshot, task: Obj, ingress_id: str | None, addresses:
         attachments = _task_attachments(task, ingress_id, addresses)
     except AllocationError as exc:
         if task["Status"].get("Err") != str(exc):
-            return [T.update(T.set_status(task, "new", "allocation failed", err=str(exc)))]
+            return [T.update(T.set_status(task, "new", "allocation failed", err=str(exc),
+                                          now=snap.stamp()))]
         return []
     if attachments:
-        task["NetworksAttachments"] = attachments
-    return [T.update(T.set_status(task, "pending", PENDING_MESSAGE))]
+        task = T.with_fields(task, NetworksAttachments=attachments)
+    return [T.update(T.set_status(task, "pending", PENDING_MESSAGE, now=snap.stamp()))]
 
 
 def _allocate_attachments(snap: Snapshot, addresses: Addresses) -> list[Obj]:
@@ -130,9 +139,9 @@ def _allocate_attachment(snap: Snapshot, attachment: Obj, addresses: Addresses) 
         address = addresses.allocate(network["ID"])
     except AllocationError:
         return []  # a full subnet: the node's wait runs out and says so
-    attachment["NetworksAttachments"] = [{"Network": N.attachment_copy(network),
-                                          "Addresses": [address]}]
-    return [{"op": "update", "kind": NA.KIND, "object": attachment}]
+    allocated = {**attachment, "NetworksAttachments": [{"Network": N.attachment_copy(network),
+                                                        "Addresses": [address]}]}
+    return [{"op": "update", "kind": NA.KIND, "object": allocated}]
 
 
 def _task_attachments(task: Obj, ingress_id: str | None, addresses: Addresses) -> list[Obj]:
@@ -200,5 +209,4 @@ def _attach_node(snap: Snapshot, node: Obj, wanted: set[str],
             continue  # a full subnet: tried again on the next pass
     if kept + added == current:
         return []
-    node["Attachments"] = kept + added
-    return [{"op": "update", "kind": "node", "object": node}]
+    return [{"op": "update", "kind": "node", "object": {**node, "Attachments": kept + added}}]

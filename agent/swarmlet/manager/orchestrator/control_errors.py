@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from swarmlet.manager.orchestrator.failures import Failure, Failures
@@ -32,8 +31,9 @@ class Recorded:
 
 
 def record(snap: Snapshot, failures: Failures) -> list[Recorded]:
-    """The writes that make the objects of `snap` (read after the pass) show `failures`."""
-    since = _stamp(snap.now)
+    """The writes that make the objects of `snap` (the pass's view after its stages) show
+    `failures`. The snapshot's objects are not changed: each write holds a copy."""
+    since = snap.stamp()
     out: list[Recorded] = []
     for kind, obj in _objects(snap):
         object_id = obj.get("ID")
@@ -44,18 +44,18 @@ def record(snap: Snapshot, failures: Failures) -> list[Recorded]:
                 continue
             same = isinstance(recorded, dict) and recorded.get("Stage") == failure.stage \
                 and recorded.get("Message") == failure.message
-            obj[FIELD] = {"Stage": failure.stage, "Message": failure.message,
-                          "Since": recorded.get("Since", since) if same else since}
+            obj = {**obj, FIELD: {"Stage": failure.stage, "Message": failure.message,
+                                  "Since": recorded.get("Since", since) if same else since}}
             if kind == "task" and isinstance(obj.get("Status"), dict):
-                obj["Status"]["Err"] = failure.message
+                obj["Status"] = {**obj["Status"], "Err": failure.message}
             out.append(Recorded(_update(kind, obj), f"{_name(kind, obj)}: the {failure.stage} "
                                 f"cannot process it: {failure.message}", True))
         elif recorded is not None:
-            obj.pop(FIELD)
+            obj = {k: v for k, v in obj.items() if k != FIELD}
             status = obj.get("Status")
             if kind == "task" and isinstance(status, dict) and isinstance(recorded, dict) \
                     and status.get("Err") == recorded.get("Message"):
-                status.pop("Err")
+                obj["Status"] = {k: v for k, v in status.items() if k != "Err"}
             out.append(Recorded(_update(kind, obj),
                                 f"{_name(kind, obj)}: processed cleanly again", False))
     return out
@@ -90,6 +90,3 @@ def _name(kind: str, obj: Obj) -> str:
     name = spec.get("Name") if isinstance(spec, dict) else None
     return f"{kind} {obj.get('ID')}" + (f" ({name})" if isinstance(name, str) and name else "")
 
-
-def _stamp(now: datetime) -> str:
-    return now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -4,6 +4,7 @@ Eligible: not down, not drained, and matching the service's constraints. A pause
 its task but gets no new one. Tasks on nodes that stop being eligible are shut down; a task
 that ended on an eligible node goes to the restart supervisor, keyed by node.
 A service that cannot be reconciled (a malformed spec or task) keeps the error and waits.
+Tasks of the snapshot are read-only: a changed task is a copy (tasks.with_fields).
 """
 
 from __future__ import annotations
@@ -60,8 +61,7 @@ def _reconcile_service(snap: Snapshot, service: dict[str, Any],
             not T.is_terminal(current) and T.state_of(current) != "running"
         for task in history:
             if T.is_active(task) and ((task is not current and not overlap) or not eligible):
-                task["DesiredState"] = "shutdown"
-                changes.append(T.update(task))
+                changes.append(T.update(T.with_fields(task, DesiredState="shutdown")))
         if not eligible:
             continue
         gave_up = current is not None and \
@@ -69,23 +69,20 @@ def _reconcile_service(snap: Snapshot, service: dict[str, Any],
         if current is None or (current.get("DesiredState") not in ("running", "ready")
                                and not gave_up):
             if (node.get("Spec") or {}).get("Availability") != "pause":
-                changes.append(T.create(T.new_task(service, 0, node["ID"])))
+                changes.append(T.create(T.new_task(service, 0, node["ID"], now=snap.stamp())))
             continue
         if current.get("DesiredState") in ("running", "ready") and T.is_terminal(current):
             decision = restart_decision(snap, service, history, current)
             if decision in (GIVE_UP, RESTART):
-                current["DesiredState"] = "shutdown"
-                if decision == GIVE_UP:
-                    current[GAVE_UP_MARK] = spec_version(service)
-                changes.append(T.update(current))
+                mark = {GAVE_UP_MARK: spec_version(service)} if decision == GIVE_UP else {}
+                changes.append(T.update(T.with_fields(current, DesiredState="shutdown", **mark)))
             if decision == RESTART:
-                changes.append(T.create(T.new_task(service, 0, node["ID"])))
+                changes.append(T.create(T.new_task(service, 0, node["ID"], now=snap.stamp())))
 
     for node_id, history in per_node.items():  # nodes removed from the swarm
         if node_id not in snap.nodes:
             for task in history:
                 if T.is_active(task):
-                    task["DesiredState"] = "shutdown"
-                    changes.append(T.update(task))
+                    changes.append(T.update(T.with_fields(task, DesiredState="shutdown")))
     return changes
 

@@ -63,8 +63,7 @@ def _reap_task(snap: Snapshot, task: dict[str, Any],
             return [T.delete(task)]
         if task.get("DesiredState") != "remove":
             # Made by a pass that raced the service's removal: it must stop too.
-            task["DesiredState"] = "remove"
-            return [T.update(task)]
+            return [T.update(T.with_fields(task, DesiredState="remove"))]
         return []
     history[(task["ServiceID"], task["Slot"] or task["NodeID"])].append(task)
     return []

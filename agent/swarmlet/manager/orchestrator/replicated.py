@@ -5,6 +5,7 @@ whose node is down, drained or gone is replaced at once (no rebalancing when the
 back, as in Docker). Missing slots get new tasks (lowest free numbers); surplus slots lose
 their task (desired "remove"), preferring tasks not running, then nodes with the most copies.
 A service that cannot be reconciled (a malformed spec or task) keeps the error and waits.
+Tasks of the snapshot are read-only: a changed task is a copy (tasks.with_fields).
 """
 
 from __future__ import annotations
@@ -56,8 +57,7 @@ def _reconcile_service(snap: Snapshot, service: dict[str, Any],
             T.state_of(current) != "running"
         for older in history:
             if older is not current and T.is_active(older) and not overlap:
-                older["DesiredState"] = "shutdown"
-                changes.append(T.update(older))
+                changes.append(T.update(T.with_fields(older, DesiredState="shutdown")))
         if current.get("DesiredState") not in ("running", "ready"):
             # Ended and not to be restarted: the slot stays taken (REPLICAS shows it
             # missing), as Docker's does; anything else frees it.
@@ -70,14 +70,13 @@ def _reconcile_service(snap: Snapshot, service: dict[str, Any],
             continue
         decision = restart_decision(snap, service, history, current)
         if decision == GIVE_UP:
-            current["DesiredState"] = "shutdown"
-            current[GAVE_UP_MARK] = spec_version(service)
-            changes.append(T.update(current))
-            held[slot] = current  # a slot whose task may not restart stays taken
+            given_up = T.with_fields(current, DesiredState="shutdown",
+                                     **{GAVE_UP_MARK: spec_version(service)})
+            changes.append(T.update(given_up))
+            held[slot] = given_up  # a slot whose task may not restart stays taken
         elif decision == RESTART:
-            current["DesiredState"] = "shutdown"
-            changes.append(T.update(current))
-            replacement = T.new_task(service, slot)
+            changes.append(T.update(T.with_fields(current, DesiredState="shutdown")))
+            replacement = T.new_task(service, slot, now=snap.stamp())
             changes.append(T.create(replacement))
             held[slot] = replacement
         else:  # WAIT: the restart delay runs
@@ -91,12 +90,11 @@ def _reconcile_service(snap: Snapshot, service: dict[str, Any],
     if len(held) < want:
         free = (n for n in range(1, 10**9) if n not in slots)
         for _ in range(want - len(held)):
-            changes.append(T.create(T.new_task(service, next(free))))
+            changes.append(T.create(T.new_task(service, next(free), now=snap.stamp())))
     elif len(held) > want:
         copies = Counter(t.get("NodeID") for t in held.values())
         victims = sorted(held.values(), key=lambda t: (
             T.state_of(t) == "running", -copies[t.get("NodeID")], -t["Slot"]))
         for task in victims[:len(held) - want]:
-            task["DesiredState"] = "remove"
-            changes.append(T.update(task))
+            changes.append(T.update(T.with_fields(task, DesiredState="remove")))
     return changes

@@ -11,7 +11,8 @@ for `Monitor`, the update is completed.
 Everything is read from the store on each pass (which tasks are done is visible in their
 specs), so a new leader resumes an update where the old one left it, without redoing slots.
 A service whose update cannot go on (a policy field that does not read) keeps the error and
-its update waits where it is.
+its update waits where it is. What the snapshot holds is read-only: a changed service or task
+is a copy; times are the snapshot's (`now`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 from swarmlet.manager import tasks as T
 from swarmlet.manager.orchestrator.fields import number, service_mode, whole_number
 from swarmlet.manager.snapshot import Snapshot, nanos_to_seconds
-from swarmlet.store.objects import clone, now_rfc3339
+from swarmlet.store.objects import clone
 
 STAGE = "updater"
 ACTIVE = ("updating", "rollback_started")
@@ -90,9 +91,9 @@ def _update(snap: Snapshot, service: dict[str, Any],
         culprit = failed[0]["ID"]
         if action == "rollback" and status["State"] == "updating" and \
                 service.get("PreviousSpec"):
-            return [_rollback(service, culprit)]
+            return [_rollback(snap, service, culprit)]
         if action != "continue":
-            return [_set_status(service, PAUSED[status["State"]],
+            return [_set_status(snap, service, PAUSED[status["State"]],
                                 f"update paused due to failure or early termination of task "
                                 f"{culprit}")]
 
@@ -104,7 +105,7 @@ def _update(snap: Snapshot, service: dict[str, Any],
     if not dirty and not in_flight:
         if last_running is None or snap.seconds_since(last_running) >= monitor:
             state, message = COMPLETED[status["State"]]
-            return [_set_status(service, state, message, completed=True)]
+            return [_set_status(snap, service, state, message, completed=True)]
         return []
 
     # Like SwarmKit's update workers: each of `parallelism` workers replaces a slot, waits
@@ -120,10 +121,9 @@ def _update(snap: Snapshot, service: dict[str, Any],
     start_first = config.get("Order") == "start-first"
     for old in dirty[:room]:
         changes.append(T.create(T.new_task(service, old["Slot"], old["NodeID"] if
-                                           not old["Slot"] else "")))
+                                           not old["Slot"] else "", now=snap.stamp())))
         if not start_first:  # stop-first: the old task goes now; start-first: once the new runs
-            old["DesiredState"] = "shutdown"
-            changes.append(T.update(old))
+            changes.append(T.update(T.with_fields(old, DesiredState="shutdown")))
     return changes
 
 
@@ -134,19 +134,22 @@ def _new_spec(task: dict[str, Any], service: dict[str, Any]) -> bool:
         ("Endpoint" not in task or task["Endpoint"] == (service["Spec"].get("EndpointSpec") or {}))
 
 
-def _set_status(service: dict[str, Any], state: str, message: str,
+def _set_status(snap: Snapshot, service: dict[str, Any], state: str, message: str,
                 completed: bool = False) -> dict[str, Any]:
-    service["UpdateStatus"] = {**service["UpdateStatus"], "State": state, "Message": message}
+    """The service (a copy: the snapshot's is read-only) with its update's new state."""
+    status = {**service["UpdateStatus"], "State": state, "Message": message}
     if completed:
-        service["UpdateStatus"]["CompletedAt"] = now_rfc3339()
-    return {"op": "update", "kind": "service", "object": service}
+        status["CompletedAt"] = snap.stamp()
+    return {"op": "update", "kind": "service", "object": {**service, "UpdateStatus": status}}
 
 
-def _rollback(service: dict[str, Any], culprit: str) -> dict[str, Any]:
+def _rollback(snap: Snapshot, service: dict[str, Any], culprit: str) -> dict[str, Any]:
     """Failure action rollback: the previous spec comes back, under the rollback policy."""
-    service["Spec"], service["PreviousSpec"] = service["PreviousSpec"], clone(service["Spec"])
-    service["SpecVersion"] = {"Index": T.spec_version(service) + 1}
-    service["UpdateStatus"] = {
-        "State": "rollback_started", "StartedAt": now_rfc3339(),
-        "Message": f"update rolled back due to failure or early termination of task {culprit}"}
-    return {"op": "update", "kind": "service", "object": service}
+    rolled = {**service, "Spec": clone(service["PreviousSpec"]),
+              "PreviousSpec": clone(service["Spec"]),
+              "SpecVersion": {"Index": T.spec_version(service) + 1},
+              "UpdateStatus": {
+                  "State": "rollback_started", "StartedAt": snap.stamp(),
+                  "Message": "update rolled back due to failure or early termination of task "
+                             f"{culprit}"}}
+    return {"op": "update", "kind": "service", "object": rolled}

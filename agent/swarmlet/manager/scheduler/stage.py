@@ -6,6 +6,7 @@ scheduler only checks that it still fits.
 What the scheduler is handed is read first, one object at a time: a node whose resources do
 not read, or a task whose state, reservations or ports do not, keeps the error (failures.py)
 and is left out (a node takes no new task; a task is not placed, or not counted as load).
+The snapshot's tasks are read-only: a placed task is a copy (tasks.set_status).
 """
 
 from __future__ import annotations
@@ -42,13 +43,13 @@ def schedule_pending(snap: Snapshot) -> list[dict[str, Any]]:
     for task_id, node_id in plan.assignments.items():
         task = by_id.get(task_id)
         if task is not None:
-            task["NodeID"] = node_id
-            changes.append(T.update(T.set_status(task, "assigned", ASSIGNED_MESSAGE)))
+            changes.append(T.update(T.set_status(T.with_fields(task, NodeID=node_id), "assigned",
+                                                 ASSIGNED_MESSAGE, now=snap.stamp())))
     for task_id, message in plan.unschedulable.items():
         task = by_id.get(task_id)
         if task is not None and task["Status"].get("Err") != message:
             changes.append(T.update(T.set_status(task, "pending", "pending task scheduling",
-                                                 err=message)))
+                                                 err=message, now=snap.stamp())))
     for task_id, message in plan.failed.items():
         snap.failures.add(Failure("task", task_id, STAGE, message))
     return changes
