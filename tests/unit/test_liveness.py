@@ -53,6 +53,9 @@ def test_the_timing_at_dockers_default_period_and_at_the_tests_one():
     assert (beat_interval(5), down_after(5)) == (1.0, 3.5)
     assert (beat_interval(1), down_after(1)) == (0.5, 3.0)
     assert heartbeat_timeout(5) < down_after(5)
+    # A large swarm beats at the leader's pace: 1,000 beats a second at most.
+    assert (beat_interval(5, 1000), down_after(5, 1000)) == (1.0, 3.5)
+    assert (beat_interval(5, 5000), down_after(5, 5000)) == (5.0, 17.5)
 
 
 def test_a_silent_node_is_down_once_it_missed_its_beats_and_not_before():

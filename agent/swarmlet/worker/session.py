@@ -29,6 +29,7 @@ class Session:
         self.files = files
         self.state = state
         self.period = period
+        self.interval = 0.0  # how often to beat, as the leader last said (0: from the period)
         self.on_role_change = on_role_change
         self._target: str | None = None  # the leader's API address, once known
         self._unanswered: set[str] = set()  # managers whose last heartbeat went unanswered
@@ -71,7 +72,7 @@ class Session:
                 self.beat()
             except Exception:
                 log.exception("heartbeat failed")
-            self._stopping.wait(beat_interval(self.period))
+            self._stopping.wait(self.interval or beat_interval(self.period))
 
     def beat(self) -> None:
         """One heartbeat: to the leader if known, else to each manager until one answers;
@@ -118,6 +119,7 @@ class Session:
             return None
         self._unanswered.discard(addr)
         self.period = float(answer.get("Period", self.period))
+        self.interval = float(answer.get("Interval") or 0)  # the leader's pace for this swarm
         if answer.get("Managers"):
             self.state.managers = answer["Managers"]
         return answer

@@ -1,6 +1,6 @@
 """What each node is assigned, computed from one view of the store shared by every node.
 
-The view is read once per store index (and log subscription generation), not once per node:
+The view is read once per store index, atomically and without copies, not once per node:
 a change wakes every waiting node, and each computes its own sections from the same lists,
 indexed by node.
 """
@@ -20,6 +20,7 @@ from swarmlet.manager.dispatcher import (
     assignment_services,
 )
 from swarmlet.manager.dispatcher import attachments as NA
+from swarmlet.store.state import View
 
 Obj = dict[str, Any]
 
@@ -28,7 +29,7 @@ class StoreReader(Protocol):
     @property
     def index(self) -> int: ...
 
-    def list(self, kind: str) -> list[Obj]: ...
+    def view(self, kinds: list[str] | None = None) -> View: ...
 
 
 @dataclass
@@ -58,11 +59,15 @@ class AssignmentView:
 
     @classmethod
     def read(cls, store: StoreReader) -> AssignmentView:
-        index = store.index  # read first: the view may be newer than it says, never older
-        return cls(index, store.list("node"), store.list("task"), store.list("network"),
-                   store.list("service"),
-                   [a for a in store.list("attachment") if NA.is_allocated(a)],
-                   {k: store.list(k) for k in assignment_secrets.KINDS})
+        """One atomic read of the store, not copied (store/state.py View): the objects are
+        the store's own, shared by every node's answer and never changed."""
+        kinds = ["node", "task", "network", "service", "attachment",
+                 *assignment_secrets.KINDS]
+        index, objects = store.view(kinds)
+        return cls(index, objects["node"], objects["task"], objects["network"],
+                   objects["service"],
+                   [a for a in objects["attachment"] if NA.is_allocated(a)],
+                   {k: objects[k] for k in assignment_secrets.KINDS})
 
 
 def node_assignments(view: AssignmentView, node_id: str, data_key: bytes,

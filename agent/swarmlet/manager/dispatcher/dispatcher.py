@@ -83,7 +83,8 @@ class Dispatcher:
         node = self.store.get("node", identity.node_id)
         if node is None:
             raise removed(identity.node_id)
-        answer: dict[str, Any] = {"Period": self.period, "Managers": self.managers()}
+        answer: dict[str, Any] = {"Period": self.period, "Interval": self.liveness.interval(),
+                                  "Managers": self.managers()}
         if not self.store.is_leader():
             answer["Leader"] = self.leader_addr()
             return answer

@@ -40,6 +40,10 @@ class Liveness:
         self._lock = threading.Lock()
         self._leading_since: float | None = None
 
+    def interval(self) -> float:
+        """How often nodes are to beat now (the heartbeat's answer says it)."""
+        return beat_interval(self.period, len(self._last_seen))
+
     def heartbeat(self, node_id: str, addr: str, restarting: bool = False) -> None:
         """Record a heartbeat; mark the node ready (with its address) if it was not."""
         now = self.clock()
@@ -79,10 +83,11 @@ class Liveness:
         if self._leading_since is None:
             self._leading_since = now  # everyone gets a full grace period from a new leader
         self.follow_spec()
-        silent_for = down_after(self.period)
+        nodes = self.store.list("node")
+        silent_for = down_after(self.period, len(nodes))
         since_leading = self._leading_since + heartbeat_timeout(self.period) + \
-            beat_interval(self.period)
-        for node in self.store.list("node"):
+            beat_interval(self.period, len(nodes))
+        for node in nodes:
             if node.get("Status", {}).get("State") != "ready":
                 continue
             with self._lock:
