@@ -28,6 +28,7 @@ from typing import Any
 
 from swarmlet.manager import tasks as T
 from swarmlet.manager.allocator.network_objects import new_network
+from swarmlet.manager.controlapi.spec_change import with_new_spec
 from swarmlet.manager.loops import run_pass
 from swarmlet.spec.service import normalise_spec
 from swarmlet.store.memory import MemoryStore
@@ -154,16 +155,7 @@ class Harness:
                 change(spec)
             spec = normalise_spec(spec, old=service["Spec"])
             state, message = "updating", "update in progress"
-        dirty = spec["TaskTemplate"] != service["Spec"]["TaskTemplate"] or \
-            spec.get("EndpointSpec") != service["Spec"].get("EndpointSpec")
-        service["PreviousSpec"] = clone(service["Spec"])
-        service["Spec"] = spec
-        service["SpecVersion"] = {"Index": T.spec_version(service) + 1}
-        if dirty:
-            service["UpdateStatus"] = {"State": state, "StartedAt": self.clock.stamp(),
-                                       "Message": message}
-        else:
-            service.pop("UpdateStatus", None)
+        service = with_new_spec(service, spec, state, message, self.clock.stamp())
         return self._write("update", "service", service)
 
     def remove_service(self, name: str) -> None:

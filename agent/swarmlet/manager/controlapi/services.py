@@ -14,10 +14,11 @@ from swarmlet.manager.controlapi.plan import read_objects, service_plan
 from swarmlet.manager.controlapi.references import resolve
 from swarmlet.manager.controlapi.service_networks import check_service_networks
 from swarmlet.manager.controlapi.service_refs import check_references
+from swarmlet.manager.controlapi.spec_change import with_new_spec
 from swarmlet.manager.logbroker import Subscription
 from swarmlet.manager.manager import Manager
 from swarmlet.spec.service import mode_of, normalise_spec, replicas_of
-from swarmlet.store.objects import clone, new_id, now_rfc3339
+from swarmlet.store.objects import new_id, now_rfc3339
 from swarmlet.store.state import StoreError
 
 LOGS_TIMEOUT = 15.0  # without --follow: the longest wait for a silent node
@@ -90,17 +91,7 @@ class ServiceAPI:
                                 {**service, "Spec": new_spec})
         if new_spec == service["Spec"]:
             return None
-        # As SwarmKit's IsTaskDirty: a new endpoint (ports, mode) needs new tasks too.
-        template_changed = new_spec["TaskTemplate"] != service["Spec"]["TaskTemplate"] or \
-            new_spec.get("EndpointSpec") != service["Spec"].get("EndpointSpec")
-        service["PreviousSpec"] = clone(service["Spec"])
-        service["Spec"] = new_spec
-        service["SpecVersion"] = {"Index": T.spec_version(service) + 1}
-        if template_changed:
-            service["UpdateStatus"] = {"State": state, "StartedAt": now_rfc3339(),
-                                       "Message": message}
-        else:  # nothing rolls out; an older update's status goes, as SwarmKit clears it
-            service.pop("UpdateStatus", None)
+        service = with_new_spec(service, new_spec, state, message, now_rfc3339())
         self.store.write([{"op": "update", "kind": "service", "object": service}])
         return None
 
