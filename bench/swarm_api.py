@@ -1,8 +1,10 @@
 """Raft writes through the agent API, and leader failover, on three local manager machines.
 
-    .venv/bin/python bench/swarm_api.py [WRITES]      (root; default 300 writes; own store)
+    .venv/bin/python bench/swarm_api.py [WRITES]      (root; default 300 writes)
 
-Makes 3 machines, a swarm of 3 managers, then:
+Machines: bench/_machines.py (names SWARMLET_BENCH_PREFIX + m1..m3, store
+$SWARMLET_MACHINE_STORAGE_PATH or a temporary one). Makes 3 machines, a swarm of 3 managers,
+then:
 - sequential writes: `node update` of a label through the API of the leader and of a
   follower (each write = GET the node for its version, then POST the update, as the CLI does);
 - failover: the leader's machine is stopped (a power cut); the time until a write through a
@@ -14,15 +16,10 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-SWARMLET = str(Path(sys.executable).parent / "swarmlet")
-MACHINES = ["bench-m1", "bench-m2", "bench-m3"]
+from _machines import BenchMachines
 
 # Runs inside a machine: N label updates through the local API; prints seconds taken.
 WRITER = r"""
@@ -53,54 +50,43 @@ while True:
         time.sleep(0.05)
 """
 
+MACHINES = [BenchMachines.name(s) for s in ("m1", "m2", "m3")]
+
 
 def main() -> None:
     writes = int(sys.argv[1]) if len(sys.argv) > 1 else 300
-    store = tempfile.mkdtemp(prefix="swarmlet-bench-")
-    env = {**os.environ, "SWARMLET_MACHINE_STORAGE_PATH": store}
-    scripts = Path(store) / "scripts"
-    scripts.mkdir()
-    (scripts / "writer.py").write_text(WRITER)
-    (scripts / "retry.py").write_text(RETRY)
-
-    def cli(*args: str) -> str:
-        return subprocess.run([SWARMLET, "machine", *args], env=env, check=True,
-                              capture_output=True, text=True).stdout
-
-    def on(machine: str, command: str) -> str:
-        return cli("ssh", machine, "--", command)
+    machines = BenchMachines({"writer.py": WRITER, "retry.py": RETRY})
 
     def leader_of(machine: str) -> str:
-        rows = [json.loads(line) for line in on(machine, "swarmlet node ls --format json")
-                .splitlines()]
+        rows = [json.loads(line) for line in
+                machines.on(machine, "swarmlet node ls --format json").splitlines()]
         return next(r["Hostname"] for r in rows if r["ManagerStatus"] == "Leader")
 
     rows: list[tuple[str, str]] = []
     try:
-        cli("create", *MACHINES)
-        on(MACHINES[0], "swarmlet swarm init")
-        token = on(MACHINES[0], "swarmlet swarm join-token -q manager").strip()
-        ip = cli("ip", MACHINES[0]).strip()
+        machines("create", *MACHINES)
+        machines.on(MACHINES[0], "swarmlet swarm init")
+        token = machines.on(MACHINES[0], "swarmlet swarm join-token -q manager").strip()
+        ip = machines("ip", MACHINES[0]).strip()
         for m in MACHINES[1:]:
-            on(m, f"swarmlet swarm join --token {token} {ip}:2377")
+            machines.on(m, f"swarmlet swarm join --token {token} {ip}:2377")
         leader = leader_of(MACHINES[0])
         follower = next(m for m in MACHINES if m != leader)
         for label, machine in (("via the leader", leader), ("via a follower", follower)):
-            seconds = float(on(machine, f"{sys.executable} {scripts / 'writer.py'} "
-                                        f"{MACHINES[2]} {writes}"))
+            seconds = float(machines.py(machine, "writer.py", MACHINES[2], str(writes)))
             rows.append((f"node update {label}", f"{writes / seconds:.0f} writes/s "
                                                  f"({seconds / writes * 1000:.1f} ms each)"))
         survivor = next(m for m in MACHINES if m != leader)
         stopped = time.time()
-        cli("stop", leader)
-        done = float(on(survivor, f"{sys.executable} {scripts / 'retry.py'} {survivor}"))
+        machines("stop", leader)
+        done = float(machines.py(survivor, "retry.py", survivor))
         rows.append(("leader failover (power cut -> write OK)", f"{done - stopped:.2f} s"))
     finally:
-        subprocess.run([SWARMLET, "machine", "rm", "--all"], env=env, capture_output=True)
-        shutil.rmtree(store, ignore_errors=True)
+        machines.close()
 
     print(f"swarmlet API on 3 manager machines, {os.cpu_count()} CPUs, {writes} sequential "
-          "writes per row, Raft election timeout 1-2 s, heartbeat 0.1 s")
+          "writes per row, Raft election timeout 1-2 s, heartbeat 0.1 s; load average "
+          f"{os.getloadavg()[0]:.1f}")
     width = max(len(r[0]) for r in rows)
     for name, value in rows:
         print(f"{name:<{width}}   {value}")
