@@ -363,7 +363,7 @@ class Machines(BenchMachines):
                   f"retry: SWARMLET_MACHINE_STORAGE_PATH={self.store} swarmlet machine rm "
                   f"{' '.join(existing)}", file=sys.stderr)
         else:
-            shutil.rmtree(self.store, ignore_errors=True)
+            shutil.rmtree(self.tmp, ignore_errors=True)  # never the store: it may be shared
 
     def exists(self, name: str) -> bool:
         return (Path(self.store) / "machines" / name / "machine.json").is_file()

@@ -1,12 +1,19 @@
 """Raft writes through the agent API, and leader failover, on three local manager machines.
 
-    .venv/bin/python bench/swarm_api.py [WRITES]      (root; default 300 writes; own store)
+    .venv/bin/python bench/swarm_api.py [WRITES [FAILOVERS]]   (root; default 300 writes, 3)
 
-Makes 3 machines, a swarm of 3 managers, then:
+Machines: bench/_machines.py (names SWARMLET_BENCH_PREFIX + m1..m3, store
+$SWARMLET_MACHINE_STORAGE_PATH or a temporary one). Makes 3 machines, a swarm of 3 managers,
+then:
 - sequential writes: `node update` of a label through the API of the leader and of a
-  follower (each write = GET the node for its version, then POST the update, as the CLI does);
-- failover: the leader's machine is stopped (a power cut); the time until a write through a
-  surviving manager succeeds.
+  follower (each write = GET the node for its version, then POST the update, as the CLI does,
+  on one kept-alive connection);
+- steadiness under CPU load: 2 busy loops per CPU (started and stopped here, by PID) while
+  the writes run again through the leader; the Raft term before and after on every manager
+  (a changed term = a spurious election);
+- failover, FAILOVERS times: the leader's machine is stopped (a power cut); the time from
+  just before the stop command until a write through a surviving manager succeeds; the
+  stopped machine is started again and rejoins before the next run.
 Prints a table with the conditions.
 """
 
@@ -14,15 +21,14 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
+import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-SWARMLET = str(Path(sys.executable).parent / "swarmlet")
-MACHINES = ["bench-m1", "bench-m2", "bench-m3"]
+from _machines import BenchMachines
+
+from swarmlet.store.raft import RaftTimings
 
 # Runs inside a machine: N label updates through the local API; prints seconds taken.
 WRITER = r"""
@@ -53,54 +59,91 @@ while True:
         time.sleep(0.05)
 """
 
+# Runs inside a machine: this manager's Raft term.
+TERM = r"""
+from swarmlet.client import Client
+print(Client().get("/info")["Swarm"]["Raft"]["term"])
+"""
+
+MACHINES = [BenchMachines.name(s) for s in ("m1", "m2", "m3")]
+
+
+def busy_loops(n: int) -> list[subprocess.Popen]:
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+
 
 def main() -> None:
     writes = int(sys.argv[1]) if len(sys.argv) > 1 else 300
-    store = tempfile.mkdtemp(prefix="swarmlet-bench-")
-    env = {**os.environ, "SWARMLET_MACHINE_STORAGE_PATH": store}
-    scripts = Path(store) / "scripts"
-    scripts.mkdir()
-    (scripts / "writer.py").write_text(WRITER)
-    (scripts / "retry.py").write_text(RETRY)
-
-    def cli(*args: str) -> str:
-        return subprocess.run([SWARMLET, "machine", *args], env=env, check=True,
-                              capture_output=True, text=True).stdout
-
-    def on(machine: str, command: str) -> str:
-        return cli("ssh", machine, "--", command)
+    failovers = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    machines = BenchMachines({"writer.py": WRITER, "retry.py": RETRY, "term.py": TERM})
 
     def leader_of(machine: str) -> str:
-        rows = [json.loads(line) for line in on(machine, "swarmlet node ls --format json")
-                .splitlines()]
+        rows = [json.loads(line) for line in
+                machines.on(machine, "swarmlet node ls --format json").splitlines()]
         return next(r["Hostname"] for r in rows if r["ManagerStatus"] == "Leader")
+
+    def rate(machine: str) -> str:
+        seconds = float(machines.py(machine, "writer.py", MACHINES[2], str(writes)))
+        return f"{writes / seconds:.0f} writes/s ({seconds / writes * 1000:.1f} ms each)"
+
+    def all_reachable(machine: str) -> bool:
+        rows = [json.loads(line) for line in
+                machines.on(machine, "swarmlet node ls --format json").splitlines()]
+        return all(r["ManagerStatus"] in ("Leader", "Reachable") for r in rows)
 
     rows: list[tuple[str, str]] = []
     try:
-        cli("create", *MACHINES)
-        on(MACHINES[0], "swarmlet swarm init")
-        token = on(MACHINES[0], "swarmlet swarm join-token -q manager").strip()
-        ip = cli("ip", MACHINES[0]).strip()
+        machines("create", *MACHINES)
+        machines.on(MACHINES[0], "swarmlet swarm init")
+        token = machines.on(MACHINES[0], "swarmlet swarm join-token -q manager").strip()
+        ip = machines("ip", MACHINES[0]).strip()
         for m in MACHINES[1:]:
-            on(m, f"swarmlet swarm join --token {token} {ip}:2377")
+            machines.on(m, f"swarmlet swarm join --token {token} {ip}:2377")
         leader = leader_of(MACHINES[0])
         follower = next(m for m in MACHINES if m != leader)
-        for label, machine in (("via the leader", leader), ("via a follower", follower)):
-            seconds = float(on(machine, f"{sys.executable} {scripts / 'writer.py'} "
-                                        f"{MACHINES[2]} {writes}"))
-            rows.append((f"node update {label}", f"{writes / seconds:.0f} writes/s "
-                                                 f"({seconds / writes * 1000:.1f} ms each)"))
-        survivor = next(m for m in MACHINES if m != leader)
-        stopped = time.time()
-        cli("stop", leader)
-        done = float(on(survivor, f"{sys.executable} {scripts / 'retry.py'} {survivor}"))
-        rows.append(("leader failover (power cut -> write OK)", f"{done - stopped:.2f} s"))
-    finally:
-        subprocess.run([SWARMLET, "machine", "rm", "--all"], env=env, capture_output=True)
-        shutil.rmtree(store, ignore_errors=True)
+        rows.append(("node update via the leader", rate(leader)))
+        rows.append(("node update via a follower", rate(follower)))
 
-    print(f"swarmlet API on 3 manager machines, {os.cpu_count()} CPUs, {writes} sequential "
-          "writes per row, Raft election timeout 1-2 s, heartbeat 0.1 s")
+        terms = [machines.py(m, "term.py").strip() for m in MACHINES]
+        hogs = busy_loops(2 * (os.cpu_count() or 1))
+        try:
+            under_load = rate(leader)
+        finally:
+            for hog in hogs:
+                hog.kill()
+                hog.wait()
+        after = [machines.py(m, "term.py").strip() for m in MACHINES]
+        rows.append((f"node update via the leader, {len(hogs)} busy loops", under_load))
+        rows.append(("  Raft terms before -> after (spurious elections?)",
+                     f"{','.join(terms)} -> {','.join(after)}"
+                     f" ({'none' if terms == after else 'TERM CHANGED'})"))
+
+        times = []
+        for _ in range(failovers):
+            leader = leader_of(next(m for m in MACHINES))
+            survivor = next(m for m in MACHINES if m != leader)
+            stopped = time.time()
+            machines("stop", leader)
+            done = float(machines.py(survivor, "retry.py", survivor))
+            times.append(done - stopped)
+            machines("start", leader)
+            deadline = time.monotonic() + 60
+            while not all_reachable(survivor):
+                if time.monotonic() > deadline:
+                    raise SystemExit(f"{leader} did not rejoin within 60 s")
+                time.sleep(0.5)
+        rows.append(("leader failover (power cut -> write OK)",
+                     f"median {statistics.median(times):.2f} s "
+                     f"(runs: {', '.join(f'{t:.2f}' for t in times)})"))
+    finally:
+        machines.close()
+
+    t = RaftTimings()
+    print(f"swarmlet API on 3 manager machines (local, one host), {os.cpu_count()} CPUs shared "
+          f"with whatever else runs (load average {os.getloadavg()[0]:.1f}: wall-clock figures "
+          f"are noisy), {writes} sequential writes per row over the unix socket; Raft election "
+          f"timeout {t.election_min}-{t.election_max} s, heartbeat {t.heartbeat} s, leader "
+          f"fallback {t.leader_fallback} s; failover times include the stop command")
     width = max(len(r[0]) for r in rows)
     for name, value in rows:
         print(f"{name:<{width}}   {value}")

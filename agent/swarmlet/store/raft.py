@@ -44,12 +44,19 @@ class NoLeader(StoreError):
 
 @dataclass(frozen=True)
 class RaftTimings:
-    """Seconds. Failover takes about election_min..election_max after the leader goes."""
+    """Seconds. Failover takes about election_min..election_max after the leader goes.
+
+    A follower starts an election after election_min..election_max without a heartbeat, so
+    election_min is 5 heartbeats: a follower whose process is starved for half a second on a
+    loaded host does not depose a healthy leader (bench/swarm_api.py checks this under a CPU
+    load). The range is as wide as its floor, so two survivors rarely time out together and
+    split the vote."""
 
     heartbeat: float = 0.1          # appendEntriesPeriod; must be < election_min / 3
-    election_min: float = 1.0
-    election_max: float = 2.0
-    leader_fallback: float = 2.5    # a leader cut off from the majority steps down after this
+    election_min: float = 0.5
+    election_max: float = 1.0
+    leader_fallback: float = 1.5    # a leader cut off from the majority steps down after this
+    reachable_within: float = 1.0   # has_quorum: a member answered the leader within this
     connection_retry: float = 1.0   # reconnect period to members that are down
 
 
@@ -277,13 +284,13 @@ class RaftStore:
 
     def _reachable(self) -> dict[str, bool]:
         """Per other member: the leader counts a member reachable when it answered within
-        the last election_min (heartbeats go every `heartbeat`); others use the
+        the last reachable_within (heartbeats go every `heartbeat`); others use the
         connection state, the only view a follower has."""
         others = self._obj.otherNodes
         if self.is_leader():
             # pysyncobj keeps the last AppendEntries answer per node for leaderFallbackTimeout.
             last = getattr(self._obj, "_SyncObj__lastResponseTime", {})
-            horizon = time.monotonic() - self.timings.election_min
+            horizon = time.monotonic() - self.timings.reachable_within
             return {str(n): last.get(n, 0.0) > horizon and self._obj.isNodeConnected(n)
                     for n in others}
         return {str(n): self._obj.isNodeConnected(n) for n in others}

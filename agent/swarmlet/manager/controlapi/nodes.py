@@ -32,10 +32,10 @@ class ControlAPI:
     def resolve_node(self, ref: str) -> dict[str, Any]:
         """A node by ID, unique ID prefix or hostname, as Docker resolves NODE."""
         self.manager.require_quorum()
+        node = self.store.get("node", ref)  # by full ID: a dict lookup, no listing
+        if node is not None:
+            return node
         nodes = self.store.list("node")
-        for node in nodes:
-            if node["ID"] == ref:
-                return node
         matches = [n for n in nodes if n["ID"].startswith(ref)] or [
             n for n in nodes if n.get("Description", {}).get("Hostname") == ref]
         if not matches:

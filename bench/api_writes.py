@@ -1,0 +1,124 @@
+"""The API and Raft layers alone: `node update` through the real Router, ControlAPI and
+RaftStore, without the agent's other loops (dispatcher, worker, control passes, network).
+
+    .venv/bin/python bench/api_writes.py [N]     (default N=500 writes per row)
+
+Three RaftStores run as processes on 127.0.0.1 (as managers do); each serves the swarm routes
+(api/swarm.py over a ControlAPI on a stub manager) on a unix socket of its own. A client
+process writes N `node update`s (GET for the version, then POST, one kept-alive connection)
+through the leader, then through a follower. Compare with bench/swarm_api.py, where the same
+writes also wake the dispatcher, the workers and the control loops.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import shutil
+import sys
+import tempfile
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from raft_writes import free_port
+
+PASSWORD = "bench-api-key"
+
+
+def serve(addr: str, partners: list[str], data_dir: str, sock: str, conn: Connection) -> None:
+    from swarmlet.api.router import Router
+    from swarmlet.api.server import UnixApiServer
+    from swarmlet.api.swarm import add_swarm_routes
+    from swarmlet.manager.controlapi.nodes import ControlAPI
+    from swarmlet.manager.manager import NoQuorum
+    from swarmlet.manager.objects import new_node
+    from swarmlet.store.raft import RaftStore
+    from swarmlet.transport.threads import serve_in_thread
+
+    store = RaftStore(addr, partners, Path(data_dir), PASSWORD)
+    while not store.has_quorum() or store.leader() is None:
+        time.sleep(0.05)
+    if store.is_leader():
+        for i in range(3):
+            store.write([{"op": "create", "kind": "node", "object": new_node(
+                f"node{i}".ljust(25, "0"), "manager", {"Hostname": f"h{i}"}, "127.0.0.1",
+                "127.0.0.1:2377", f"127.0.0.1:{i}")}])
+    while len(store.list("node")) < 3:
+        time.sleep(0.05)
+
+    class Stub:  # what ControlAPI and the routes use of a Manager and a SwarmNode
+        def __init__(self) -> None:
+            self.store, self.state, self.manager = store, object(), self
+            self.control = ControlAPI(self)  # type: ignore[arg-type]
+
+        def require_quorum(self) -> None:
+            if not store.has_quorum():
+                raise NoQuorum()
+
+    router = Router()
+    add_swarm_routes(router, Stub())  # type: ignore[arg-type]
+    server = UnixApiServer(Path(sock), router)
+    serve_in_thread(server, "api")
+    conn.send(store.is_leader())
+    conn.recv()
+    server.shutdown()
+    server.server_close()
+    store.close()
+
+
+def writer(sock: str, node: str, n: int, conn: Connection) -> None:
+    from swarmlet.client import Client
+    client = Client(f"unix://{sock}")
+    start = time.perf_counter()
+    for i in range(n):
+        cur = client.get(f"/nodes/{node}")
+        spec = dict(cur["Spec"], Labels={"bench": str(i)})
+        client.post(f"/nodes/{cur['ID']}/update", spec, version=cur["Version"]["Index"])
+    conn.send(time.perf_counter() - start)
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 500
+    ctx = mp.get_context("spawn")
+    root = tempfile.mkdtemp(prefix="swarmlet-api-bench-")
+    addrs = [f"127.0.0.1:{free_port()}" for _ in range(3)]
+    procs: list[tuple[Any, Connection, str]] = []
+    rows: list[tuple[str, str]] = []
+    try:
+        for i, addr in enumerate(addrs):
+            parent, child = ctx.Pipe()
+            sock = os.path.join(root, f"api{i}.sock")
+            proc = ctx.Process(target=serve, args=(addr, [a for a in addrs if a != addr],
+                                                   os.path.join(root, str(i)), sock, child))
+            proc.start()
+            procs.append((proc, parent, sock))
+        roles = [parent.recv() for _, parent, _ in procs]
+        leader = procs[roles.index(True)][2]
+        follower = procs[roles.index(False)][2]
+        for label, sock in (("via the leader", leader), ("via a follower", follower)):
+            parent, child = ctx.Pipe()
+            proc = ctx.Process(target=writer, args=(sock, "node2".ljust(25, "0"), n, child))
+            proc.start()
+            secs = parent.recv()
+            proc.join()
+            rows.append((f"node update {label}",
+                         f"{n / secs:,.0f} writes/s ({secs / n * 1000:.2f} ms each)"))
+    finally:
+        for proc, parent, _ in procs:
+            if proc.is_alive():
+                parent.send("stop")
+                proc.join(10)
+        shutil.rmtree(root, ignore_errors=True)
+
+    print(f"API + Raft layers only: 3 RaftStores as processes on 127.0.0.1, the swarm routes "
+          f"on a unix socket each, {os.cpu_count()} CPUs (shared: wall-clock figures are "
+          f"noisy; load average {os.getloadavg()[0]:.1f}), N={n} sequential GET + POST")
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        print(f"  {label:<{width}}  {value}")
+
+
+if __name__ == "__main__":
+    main()
