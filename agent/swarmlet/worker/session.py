@@ -34,6 +34,8 @@ class Session:
         self._target: str | None = None  # the leader's API address, once known
         self._unanswered: set[str] = set()  # managers whose last heartbeat went unanswered
         self._stopping = threading.Event()
+        self._clients: dict[tuple[str, float], Client] = {}
+        self._clients_lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="session", daemon=True)
 
     def start(self) -> None:
@@ -43,12 +45,26 @@ class Session:
         self._stopping.set()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout=10)
+        self._forget_clients()
 
     def client(self, addr: str, timeout: float | None = None) -> Client:
-        """A client of a manager's cluster API, presenting this node's certificate."""
-        context = client_context(self.files.certs_dir, None)
-        return Client(f"tcp://{addr}", tls_context=context,
-                      timeout=timeout or heartbeat_timeout(self.period))
+        """A client of a manager's cluster API, presenting this node's certificate. Clients
+        are kept (with their kept-alive connections), so beats and polls pay one TLS
+        handshake per manager and thread, not one each; a renewal starts them afresh."""
+        key = (addr, timeout or heartbeat_timeout(self.period))
+        with self._clients_lock:
+            client = self._clients.get(key)
+            if client is None:
+                context = client_context(self.files.certs_dir, None)
+                client = self._clients[key] = Client(f"tcp://{addr}", tls_context=context,
+                                                     timeout=key[1])
+            return client
+
+    def _forget_clients(self) -> None:
+        with self._clients_lock:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            client.close()
 
     @property
     def leader(self) -> str | None:
@@ -131,6 +147,7 @@ class Session:
             "CSR": make_csr(certs.key_pem).decode(), "RaftPort": self.state.raft_port})
         NodeCertificates(certs.key_pem, answer["Certificate"].encode(), certs.ca_pem).save(
             self.files.certs_dir)
+        self._forget_clients()  # the next requests present the new certificate
         log.info("new certificate: role %s", answer["Role"])
         if answer["Role"] != self.state.role:
             self.on_role_change(answer)
