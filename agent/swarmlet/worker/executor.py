@@ -5,6 +5,11 @@ containers are found by the `swarmlet.node.id` label, so after an agent restart 
 ones are adopted, not duplicated. Each pass reports state transitions it observed; a pass runs
 when assignments change, when Docker reports a container event, and every second.
 
+A pass lists the node's containers in one call and inspects only those whose state or health
+changed since the last pass (an idle node costs one list a second). Starting and stopping
+containers, the slow part, runs in a few worker threads, as SwarmKit runs a controller per
+task: ten new tasks start side by side, and each reports as soon as it is running.
+
 A task with NetworksAttachments gets its container created on its overlays (through this
 node's network driver, so its interfaces exist before its process starts); until the node's
 overlay for a network is programmed the task stays preparing, and is rejected if that lasts.
@@ -17,6 +22,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import docker
@@ -44,6 +51,28 @@ log = logging.getLogger("swarmlet.executor")
 Report = Callable[[list[dict[str, Any]]], None]
 SLOW_PASS = 2.0  # seconds: a longer pass is logged (it holds back new assignments)
 NETWORK_WAIT = 60.0  # seconds a task may wait for its overlay here before it is rejected
+WORKERS = 4  # containers started or stopped at once
+Status = tuple[str, str, str]  # (task state, message, error)
+
+
+@dataclass
+class Seen:
+    """A container of this node as the last pass saw it: `attrs` is its `docker inspect`,
+    taken again only when `key` (its state and health, from the list) changes."""
+
+    id: str
+    name: str
+    status: str
+    key: tuple[str, str]
+    attrs: dict[str, Any]
+
+
+def _list_key(summary: dict[str, Any]) -> tuple[str, str]:
+    """What in a container's list entry says it may have changed: its state, and the health
+    Docker appends to its status ("Up 3 minutes (healthy)")."""
+    text = str(summary.get("Status") or "")
+    health = text[text.rfind("("):] if text.endswith(")") else ""
+    return str(summary.get("State") or ""), health
 
 
 class Executor:
@@ -58,7 +87,11 @@ class Executor:
         # Secret and config data of the assignments, (kind, ID) → bytes: in memory only.
         self._data: dict[tuple[str, str], bytes] = {}
         self.files = TaskFiles(names.machine() or node_id)
-        self._reported: dict[str, tuple[str, str, str]] = {}
+        self._reported: dict[str, Status] = {}
+        self._seen: dict[str, Seen] = {}  # container ID -> as inspected
+        self._busy: set[str] = set()  # tasks with a start or stop in a worker thread
+        self._pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="task")
+        self._network_lock = threading.Lock()
         self._have_assignments = False
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -75,6 +108,7 @@ class Executor:
         self._stopping.set()
         self._wake.set()
         self._thread.join(timeout=10)
+        self._pool.shutdown(wait=True, cancel_futures=True)
         self.client.close()
 
     def assign(self, tasks: list[dict[str, Any]],
@@ -124,64 +158,130 @@ class Executor:
             if not self._have_assignments:
                 return  # before the first assignments, nothing may be judged an orphan
             assigned = dict(self._assigned)
-        containers = {c.labels.get(TASK_LABEL): c for c in self.client.containers.list(
-            all=True, filters={"label": f"{NODE_LABEL}={self.node_id}"})}
+            busy = set(self._busy)
+        containers = self._containers()
         updates: list[dict[str, Any]] = []
         for task in assigned.values():
+            if task["ID"] in busy:
+                continue  # a worker thread is starting or stopping it, and will report
             reported = self._reported.get(task["ID"])
             if reported and reported[0] in T.TERMINAL:
                 continue  # an ended task's first report is its last (no 137 after unhealthy)
-            status = self._reconcile_task(task, containers.get(task["ID"]))
-            if status is not None and self._reported.get(task["ID"]) != status:
-                self._reported[task["ID"]] = status
-                state, message, err = status
-                task_status = {"Timestamp": _now(), "State": state, "Message": message}
-                if err:
-                    task_status["Err"] = err
-                container = containers.get(task["ID"])
-                if container is not None:
-                    task_status["ContainerStatus"] = _container_status(container)
-                updates.append({"ID": task["ID"], "Status": task_status})
-        for task_id, container in containers.items():
-            if task_id not in assigned:  # its task was deleted: nothing may keep it
-                log.info("removing container %s (no such task here)", container.name)
-                _quietly(lambda c=container: c.remove(force=True, v=True))
+            container = containers.get(task["ID"])
+            status = self._reconcile_task(task, container)
+            update = self._note(task, status, container.attrs if container else None)
+            if update is not None:
+                updates.append(update)
+        for task_id, seen in containers.items():
+            if task_id not in assigned and task_id not in busy:  # its task was deleted
+                log.info("removing container %s (no such task here)", seen.name)
+                _quietly(lambda c=seen.id: self.client.api.remove_container(c, force=True,
+                                                                           v=True))
         try:  # a task's files go when it ends (or leaves), its container with them
             self.files.release_all_but(
-                {tid for tid, t in assigned.items() if T.is_active(t)}
+                {tid for tid, t in assigned.items() if T.is_active(t)} | busy
                 | {tid for tid, c in containers.items() if c.status == "running"})
         except SwarmletError as exc:
             log.warning("task files not released: %s", exc)
-        self._reported = {k: v for k, v in self._reported.items() if k in assigned}
-        self._waiting = {k: v for k, v in self._waiting.items() if k in assigned}
+        with self._lock:
+            self._reported = {k: v for k, v in self._reported.items() if k in assigned}
+        with self._network_lock:
+            for task_id in [k for k in self._waiting if k not in assigned]:
+                del self._waiting[task_id]
         if updates:
             self.report(updates)
 
-    def _reconcile_task(self, task: dict[str, Any], container: Any,
-                        ) -> tuple[str, str, str] | None:
+    def _containers(self) -> dict[str, Seen]:
+        """This node's containers by task ID: one list call; an inspect only for those that
+        are new or changed."""
+        summaries = self.client.api.containers(
+            all=True, filters={"label": f"{NODE_LABEL}={self.node_id}"})
+        seen: dict[str, Seen] = {}
+        out: dict[str, Seen] = {}
+        for summary in summaries:
+            cid, key = summary["Id"], _list_key(summary)
+            known = self._seen.get(cid)
+            if known is None or known.key != key:
+                try:
+                    attrs = self.client.api.inspect_container(cid)
+                except NotFound:
+                    continue  # removed between the list and the inspect
+                known = Seen(cid, attrs["Name"].lstrip("/"), attrs["State"]["Status"], key,
+                             attrs)
+            seen[cid] = known
+            task_id = (summary.get("Labels") or {}).get(TASK_LABEL)
+            if task_id:
+                out[task_id] = known
+        self._seen = seen
+        return out
+
+    def _note(self, task: dict[str, Any], status: Status | None,
+              attrs: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The status update to send for a task, if it differs from the last one sent."""
+        with self._lock:
+            if status is None or self._reported.get(task["ID"]) == status:
+                return None
+            self._reported[task["ID"]] = status
+        state, message, err = status
+        task_status: dict[str, Any] = {"Timestamp": _now(), "State": state, "Message": message}
+        if err:
+            task_status["Err"] = err
+        if attrs is not None:
+            task_status["ContainerStatus"] = _container_status(attrs)
+        return {"ID": task["ID"], "Status": task_status}
+
+    def _in_worker(self, task: dict[str, Any],
+                   work: Callable[[], tuple[Status | None, dict[str, Any] | None]]) -> None:
+        """Run `work` (a start or a stop) in a worker thread; report what it ends in."""
+        with self._lock:
+            self._busy.add(task["ID"])
+
+        def run() -> None:
+            status, attrs = None, None
+            try:
+                status, attrs = work()
+            except DockerException as exc:
+                log.warning("task %s: Docker Engine: %s", task["ID"], exc)
+            except Exception:
+                log.exception("task %s: failed", task["ID"])
+            finally:
+                with self._lock:
+                    self._busy.discard(task["ID"])
+            update = self._note(task, status, attrs)
+            if update is not None:
+                self.report([update])
+            self._wake.set()
+
+        self._pool.submit(run)
+
+    def _reconcile_task(self, task: dict[str, Any], container: Seen | None) -> Status | None:
         state, desired = T.state_of(task), task.get("DesiredState", "running")
         if T.ORDER.get(desired, 0) >= T.ORDER["shutdown"]:
-            if container is not None:
-                container.reload()
-                if container.status in ("running", "restarting", "paused"):
-                    log.info("stopping %s", container.name)
-                    _quietly(lambda: container.stop(timeout=stop_timeout(task)))
-                    container.reload()
+            if container is not None and container.status in ("running", "restarting",
+                                                               "paused"):
+                self._in_worker(task, lambda: self._stop(task, container))
+                return None
             return None if T.is_terminal(task) else ("shutdown", "shutdown", "")
         if T.is_terminal(task):
             return None
         if container is None:
             if T.at_least(state, "running"):
                 return "failed", "started", "task: container is gone"
-            return self._start(task)
-        container.reload()
+            self._in_worker(task, lambda: self._start(task))
+            return None
         observed = observed_state(container.attrs)
         if observed[0] == "preparing":  # created, never started (the agent stopped midway)
-            _quietly(container.start)
+            _quietly(lambda: self.client.api.start(container.id))
             return "starting", "starting", ""
         if observed[0] == "failed" and observed[1] == "unhealthy":
-            _quietly(lambda: container.kill())
+            _quietly(lambda: self.client.api.kill(container.id))
         return observed
+
+    def _stop(self, task: dict[str, Any], container: Seen,
+              ) -> tuple[Status | None, dict[str, Any] | None]:
+        log.info("stopping %s", container.name)
+        _quietly(lambda: self.client.api.stop(container.id, timeout=stop_timeout(task)))
+        return (None if T.is_terminal(task) else ("shutdown", "shutdown", "")), None
 
     def _networks(self, task: dict[str, Any]) -> list[tuple[str, str]] | tuple[str, str, str]:
         """(Docker network, address) pairs for the task's overlays, or the status to report
@@ -205,19 +305,20 @@ class Executor:
         self._waiting.pop(task["ID"], None)
         return plan
 
-    def _start(self, task: dict[str, Any]) -> tuple[str, str, str]:
-        plan = self._networks(task)
+    def _start(self, task: dict[str, Any]) -> tuple[Status, dict[str, Any] | None]:
+        with self._network_lock:  # one at a time: a Docker network is made on first use
+            plan = self._networks(task)
         if isinstance(plan, tuple):
-            return plan
+            return plan, None
         dns = self.networks.dns_servers(task.get("NetworksAttachments") or []) \
             if plan and self.networks is not None else []
         args = create_args(task, self.node_id, plan, dns)
         try:
             files = self.files.prepare(task, self._data)
         except SwarmletError as exc:
-            return "rejected", "preparing", f"secret and config files: {exc}"
+            return ("rejected", "preparing", f"secret and config files: {exc}"), None
         if files is None:
-            return "preparing", "preparing", ""  # their data comes with the next answer
+            return ("preparing", "preparing", ""), None  # the data comes with the next answer
         args["mounts"] = [*args["mounts"], *files]
         try:
             self.client.images.get(args["image"])
@@ -225,7 +326,7 @@ class Executor:
             try:
                 self.client.images.pull(args["image"])
             except DockerException as exc:
-                return "rejected", "preparing", f"No such image: {args['image']} ({exc})"
+                return ("rejected", "preparing", f"No such image: {args['image']} ({exc})"), None
         try:
             container = self.client.containers.create(**args)
             for network, address in plan[1:]:  # before the start: all interfaces at once
@@ -233,11 +334,12 @@ class Executor:
                     container.id, network, driver_opt=endpoint_config(address)["DriverOpts"])
             container.start()
         except APIError as exc:
-            return "rejected", "preparing", f"starting container failed: {exc.explanation}"
+            return ("rejected", "preparing", f"starting container failed: {exc.explanation}"), None
         log.info("started %s", args["name"])
         container.reload()
         observed = observed_state(container.attrs)
-        return observed if observed[0] != "preparing" else ("starting", "starting", "")
+        return (observed if observed[0] != "preparing" else ("starting", "starting", "")), \
+            container.attrs
 
 
 def remove_node_containers(node_id: str) -> None:
@@ -253,9 +355,9 @@ def remove_node_containers(node_id: str) -> None:
         client.close()
 
 
-def _container_status(container: Any) -> dict[str, Any]:
-    state = container.attrs.get("State", {})
-    return {"ContainerID": container.id, "PID": state.get("Pid", 0),
+def _container_status(attrs: dict[str, Any]) -> dict[str, Any]:
+    state = attrs.get("State", {})
+    return {"ContainerID": attrs.get("Id", ""), "PID": state.get("Pid", 0),
             "ExitCode": state.get("ExitCode", 0)}
 
 
