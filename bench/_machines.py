@@ -51,6 +51,15 @@ class BenchMachines:
     def on(self, machine: str, command: str) -> str:
         return self("ssh", machine, "--", command)
 
+    def swarm(self, manager: str, others: list[str], role: str = "worker") -> None:
+        """Create the machines; `manager` inits a swarm, `others` join it as `role`."""
+        self("create", manager, *others)
+        self.on(manager, "swarmlet swarm init")
+        token = self.on(manager, f"swarmlet swarm join-token -q {role}").strip()
+        ip = self("ip", manager).strip()
+        for other in others:
+            self.on(other, f"swarmlet swarm join --token {token} {ip}:2377")
+
     def py_command(self, script: str, *args: str) -> str:
         return f"{sys.executable} {self.scripts / script} {' '.join(args)}"
 
@@ -74,3 +83,10 @@ class BenchMachines:
                            capture_output=True)
             self.created = []
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def print_rows(rows: list[tuple[str, str]], indent: str = "") -> None:
+    """A two-column table: names aligned, then values."""
+    width = max(len(name) for name, _ in rows)
+    for name, value in rows:
+        print(f"{indent}{name:<{width}}   {value}")

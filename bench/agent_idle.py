@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from _machines import BenchMachines
+from _machines import BenchMachines, print_rows
 
 IMAGE = "swarmlet/demo:latest"
 TASKS = 10
@@ -85,11 +85,7 @@ def main() -> None:
     service = "idle10"
     rows: list[tuple[str, str]] = []
     try:
-        machines("create", manager, worker)
-        machines.on(manager, "swarmlet swarm init")
-        token = machines.on(manager, "swarmlet swarm join-token -q worker").strip()
-        ip = machines("ip", manager).strip()
-        machines.on(worker, f"swarmlet swarm join --token {token} {ip}:2377")
+        machines.swarm(manager, [worker])
         machines.on(manager, f"swarmlet service create -d --name {service} --replicas {TASKS} "
                              f"--constraint node.role==worker {IMAGE}")
         waited = float(machines.py(manager, "running.py", service, str(TASKS)))
@@ -116,9 +112,7 @@ def main() -> None:
           f"another), default 5 s heartbeat; sampled for {elapsed:.0f} s, {SETTLE:.0f} s after "
           f"the tasks ran ({waited:.1f} s to start them); {os.cpu_count()} CPUs, load average "
           f"{os.getloadavg()[0]:.1f} (shared machine: CPU figures are noisy)")
-    width = max(len(r[0]) for r in rows)
-    for name, value in rows:
-        print(f"  {name:<{width}}   {value}")
+    print_rows(rows, indent="  ")
 
 
 if __name__ == "__main__":

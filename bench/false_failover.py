@@ -33,12 +33,7 @@ def main() -> None:
     downs: dict[str, int] = {}
     polls = 0
     try:
-        machines("create", *names)
-        machines.on(names[0], "swarmlet swarm init")
-        token = machines.on(names[0], "swarmlet swarm join-token -q worker").strip()
-        ip = machines("ip", names[0]).strip()
-        for worker in names[1:]:
-            machines.on(worker, f"swarmlet swarm join --token {token} {ip}:2377")
+        machines.swarm(names[0], names[1:])
         machines.on(names[0], f"swarmlet service create -q --name steady --replicas 6 {IMAGE}")
         hogs = busy_loops(loops)
         started = time.monotonic()

@@ -98,12 +98,7 @@ def docker_converge(counts: list[int]) -> dict[int, float]:
 
 def failover(machines: Machines) -> float:
     names = ["bench-m", "bench-w1", "bench-w2"]
-    machines("create", *names)
-    machines.on(names[0], "swarmlet swarm init")
-    token = machines.on(names[0], "swarmlet swarm join-token -q worker").strip()
-    ip = machines("ip", names[0]).strip()
-    for w in names[1:]:
-        machines.on(w, f"swarmlet swarm join --token {token} {ip}:2377")
+    machines.swarm(names[0], names[1:])
     machines.on(names[0], f"swarmlet service create -q --name moving --replicas 6 {IMAGE}")
     rows = [json.loads(line) for line in machines.on(names[0], "swarmlet node ls --format json")
             .splitlines()]

@@ -26,7 +26,7 @@ import subprocess
 import sys
 import time
 
-from _machines import BenchMachines
+from _machines import BenchMachines, print_rows
 
 from swarmlet.store.raft import RaftTimings
 
@@ -93,12 +93,7 @@ def main() -> None:
 
     rows: list[tuple[str, str]] = []
     try:
-        machines("create", *MACHINES)
-        machines.on(MACHINES[0], "swarmlet swarm init")
-        token = machines.on(MACHINES[0], "swarmlet swarm join-token -q manager").strip()
-        ip = machines("ip", MACHINES[0]).strip()
-        for m in MACHINES[1:]:
-            machines.on(m, f"swarmlet swarm join --token {token} {ip}:2377")
+        machines.swarm(MACHINES[0], MACHINES[1:], role="manager")
         leader = leader_of(MACHINES[0])
         follower = next(m for m in MACHINES if m != leader)
         rows.append(("node update via the leader", rate(leader)))
@@ -144,9 +139,7 @@ def main() -> None:
           f"are noisy), {writes} sequential writes per row over the unix socket; Raft election "
           f"timeout {t.election_min}-{t.election_max} s, heartbeat {t.heartbeat} s, leader "
           f"fallback {t.leader_fallback} s; failover times include the stop command")
-    width = max(len(r[0]) for r in rows)
-    for name, value in rows:
-        print(f"{name:<{width}}   {value}")
+    print_rows(rows)
 
 
 if __name__ == "__main__":
