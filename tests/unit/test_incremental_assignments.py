@@ -101,3 +101,13 @@ def test_a_manager_that_stops_leading_ends_the_polls():
                         "Changes": {}}]  # its next poll is told where the leader is
     leading[0] = True
     assert sessions.poll("n1", seq, wait=0)["Type"] == "complete"  # sent anew after a reset
+
+
+def test_what_was_sent_to_a_removed_node_is_forgotten():
+    world = World()
+    sessions = Sessions(world.compute, lambda: True)
+    seq = sessions.poll("n1", "", wait=0)["ResultsIn"]
+    sessions.keep_only({"n1"})
+    assert sessions.poll("n1", seq, wait=0)["Changes"] == {}  # still known
+    sessions.keep_only({"n2"})
+    assert sessions.poll("n1", seq, wait=0)["Type"] == "complete"  # forgotten: sent anew

@@ -75,6 +75,9 @@ class Dispatcher:
             self._leading = leading
             self.sessions.reset()  # polls waiting on a former leader answer now
         self.liveness.check_liveness()
+        if leading:
+            _, objects = self.store.view(["node"])
+            self.sessions.keep_only({n["ID"] for n in objects["node"]})
 
     # --- heartbeats -----------------------------------------------------------------------
 

@@ -83,9 +83,11 @@ class Sessions:
             finally:
                 events.close()
 
-    def forget(self, node_id: str) -> None:
+    def keep_only(self, node_ids: set[str]) -> None:
+        """Forget what was sent to nodes no longer in the swarm."""
         with self._sent_lock:
-            self._sent.pop(node_id, None)
+            for node_id in [n for n in self._sent if n not in node_ids]:
+                del self._sent[node_id]
 
     def reset(self) -> None:
         """Leadership was lost: what nodes hold is for them to send again in full."""
