@@ -22,6 +22,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from _machines import print_rows
 from raft_writes import free_port
 
 PASSWORD = "bench-api-key"
@@ -115,9 +116,7 @@ def main() -> None:
     print(f"API + Raft layers only: 3 RaftStores as processes on 127.0.0.1, the swarm routes "
           f"on a unix socket each, {os.cpu_count()} CPUs (shared: wall-clock figures are "
           f"noisy; load average {os.getloadavg()[0]:.1f}), N={n} sequential GET + POST")
-    width = max(len(label) for label, _ in rows)
-    for label, value in rows:
-        print(f"  {label:<{width}}  {value}")
+    print_rows(rows, indent="  ")
 
 
 if __name__ == "__main__":

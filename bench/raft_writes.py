@@ -22,6 +22,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 import pysyncobj.version
+from _machines import print_rows
 
 from swarmlet.store.objects import new_id
 from swarmlet.store.raft import RaftStore, RaftTimings
@@ -152,9 +153,7 @@ def main() -> None:
     print(f"appendEntriesUseBatch=False, password set, journal + dump, election "
           f"{t.election_min}-{t.election_max} s, heartbeat {t.heartbeat} s, "
           f"leader fallback {t.leader_fallback} s, N={n}")
-    width = max(len(label) for label, _ in rows)
-    for label, value in rows:
-        print(f"  {label:<{width}}  {value}")
+    print_rows(rows, indent="  ")
 
 
 if __name__ == "__main__":
