@@ -103,8 +103,7 @@ class Worker:
         self.logs.update(answer.get("LogSubscriptions") or [])
 
     def _program_networks(self, answer: dict[str, Any]) -> None:
-        """A manager that sends no "Networks" key knows nothing of overlays: keep ours."""
-        if self.networks is None or answer.get("Networks") is None:
+        if self.networks is None:
             return
         try:
             self.networks.update(answer["Networks"], self.session.state.advertise_addr,

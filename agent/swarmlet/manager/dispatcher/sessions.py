@@ -80,6 +80,9 @@ class Sessions:
                         self.notify()
             except WatchClosed:
                 continue
+            except Exception:  # polls must not lose their wakeups: watch again
+                log.exception("dispatcher watch failed; watching again")
+                stopping.wait(WATCH_RETRY)
             finally:
                 events.close()
 
