@@ -4,23 +4,21 @@
 
 Both get a service of REPLICAS tasks of swarmlet/demo:latest, then an image change to a second
 tag of it with parallelism 2, no delay and Docker's default monitor (5 s); timed from the
-update call until the update is completed. swarmlet runs on one local machine, Docker Swarm on
-the root namespace (`docker swarm init`, left again at the end). Prints both and the ratio.
+update call until the update is completed. swarmlet runs on one local machine (bench/_machines.py:
+name SWARMLET_BENCH_PREFIX + roll), Docker Swarm on the root namespace (`docker swarm init`,
+left again at the end). Prints both and the ratio.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
 import docker
+from _machines import BenchMachines
 
-SWARMLET = str(Path(sys.executable).parent / "swarmlet")
 IMAGE, IMAGE_V2 = "swarmlet/demo:latest", "swarmlet/demo:bench-v2"
 
 # Runs inside the machine: create, wait until all run, update, wait for "completed".
@@ -46,23 +44,14 @@ print(time.perf_counter() - start)
 
 
 def swarmlet_update(n: int) -> float:
-    store = tempfile.mkdtemp(prefix="swarmlet-bench-")
-    env = {**os.environ, "SWARMLET_MACHINE_STORAGE_PATH": store}
-    script = Path(store) / "update.py"
-    script.write_text(UPDATE)
-
-    def machine(*args: str) -> str:
-        return subprocess.run([SWARMLET, "machine", *args], env=env, check=True,
-                              capture_output=True, text=True).stdout
-
+    machines = BenchMachines({"update.py": UPDATE})
+    roll = machines.name("roll")
     try:
-        machine("create", "bench-roll")
-        machine("ssh", "bench-roll", "--", "swarmlet swarm init")
-        return float(machine("ssh", "bench-roll", "--",
-                             f"{sys.executable} {script} {n} {IMAGE} {IMAGE_V2}"))
+        machines("create", roll)
+        machines.on(roll, "swarmlet swarm init")
+        return float(machines.py(roll, "update.py", str(n), IMAGE, IMAGE_V2))
     finally:
-        subprocess.run([SWARMLET, "machine", "rm", "--all"], env=env, capture_output=True)
-        shutil.rmtree(store, ignore_errors=True)
+        machines.close()
 
 
 def docker_update(n: int) -> float:
@@ -108,6 +97,7 @@ def main() -> None:
           f"{os.cpu_count()} CPUs, one node each")
     print(f"{'swarmlet s':>11} {'Docker Swarm s':>15} {'ratio':>7}")
     print(f"{ours:>11.2f} {theirs:>15.2f} {ours / theirs:>7.2f}")
+    print(f"load average {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,10 @@
 """Service convergence: swarmlet against Docker Swarm on this machine, in the same run; and
 the failover time of a stopped machine.
 
-    .venv/bin/python bench/service_converge.py [N ...]      (root; default N = 10 30)
+    .venv/bin/python bench/service_converge.py [--no-failover] [N ...]
+                                                   (root; default N = 10 30)
+
+Machines: bench/_machines.py (names SWARMLET_BENCH_PREFIX + one, m, w1, w2).
 
 (a) `service create -d --replicas N swarmlet/demo:latest` until N tasks are running:
     swarmlet on one local machine (manager + worker, default settings) and Docker Swarm
@@ -57,13 +60,15 @@ class Machines(BenchMachines):
 
 
 def swarmlet_converge(machines: Machines, counts: list[int]) -> dict[int, float]:
-    machines("create", "bench-one")
-    machines.on("bench-one", "swarmlet swarm init")
+    one = machines.name("one")
+    machines("create", one)
+    machines.on(one, "swarmlet swarm init")
     times = {}
     for n in counts:
-        times[n] = float(machines.py("bench-one", "converge.py", f"conv{n}", str(n), IMAGE))
-        machines.on("bench-one", f"swarmlet service rm conv{n}")
-    machines("rm", "bench-one")
+        times[n] = float(machines.py(one, "converge.py", f"conv{n}", str(n), IMAGE))
+        machines.on(one, f"swarmlet service rm conv{n}")
+    machines.keep_logs()
+    machines("rm", one)
     return times
 
 
@@ -97,7 +102,7 @@ def docker_converge(counts: list[int]) -> dict[int, float]:
 
 
 def failover(machines: Machines) -> float:
-    names = ["bench-m", "bench-w1", "bench-w2"]
+    names = [machines.name("m"), machines.name("w1"), machines.name("w2")]
     machines.swarm(names[0], names[1:])
     machines.on(names[0], f"swarmlet service create -q --name moving --replicas 6 {IMAGE}")
     rows = [json.loads(line) for line in machines.on(names[0], "swarmlet node ls --format json")
@@ -110,20 +115,26 @@ def failover(machines: Machines) -> float:
 
 
 def main() -> None:
-    counts = [int(a) for a in sys.argv[1:]] or [10, 30]
+    args = sys.argv[1:]
+    with_failover = "--no-failover" not in args
+    counts = [int(a) for a in args if a != "--no-failover"] or [10, 30]
     machines = Machines()
+    moved = None
     try:
         ours = swarmlet_converge(machines, counts)
         theirs = docker_converge(counts)
-        moved = failover(machines)
+        if with_failover:
+            moved = failover(machines)
     finally:
         machines.close()
     print(f"service convergence, {os.cpu_count()} CPUs, image {IMAGE} (local), one node each")
     print(f"{'replicas':>8} {'swarmlet s':>11} {'Docker Swarm s':>15} {'ratio':>7}")
     for n in counts:
         print(f"{n:>8} {ours[n]:>11.2f} {theirs[n]:>15.2f} {ours[n] / theirs[n]:>7.2f}")
-    print(f"machine stopped -> its tasks running elsewhere (3 machines, 6 replicas, 5 s "
-          f"heartbeat): {moved:.1f} s")
+    if moved is not None:
+        print(f"machine stopped -> its tasks running elsewhere (3 machines, 6 replicas, 5 s "
+              f"heartbeat): {moved:.1f} s")
+    print(f"load average {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":
