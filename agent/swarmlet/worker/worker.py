@@ -3,8 +3,10 @@ executor, and send the executor's task status reports to the leader.
 
 Assignments are a long poll (`POST /dispatcher/assignments` naming the set this node holds):
 the leader answers as soon as something of this node's changed, with only the changes
-(protocol/assignments.py), so a new task starts without waiting for a heartbeat. Reports
-that cannot be delivered are kept and sent with the next ones.
+(protocol/assignments.py), so a new task starts without waiting for a heartbeat. Status
+reports go from a thread of their own, so the executor's threads never wait on the network
+(those that come while one is on its way go together in the next); reports that cannot be
+delivered are kept and sent with the next ones.
 The networks of an answer are programmed before its tasks are handed on, so a new task's
 overlay is there when its container is created.
 """
@@ -43,16 +45,21 @@ class Worker:
         self._unsent: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        self._to_send = threading.Event()
         self._thread = threading.Thread(target=self._run, name="assignments", daemon=True)
+        self._reporter = threading.Thread(target=self._send_reports, name="task-status",
+                                          daemon=True)
         if networks is not None:
             networks.use_control(self)
 
     def start(self) -> None:
         self.executor.start()
         self._thread.start()
+        self._reporter.start()
 
     def stop(self) -> None:
         self._stopping.set()
+        self._to_send.set()
         self.executor.stop()
 
     def _run(self) -> None:
@@ -87,7 +94,7 @@ class Worker:
                 continue  # the poll's wait ran out with nothing new
             applies_to = answer["ResultsIn"]
             self._hand_on(listed(held))
-            self._flush()
+            self._to_send.set()  # kept reports too: the leader answers again
 
     def _hand_on(self, answer: dict[str, Any]) -> None:
         """The assignments, whole, to the dataplane, the executor and the log publisher."""
@@ -134,19 +141,27 @@ class Worker:
         with self._lock:
             for update in updates:
                 self._unsent[update["ID"]] = update  # only the newest report of a task
-        self._flush()
+        self._to_send.set()
+
+    def _send_reports(self) -> None:
+        while not self._stopping.is_set():
+            self._to_send.wait()
+            self._to_send.clear()
+            if not self._stopping.is_set():
+                self._flush()
 
     def _flush(self) -> None:
         with self._lock:
             updates = list(self._unsent.values())
-            leader = self.session.leader
-            if not updates or leader is None:
-                return
-            try:
-                self.session.client(leader).post("/dispatcher/status", {"Updates": updates})
-            except SwarmletError as exc:
-                log.debug("task status to %s: %s (kept for later)", leader, exc)
-                return
+        leader = self.session.leader
+        if not updates or leader is None:
+            return
+        try:
+            self.session.client(leader).post("/dispatcher/status", {"Updates": updates})
+        except SwarmletError as exc:
+            log.debug("task status to %s: %s (kept for later)", leader, exc)
+            return
+        with self._lock:
             for update in updates:
                 if self._unsent.get(update["ID"]) is update:
                     del self._unsent[update["ID"]]
