@@ -171,3 +171,17 @@ def test_links_dockerd_no_longer_has_are_pruned(plane):
     plane.links.recent = {names.host_veth(young)}
     plane.reconcile()
     assert plane.overlays.ports[4097] == [names.host_veth(live), names.host_veth(young)]
+
+
+def test_an_answer_that_changes_nothing_of_the_networks_costs_no_pass(plane):
+    """Most answers only carry a task's new status: the node's devices, Docker networks and
+    tables are not looked at again for it (the repair passes still are)."""
+    plane.update([entry("n1", "backend", 4097)], LOCAL)
+    plane.overlays.devices.clear()  # drift: found by the next real pass, not by this answer
+    plane.update([entry("n1", "backend", 4097)], LOCAL)
+    assert plane.overlays.devices == {}
+    plane.update([entry("n1", "backend", 4097, [("10.0.97.5", "198.18.0.3")])], LOCAL)
+    assert plane.overlays.devices[4097].peers[0].ip == "10.0.97.5"
+    plane.overlays.devices.clear()
+    plane.reconcile()
+    assert 4097 in plane.overlays.devices

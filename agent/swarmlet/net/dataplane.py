@@ -89,6 +89,7 @@ class NodeNetworks:
         self._detaching: set[str] = set()  # endpoints to detach (the passes retry)
         self._local_addr: str | None = None
         self._have_assignments = False
+        self._settled: tuple[Any, ...] | None = None  # inputs of the last pass left clean
         self.last_pass: dict[str, float] = {}
         self._lock = threading.RLock()
         self._wake = threading.Event()
@@ -151,11 +152,21 @@ class NodeNetworks:
                 self._ingress_id = next((e["Network"]["ID"] for e in entries if (
                     (e.get("Network") or {}).get("Spec") or {}).get("Ingress")), None)
             self._have_assignments = True
-            self.reconcile()
+            inputs = self._inputs()
+            if inputs == self._settled:
+                return  # nothing of this node's networks changed (most answers: a task's status)
+            self._settled = None if self.reconcile() else inputs
+
+    def _inputs(self) -> tuple[Any, ...]:
+        """All that a pass programs from: a pass over the same inputs as the last one that
+        left nothing pending would change nothing (drift is the repair passes' job)."""
+        return (self._wanted, self._local_addr, self._attachable, self._attachments,
+                self._services, self._host_ports, self._records, self._ingress_id)
 
     def remove_all(self) -> None:
         """`swarm leave`: the node's task containers are gone; so go its networks."""
         with self._lock:
+            self._settled = None
             self._wanted = {}
             self._attachable = {}
             self._attachments = {}
@@ -266,6 +277,8 @@ class NodeNetworks:
                 pending = self._send_detaches()
                 with self._lock:
                     pending |= self.reconcile()
+                    if pending:
+                        self._settled = None
             except Exception:
                 log.exception("network pass failed; going on")
 
