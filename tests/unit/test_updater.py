@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import copy
 
+import pytest
 from test_orchestrator import node, ops, service, snap, stamp, task
 
 from swarmlet.manager.orchestrator.replicated import reconcile_replicated
-from swarmlet.manager.orchestrator.update import update_services
+from swarmlet.manager.orchestrator.update import next_check, update_services
 
 SECOND = 10**9
 STARTED = stamp(60)
@@ -147,3 +148,18 @@ def test_a_new_task_its_node_never_took_up_is_not_a_failure():
     svc, old = updating(replicas=2, parallelism=1, monitor=5)
     stuck = new_task(svc, 1, "assigned", ago=7)
     assert update_services(snap([svc], [node("n1")], [stuck, old_task(svc, old, 2)])) == []
+
+
+def test_the_loops_pass_when_a_delay_or_the_monitor_runs_out():
+    """A pass comes when the update can move on, not up to a pass interval later."""
+    svc, old = updating(delay=10, monitor=5)
+    tasks = [new_task(svc, 1, ago=4), new_task(svc, 2, ago=3), old_task(svc, old, 3),
+             old_task(svc, old, 4)]
+    assert next_check(snap([svc], [node("n1")], tasks)) == pytest.approx(6)  # slot 1's delay
+    svc["Spec"]["UpdateConfig"]["Delay"] = 0
+    tasks = [new_task(svc, s, ago=a) for s, a in ((1, 4), (2, 2), (3, 3), (4, 2.5))]
+    assert next_check(snap([svc], [node("n1")], tasks)) == pytest.approx(3)  # the monitor
+    tasks[1] = new_task(svc, 2, "starting", ago=2)
+    assert next_check(snap([svc], [node("n1")], tasks)) is None  # waits for slot 2, not time
+    svc["UpdateStatus"]["State"] = "completed"
+    assert next_check(snap([svc], [node("n1")], tasks)) is None

@@ -6,8 +6,9 @@ the store's lock, not copied) and its clock once. The stages share it: each retu
 and never changes what it read; the next stage sees them through a copy-on-write view of the
 snapshot (Snapshot.next), not by reading the store again. After the last stage, what the whole
 pass changed is written at once, in batches (`write_in_batches`), each update at the version
-the pass read. A pass runs when the store changes (a watch) and at least every half second
-(restart delays and liveness are about time). Only the leader runs passes; a write that
+the pass read. A pass runs when the store changes (a watch), when a rolling update's delay or
+monitor runs out (update.next_check), and at least every half second (restart delays and
+liveness are about time). Only the leader runs passes; a write that
 conflicts with another (a task status report) just waits for the next pass.
 
 A stage that cannot process one object (a malformed spec, a garbled field) goes on with the
@@ -29,7 +30,7 @@ from swarmlet.manager.orchestrator.failures import Failures, describe
 from swarmlet.manager.orchestrator.global_ import reconcile_global
 from swarmlet.manager.orchestrator.reaper import reap
 from swarmlet.manager.orchestrator.replicated import reconcile_replicated
-from swarmlet.manager.orchestrator.update import update_services
+from swarmlet.manager.orchestrator.update import next_check, update_services
 from swarmlet.manager.scheduler.stage import schedule_pending
 from swarmlet.manager.snapshot import Snapshot
 from swarmlet.store.raft import RaftStore
@@ -41,6 +42,7 @@ _SIMULATION_LOG = logging.getLogger("swarmlet.orchestrator.simulation")
 _SIMULATION_LOG.disabled = True
 
 PASS_INTERVAL = 0.5
+QUIET = 0.005  # seconds without a store event that end a burst: one pass for the burst
 BATCH = 200
 
 Stage = Callable[[Snapshot], list[dict[str, Any]]]
@@ -79,6 +81,7 @@ class ControlLoops:
         self.store = store
         self._stopping = threading.Event()
         self._stage_errors: dict[str, str] = {}  # stages that failed as a whole, logged once
+        self._wait = PASS_INTERVAL  # until the next pass when nothing changes
         self._thread = threading.Thread(target=self._run, name="control-loops", daemon=True)
 
     def start(self) -> None:
@@ -117,8 +120,8 @@ class ControlLoops:
             except Exception:
                 log.exception("control pass failed; going on")
             try:
-                if watch.get(timeout=PASS_INTERVAL) is not None:
-                    while watch.get(timeout=0.02) is not None:  # one pass for a burst
+                if watch.get(timeout=self._wait) is not None:
+                    while watch.get(timeout=QUIET) is not None:  # one pass for a burst
                         pass
             except WatchClosed:
                 watch = None
@@ -126,11 +129,18 @@ class ControlLoops:
             watch.close()
 
     def run_pass(self) -> None:
-        run_pass(self.store, self._stage_errors)
+        self._wait = PASS_INTERVAL
+        run_pass(self.store, self._stage_errors, after=self._plan_next)
+
+    def _plan_next(self, snap: Snapshot) -> None:
+        wait = next_check(snap)
+        if wait is not None:
+            self._wait = min(PASS_INTERVAL, wait)
 
 
 def run_pass(store: PassStore, stage_errors: dict[str, str] | None = None,
-             simulated: bool = False, clock: Clock = utc_now) -> list[dict[str, Any]]:
+             simulated: bool = False, clock: Clock = utc_now,
+             after: Callable[[Snapshot], None] | None = None) -> list[dict[str, Any]]:
     """One pass of every stage on one snapshot, then the failures recorded on their
     objects; returns the changes written (none: the store is at a fixed point).
 
@@ -138,7 +148,8 @@ def run_pass(store: PassStore, stage_errors: dict[str, str] | None = None,
     the others run; `stage_errors` (stage → message, kept between passes) logs each such
     failure once rather than every half second. A `simulated` pass (a plan's, on an
     in-memory copy of the store) logs nothing: nothing real happened. `clock` gives the
-    pass's time, read once (a harness passes a fake one)."""
+    pass's time, read once (a harness passes a fake one). `after` is given the pass's last
+    snapshot (its changes applied)."""
     logger = _SIMULATION_LOG if simulated else log
     errors = {} if stage_errors is None else stage_errors
     failures = Failures()
@@ -167,4 +178,6 @@ def run_pass(store: PassStore, stage_errors: dict[str, str] | None = None,
     snap = snap.next([item.change for item in recorded])
     written = snap.changes()
     write_in_batches(store, written)
+    if after is not None:
+        after(snap)
     return written

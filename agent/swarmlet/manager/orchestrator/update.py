@@ -20,7 +20,12 @@ from __future__ import annotations
 from typing import Any
 
 from swarmlet.manager import tasks as T
-from swarmlet.manager.orchestrator.fields import number, service_mode, whole_number
+from swarmlet.manager.orchestrator.fields import (
+    FieldError,
+    number,
+    service_mode,
+    whole_number,
+)
 from swarmlet.manager.snapshot import Snapshot, nanos_to_seconds
 from swarmlet.store.objects import clone
 
@@ -54,6 +59,38 @@ def update_services(snap: Snapshot) -> list[dict[str, Any]]:
             changes += snap.guard(STAGE, "service", service, lambda s=service: _update(
                 snap, s, by_service.get(s["ID"], [])), [])
     return changes
+
+
+def next_check(snap: Snapshot) -> float | None:
+    """Seconds until an update can move on by time alone (a replaced slot's Delay or the
+    last new task's Monitor runs out), so that the loops pass then, not up to a pass
+    interval later; None when no update waits on time."""
+    waits: list[float] = []
+    by_service = snap.tasks_by_service()
+    for service in snap.services.values():
+        if (service.get("UpdateStatus") or {}).get("State") in ACTIVE:
+            try:
+                waits += _time_left(snap, service, by_service.get(service["ID"], []))
+            except FieldError:
+                continue  # the updater keeps this error on the service
+    return min(waits, default=None)
+
+
+def _time_left(snap: Snapshot, service: dict[str, Any],
+               tasks: list[dict[str, Any]]) -> list[float]:
+    config = policy(service)
+    where = f"Spec.{policy_key(service)}"
+    delay = nanos_to_seconds(config.get("Delay"), f"{where}.Delay")
+    monitor = nanos_to_seconds(config.get("Monitor"), f"{where}.Monitor")
+    current = _current_tasks(service, tasks)
+    started = service["UpdateStatus"].get("StartedAt", "")
+    ran = [snap.seconds_since(t["Status"]["Timestamp"]) for t in tasks
+           if _new_spec(t, service) and t.get("CreatedAt", "") >= started
+           and T.state_of(t) == "running"]
+    waits = [delay - since for since in ran if since < delay]
+    if ran and all(_new_spec(t, service) and T.state_of(t) == "running" for t in current):
+        waits.append(monitor - min(ran))
+    return [w for w in waits if w > 0]
 
 
 def _current_tasks(service: dict[str, Any], tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
