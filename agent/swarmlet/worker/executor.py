@@ -8,7 +8,9 @@ when assignments change, when Docker reports a container event, and every second
 A pass lists the node's containers in one call and inspects only those whose state or health
 changed since the last pass (an idle node costs one list a second). Starting and stopping
 containers, the slow part, runs in a few worker threads, as SwarmKit runs a controller per
-task: ten new tasks start side by side, and each reports as soon as it is running.
+task: ten new tasks start side by side, and each reports as soon as it is running. Stops have
+threads of their own: a stop may wait out its task's grace period (10 s by default), and must
+not hold back the starts of a rolling update meanwhile.
 
 A task with NetworksAttachments gets its container created on its overlays (through this
 node's network driver, so its interfaces exist before its process starts); until the node's
@@ -51,7 +53,7 @@ log = logging.getLogger("swarmlet.executor")
 Report = Callable[[list[dict[str, Any]]], None]
 SLOW_PASS = 2.0  # seconds: a longer pass is logged (it holds back new assignments)
 NETWORK_WAIT = 60.0  # seconds a task may wait for its overlay here before it is rejected
-WORKERS = 4  # containers started or stopped at once
+WORKERS = 4  # containers started at once; as many more may be stopping
 Status = tuple[str, str, str]  # (task state, message, error)
 
 
@@ -90,7 +92,8 @@ class Executor:
         self._reported: dict[str, Status] = {}
         self._seen: dict[str, Seen] = {}  # container ID -> as inspected
         self._busy: set[str] = set()  # tasks with a start or stop in a worker thread
-        self._pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="task")
+        self._starts = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="start")
+        self._stops = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="stop")
         self._network_lock = threading.Lock()
         self._have_assignments = False
         self._wake = threading.Event()
@@ -108,7 +111,8 @@ class Executor:
         self._stopping.set()
         self._wake.set()
         self._thread.join(timeout=10)
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        for pool in (self._starts, self._stops):
+            pool.shutdown(wait=True, cancel_futures=True)
         self.client.close()
 
     def assign(self, tasks: list[dict[str, Any]],
@@ -231,8 +235,9 @@ class Executor:
         return {"ID": task["ID"], "Status": task_status}
 
     def _in_worker(self, task: dict[str, Any],
-                   work: Callable[[], tuple[Status | None, dict[str, Any] | None]]) -> None:
-        """Run `work` (a start or a stop) in a worker thread; report what it ends in."""
+                   work: Callable[[], tuple[Status | None, dict[str, Any] | None]],
+                   pool: ThreadPoolExecutor) -> None:
+        """Run `work` (a start or a stop) in a thread of `pool`; report what it ends in."""
         with self._lock:
             self._busy.add(task["ID"])
 
@@ -252,14 +257,14 @@ class Executor:
                 self.report([update])
             self._wake.set()
 
-        self._pool.submit(run)
+        pool.submit(run)
 
     def _reconcile_task(self, task: dict[str, Any], container: Seen | None) -> Status | None:
         state, desired = T.state_of(task), task.get("DesiredState", "running")
         if T.ORDER.get(desired, 0) >= T.ORDER["shutdown"]:
             if container is not None and container.status in ("running", "restarting",
                                                                "paused"):
-                self._in_worker(task, lambda: self._stop(task, container))
+                self._in_worker(task, lambda: self._stop(task, container), self._stops)
                 return None
             return None if T.is_terminal(task) else ("shutdown", "shutdown", "")
         if T.is_terminal(task):
@@ -267,7 +272,7 @@ class Executor:
         if container is None:
             if T.at_least(state, "running"):
                 return "failed", "started", "task: container is gone"
-            self._in_worker(task, lambda: self._start(task))
+            self._in_worker(task, lambda: self._start(task), self._starts)
             return None
         observed = observed_state(container.attrs)
         if observed[0] == "preparing":  # created, never started (the agent stopped midway)
@@ -321,14 +326,15 @@ class Executor:
             return ("preparing", "preparing", ""), None  # the data comes with the next answer
         args["mounts"] = [*args["mounts"], *files]
         try:
-            self.client.images.get(args["image"])
-        except ImageNotFound:
             try:
-                self.client.images.pull(args["image"])
-            except DockerException as exc:
-                return ("rejected", "preparing", f"No such image: {args['image']} ({exc})"), None
-        try:
-            container = self.client.containers.create(**args)
+                container = self.client.containers.create(**args)
+            except ImageNotFound:  # found by the create itself: no inspect for every start
+                try:
+                    self.client.images.pull(args["image"])
+                except DockerException as exc:
+                    return ("rejected", "preparing",
+                            f"No such image: {args['image']} ({exc})"), None
+                container = self.client.containers.create(**args)
             for network, address in plan[1:]:  # before the start: all interfaces at once
                 self.client.api.connect_container_to_network(
                     container.id, network, driver_opt=endpoint_config(address)["DriverOpts"])
