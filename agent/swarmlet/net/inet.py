@@ -24,7 +24,9 @@ def restore_inet_ntop() -> None:
     good = _socket.inet_ntop
     socket.inet_ntop = good
     for name, module in list(sys.modules.items()):
-        if name.startswith("pyroute2") and getattr(module, "inet_ntop", good) is not good:
+        # vars(), not getattr(): a lookup of a missing name would run pyroute2's deferred
+        # package __init__ (net/pyroute.py)
+        if name.startswith("pyroute2") and vars(module).get("inet_ntop", good) is not good:
             module.inet_ntop = good  # type: ignore[attr-defined]
 
 
