@@ -8,7 +8,7 @@ import pytest
 from swarmlet.errors import SwarmletError
 from swarmlet.net import names
 from swarmlet.net.spec import ZERO_MAC, OverlaySpec, Peer, parse_entry, parse_networks, vni_of
-from swarmlet.worker.containers import create_args, network_args
+from swarmlet.worker.containers import create_body
 
 LOCAL = "198.18.0.2"
 
@@ -103,10 +103,10 @@ def task(**extra) -> dict:
 
 
 def test_container_networking_args():
-    assert network_args([]) == {}
-    assert "network" not in create_args(task(), "node1")  # Docker's default bridge, as before
-    args = create_args(task(), "node1", [("swarmlet-a-backend", "10.0.1.5/24"),
+    plain = create_body(task(), "node1")  # Docker's default bridge, as before overlays
+    assert plain["HostConfig"]["NetworkMode"] == "default" and "NetworkingConfig" not in plain
+    body = create_body(task(), "node1", [("swarmlet-a-backend", "10.0.1.5/24"),
                                          ("swarmlet-a-front", "10.0.2.5/24")])
-    assert args["network"] == "swarmlet-a-backend"
-    assert args["networking_config"] == {
-        "swarmlet-a-backend": {"DriverOpts": {names.OPT_ADDRESS: "10.0.1.5/24"}}}
+    assert body["HostConfig"]["NetworkMode"] == "swarmlet-a-backend"
+    assert body["NetworkingConfig"] == {"EndpointsConfig": {
+        "swarmlet-a-backend": {"DriverOpts": {names.OPT_ADDRESS: "10.0.1.5/24"}}}}

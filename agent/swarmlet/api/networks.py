@@ -5,18 +5,22 @@ manager (errors when this node is not one)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from swarmlet.api.router import Request
-from swarmlet.manager.controlapi.networks import NetworkAPI
-from swarmlet.manager.manager import Manager
 from swarmlet.spec.answer_models import Created, Network, Plan
 from swarmlet.spec.network_models import NetworkSpec
 from swarmlet.spec.query_models import DryRunQuery, is_true
 
+if TYPE_CHECKING:  # the manager's modules load when the node becomes one (node/swarm.py)
+    from swarmlet.manager.controlapi.networks import NetworkAPI
+    from swarmlet.manager.manager import Manager
+
 
 def add_network_routes(add: Callable[..., Any], manager: Callable[[], Manager]) -> None:
     def networks() -> NetworkAPI:
+        from swarmlet.manager.controlapi.networks import NetworkAPI
+
         return NetworkAPI(manager())
 
     @add("POST", "/networks/create", "Create an overlay network from a NetworkSpec (a subnet "

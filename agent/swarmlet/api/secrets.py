@@ -5,14 +5,17 @@ to the manager (errors when this node is not one)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from swarmlet.api.router import Request, version_param
-from swarmlet.manager.controlapi.secrets import CONFIG, SECRET, DataObjectAPI, Kind
-from swarmlet.manager.manager import Manager
+from swarmlet.manager.controlapi.kinds import CONFIG, SECRET, Kind
 from swarmlet.spec.answer_models import Config, Created, Plan, Secret
 from swarmlet.spec.data_models import ConfigSpec, SecretSpec
 from swarmlet.spec.query_models import VersionedQuery, is_true
+
+if TYPE_CHECKING:  # the manager's modules load when the node becomes one (node/swarm.py)
+    from swarmlet.manager.controlapi.secrets import DataObjectAPI
+    from swarmlet.manager.manager import Manager
 
 
 def add_secret_routes(add: Callable[..., Any], manager: Callable[[], Manager]) -> None:
@@ -22,6 +25,8 @@ def add_secret_routes(add: Callable[..., Any], manager: Callable[[], Manager]) -
 
 def _add_kind(add: Callable[..., Any], manager: Callable[[], Manager], kind: Kind) -> None:
     def api() -> DataObjectAPI:
+        from swarmlet.manager.controlapi.secrets import DataObjectAPI
+
         return DataObjectAPI(manager(), kind)
 
     what, base = kind.name, f"/{kind.name}s"

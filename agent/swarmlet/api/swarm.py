@@ -3,17 +3,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from swarmlet.api.networks import add_network_routes
 from swarmlet.api.router import Request, Router, version_param
 from swarmlet.api.secrets import add_secret_routes
 from swarmlet.api.server import PlainText, Streaming
-from swarmlet.manager.controlapi.nodes import ControlAPI
-from swarmlet.manager.controlapi.services import ServiceAPI
-from swarmlet.manager.dispatcher import attachments as network_attachments
-from swarmlet.manager.logbroker import Subscription
-from swarmlet.manager.manager import Manager
 from swarmlet.node.swarm import SwarmNode
 from swarmlet.protocol.messages import (
     AssignmentsRequest,
@@ -43,6 +38,11 @@ from swarmlet.spec.query_models import (
 from swarmlet.spec.service_models import ServiceSpec
 from swarmlet.spec.swarm_models import InitRequest, JoinRequest, NodeSpec, SwarmSpec
 from swarmlet.transport.errors import HttpError
+
+if TYPE_CHECKING:  # the manager's modules load when the node becomes one (node/swarm.py)
+    from swarmlet.manager.controlapi.nodes import ControlAPI
+    from swarmlet.manager.controlapi.services import ServiceAPI
+    from swarmlet.manager.manager import Manager
 
 NOT_A_MANAGER = ("This node is not a swarm manager. Worker nodes can't be used to view or "
                  "modify cluster state. Please run this command on a manager node or promote "
@@ -145,6 +145,8 @@ def add_swarm_routes(router: Router, node: SwarmNode) -> None:
         control().remove_node(request.params["id"], _flag(request, "force"))
 
     def services() -> ServiceAPI:
+        from swarmlet.manager.controlapi.services import ServiceAPI
+
         return ServiceAPI(manager())
 
     add_network_routes(add, manager)
@@ -190,6 +192,8 @@ def add_swarm_routes(router: Router, node: SwarmNode) -> None:
     @add("POST", "/logbroker/subscribe", "Register a log subscription (manager to leader)",
          body=LogSubscription)
     def logs_subscribe(request: Request) -> None:
+        from swarmlet.manager.logbroker import Subscription
+
         manager().logbroker.subscribe(Subscription(**request.body))
 
     @add("POST", "/logbroker/unsubscribe", "End a log subscription (manager to leader)",
@@ -252,14 +256,18 @@ def add_swarm_routes(router: Router, node: SwarmNode) -> None:
          "attachable network (Network, EndpointID); answers once it has an address", "node",
          body=AttachRequest, answer=OBJECT)
     def network_attach(request: Request) -> dict[str, Any]:
+        from swarmlet.manager.dispatcher import attachments
+
         body = request.body
-        return network_attachments.attach(manager().store, _node_id(request), body["Network"],
-                                           body["EndpointID"])
+        return attachments.attach(manager().store, _node_id(request), body["Network"],
+                                  body["EndpointID"])
 
     @add("POST", "/dispatcher/detach", "Detach a container of the calling node from its "
          "network (EndpointID)", "node", body=DetachRequest, answer=OBJECT)
     def network_detach(request: Request) -> dict[str, bool]:
-        return {"Detached": network_attachments.detach(
+        from swarmlet.manager.dispatcher import attachments
+
+        return {"Detached": attachments.detach(
             manager().store, _node_id(request), request.body["EndpointID"])}
 
     @add("POST", "/dispatcher/heartbeat", "A node's heartbeat (to the leader)", "node",

@@ -11,8 +11,7 @@ import logging
 import socket
 from collections.abc import Iterable
 
-from pyroute2 import NFCTSocket
-from pyroute2.netlink.nfnetlink.nfctsocket import NFCTAttrTuple
+from swarmlet.net.pyroute import NFCTAttrTuple, NFCTSocket
 
 log = logging.getLogger("swarmlet.net.lb")
 

@@ -22,8 +22,6 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from dnslib import QTYPE, RCODE, RR, A, DNSError, DNSRecord
-
 from swarmlet.net.dns_forward import Upstreams, forward, read_exact
 from swarmlet.net.dns_records import FORWARD, NXDOMAIN, TTL, Answer
 
@@ -197,6 +195,9 @@ class DnsServer:
 
     def answer(self, data: bytes, asker: str, tcp: bool) -> bytes | None:
         """The answer to one DNS message from `asker`; None: nothing to answer (not DNS)."""
+        # dnslib loads with the first query: a node without overlays never needs it
+        from dnslib import QTYPE, RCODE, RR, A, DNSError, DNSRecord
+
         try:
             request = DNSRecord.parse(data)
         except (DNSError, ValueError, IndexError, struct.error):

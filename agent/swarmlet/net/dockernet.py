@@ -13,11 +13,8 @@ import logging
 import threading
 from typing import Any, Protocol
 
-import docker
-from docker.errors import APIError, NotFound
-from docker.types import IPAMConfig
-
 from swarmlet.net.names import LABEL_MACHINE, LABEL_NETWORK_ID, OPT_VNI, docker_network_name
+from swarmlet.transport.engine import Engine, EngineError, EngineNotFound
 
 log = logging.getLogger("swarmlet.net.docker")
 
@@ -37,14 +34,14 @@ class DockerNetworks:
     def __init__(self, driver: str, machine: str | None) -> None:
         self.driver = driver
         self.machine = machine
-        self._client: docker.DockerClient | None = None
+        self._client: Engine | None = None
         self._lock = threading.Lock()
 
     @property
-    def client(self) -> docker.DockerClient:
+    def client(self) -> Engine:
         with self._lock:
             if self._client is None:
-                self._client = docker.from_env(timeout=60)
+                self._client = Engine(timeout=60)
             return self._client
 
     def close(self) -> None:
@@ -60,7 +57,7 @@ class DockerNetworks:
         """This node's Docker networks ({"Id", "Name", "Labels", "Options"}) by swarm network
         ID."""
         found = {}
-        for net in self.client.api.networks(filters={"driver": self.driver}):
+        for net in self.client.networks({"driver": self.driver}):
             network_id = (net.get("Labels") or {}).get(LABEL_NETWORK_ID)
             if network_id:
                 found[network_id] = net
@@ -77,15 +74,16 @@ class DockerNetworks:
                     and (existing.get("Options") or {}).get(OPT_VNI) == str(spec.vni)):
                 return name
             self._remove(existing["Id"])
-        for net in self.client.api.networks(names=[name]):
+        for net in self.client.networks({"name": name}):
             if net.get("Name") == name and net.get("Driver") == self.driver:
                 self._remove(net["Id"])  # a network of the same name that no longer exists
         labels = {LABEL_NETWORK_ID: spec.network_id}
         if self.machine:
             labels[LABEL_MACHINE] = self.machine
-        self.client.networks.create(name, driver=self.driver, options={OPT_VNI: str(spec.vni)},
-                                    ipam=IPAMConfig(driver="null"), labels=labels,
-                                    check_duplicate=True)
+        self.client.create_network({"Name": name, "Driver": self.driver,
+                                    "Options": {OPT_VNI: str(spec.vni)},
+                                    "IPAM": {"Driver": "null", "Config": []},
+                                    "Labels": labels, "CheckDuplicate": True})
         log.info("docker network %s made for overlay %s", name, spec.vni)
         return name
 
@@ -96,10 +94,12 @@ class DockerNetworks:
 
     def _remove(self, docker_id: str) -> bool:
         try:
-            self.client.api.remove_network(docker_id)
-        except NotFound:
+            self.client.remove_network(docker_id)
+        except EngineNotFound:
             return True
-        except APIError as exc:  # "has active endpoints": a container still stops there
+        except EngineError as exc:  # "has active endpoints": a container still stops there
+            if not exc.status:
+                raise  # the engine is away
             log.info("docker network %s kept for now: %s", docker_id[:12], exc.explanation)
             return False
         log.info("docker network %s removed", docker_id[:12])
@@ -110,8 +110,8 @@ class DockerNetworks:
         found = set()
         for net in self.ours().values():
             try:
-                details = self.client.api.inspect_network(net["Id"])
-            except NotFound:
+                details = self.client.inspect_network(net["Id"])
+            except EngineNotFound:
                 continue
             found |= {c.get("EndpointID", "") for c in (details.get("Containers") or {}).values()}
         return found
@@ -119,8 +119,8 @@ class DockerNetworks:
     def vni_of(self, docker_id: str) -> int | None:
         """The overlay a Docker network stands for (the driver's view after a restart)."""
         try:
-            net = self.client.api.inspect_network(docker_id)
-        except NotFound:
+            net = self.client.inspect_network(docker_id)
+        except EngineNotFound:
             return None
         text = (net.get("Options") or {}).get(OPT_VNI, "")
         return int(text) if str(text).isdigit() else None

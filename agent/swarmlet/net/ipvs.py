@@ -19,11 +19,10 @@ from pathlib import Path
 from socket import AF_INET
 from typing import Any
 
-from pyroute2 import IPVS, IPVSDest, IPVSService
-
 from swarmlet.net import ipvs_plan, lb, nft
 from swarmlet.net.ipvs_plan import Op, Real, Virtual
 from swarmlet.net.netlink import Netlink
+from swarmlet.net.pyroute import IPVS, IPVSDest, IPVSService
 
 log = logging.getLogger("swarmlet.net.lb")
 

@@ -14,9 +14,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from pyroute2 import IPRoute
-
 from swarmlet.net.inet import restore_inet_ntop
+from swarmlet.net.pyroute import IPRoute
 
 T = TypeVar("T")
 

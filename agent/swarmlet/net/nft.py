@@ -17,13 +17,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pyroute2 import IPRoute
-
 from swarmlet.errors import SwarmletError
 from swarmlet.net import lb
 from swarmlet.net.conntrack import forget_udp_flows_to
 from swarmlet.net.names import BRIDGE_PREFIX, HOST_VETH_PREFIX
 from swarmlet.net.netlink import Netlink
+from swarmlet.net.pyroute import IPRoute
 
 log = logging.getLogger("swarmlet.net.lb")
 

@@ -16,11 +16,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from pyroute2 import IPRoute, NetlinkError
-from pyroute2.netlink.rtnl import ndmsg
-
 from swarmlet.net.names import bridge_name, mac_of, vni_of_bridge, vni_of_vxlan, vxlan_name
 from swarmlet.net.netlink import Netlink
+from swarmlet.net.pyroute import IPRoute, NetlinkError, ndmsg
 from swarmlet.net.spec import ZERO_MAC, OverlaySpec
 
 log = logging.getLogger("swarmlet.net.overlay")

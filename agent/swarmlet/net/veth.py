@@ -15,12 +15,11 @@ import threading
 import time
 from pathlib import Path
 
-from pyroute2 import IPRoute, NetlinkError
-
 from swarmlet.errors import SwarmletError
 from swarmlet.net.names import bridge_name, host_veth, mac_of, peer_veth
 from swarmlet.net.netlink import Netlink
 from swarmlet.net.overlay import ENODEV, MTU
+from swarmlet.net.pyroute import IPRoute, NetlinkError
 
 log = logging.getLogger("swarmlet.net.veth")
 

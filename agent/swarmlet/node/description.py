@@ -8,6 +8,8 @@ import platform
 import socket
 from typing import Any
 
+from swarmlet.transport.engine import Engine
+
 log = logging.getLogger("swarmlet.node")
 
 
@@ -22,9 +24,7 @@ def _memory_bytes() -> int:
 def engine_info() -> dict[str, Any]:
     """Version and labels of the local Docker Engine ("" when it does not answer)."""
     try:
-        import docker  # slow import, needed only here
-
-        client = docker.from_env(timeout=5)
+        client = Engine(timeout=5)
         try:
             info = client.info()
             return {"EngineVersion": info.get("ServerVersion", ""),

@@ -2,6 +2,10 @@
 and what is restored when the daemon restarts.
 
 State changes are serialised by one lock; the session thread reports role changes here.
+
+The manager's parts (the Raft store, pysyncobj, the control loops, the control API) are
+imported only when this node takes the manager role: a worker never runs them, and they
+are megabytes of its resident memory (bench/agent_idle.py).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from swarmlet.ca.authority import RootCA
 from swarmlet.ca.identity import MANAGER
@@ -30,21 +34,21 @@ from swarmlet.ca.tls import (
 from swarmlet.ca.tokens import JoinToken, generate_join_token
 from swarmlet.client import Client
 from swarmlet.errors import SwarmletError
-from swarmlet.manager.controlapi.host_networks import host_networks
-from swarmlet.manager.controlapi.networks import ingress_network
-from swarmlet.manager.controlapi.nodes import ControlAPI
-from swarmlet.manager.manager import Manager, new_raft_key
-from swarmlet.manager.objects import SECOND, new_cluster, new_node
 from swarmlet.net.dataplane import NodeNetworks
+from swarmlet.net.inet import restore_inet_ntop
 from swarmlet.node.config import API_PORT, Config, split_host_port
 from swarmlet.node.description import describe_node
 from swarmlet.spec.swarm import merged_swarm_spec
 from swarmlet.store.objects import new_id
-from swarmlet.store.raft import RaftStore
 from swarmlet.transport.threads import serve_in_thread
 from swarmlet.worker.executor import remove_node_containers
 from swarmlet.worker.session import Session
 from swarmlet.worker.worker import Worker
+
+if TYPE_CHECKING:
+    from swarmlet.manager.controlapi.nodes import ControlAPI
+    from swarmlet.manager.manager import Manager
+    from swarmlet.store.raft import RaftStore
 
 log = logging.getLogger("swarmlet.node")
 
@@ -105,6 +109,11 @@ class SwarmNode:
              force_new_cluster: bool, spec: dict[str, Any] | None = None) -> str:
         """`spec`: the SwarmSpec settings to start with (Docker's InitRequest.Spec), over the
         defaults; the heartbeat period defaults to the config file's."""
+        from swarmlet.manager.controlapi.host_networks import host_networks
+        from swarmlet.manager.controlapi.networks import ingress_network
+        from swarmlet.manager.manager import new_raft_key
+        from swarmlet.manager.objects import SECOND, new_cluster, new_node
+
         merged_swarm_spec({}, spec)  # refused before anything is made or written
         with self._lock:
             if force_new_cluster and self.state is not None:
@@ -151,7 +160,7 @@ class SwarmNode:
         if state.role != MANAGER or self.manager is None:
             raise SwarmletError("--force-new-cluster can only be used on a manager")
         self._stop_manager()
-        store = RaftStore.force_new_cluster(state.raft_addr, self.files.raft_dir,
+        store = _raft_store().force_new_cluster(state.raft_addr, self.files.raft_dir,
                                             self._raft_key())
         state.managers_raft = [state.raft_addr]
         self.files.save(state)
@@ -269,7 +278,7 @@ class SwarmNode:
 
     def _open_store(self, partners: list[str]) -> RaftStore:
         assert self.state is not None
-        return RaftStore(self.state.raft_addr, partners, self.files.raft_dir, self._raft_key())
+        return _raft_store()(self.state.raft_addr, partners, self.files.raft_dir, self._raft_key())
 
     def _raft_key(self) -> str:
         key = self.files.raft_key()
@@ -278,6 +287,9 @@ class SwarmNode:
         return key
 
     def _run_manager(self, store: RaftStore) -> None:
+        from swarmlet.manager.controlapi.nodes import ControlAPI
+        from swarmlet.manager.manager import Manager
+
         assert self.state is not None
         try:
             self.manager = Manager(store, self._raft_key(), self.state.node_id,
@@ -409,6 +421,15 @@ class SwarmNode:
         listing = " and ".join(f"{ip} on {ifname}" for ip, ifname in found)
         raise SwarmletError("could not choose an IP address to advertise since this system has "
                             f"multiple addresses on different interfaces ({listing})")
+
+
+def _raft_store() -> type[RaftStore]:
+    """The Raft store, imported when the node first takes the manager role. Its pysyncobj
+    breaks socket.inet_ntop on import, which pyroute2 needs: mended at once (net/inet.py)."""
+    from swarmlet.store.raft import RaftStore
+
+    restore_inet_ntop()
+    return RaftStore
 
 
 def _start_networks(config: Config) -> NodeNetworks | None:

@@ -1,4 +1,5 @@
-"""From a task to the arguments of `docker create`, and back from a container to a state.
+"""From a task to the body of Docker's container create, and back from a container to a
+state.
 
 Containers are named `<service>.<slot>.<task id>` as Docker names them, carry the swarmlet
 labels that tie them to their node, service and task, and have no restart policy of their
@@ -10,10 +11,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from docker.types import Healthcheck, Mount
-
 from swarmlet.net.names import OPT_ADDRESS
-from swarmlet.protocol.tasks import container_name, task_name
+from swarmlet.protocol.tasks import task_name
 
 NODE_LABEL = "swarmlet.node.id"
 SERVICE_LABEL = "swarmlet.service.id"
@@ -38,19 +37,29 @@ def labels_for(task: dict[str, Any], node_id: str) -> dict[str, str]:
     return labels
 
 
-def _mount(spec: dict[str, Any]) -> Mount:
-    tmpfs = spec.get("TmpfsOptions") or {}
-    return Mount(target=spec["Target"], source=spec.get("Source") or "",
-                 type=spec.get("Type", "volume"), read_only=bool(spec.get("ReadOnly")),
-                 tmpfs_size=tmpfs.get("SizeBytes"), tmpfs_mode=tmpfs.get("Mode"))
+def mount(target: str, source: str, kind: str = "volume", read_only: bool = False,
+          tmpfs: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A HostConfig.Mounts entry."""
+    out: dict[str, Any] = {"Target": target, "Source": source, "Type": kind,
+                           "ReadOnly": read_only}
+    options = {k: v for k, v in (tmpfs or {}).items() if k in ("SizeBytes", "Mode") and v}
+    if kind == "tmpfs" and options:
+        out["TmpfsOptions"] = options
+    return out
 
 
-def _healthcheck(spec: dict[str, Any] | None) -> Healthcheck | None:
+def _mount(spec: dict[str, Any]) -> dict[str, Any]:
+    return mount(spec["Target"], spec.get("Source") or "", spec.get("Type", "volume"),
+                 bool(spec.get("ReadOnly")), spec.get("TmpfsOptions"))
+
+
+def _healthcheck(spec: dict[str, Any] | None) -> dict[str, Any] | None:
     if not spec:
         return None
-    return Healthcheck(test=spec.get("Test"), interval=spec.get("Interval") or None,
-                       timeout=spec.get("Timeout") or None, retries=spec.get("Retries") or None,
-                       start_period=spec.get("StartPeriod") or None)
+    test = spec.get("Test")
+    return {"Test": ["CMD-SHELL", test] if isinstance(test, str) else test,
+            **{key: spec.get(key) or None
+               for key in ("Interval", "Timeout", "Retries", "StartPeriod")}}
 
 
 def endpoint_config(address: str) -> dict[str, Any]:
@@ -60,54 +69,43 @@ def endpoint_config(address: str) -> dict[str, Any]:
     return {"DriverOpts": {OPT_ADDRESS: address}}
 
 
-def network_args(plan: list[tuple[str, str]]) -> dict[str, Any]:
-    """Create-time networking for (Docker network, address) pairs: the first network is
-    given at create (the container never sees Docker's default bridge), the others are
-    connected before the start. No pairs: Docker's default bridge, as before overlays."""
-    if not plan:
-        return {}
-    name, address = plan[0]
-    return {"network": name, "networking_config": {name: endpoint_config(address)}}
-
-
-def create_args(task: dict[str, Any], node_id: str,
+def create_body(task: dict[str, Any], node_id: str,
                 networks: list[tuple[str, str]] | None = None,
                 dns: list[str] | None = None) -> dict[str, Any]:
-    """`dns`: the node's resolver for a task on overlays (its address on the task's first
+    """The body of `POST /containers/create` for a task (named container_name(task)).
+
+    `networks`: (Docker network, address) pairs; the first is given at create (the
+    container never sees Docker's default bridge), the others are connected before the
+    start. None: Docker's default bridge, as before overlays.
+    `dns`: the node's resolver for a task on overlays (its address on the task's first
     network). dockerd still writes `nameserver 127.0.0.11` in the container's resolv.conf
     (its embedded resolver, on user-defined networks) and forwards every name it does not
     know itself to these servers, from the container's namespace: the node's resolver then
     sees the task's own address (docs/networking.md, DNS)."""
     spec = task["Spec"].get("ContainerSpec", {})
     limits = (task["Spec"].get("Resources") or {}).get("Limits") or {}
-    args: dict[str, Any] = {
-        "image": spec["Image"],
-        "name": container_name(task),
-        "labels": labels_for(task, node_id),
-        "environment": list(spec.get("Env") or []),
-        "mounts": [_mount(m) for m in spec.get("Mounts") or []],
-        "restart_policy": {"Name": "no"},
-        "detach": True,
-        **network_args(networks or []),
-    }
+    host: dict[str, Any] = {"Mounts": [_mount(m) for m in spec.get("Mounts") or []],
+                            "RestartPolicy": {"Name": "no"}, "NetworkMode": "default"}
+    body: dict[str, Any] = {"Image": spec["Image"], "Labels": labels_for(task, node_id),
+                            "Env": list(spec.get("Env") or []), "HostConfig": host}
+    if networks:
+        name, address = networks[0]
+        host["NetworkMode"] = name
+        body["NetworkingConfig"] = {"EndpointsConfig": {name: endpoint_config(address)}}
     if dns:
-        args["dns"] = list(dns)
-    if spec.get("Command"):
-        args["entrypoint"] = spec["Command"]
-    if spec.get("Args"):
-        args["command"] = spec["Args"]
-    for key, arg in (("Hostname", "hostname"), ("Dir", "working_dir"), ("User", "user"),
-                     ("StopSignal", "stop_signal")):
+        host["Dns"] = list(dns)
+    for key, field in (("Command", "Entrypoint"), ("Args", "Cmd"), ("Hostname", "Hostname"),
+                       ("Dir", "WorkingDir"), ("User", "User"), ("StopSignal", "StopSignal")):
         if spec.get(key):
-            args[arg] = spec[key]
+            body[field] = spec[key]
     healthcheck = _healthcheck(spec.get("Healthcheck"))
     if healthcheck is not None:
-        args["healthcheck"] = healthcheck
+        body["Healthcheck"] = healthcheck
     if limits.get("NanoCPUs"):
-        args["nano_cpus"] = int(limits["NanoCPUs"])
+        host["NanoCpus"] = int(limits["NanoCPUs"])
     if limits.get("MemoryBytes"):
-        args["mem_limit"] = int(limits["MemoryBytes"])
-    return args
+        host["Memory"] = int(limits["MemoryBytes"])
+    return body
 
 
 def stop_timeout(task: dict[str, Any]) -> int:

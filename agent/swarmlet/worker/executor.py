@@ -28,17 +28,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import docker
-from docker.errors import APIError, DockerException, ImageNotFound, NotFound
-
 from swarmlet.errors import SwarmletError
 from swarmlet.net import names
 from swarmlet.net.dataplane import NetworkNotReady
 from swarmlet.protocol import tasks as T
+from swarmlet.protocol.tasks import container_name
+from swarmlet.transport.engine import Engine, EngineError, EngineNotFound
 from swarmlet.worker.containers import (
     NODE_LABEL,
     TASK_LABEL,
-    create_args,
+    create_body,
     endpoint_config,
     observed_state,
     stop_timeout,
@@ -84,7 +83,7 @@ class Executor:
         self.report = report
         self.networks = networks
         self._waiting: dict[str, float] = {}  # task ID → when it began to wait for a network
-        self.client = docker.from_env(timeout=60)
+        self.client = Engine(timeout=60)
         self._assigned: dict[str, dict[str, Any]] = {}
         # Secret and config data of the assignments, (kind, ID) → bytes: in memory only.
         self._data: dict[tuple[str, str], bytes] = {}
@@ -136,7 +135,7 @@ class Executor:
             started = time.monotonic()
             try:
                 self.reconcile()
-            except DockerException as exc:
+            except EngineError as exc:
                 log.warning("executor pass: Docker Engine: %s", exc)
             except Exception:
                 log.exception("executor pass failed; going on")
@@ -147,7 +146,7 @@ class Executor:
         """Container events of this node wake the loop (a container died, turned unhealthy)."""
         while not self._stopping.is_set():
             try:
-                events = docker.from_env(timeout=None).events(decode=True, filters={
+                events = self.client.events({
                     "type": "container", "label": [f"{NODE_LABEL}={self.node_id}"]})
                 for _event in events:
                     self._wake.set()
@@ -179,8 +178,7 @@ class Executor:
         for task_id, seen in containers.items():
             if task_id not in assigned and task_id not in busy:  # its task was deleted
                 log.info("removing container %s (no such task here)", seen.name)
-                _quietly(lambda c=seen.id: self.client.api.remove_container(c, force=True,
-                                                                           v=True))
+                _quietly(lambda c=seen.id: self.client.remove_container(c))
         try:  # a task's files go when it ends (or leaves), its container with them
             self.files.release_all_but(
                 {tid for tid, t in assigned.items() if T.is_active(t)} | busy
@@ -198,8 +196,7 @@ class Executor:
     def _containers(self) -> dict[str, Seen]:
         """This node's containers by task ID: one list call; an inspect only for those that
         are new or changed."""
-        summaries = self.client.api.containers(
-            all=True, filters={"label": f"{NODE_LABEL}={self.node_id}"})
+        summaries = self.client.containers({"label": f"{NODE_LABEL}={self.node_id}"})
         seen: dict[str, Seen] = {}
         out: dict[str, Seen] = {}
         for summary in summaries:
@@ -207,8 +204,8 @@ class Executor:
             known = self._seen.get(cid)
             if known is None or known.key != key:
                 try:
-                    attrs = self.client.api.inspect_container(cid)
-                except NotFound:
+                    attrs = self.client.inspect_container(cid)
+                except EngineNotFound:
                     continue  # removed between the list and the inspect
                 known = Seen(cid, attrs["Name"].lstrip("/"), attrs["State"]["Status"], key,
                              attrs)
@@ -245,7 +242,7 @@ class Executor:
             status, attrs = None, None
             try:
                 status, attrs = work()
-            except DockerException as exc:
+            except EngineError as exc:
                 log.warning("task %s: Docker Engine: %s", task["ID"], exc)
             except Exception:
                 log.exception("task %s: failed", task["ID"])
@@ -276,16 +273,16 @@ class Executor:
             return None
         observed = observed_state(container.attrs)
         if observed[0] == "preparing":  # created, never started (the agent stopped midway)
-            _quietly(lambda: self.client.api.start(container.id))
+            _quietly(lambda: self.client.start(container.id))
             return "starting", "starting", ""
         if observed[0] == "failed" and observed[1] == "unhealthy":
-            _quietly(lambda: self.client.api.kill(container.id))
+            _quietly(lambda: self.client.kill(container.id))
         return observed
 
     def _stop(self, task: dict[str, Any], container: Seen,
               ) -> tuple[Status | None, dict[str, Any] | None]:
         log.info("stopping %s", container.name)
-        _quietly(lambda: self.client.api.stop(container.id, timeout=stop_timeout(task)))
+        _quietly(lambda: self.client.stop(container.id, stop_timeout(task)))
         return (None if T.is_terminal(task) else ("shutdown", "shutdown", "")), None
 
     def _networks(self, task: dict[str, Any]) -> list[tuple[str, str]] | tuple[str, str, str]:
@@ -305,7 +302,7 @@ class Executor:
             if time.monotonic() - since < NETWORK_WAIT:
                 return "preparing", "preparing", ""
             return "rejected", "preparing", str(exc)
-        except (SwarmletError, DockerException) as exc:
+        except SwarmletError as exc:  # an EngineError too
             return "rejected", "preparing", f"network attachment failed: {exc}"
         self._waiting.pop(task["ID"], None)
         return plan
@@ -317,45 +314,46 @@ class Executor:
             return plan, None
         dns = self.networks.dns_servers(task.get("NetworksAttachments") or []) \
             if plan and self.networks is not None else []
-        args = create_args(task, self.node_id, plan, dns)
+        body = create_body(task, self.node_id, plan, dns)
+        name, image = container_name(task), body["Image"]
         try:
             files = self.files.prepare(task, self._data)
         except SwarmletError as exc:
             return ("rejected", "preparing", f"secret and config files: {exc}"), None
         if files is None:
             return ("preparing", "preparing", ""), None  # the data comes with the next answer
-        args["mounts"] = [*args["mounts"], *files]
+        body["HostConfig"]["Mounts"] += files
         try:
             try:
-                container = self.client.containers.create(**args)
-            except ImageNotFound:  # found by the create itself: no inspect for every start
+                cid = self.client.create_container(name, body)
+            except EngineNotFound as exc:  # found by the create: no inspect for every start
+                if "no such image" not in exc.explanation.lower():
+                    raise  # a missing network, say: no pull mends that
                 try:
-                    self.client.images.pull(args["image"])
-                except DockerException as exc:
-                    return ("rejected", "preparing",
-                            f"No such image: {args['image']} ({exc})"), None
-                container = self.client.containers.create(**args)
+                    self.client.pull(image)
+                except EngineError as exc:
+                    return ("rejected", "preparing", f"No such image: {image} ({exc})"), None
+                cid = self.client.create_container(name, body)
             for network, address in plan[1:]:  # before the start: all interfaces at once
-                self.client.api.connect_container_to_network(
-                    container.id, network, driver_opt=endpoint_config(address)["DriverOpts"])
-            container.start()
-        except APIError as exc:
+                self.client.connect(network, cid, endpoint_config(address))
+            self.client.start(cid)
+        except EngineError as exc:
+            if not exc.status:
+                raise  # the engine is away, not refusing: try again on a later pass
             return ("rejected", "preparing", f"starting container failed: {exc.explanation}"), None
-        log.info("started %s", args["name"])
-        container.reload()
-        observed = observed_state(container.attrs)
-        return (observed if observed[0] != "preparing" else ("starting", "starting", "")), \
-            container.attrs
+        log.info("started %s", name)
+        attrs = self.client.inspect_container(cid)
+        observed = observed_state(attrs)
+        return (observed if observed[0] != "preparing" else ("starting", "starting", "")), attrs
 
 
 def remove_node_containers(node_id: str) -> None:
     """`swarm leave`: the node's task containers go with it, as Docker's do."""
-    client = docker.from_env(timeout=60)
+    client = Engine(timeout=60)
     try:
-        for container in client.containers.list(
-                all=True, filters={"label": f"{NODE_LABEL}={node_id}"}):
-            _quietly(lambda c=container: c.remove(force=True, v=True))
-    except DockerException as exc:
+        for container in client.containers({"label": f"{NODE_LABEL}={node_id}"}):
+            _quietly(lambda c=container["Id"]: client.remove_container(c))
+    except EngineError as exc:
         log.warning("could not remove this node's containers: %s", exc)
     finally:
         client.close()
@@ -370,7 +368,9 @@ def _container_status(attrs: dict[str, Any]) -> dict[str, Any]:
 def _quietly(action: Callable[[], Any]) -> None:
     try:
         action()
-    except (NotFound, APIError) as exc:  # it went away or changed state meanwhile
+    except EngineError as exc:  # it went away or changed state meanwhile
+        if not exc.status:
+            raise  # the engine is away: the pass says so
         log.debug("docker: %s", exc)
 
 

@@ -10,10 +10,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-import docker
-
 from swarmlet.client import Client
 from swarmlet.errors import SwarmletError
+from swarmlet.transport.engine import Engine
 from swarmlet.worker.containers import NODE_LABEL, SERVICE_LABEL, TASK_LABEL
 
 log = logging.getLogger("swarmlet.logs")
@@ -41,12 +40,12 @@ class LogPublisher:
                                  name=f"logs-{sub_id[:8]}").start()
 
     def _publish(self, sub: dict[str, Any], stop: threading.Event) -> None:
-        client = docker.from_env(timeout=None)
+        client = Engine(timeout=60)
         try:
-            found = client.containers.list(all=True, filters={"label": [
+            found = client.containers({"label": [
                 f"{NODE_LABEL}={self.node_id}", f"{SERVICE_LABEL}={sub['ServiceID']}"]})
-            readers = [threading.Thread(target=self._read, args=(sub, c, stop), daemon=True)
-                       for c in found]
+            readers = [threading.Thread(target=self._read, args=(sub, client, c, stop),
+                                        daemon=True) for c in found]
             for reader in readers:
                 reader.start()
             for reader in readers:
@@ -56,14 +55,16 @@ class LogPublisher:
         finally:
             client.close()
 
-    def _read(self, sub: dict[str, Any], container: Any, stop: threading.Event) -> None:
+    def _read(self, sub: dict[str, Any], client: Engine, container: dict[str, Any],
+              stop: threading.Event) -> None:
         tail = sub["Tail"] if sub["Tail"] >= 0 else "all"
-        name = container.labels.get("swarmlet.task.name", container.name)
-        task_id = container.labels.get(TASK_LABEL, "")
+        labels = container.get("Labels") or {}
+        container_name = (container.get("Names") or ["?"])[0].lstrip("/")
+        name = labels.get("swarmlet.task.name", container_name)
+        task_id = labels.get(TASK_LABEL, "")
         batch: list[dict[str, Any]] = []
         try:
-            stream = container.logs(stdout=True, stderr=True, stream=True, tail=tail,
-                                    follow=sub["Follow"])
+            stream = client.logs(container["Id"], tail, sub["Follow"])
             for chunk in stream:
                 for line in chunk.decode(errors="replace").splitlines():
                     batch.append({"Task": task_id, "TaskName": name, "Node": self.hostname,
@@ -74,7 +75,7 @@ class LogPublisher:
                         return
                     batch = []
         except Exception as exc:
-            log.debug("logs of %s: %s", container.name, exc)
+            log.debug("logs of %s: %s", container_name, exc)
         if batch:
             self._send(sub, batch, done=False)
 

@@ -17,9 +17,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from docker.types import Mount
-
 from swarmlet.errors import SwarmletError
+from swarmlet.worker import containers
 
 log = logging.getLogger("swarmlet.worker.files")
 
@@ -68,7 +67,7 @@ class TaskFiles:
         self._made: set[str] | None = None  # task IDs with a tmpfs; None: not listed yet
 
     def prepare(self, task: dict[str, Any], data: dict[tuple[str, str], bytes],
-                ) -> list[Mount] | None:
+                ) -> list[dict[str, Any]] | None:
         """The bind mounts of the task's files, made now; [] for a task without any, None
         while some data has not arrived yet."""
         refs = references(task)
@@ -91,8 +90,8 @@ class TaskFiles:
             _in_docker_ns(["chown", f"{file.get('UID') or '0'}:{file.get('GID') or '0'}",
                            path])
             _in_docker_ns(["chmod", format(int(file.get("Mode", 0o444)), "o"), path])
-            mounts.append(Mount(target=container_path(kind, ref), source=path, type="bind",
-                                read_only=True))
+            mounts.append(containers.mount(container_path(kind, ref), path, "bind",
+                                           read_only=True))
         _in_docker_ns(["mount", "-o", "remount,ro", str(where)])
         return mounts
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import base64
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from swarmlet.errors import Conflict, InvalidArgument, NotFound
+from swarmlet.manager.controlapi.kinds import CONFIG as CONFIG  # re-exported
+from swarmlet.manager.controlapi.kinds import SECRET as SECRET
+from swarmlet.manager.controlapi.kinds import Kind
 from swarmlet.manager.controlapi.plan import spec_plan
 from swarmlet.manager.controlapi.references import resolve
 from swarmlet.manager.manager import Manager
@@ -24,18 +26,6 @@ from swarmlet.store.state import StoreError
 
 Obj = dict[str, Any]
 _NAME = re.compile(r"^[a-zA-Z0-9]+(?:[a-zA-Z0-9-_.]*[a-zA-Z0-9])?$")
-
-
-@dataclass(frozen=True)
-class Kind:
-    name: str  # "secret" or "config": the store kind and the word in messages
-    max_bytes: int
-    shows_data: bool  # inspect returns Spec.Data
-    refs: str  # where a ContainerSpec lists them: "Secrets" or "Configs"
-
-
-SECRET = Kind("secret", 512000, False, "Secrets")
-CONFIG = Kind("config", 1024000, True, "Configs")
 
 
 def check_spec(kind: Kind, spec: Any) -> tuple[str, dict[str, str], bytes]:

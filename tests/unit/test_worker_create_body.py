@@ -1,0 +1,100 @@
+"""The body the executor sends to create a task's container (worker/containers.py) is the
+one the docker SDK made from the same task before the agent talked to dockerd itself."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from docker.models.containers import _create_container_args
+from docker.types import ContainerConfig, Healthcheck, Mount
+
+from swarmlet.protocol.tasks import container_name
+from swarmlet.worker.containers import create_body, endpoint_config, labels_for, mount
+
+VERSION = "1.41"
+
+
+def task(container: dict[str, Any], limits: dict[str, Any] | None = None) -> dict[str, Any]:
+    spec: dict[str, Any] = {"ContainerSpec": {"Image": "swarmlet/demo:latest", **container}}
+    if limits:
+        spec["Resources"] = {"Limits": limits}
+    return {"ID": "t1", "ServiceID": "s1", "Slot": 2, "ServiceAnnotations": {"Name": "web"},
+            "Spec": spec}
+
+
+def sdk_body(t: dict[str, Any], networks: list[tuple[str, str]],
+             dns: list[str]) -> dict[str, Any]:
+    """What docker.from_env().containers.create(**kwargs) sent, kwargs as the executor
+    gave them (the code this test replaced)."""
+    spec, limits = t["Spec"]["ContainerSpec"], t["Spec"].get("Resources", {}).get("Limits", {})
+    kwargs: dict[str, Any] = {
+        "image": spec["Image"], "labels": labels_for(t, "node1"),
+        "environment": list(spec.get("Env") or []), "restart_policy": {"Name": "no"},
+        "mounts": [Mount(target=m["Target"], source=m.get("Source") or "",
+                         type=m.get("Type", "volume"), read_only=bool(m.get("ReadOnly")),
+                         tmpfs_size=(m.get("TmpfsOptions") or {}).get("SizeBytes"),
+                         tmpfs_mode=(m.get("TmpfsOptions") or {}).get("Mode"))
+                   for m in spec.get("Mounts") or []],
+        "version": VERSION, "command": spec.get("Args"), "detach": True}
+    if networks:
+        kwargs["network"] = networks[0][0]
+        kwargs["networking_config"] = {networks[0][0]: endpoint_config(networks[0][1])}
+    if dns:
+        kwargs["dns"] = dns
+    for key, arg in (("Command", "entrypoint"), ("Hostname", "hostname"),
+                     ("Dir", "working_dir"), ("User", "user"), ("StopSignal", "stop_signal")):
+        if spec.get(key):
+            kwargs[arg] = spec[key]
+    if spec.get("Healthcheck"):
+        h = spec["Healthcheck"]
+        kwargs["healthcheck"] = Healthcheck(
+            test=h.get("Test"), interval=h.get("Interval") or None,
+            timeout=h.get("Timeout") or None, retries=h.get("Retries") or None,
+            start_period=h.get("StartPeriod") or None)
+    if limits.get("NanoCPUs"):
+        kwargs["nano_cpus"] = limits["NanoCPUs"]
+    if limits.get("MemoryBytes"):
+        kwargs["mem_limit"] = limits["MemoryBytes"]
+    create = _create_container_args(kwargs)
+    return dict(ContainerConfig(VERSION, **{k: v for k, v in create.items()}))
+
+
+def meaningful(value: Any) -> Any:
+    """Without the unset fields (null, false, empty), which dockerd reads as defaults."""
+    if isinstance(value, dict):
+        return {k: meaningful(v) for k, v in value.items() if v not in (None, False, [], {})}
+    if isinstance(value, list):
+        return [meaningful(v) for v in value]
+    return value
+
+
+@pytest.mark.parametrize("t, networks, dns", [
+    (task({}), [], []),
+    (task({"Command": ["/bin/sh", "-c"], "Args": ["sleep 60"], "Env": ["A=1", "B=2"],
+           "Hostname": "h1", "Dir": "/srv", "User": "1000:1000", "StopSignal": "SIGINT",
+           "Labels": {"team": "blue"},
+           "Mounts": [{"Type": "bind", "Source": "/data", "Target": "/data", "ReadOnly": True},
+                      {"Type": "volume", "Source": "cache", "Target": "/cache"},
+                      {"Type": "tmpfs", "Target": "/tmp",
+                       "TmpfsOptions": {"SizeBytes": 1 << 20, "Mode": 0o1777}}],
+           "Healthcheck": {"Test": ["CMD", "true"], "Interval": 2_000_000_000,
+                           "Timeout": 1_000_000_000, "Retries": 3}},
+          {"NanoCPUs": 500_000_000, "MemoryBytes": 64 << 20}),
+     [("swarmlet-a-backend", "10.0.1.5/24"), ("swarmlet-a-front", "10.0.2.5/24")],
+     ["10.0.1.2"]),
+    (task({"Healthcheck": {"Test": "curl -f localhost"}}), [], []),
+])
+def test_the_create_body_is_the_one_the_docker_sdk_sent(t, networks, dns):
+    assert meaningful(create_body(t, "node1", networks, dns)) == \
+        meaningful(sdk_body(t, networks, dns))
+
+
+def test_secret_files_mount_as_the_sdk_mounted_them():
+    assert mount("/run/secrets/db", "/run/swarmlet/files/t1/0", "bind", read_only=True) == \
+        dict(Mount(target="/run/secrets/db", source="/run/swarmlet/files/t1/0", type="bind",
+                   read_only=True))
+
+
+def test_the_container_is_named_as_docker_names_a_task_container():
+    assert container_name(task({})) == "web.2.t1"
