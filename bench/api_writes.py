@@ -1,12 +1,14 @@
 """The API and Raft layers alone: `node update` through the real Router, ControlAPI and
 RaftStore, without the agent's other loops (dispatcher, worker, control passes, network).
 
-    .venv/bin/python bench/api_writes.py [N]     (default N=500 writes per row)
+    .venv/bin/python bench/api_writes.py [N] [CLIENTS]   (default 500 writes per client, 8)
 
 Three RaftStores run as processes on 127.0.0.1 (as managers do); each serves the swarm routes
 (api/swarm.py over a ControlAPI on a stub manager) on a unix socket of its own. A client
 process writes N `node update`s (GET for the version, then POST, one kept-alive connection)
-through the leader, then through a follower. Compare with bench/swarm_api.py, where the same
+through the leader, then through a follower: the latency of one write after another. Then
+CLIENTS such processes at once, each on a node of its own (as many operators and playbooks
+write at once): the throughput, writes/s counted over all of them. Compare with bench/swarm_api.py, where the same
 writes also wake the dispatcher, the workers and the control loops.
 """
 
@@ -26,6 +28,11 @@ from _machines import print_rows
 from raft_writes import free_port
 
 PASSWORD = "bench-api-key"
+MAX_CLIENTS = 32
+
+
+def node_id(i: int) -> str:
+    return f"node{i}".ljust(25, "0")
 
 
 def serve(addr: str, partners: list[str], data_dir: str, sock: str, conn: Connection) -> None:
@@ -36,17 +43,21 @@ def serve(addr: str, partners: list[str], data_dir: str, sock: str, conn: Connec
     from swarmlet.manager.manager import NoQuorum
     from swarmlet.manager.objects import new_node
     from swarmlet.store.raft import RaftStore
+    from swarmlet.store.state import StoreError
     from swarmlet.transport.threads import serve_in_thread
 
     store = RaftStore(addr, partners, Path(data_dir), PASSWORD)
     while not store.has_quorum() or store.leader() is None:
         time.sleep(0.05)
     if store.is_leader():
-        for i in range(3):
+        try:  # one batch: a leader change mid-way cannot leave half of them
             store.write([{"op": "create", "kind": "node", "object": new_node(
-                f"node{i}".ljust(25, "0"), "manager", {"Hostname": f"h{i}"}, "127.0.0.1",
-                "127.0.0.1:2377", f"127.0.0.1:{i}")}])
-    while len(store.list("node")) < 3:
+                node_id(i), "manager", {"Hostname": f"h{i}"}, "127.0.0.1",
+                "127.0.0.1:2377", f"127.0.0.1:{i}")} for i in range(MAX_CLIENTS)])
+        except StoreError as err:  # a leader before this one wrote them
+            if err.code != "exists":
+                raise
+    while len(store.list("node")) < MAX_CLIENTS:
         time.sleep(0.05)
 
     class Stub:  # what ControlAPI and the routes use of a Manager and a SwarmNode
@@ -72,16 +83,36 @@ def serve(addr: str, partners: list[str], data_dir: str, sock: str, conn: Connec
 def writer(sock: str, node: str, n: int, conn: Connection) -> None:
     from swarmlet.client import Client
     client = Client(f"unix://{sock}")
+    conn.recv()  # start together
     start = time.perf_counter()
     for i in range(n):
         cur = client.get(f"/nodes/{node}")
         spec = dict(cur["Spec"], Labels={"bench": str(i)})
         client.post(f"/nodes/{cur['ID']}/update", spec, version=cur["Version"]["Index"])
-    conn.send(time.perf_counter() - start)
+    conn.send((start, time.perf_counter()))
+
+
+def run_writers(ctx: Any, sock: str, clients: int, n: int) -> float:
+    """Seconds from the first writer's start to the last one's end."""
+    pipes, procs = [], []
+    for i in range(clients):
+        parent, child = ctx.Pipe()
+        proc = ctx.Process(target=writer, args=(sock, node_id(i), n, child))
+        proc.start()
+        pipes.append(parent)
+        procs.append(proc)
+    time.sleep(0.5)  # every writer imported and connected-ready
+    for parent in pipes:
+        parent.send("go")
+    spans = [parent.recv() for parent in pipes]
+    for proc in procs:
+        proc.join()
+    return max(end for _, end in spans) - min(start for start, _ in spans)
 
 
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 500
+    clients = min(MAX_CLIENTS, int(sys.argv[2]) if len(sys.argv) > 2 else 8)
     ctx = mp.get_context("spawn")
     root = tempfile.mkdtemp(prefix="swarmlet-api-bench-")
     addrs = [f"127.0.0.1:{free_port()}" for _ in range(3)]
@@ -98,14 +129,14 @@ def main() -> None:
         roles = [parent.recv() for _, parent, _ in procs]
         leader = procs[roles.index(True)][2]
         follower = procs[roles.index(False)][2]
-        for label, sock in (("via the leader", leader), ("via a follower", follower)):
-            parent, child = ctx.Pipe()
-            proc = ctx.Process(target=writer, args=(sock, "node2".ljust(25, "0"), n, child))
-            proc.start()
-            secs = parent.recv()
-            proc.join()
-            rows.append((f"node update {label}",
-                         f"{n / secs:,.0f} writes/s ({secs / n * 1000:.2f} ms each)"))
+        for count in (1, clients):
+            for label, sock in (("via the leader", leader), ("via a follower", follower)):
+                secs = run_writers(ctx, sock, count, n)
+                total = n * count
+                who = "1 client" if count == 1 else f"{count} clients at once"
+                rows.append((f"node update {label}, {who}",
+                             f"{total / secs:,.0f} writes/s ({secs / n * 1000:.2f} ms "
+                             f"per client's write)"))
     finally:
         for proc, parent, _ in procs:
             if proc.is_alive():
@@ -115,7 +146,7 @@ def main() -> None:
 
     print(f"API + Raft layers only: 3 RaftStores as processes on 127.0.0.1, the swarm routes "
           f"on a unix socket each, {os.cpu_count()} CPUs (shared: wall-clock figures are "
-          f"noisy; load average {os.getloadavg()[0]:.1f}), N={n} sequential GET + POST")
+          f"noisy; load average {os.getloadavg()[0]:.1f}), N={n} GET + POST per client")
     print_rows(rows, indent="  ")
 
 
