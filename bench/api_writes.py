@@ -32,7 +32,7 @@ MAX_CLIENTS = 32
 
 
 def node_id(i: int) -> str:
-    return f"node{i}".ljust(25, "0")
+    return f"node{i:03d}".ljust(25, "0")
 
 
 def serve(addr: str, partners: list[str], data_dir: str, sock: str, conn: Connection) -> None:
@@ -74,7 +74,8 @@ def serve(addr: str, partners: list[str], data_dir: str, sock: str, conn: Connec
     server = UnixApiServer(Path(sock), router)
     serve_in_thread(server, "api")
     conn.send(store.is_leader())
-    conn.recv()
+    while conn.recv() == "cpu":  # CPU seconds of this process (all its threads) so far
+        conn.send(time.process_time())
     server.shutdown()
     server.server_close()
     store.close()
@@ -84,16 +85,17 @@ def writer(sock: str, node: str, n: int, conn: Connection) -> None:
     from swarmlet.client import Client
     client = Client(f"unix://{sock}")
     conn.recv()  # start together
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for i in range(n):
         cur = client.get(f"/nodes/{node}")
         spec = dict(cur["Spec"], Labels={"bench": str(i)})
         client.post(f"/nodes/{cur['ID']}/update", spec, version=cur["Version"]["Index"])
-    conn.send((start, time.perf_counter()))
+    conn.send((start, time.perf_counter(), time.process_time() - cpu))
 
 
-def run_writers(ctx: Any, sock: str, clients: int, n: int) -> float:
-    """Seconds from the first writer's start to the last one's end."""
+def run_writers(ctx: Any, sock: str, clients: int, n: int) -> tuple[float, float]:
+    """Seconds from the first writer's start to the last one's end, and the writers' CPU
+    seconds."""
     pipes, procs = [], []
     for i in range(clients):
         parent, child = ctx.Pipe()
@@ -107,7 +109,21 @@ def run_writers(ctx: Any, sock: str, clients: int, n: int) -> float:
     spans = [parent.recv() for parent in pipes]
     for proc in procs:
         proc.join()
-    return max(end for _, end in spans) - min(start for start, _ in spans)
+    return (max(end for _, end, _ in spans) - min(start for start, _, _ in spans),
+            sum(cpu for _, _, cpu in spans))
+
+
+def cpu_times(procs: list[tuple[Any, Connection, str]]) -> list[float]:
+    for _, parent, _ in procs:
+        parent.send("cpu")
+    return [parent.recv() for _, parent, _ in procs]
+
+
+def roles_named(roles: list[bool], sock: str, procs: list[tuple[Any, Connection, str]],
+                ) -> list[str]:
+    """Each server's role in a row: leader or follower, '(API)' for the one written to."""
+    return [("leader" if leader else "follower") + (" (API)" if s == sock else "")
+            for leader, (_, _, s) in zip(roles, procs)]
 
 
 def main() -> None:
@@ -131,12 +147,17 @@ def main() -> None:
         follower = procs[roles.index(False)][2]
         for count in (1, clients):
             for label, sock in (("via the leader", leader), ("via a follower", follower)):
-                secs = run_writers(ctx, sock, count, n)
+                before = cpu_times(procs)
+                secs, client_cpu = run_writers(ctx, sock, count, n)
+                used = [b - a for a, b in zip(before, cpu_times(procs))]
                 total = n * count
                 who = "1 client" if count == 1 else f"{count} clients at once"
+                per_write = ", ".join(f"{role} {cpu / total * 1000:.2f}" for role, cpu in
+                                      zip(roles_named(roles, sock, procs), used))
                 rows.append((f"node update {label}, {who}",
-                             f"{total / secs:,.0f} writes/s ({secs / n * 1000:.2f} ms "
-                             f"per client's write)"))
+                             f"{total / secs:,.0f} writes/s ({secs / n * 1000:.2f} ms per "
+                             f"client's write); CPU ms per write: {per_write}, "
+                             f"client {client_cpu / total * 1000:.2f}"))
     finally:
         for proc, parent, _ in procs:
             if proc.is_alive():

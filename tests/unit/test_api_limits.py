@@ -205,7 +205,7 @@ def test_a_body_that_stalls_gets_408(unix_path):
     (b"FOO /nothing HTTP/1.1\r\n\r\n", 404),
     (b"GARBAGE\r\n\r\n", 400),
     (b"GET /_ping HTTP/9.9\r\n\r\n", 400),
-    (b"GET /_ping HTTP/1.1\r\nno colon here\r\n\r\n", 200),  # http.client ignores it
+    (b"GET /_ping HTTP/1.1\r\nno colon here\r\n\r\n", 400),  # as dockerd: malformed header line
     (b"GET /_ping\r\n\r\n", 400),  # HTTP/0.9
     (b"GET * HTTP/1.1\r\n\r\n", 400),
     (b"GET http://[::1/x HTTP/1.1\r\n\r\n", 400),

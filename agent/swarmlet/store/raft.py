@@ -22,6 +22,8 @@ from typing import Any
 from pysyncobj import FAIL_REASON, SyncObj, SyncObjConf, SyncObjConsumer, replicated
 from pysyncobj.utility import TcpUtility, UtilityException
 
+from swarmlet.store import raft_wire
+from swarmlet.store.group_commit import GroupCommit
 from swarmlet.store.objects import clone, now_rfc3339
 from swarmlet.store.recovery import drop_other_members
 from swarmlet.store.state import StoreError, StoreState, View, check_batch
@@ -67,6 +69,7 @@ class _TruncationNoise(logging.Filter):
         return not str(record.msg).startswith("truncating already-applied log entries")
 
 
+raft_wire.install()
 _sync_log = logging.getLogger("pysyncobj.syncobj")
 if not any(isinstance(f, _TruncationNoise) for f in _sync_log.filters):
     _sync_log.addFilter(_TruncationNoise())
@@ -83,15 +86,22 @@ class _Replica(SyncObjConsumer):
         self.state = StoreState()
 
     @replicated
-    def apply_batch(self, batch: list[dict], timestamp: str) -> tuple[str, Any]:
-        # Runs on every replica; must not raise: a failed batch is an ordinary result.
+    def apply_batch(self, batch: list[dict] | tuple[list[dict], ...], timestamp: str) -> Any:
+        """One batch, or a group of them (a tuple: GroupCommit's), each applied on its own:
+        one result per batch. Runs on every replica; must not raise: a failed batch is an
+        ordinary result."""
         with self.lock:
-            try:
-                changes = self.state.apply_changes(batch, timestamp)
-            except StoreError as err:
-                return ("error", (err.code, str(err)))
-            # Under the lock so view_and_watch() sees each change exactly once.
-            self.hub.publish([Event(c.kind, c.op, c.object, c.old) for c in changes])
+            if isinstance(batch, tuple):
+                return [self._apply(one, timestamp) for one in batch]
+            return self._apply(batch, timestamp)
+
+    def _apply(self, batch: list[dict], timestamp: str) -> tuple[str, Any]:
+        try:
+            changes = self.state.apply_changes(batch, timestamp)
+        except StoreError as err:
+            return ("error", (err.code, str(err)))
+        # Under the lock so view_and_watch() sees each change exactly once.
+        self.hub.publish([Event(c.kind, c.op, c.object, c.old) for c in changes])
         return ("ok", [c.object for c in changes])
 
     def _serialize(self) -> dict:
@@ -154,6 +164,7 @@ class RaftStore:
         self._obj = self._start_owned(lambda: SyncObj(self.self_addr, peers, conf,
                                                       consumers=[self._replica]))
         self._closed = False
+        self._group = GroupCommit(self._propose_group, NoLeader)
         self._proposed: set[object] = set()  # sync proposals of this replica not yet answered
         self._wake_tick = getattr(self._obj, "_SyncObj__pipeNotifier", None)
         self._obj.addOnTickCallback(self._commit_alone)
@@ -175,16 +186,20 @@ class RaftStore:
 
     def write(self, batch: list[dict], timeout: float = 10.0) -> list[dict]:
         """Commit a batch through Raft; returns the stored objects in batch order.
-        Raises StoreError from the state machine, NoLeader without leader/quorum in time."""
+        Raises StoreError from the state machine, NoLeader without leader/quorum in time.
+        Writes made at once from several threads share an entry (store/group_commit.py)."""
         check_batch(batch)
-        timestamp = now_rfc3339()  # chosen once by the proposer: replicas stay deterministic
-        res = self._propose(
-            lambda cb: self._replica.apply_batch(batch, timestamp, callback=cb), timeout)
-        status, payload = res
+        status, payload = self._group.submit(batch, timeout)
         if status == "error":
             code, message = payload
             raise StoreError(message, code)
         return clone(payload)
+
+    def _propose_group(self, batches: list[list[dict]], timeout: float) -> list[Any]:
+        timestamp = now_rfc3339()  # chosen once by the proposer: replicas stay deterministic
+        group = tuple(batches)
+        return self._propose(
+            lambda cb: self._replica.apply_batch(group, timestamp, callback=cb), timeout)
 
     def barrier(self, timeout: float = 10.0) -> None:
         """Return once every entry committed before this call is applied here. A new leader

@@ -17,11 +17,11 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
-from email.message import Message
 from typing import Any
 
 from swarmlet.spec.limits import MAX_BODY
 from swarmlet.transport.errors import HttpError
+from swarmlet.transport.http_head import Headers
 
 log = logging.getLogger("swarmlet.api")
 
@@ -43,7 +43,7 @@ TLS_LIMITS = Limits()
 UNIX_LIMITS = Limits(connections=128, per_peer=128)
 
 
-def body_length(headers: Message) -> int:
+def body_length(headers: Headers) -> int:
     """The body's length from Content-Length, checked before a byte of it is read."""
     if headers.get("Transfer-Encoding"):
         raise HttpError(411, "Transfer-Encoding is not supported: send the request body "
