@@ -139,7 +139,8 @@ def make_handler(router: Router, local: bool, limits: Limits,
             return "local" if local else super().address_string()
 
         def log_message(self, format: str, *args: Any) -> None:
-            log.debug("%s %s", self.address_string(), format % args)
+            if log.isEnabledFor(logging.DEBUG):  # every request comes here: format lazily
+                log.debug("%s %s", self.address_string(), format % args)
 
         def _dispatch(self) -> None:
             content_type = "application/json"
