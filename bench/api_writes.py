@@ -8,8 +8,9 @@ Three RaftStores run as processes on 127.0.0.1 (as managers do); each serves the
 process writes N `node update`s (GET for the version, then POST, one kept-alive connection)
 through the leader, then through a follower: the latency of one write after another. Then
 CLIENTS such processes at once, each on a node of its own (as many operators and playbooks
-write at once): the throughput, writes/s counted over all of them. Compare with bench/swarm_api.py, where the same
-writes also wake the dispatcher, the workers and the control loops.
+write at once): the throughput, writes/s counted over all of them. Each row also gives the
+CPU each process spent per write. Compare with bench/swarm_api.py, where the same writes
+also wake the dispatcher, the workers and the control loops.
 """
 
 from __future__ import annotations
@@ -123,7 +124,7 @@ def roles_named(roles: list[bool], sock: str, procs: list[tuple[Any, Connection,
                 ) -> list[str]:
     """Each server's role in a row: leader or follower, '(API)' for the one written to."""
     return [("leader" if leader else "follower") + (" (API)" if s == sock else "")
-            for leader, (_, _, s) in zip(roles, procs)]
+            for leader, (_, _, s) in zip(roles, procs, strict=True)]
 
 
 def main() -> None:
@@ -149,11 +150,12 @@ def main() -> None:
             for label, sock in (("via the leader", leader), ("via a follower", follower)):
                 before = cpu_times(procs)
                 secs, client_cpu = run_writers(ctx, sock, count, n)
-                used = [b - a for a, b in zip(before, cpu_times(procs))]
+                used = [b - a for a, b in zip(before, cpu_times(procs), strict=True)]
                 total = n * count
                 who = "1 client" if count == 1 else f"{count} clients at once"
                 per_write = ", ".join(f"{role} {cpu / total * 1000:.2f}" for role, cpu in
-                                      zip(roles_named(roles, sock, procs), used))
+                                      zip(roles_named(roles, sock, procs), used,
+                                          strict=True))
                 rows.append((f"node update {label}, {who}",
                              f"{total / secs:,.0f} writes/s ({secs / n * 1000:.2f} ms per "
                              f"client's write); CPU ms per write: {per_write}, "
