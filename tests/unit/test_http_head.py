@@ -7,7 +7,7 @@ import io
 import pytest
 
 from swarmlet.transport.errors import HttpError
-from swarmlet.transport.http_head import MAX_HEADERS, read_headers
+from swarmlet.transport.http_head import MAX_HEADERS, parse_request_line, read_headers
 
 
 def test_fields_by_any_case_in_order_with_repeats() -> None:
@@ -39,3 +39,23 @@ def test_what_cannot_be_a_field_is_refused(raw: bytes, status: int) -> None:
 
 def test_a_head_cut_short_ends_the_fields() -> None:
     assert read_headers(io.BytesIO(b"Host: x\r\n")).get("host") == "x"
+
+
+def test_a_request_line_gives_method_target_version_and_keep_alive() -> None:
+    assert parse_request_line(b"POST /nodes/x/update?version=3 HTTP/1.1\r\n") == \
+        ("POST", "/nodes/x/update?version=3", "HTTP/1.1", True)
+    assert parse_request_line(b"GET //info HTTP/1.0\r\n") == ("GET", "/info", "HTTP/1.0", False)
+    assert parse_request_line(b"\r\n") is None
+
+
+@pytest.mark.parametrize("line,message", [
+    (b"GET /_ping\r\n", "HTTP/0.9"),
+    (b"GET / HTTP/1.1 extra\r\n", "Bad request syntax"),
+    (b"GET / HTTX/1.1\r\n", "Bad request version"),
+    (b"GET / HTTP/1.x\r\n", "Bad request version"),
+    (b"GET / HTTP/2.0\r\n", "unsupported HTTP version"),
+])
+def test_a_request_line_that_is_not_one_is_a_400(line: bytes, message: str) -> None:
+    with pytest.raises(HttpError, match=message) as err:
+        parse_request_line(line)
+    assert err.value.status == 400

@@ -60,3 +60,26 @@ def read_headers(rfile: BinaryIO) -> Headers:
         if not sep or not name or not _TOKEN.issuperset(name):
             raise HttpError(400, f"invalid header line {line[:40]!r}: want 'Name: value'")
         fields.append((name, value.strip(" \t\r\n")))
+
+
+def parse_request_line(raw: bytes) -> tuple[str, str, str, bool] | None:
+    """Method, target, version and whether the connection may stay open, as http.server
+    reads a request line (its messages too); None for an empty line (the client left)."""
+    line = str(raw, "iso-8859-1").rstrip("\r\n")
+    words = line.split()
+    if not words:
+        return None
+    if len(words) == 2:
+        raise HttpError(400, "HTTP/0.9 requests are not supported")
+    if len(words) != 3:
+        raise HttpError(400, f"Bad request syntax ({line!r})")
+    method, target, version = words
+    numbers = version[5:].split(".") if version.startswith("HTTP/") else []
+    if len(numbers) != 2 or not all(n.isdigit() and len(n) <= 10 for n in numbers):
+        raise HttpError(400, f"Bad request version ({version!r})")
+    major, minor = int(numbers[0]), int(numbers[1])
+    if major >= 2:
+        raise HttpError(400, f"unsupported HTTP version: Invalid HTTP version ({version[5:]})")
+    if target.startswith("//"):  # as http.server: not a scheme-relative URL
+        target = "/" + target.lstrip("/")
+    return method, target, version, (major, minor) >= (1, 1)
