@@ -13,7 +13,8 @@ import textwrap
 NOT_IN_A_WORKER = ["swarmlet.manager.manager", "swarmlet.manager.loops",
                    "swarmlet.manager.dispatcher.dispatcher", "swarmlet.manager.controlapi.nodes",
                    "swarmlet.store.raft", "pysyncobj", "cryptography", "docker", "requests",
-                   "urllib3", "charset_normalizer", "pyroute2.ndb.main", "pyroute2.ipdb"]
+                   "urllib3", "charset_normalizer", "pyroute2.ndb.main", "pyroute2.ipdb",
+                   "yaml"]  # yaml: only to read a config file (none here)
 
 
 def run(code: str) -> str:
