@@ -1,6 +1,7 @@
 """What a worker's agent loads (bench/agent_idle.py measures its memory): the daemon as it
-starts, before any swarm role, has not imported the manager's parts, the docker SDK with
-requests, nor pyroute2's whole library; each still loads when it is used."""
+starts, before any swarm role, has not imported the manager's parts, the crypto library,
+the docker SDK with requests, nor pyroute2's whole library; each still loads when it is
+used (a worker's key and CSR: tests/unit/test_ca_csr.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ import textwrap
 # Loaded only by a manager (node/swarm.py), by nobody in the agent, or on first use.
 NOT_IN_A_WORKER = ["swarmlet.manager.manager", "swarmlet.manager.loops",
                    "swarmlet.manager.dispatcher.dispatcher", "swarmlet.manager.controlapi.nodes",
-                   "swarmlet.store.raft", "pysyncobj", "docker", "requests", "urllib3",
-                   "charset_normalizer", "pyroute2.ndb.main", "pyroute2.ipdb"]
+                   "swarmlet.store.raft", "pysyncobj", "cryptography", "docker", "requests",
+                   "urllib3", "charset_normalizer", "pyroute2.ndb.main", "pyroute2.ipdb",
+                   "yaml"]  # yaml: only to read a config file (none here)
 
 
 def run(code: str) -> str:

@@ -16,7 +16,8 @@ from swarmlet.api.router import Route, Router
 from swarmlet.api.server import TlsApiServer
 from swarmlet.ca.authority import RootCA
 from swarmlet.ca.identity import NodeIdentity
-from swarmlet.ca.tls import client_context, peer_identity, server_context
+from swarmlet.ca.tls import client_context
+from swarmlet.ca.tls_server import peer_identity, server_context
 from swarmlet.transport.errors import HttpError
 from swarmlet.transport.threads import serve_in_thread
 

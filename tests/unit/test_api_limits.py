@@ -18,7 +18,8 @@ from swarmlet.api.router import Request, Route, Router
 from swarmlet.api.server import Streaming, TlsApiServer, UnixApiServer
 from swarmlet.ca.authority import RootCA
 from swarmlet.ca.node import NodeCertificates, make_csr, new_key
-from swarmlet.ca.tls import client_context, peer_identity, server_context
+from swarmlet.ca.tls import client_context
+from swarmlet.ca.tls_server import peer_identity, server_context
 from swarmlet.transport.limits import MAX_BODY, Limits
 from swarmlet.transport.threads import serve_in_thread
 

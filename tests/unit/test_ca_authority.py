@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from swarmlet.ca.authority import CA_CERT_FILE, CA_KEY_FILE, RootCA
-from swarmlet.ca.identity import NodeIdentity, identity_of
+from swarmlet.ca.identity import NodeIdentity
 from swarmlet.ca.node import (
     NODE_CERT_FILE,
     NODE_KEY_FILE,
@@ -20,6 +20,7 @@ from swarmlet.ca.node import (
     make_csr,
     new_key,
 )
+from swarmlet.ca.subject import identity_of
 from swarmlet.ca.tokens import ca_digest
 from swarmlet.errors import SwarmletError
 

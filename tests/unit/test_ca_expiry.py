@@ -15,7 +15,7 @@ from swarmlet.ca.expiry import (
     node_cert_validity,
 )
 from swarmlet.ca.node import NodeCertificates, make_csr, new_key
-from swarmlet.ca.tls import ServerContextSource
+from swarmlet.ca.tls_server import ServerContextSource
 from swarmlet.errors import SwarmletError
 
 HOUR = 3600 * 10**9

@@ -13,13 +13,8 @@ import pytest
 from swarmlet.ca.authority import RootCA
 from swarmlet.ca.identity import NodeIdentity
 from swarmlet.ca.node import NodeCertificates, make_csr, new_key
-from swarmlet.ca.tls import (
-    client_context,
-    fetch_checked_ca,
-    peer_identity,
-    server_context,
-    unverified_client_context,
-)
+from swarmlet.ca.tls import client_context, fetch_checked_ca, unverified_client_context
+from swarmlet.ca.tls_server import peer_identity, server_context
 from swarmlet.ca.tokens import generate_join_token
 from swarmlet.errors import SwarmletError
 

@@ -7,9 +7,6 @@ managers swarm-root-ca.key (mode 0600). Workers hold only the certificate.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,42 +17,18 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from swarmlet.ca import tokens
-from swarmlet.ca.expiry import DEFAULT_NODE_CERT_EXPIRY
-from swarmlet.ca.identity import NodeIdentity, identity_from_certificate
+from swarmlet.ca.expiry import BACKDATE, DEFAULT_NODE_CERT_EXPIRY
+from swarmlet.ca.files import CA_CERT_FILE, write_atomic
+from swarmlet.ca.identity import NodeIdentity
+from swarmlet.ca.subject import identity_from_certificate, subject_of
 from swarmlet.errors import SwarmletError
 
-CA_CERT_FILE = "swarm-root-ca.crt"
 CA_KEY_FILE = "swarm-root-ca.key"
 
 CA_COMMON_NAME = "swarm-ca"
 CA_VALIDITY = timedelta(days=20 * 365)
 NODE_CERT_VALIDITY = DEFAULT_NODE_CERT_EXPIRY  # the cluster's CAConfig.NodeCertExpiry wins
-# Certificates start an hour in the past so a node whose clock lags still accepts them.
-BACKDATE = timedelta(hours=1)
 MIN_RSA_BITS = 2048
-
-
-def write_atomic(path: Path, data: bytes, mode: int) -> None:
-    """Write a file whole or not at all (tmp + fsync + rename), created with `mode` so a
-    key is never readable by others, not even for a moment."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mkstemp: 0600
-    try:
-        with os.fdopen(fd, "wb") as out:
-            os.fchmod(out.fileno(), mode)
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)  # make the rename itself durable
-    finally:
-        os.close(dir_fd)
 
 
 def _private_key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
@@ -161,7 +134,7 @@ class RootCA:
         not_after = min(now + validity, self.certificate.not_valid_after_utc)
         cert = (
             x509.CertificateBuilder()
-            .subject_name(identity.subject())
+            .subject_name(subject_of(identity))
             .issuer_name(self.certificate.subject)
             .public_key(public)
             .serial_number(x509.random_serial_number())

@@ -10,6 +10,8 @@ from swarmlet.errors import SwarmletError
 
 NANOSECOND = 1e-9
 DEFAULT_NODE_CERT_EXPIRY = timedelta(days=90)
+# Certificates start an hour in the past so a node whose clock lags still accepts them.
+BACKDATE = timedelta(hours=1)
 MIN_NODE_CERT_EXPIRY = timedelta(hours=1)
 TOO_SHORT = "minimum certificate expiry time is 1h0m0s"  # Docker's message
 

@@ -1,14 +1,10 @@
-"""A node's own key material: its key, its certificate and the root CA it trusts.
-
-Files, as Docker keeps them in /var/lib/docker/swarm/certificates:
-swarm-node.key (0600), swarm-node.crt, swarm-root-ca.crt.
-"""
+"""A node's own key material: its key, its certificate and the root CA it trusts, checked
+with the crypto library (files: ca/files.py; when to renew: ca/renewal.py)."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 
@@ -16,17 +12,18 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from swarmlet.ca.authority import BACKDATE, CA_CERT_FILE, RootCA, write_atomic
-from swarmlet.ca.identity import NodeIdentity, identity_from_certificate
+from swarmlet.ca.authority import RootCA
+from swarmlet.ca.files import (
+    CA_CERT_FILE,
+    NODE_CERT_FILE,
+    NODE_KEY_FILE,
+    node_files_exist,
+    save_node_files,
+)
+from swarmlet.ca.identity import NodeIdentity
+from swarmlet.ca.renewal import Validity
+from swarmlet.ca.subject import identity_from_certificate
 from swarmlet.errors import SwarmletError
-
-NODE_KEY_FILE = "swarm-node.key"
-NODE_CERT_FILE = "swarm-node.crt"
-
-# Renew somewhere in this share of the validity, so nodes that joined together do not all
-# renew at once (SwarmKit's thundering-herd guard).
-RENEW_FROM = 0.5
-RENEW_TO = 0.8
 
 
 def new_key() -> bytes:
@@ -83,49 +80,39 @@ class NodeCertificates:
     def identity(self) -> NodeIdentity:
         return identity_from_certificate(self.certificate)
 
+    @cached_property
+    def validity(self) -> Validity:
+        return Validity.of(self.cert_pem)
+
     @property
     def not_before(self) -> datetime:
-        return self.certificate.not_valid_before_utc
+        return self.validity.not_before
 
     @property
     def expires_at(self) -> datetime:
-        return self.certificate.not_valid_after_utc
+        return self.validity.expires_at
 
     @property
     def issued_at(self) -> datetime:
-        """When the certificate was made: NotBefore is backdated by an hour for lagging
-        clocks, which is half the span of a 1-hour certificate."""
-        issued = self.not_before + BACKDATE
-        return issued if issued < self.expires_at else self.not_before
+        return self.validity.issued_at
 
     @property
     def renew_at(self) -> datetime:
-        """A point between 50 % and 80 % of the life since issue, derived from the serial so
-        it is random across nodes yet the same after every restart. (Counted from the
-        backdated NotBefore, a 1-hour certificate would be due at once: renewed at every
-        heartbeat.)"""
-        serial = str(self.certificate.serial_number).encode()
-        fraction = int.from_bytes(hashlib.sha256(serial).digest()[:8], "big") / 2**64
-        share = RENEW_FROM + (RENEW_TO - RENEW_FROM) * fraction
-        return self.issued_at + (self.expires_at - self.issued_at) * share
+        return self.validity.renew_at
 
     def needs_renewal(self, now: datetime | None = None) -> bool:
-        return (now or datetime.now(UTC)) >= self.renew_at
+        return self.validity.needs_renewal(now)
 
     def expired(self, now: datetime | None = None) -> bool:
-        return (now or datetime.now(UTC)) > self.expires_at
+        return self.validity.expired(now)
 
     @staticmethod
     def exist_in(directory: Path) -> bool:
         """Whether the directory holds a node key and certificate (a node that has joined)."""
-        return (directory / NODE_KEY_FILE).is_file() and (directory / NODE_CERT_FILE).is_file()
+        return node_files_exist(directory)
 
     def save(self, directory: Path) -> None:
-        # Each file is atomic, the set is not: a crash between the writes leaves a key and
-        # certificate that do not match, which load() reports clearly.
-        write_atomic(directory / NODE_KEY_FILE, self.key_pem, 0o600)
-        write_atomic(directory / NODE_CERT_FILE, self.cert_pem, 0o644)
-        write_atomic(directory / CA_CERT_FILE, self.ca_pem, 0o644)
+        save_node_files(directory, self.key_pem, self.cert_pem, self.ca_pem)
 
     @classmethod
     def load(cls, directory: Path) -> NodeCertificates:

@@ -14,7 +14,7 @@ import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from swarmlet.ca.authority import write_atomic
+from swarmlet.ca.files import write_atomic
 
 
 @dataclass

@@ -127,7 +127,7 @@ def cmd_leave(args: argparse.Namespace) -> None:
 
 def cmd_client_cert(args: argparse.Namespace) -> None:
     """The key is made here and never leaves this machine; the manager signs its CSR."""
-    from swarmlet.ca.authority import write_atomic
+    from swarmlet.ca.files import write_atomic
     from swarmlet.ca.node import make_csr, new_key
 
     out = Path(args.out)

@@ -19,6 +19,7 @@ from swarmlet.api.router import Router
 from swarmlet.api.server import TlsApiServer, UnixApiServer
 from swarmlet.api.swarm import add_swarm_routes
 from swarmlet.api.system import add_system_routes
+from swarmlet.daemon.memory import TRIM_EVERY, release_free_memory
 from swarmlet.errors import SwarmletError
 from swarmlet.node.config import Config
 from swarmlet.node.swarm import SwarmNode
@@ -90,7 +91,8 @@ class Daemon:
                      self.config.socket, self.config.data_dir)
             for sig in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, lambda s, _f: self.stop(signal.Signals(s).name))
-            self.stopping.wait()
+            while not self.stopping.wait(TRIM_EVERY):
+                release_free_memory()
         finally:
             self.shutdown()
             lock.release()

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import ctypes
 import logging
 import sys
 from pathlib import Path
 
 from swarmlet.daemon.daemon import Daemon
+from swarmlet.daemon.memory import limit_malloc_arenas
 from swarmlet.errors import SwarmletError
 from swarmlet.node.config import DEFAULT_CONFIG_PATH, Config, load_config
 
@@ -24,21 +24,6 @@ def setup_logging(config: Config) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(config.log_level.upper())
-
-
-M_ARENA_MAX = -8  # glibc's mallopt parameter
-
-
-def limit_malloc_arenas(arenas: int = 2) -> None:
-    """glibc gives each thread that allocates an arena of its own (up to 8 per core), each
-    holding freed memory of its own; the agent's ~15 threads are mostly idle and allocate
-    little, so two arenas serve them with less memory kept (bench/agent_idle.py). Set before
-    any thread starts; nothing changes where the C library is not glibc."""
-    try:
-        mallopt = ctypes.CDLL(None).mallopt  # the process's own symbols: its C library's
-    except (OSError, AttributeError):
-        return
-    mallopt(M_ARENA_MAX, arenas)
 
 
 def main(argv: list[str] | None = None) -> int:

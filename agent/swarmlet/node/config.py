@@ -24,8 +24,6 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from swarmlet.errors import SwarmletError
 
 DEFAULT_CONFIG_PATH = Path("/etc/swarmlet/swarmlet.yml")
@@ -131,6 +129,8 @@ def load_config(path: Path = DEFAULT_CONFIG_PATH) -> Config:
         return Config()
     except OSError as exc:
         raise SwarmletError(f"cannot read {path}: {exc.strerror}") from exc
+    import yaml  # only when there is a file to read: a host without one never loads it
+
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:

@@ -3,9 +3,10 @@ and what is restored when the daemon restarts.
 
 State changes are serialised by one lock; the session thread reports role changes here.
 
-The manager's parts (the Raft store, pysyncobj, the control loops, the control API) are
-imported only when this node takes the manager role: a worker never runs them, and they
-are megabytes of its resident memory (bench/agent_idle.py).
+The manager's parts (the Raft store, pysyncobj, the control loops, the control API, the
+root CA and the crypto library) are imported only when this node takes the manager role: a
+worker never runs them, and they are megabytes of its resident memory (bench/agent_idle.py).
+A worker's key and CSR are made in a child process (ca/csr.py).
 """
 
 from __future__ import annotations
@@ -20,17 +21,11 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from swarmlet.ca.authority import RootCA
+from swarmlet.ca.csr import check_issued_for, join_request
+from swarmlet.ca.files import save_node_files
 from swarmlet.ca.identity import MANAGER
-from swarmlet.ca.node import NodeCertificates, make_csr, new_key
 from swarmlet.ca.node_state import NodeFiles, NodeState
-from swarmlet.ca.tls import (
-    ServerContextSource,
-    client_context,
-    fetch_checked_ca,
-    peer_identity,
-    unverified_client_context,
-)
+from swarmlet.ca.tls import client_context, fetch_checked_ca, unverified_client_context
 from swarmlet.ca.tokens import JoinToken, generate_join_token
 from swarmlet.client import Client
 from swarmlet.errors import SwarmletError
@@ -109,6 +104,8 @@ class SwarmNode:
              force_new_cluster: bool, spec: dict[str, Any] | None = None) -> str:
         """`spec`: the SwarmSpec settings to start with (Docker's InitRequest.Spec), over the
         defaults; the heartbeat period defaults to the config file's."""
+        from swarmlet.ca.authority import RootCA
+        from swarmlet.ca.node import NodeCertificates, make_csr, new_key
         from swarmlet.manager.controlapi.host_networks import host_networks
         from swarmlet.manager.controlapi.networks import ingress_network
         from swarmlet.manager.manager import new_raft_key
@@ -193,16 +190,17 @@ class SwarmNode:
                                       else str(offered).encode(), token)
             addr = self._advertise_addr(advertise_addr, host)
             listen_host, api_port = self._listen(listen_addr)
-            key = new_key()
+            key, csr = join_request(ca_pem)
             client = Client(f"tcp://{remote}", tls_context=client_context(None, ca_pem),
                             timeout=30)
             answer = client.post("/ca/join", {
-                "Token": token, "CSR": make_csr(key).decode(), "AdvertiseAddr": addr,
+                "Token": token, "CSR": csr.decode(), "AdvertiseAddr": addr,
                 "ApiPort": api_port, "RaftPort": self.config.raft_port,
                 "Description": self._description(api_port), "Availability": availability})
+            cert = answer["Certificate"].encode()
+            check_issued_for(cert, csr)
             self.files.wipe()
-            NodeCertificates(key, answer["Certificate"].encode(), ca_pem).save(
-                self.files.certs_dir)
+            save_node_files(self.files.certs_dir, key, cert, ca_pem)
             state = NodeState(answer["NodeID"], answer["ClusterID"], answer["Role"], addr,
                               api_port, self.config.raft_port, answer["Managers"],
                               listen_host=listen_host)
@@ -331,6 +329,9 @@ class SwarmNode:
             self.control = None
 
     def _start_tls(self) -> None:
+        from swarmlet.ca.authority import RootCA
+        from swarmlet.ca.tls_server import ServerContextSource, peer_identity
+
         assert self.state is not None
         host = self.state.listen_host
         root = RootCA.load(self.files.certs_dir)

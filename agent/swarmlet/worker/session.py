@@ -13,8 +13,10 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from swarmlet.ca.node import NodeCertificates, make_csr
+from swarmlet.ca.csr import check_issued_for, renewal_request
+from swarmlet.ca.files import CA_CERT_FILE, NODE_CERT_FILE, NODE_KEY_FILE, save_node_files
 from swarmlet.ca.node_state import NodeFiles, NodeState
+from swarmlet.ca.renewal import Validity
 from swarmlet.ca.tls import client_context
 from swarmlet.client import ApiResponseError, Client
 from swarmlet.errors import SwarmletError
@@ -105,7 +107,7 @@ class Session:
             role = answer.get("Role")
             if role and role != self.state.role:
                 self.renew(addr)
-            elif NodeCertificates.load(self.files.certs_dir).needs_renewal():
+            elif self._validity().needs_renewal():
                 self.renew(addr)  # past a random 50-80 % of its life, as SwarmKit does
             return
         self._target = None
@@ -140,13 +142,19 @@ class Session:
             self.state.managers = answer["Managers"]
         return answer
 
+    def _validity(self) -> Validity:
+        return Validity.of((self.files.certs_dir / NODE_CERT_FILE).read_bytes())
+
     def renew(self, addr: str) -> None:
         """Get a certificate for the role the cluster now gives this node."""
-        certs = NodeCertificates.load(self.files.certs_dir)
+        certs_dir = self.files.certs_dir
+        key = (certs_dir / NODE_KEY_FILE).read_bytes()
+        csr = renewal_request(key)
         answer = self.client(addr).post("/ca/renew", {
-            "CSR": make_csr(certs.key_pem).decode(), "RaftPort": self.state.raft_port})
-        NodeCertificates(certs.key_pem, answer["Certificate"].encode(), certs.ca_pem).save(
-            self.files.certs_dir)
+            "CSR": csr.decode(), "RaftPort": self.state.raft_port})
+        cert = answer["Certificate"].encode()
+        check_issued_for(cert, csr)
+        save_node_files(certs_dir, key, cert, (certs_dir / CA_CERT_FILE).read_bytes())
         self._forget_clients()  # the next requests present the new certificate
         log.info("new certificate: role %s", answer["Role"])
         if answer["Role"] != self.state.role:
