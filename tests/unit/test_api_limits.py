@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
+from swarmlet.api.cluster_server import ClusterApiServer
 from swarmlet.api.router import Request, Route, Router
-from swarmlet.api.server import Streaming, TlsApiServer, UnixApiServer
+from swarmlet.api.server import Streaming, UnixApiServer
 from swarmlet.ca.authority import RootCA
 from swarmlet.ca.node import NodeCertificates, make_csr, new_key
 from swarmlet.ca.tls import client_context, peer_identity, server_context
@@ -56,8 +57,6 @@ class FastUnix(UnixApiServer):
     limits = FAST
 
 
-class FastTls(TlsApiServer):
-    limits = FAST
 
 
 @pytest.fixture(scope="module")
@@ -83,9 +82,10 @@ def certs(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def tls_port(certs) -> Iterator[int]:
     root = RootCA.load(certs)
-    server = FastTls(("127.0.0.1", 0), make_router(), server_context(certs),
-                     lambda sock: peer_identity(sock, root),
-                     lambda node_id: {"ID": node_id, "Spec": {"Role": "manager"}})
+    server = ClusterApiServer(("127.0.0.1", 0), make_router(), server_context(certs),
+                              lambda sock: peer_identity(sock, root),
+                              lambda node_id: {"ID": node_id, "Spec": {"Role": "manager"}},
+                              FAST)
     serve_in_thread(server, "test-tls")
     yield server.server_address[1]
     server.shutdown()

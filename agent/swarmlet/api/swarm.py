@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from swarmlet.api.networks import add_network_routes
+from swarmlet.api.results import Parked, PlainText, Streaming
 from swarmlet.api.router import Request, Router, version_param
 from swarmlet.api.secrets import add_secret_routes
-from swarmlet.api.server import PlainText, Streaming
 from swarmlet.manager.controlapi.nodes import ControlAPI
 from swarmlet.manager.controlapi.services import ServiceAPI
 from swarmlet.manager.dispatcher import attachments as network_attachments
@@ -238,7 +238,7 @@ def add_swarm_routes(router: Router, node: SwarmNode) -> None:
          "the changes since the set named by AppliesTo once there are some (long poll of up "
          "to Wait seconds; to the leader)", "node",
          body=AssignmentsRequest, body_required=False, answer=OBJECT)
-    def assignments(request: Request) -> dict[str, Any]:
+    def assignments(request: Request) -> Parked:
         body = request.body
         return manager().dispatcher.assignments(_caller(request), body.get("AppliesTo", ""),
                                                 float(body.get("Wait", 10)))

@@ -17,7 +17,6 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
-from email.message import Message
 from typing import Any
 
 from swarmlet.spec.limits import MAX_BODY
@@ -39,12 +38,17 @@ class Limits:
 
 
 TLS_LIMITS = Limits()
+# The cluster port on one asyncio loop (transport/async_server.py): no thread per
+# connection, so the cap is memory (~60 KB a TLS connection) and file descriptors; every
+# node holds about two connections to the leader (heartbeats, assignments).
+CLUSTER_LIMITS = Limits(connections=16384, per_peer=64)
 # Root only, and one peer ("local"): the overall cap is the one that matters.
 UNIX_LIMITS = Limits(connections=128, per_peer=128)
 
 
-def body_length(headers: Message) -> int:
-    """The body's length from Content-Length, checked before a byte of it is read."""
+def body_length(headers: Any) -> int:
+    """The body's length from Content-Length, checked before a byte of it is read.
+    `headers`: an email.message.Message or transport/http1.Headers (get, get_all)."""
     if headers.get("Transfer-Encoding"):
         raise HttpError(411, "Transfer-Encoding is not supported: send the request body "
                             "with a Content-Length")

@@ -23,6 +23,7 @@ from swarmlet.manager.dispatcher.sessions import Sessions
 from swarmlet.manager.logbroker import LogBroker
 from swarmlet.store.raft import RaftStore
 from swarmlet.store.state import StoreError
+from swarmlet.transport.parked import Parked
 
 log = logging.getLogger("swarmlet.dispatcher")
 
@@ -97,13 +98,15 @@ class Dispatcher:
 
     # --- assignments ----------------------------------------------------------------------
 
-    def assignments(self, identity: NodeIdentity, applies_to: str,
-                    wait: float) -> dict[str, Any]:
+    def assignments(self, identity: NodeIdentity, applies_to: str, wait: float) -> Parked:
         """The calling node's assignments: complete, or the changes since `applies_to`
-        once there are some (a long poll of at most `wait` seconds)."""
+        once there are some (a long poll of at most `wait` seconds, for the server to
+        wait on: transport/parked.py)."""
         if not self.store.is_leader():
-            return {"Leader": self.leader_addr()}
-        return self.sessions.poll(identity.node_id, applies_to, min(max(wait, 0.0), MAX_WAIT))
+            elsewhere = {"Leader": self.leader_addr()}
+            return Parked(lambda: elsewhere, self.sessions.subscribe, 0.0, elsewhere)
+        return self.sessions.parked(identity.node_id, applies_to,
+                                    min(max(wait, 0.0), MAX_WAIT))
 
     def _live(self) -> bool:
         return not self._stopping.is_set() and self.store.is_leader()
