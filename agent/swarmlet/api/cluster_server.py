@@ -5,9 +5,11 @@ without a thread each (SwarmKit's dispatcher serves its gRPC streams the same wa
 On the loop: TLS, the request's head and body, the route, and the access check (the peer's
 certificate is verified once per connection, and again each IDENTITY_RECHECK seconds; the
 store's view of its node at every request, as on the threaded server). In a bounded pool of
-threads: the JSON body, the handler, the JSON answer. A long poll (the assignments of a
-node) waits parked on the loop, woken by the dispatcher (transport/parked_polls.py); a
-stream (`logs -f`) holds one thread of its own pool, up to MAX_STREAMS at once.
+threads: the JSON body, the handler, the JSON answer; a route marked `inline` (heartbeats,
+answered from memory) runs on the loop, without the hop to a thread and back. A long poll
+(the assignments of a node) waits parked on the loop, woken by the dispatcher
+(transport/parked_polls.py); a stream (`logs -f`) holds one thread of its own pool, up to
+MAX_STREAMS at once.
 """
 
 from __future__ import annotations
@@ -78,7 +80,10 @@ class ClusterApiServer(AsyncTlsServer):
         check_access(route.access, False, identity, self.lookup)  # before reading a byte
         raw = await read_body()
         request = Request(head.method, path, params, query, raw, False, identity)
-        result = await self.loop.run_in_executor(self.pool, _call, route, request)
+        if route.inline:
+            result = _call(route, request)  # a heartbeat: from memory, no thread hop
+        else:
+            result = await self.loop.run_in_executor(self.pool, _call, route, request)
         if isinstance(result, Parked):
             return Response(200, await self.polls.wait(result))
         if isinstance(result, Streaming):

@@ -62,6 +62,9 @@ class Route:
     query: Model = NoQuery
     body_required: bool = True
     answer: Any = None  # a success answer, for the OpenAPI document (openapi._answer)
+    # Answers at once, never blocking (no Raft write, no wait): the cluster port runs it on
+    # its loop instead of handing it to a thread (api/cluster_server.py).
+    inline: bool = False
     regex: re.Pattern[str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -94,10 +97,10 @@ class Router:
 
     def add(self, method: str, template: str, summary: str, access: str = "manager",
             body: Model | None = None, query: Model = NoQuery, body_required: bool = True,
-            answer: Any = None) -> Callable[[Handler], Handler]:
+            answer: Any = None, inline: bool = False) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             route = Route(method, template, handler, summary, access, body, query,
-                          body_required, answer)
+                          body_required, answer, inline)
 
             @functools.wraps(handler)
             def validating(request: Request) -> Any:

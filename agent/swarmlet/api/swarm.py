@@ -263,7 +263,7 @@ def add_swarm_routes(router: Router, node: SwarmNode) -> None:
             manager().store, _node_id(request), request.body["EndpointID"])}
 
     @add("POST", "/dispatcher/heartbeat", "A node's heartbeat (to the leader)", "node",
-         body=HeartbeatRequest, body_required=False, answer=OBJECT)
+         body=HeartbeatRequest, body_required=False, answer=OBJECT, inline=True)
     def heartbeat(request: Request) -> dict[str, Any]:
         body = request.body
         return manager().dispatcher.heartbeat(_caller(request), body.get("Addr", ""),

@@ -330,7 +330,7 @@ class SwarmNode:
             self._tls = self.cluster_server((host, self.state.api_port),
                                             ServerContextSource(self.files.certs_dir),
                                             lambda sock: peer_identity(sock, root),
-                                            lambda node_id: store.get("node", node_id))
+                                            lambda node_id: store.peek("node", node_id))
         except OSError as exc:
             raise SwarmletError(f"cannot listen on {host}:{self.state.api_port}: "
                                 f"{exc.strerror}") from exc

@@ -1,6 +1,7 @@
 """The dispatcher (SwarmKit's manager/dispatcher): what a manager does for the nodes.
 
-- heartbeats: liveness of every node, kept in memory on the leader (heartbeats.py);
+- heartbeats: liveness of every node, kept in memory on the leader (heartbeats.py), answered
+  without waiting on Raft (a node that comes up is written in a batch: ready_writer.py);
 - assignments: each node's tasks, networks, services, secrets..., sent as the changes since
   what the node holds, as soon as a committed change concerns it (sessions.py, fed by a
   watch of the store; assignments.py computes them from one view shared by all nodes);
@@ -18,7 +19,8 @@ from typing import Any
 from swarmlet.ca.identity import NodeIdentity
 from swarmlet.manager import tasks
 from swarmlet.manager.dispatcher.assignments import AssignmentView, node_assignments
-from swarmlet.manager.dispatcher.heartbeats import Liveness
+from swarmlet.manager.dispatcher.heartbeats import Liveness, ready_update
+from swarmlet.manager.dispatcher.ready_writer import ReadyWriter
 from swarmlet.manager.dispatcher.sessions import Sessions
 from swarmlet.manager.logbroker import LogBroker
 from swarmlet.store.raft import RaftStore
@@ -46,6 +48,7 @@ class Dispatcher:
         self.managers = managers
         self.leader_addr = leader_addr
         self.liveness = Liveness(store, period)
+        self.ready = ReadyWriter(store)
         self.sessions = Sessions(self._compute, self._live)
         logbroker.on_change = self.sessions.notify
         self._view: AssignmentView | None = None
@@ -62,8 +65,10 @@ class Dispatcher:
 
     def start(self) -> None:
         self._watcher.start()
+        self.ready.start()
 
     def stop(self) -> None:
+        self.ready.stop()
         self._stopping.set()
         self.sessions.notify()
         if self._watcher.is_alive():
@@ -84,7 +89,9 @@ class Dispatcher:
 
     def heartbeat(self, identity: NodeIdentity, addr: str,
                   restarting: bool = False) -> dict[str, Any]:
-        node = self.store.get("node", identity.node_id)
+        """Answered from memory, never waiting on Raft: a node that comes up is marked
+        ready by the ReadyWriter, in a batch."""
+        node = self.store.peek("node", identity.node_id)
         if node is None:
             raise removed(identity.node_id)
         answer: dict[str, Any] = {"Period": self.period, "Interval": self.liveness.interval(),
@@ -92,7 +99,9 @@ class Dispatcher:
         if not self.store.is_leader():
             answer["Leader"] = self.leader_addr()
             return answer
-        self.liveness.heartbeat(identity.node_id, addr, restarting)
+        self.liveness.seen(identity.node_id, restarting)
+        if not restarting and ready_update(node, addr) is not None:
+            self.ready.submit(identity.node_id, addr)
         answer["Role"] = node["Spec"]["Role"]
         return answer
 
