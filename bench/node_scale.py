@@ -48,6 +48,7 @@ from swarmlet.client import Client
 
 CHANGE_EVERY = 10.0  # seconds between two watched changes (attachable networks)
 SETTLE_INTERVALS = 2
+SETTLE_TIMEOUT = 300.0  # seconds after the last join for every node's first assignments
 NET_PREFIX = "nsnet-"
 ADVERTISE = "198.18.0.1"  # where the simulated nodes are: this host, on the underlay bridge
 
@@ -145,14 +146,19 @@ async def simulate(args: argparse.Namespace, managers: Managers) -> dict[str, An
     started = time.monotonic()
     await asyncio.gather(*(one(i) for i in range(args.nodes)))
     joined = time.monotonic() - started
+    progress(f"{args.nodes} nodes joined in {joined:.1f} s")
     while figures.polls < args.nodes:  # every node has its first (complete) assignments
+        if time.monotonic() - started > joined + SETTLE_TIMEOUT:
+            raise SystemExit(f"only {figures.polls} of {args.nodes} nodes got assignments")
         await asyncio.sleep(0.5)
     settled = time.monotonic() - started
+    progress(f"every node has its assignments after {settled:.1f} s")
     await asyncio.sleep(SETTLE_INTERVALS * max(figures.interval, 0.5))
 
     leader, pid = managers.leader_pid()
     cpu_before, sim_before = cpu_seconds(pid), _own_cpu()
     figures.since = window_start = time.monotonic()
+    progress(f"measuring for {args.seconds:.0f} s (leader {leader}, pid {pid})")
     next_change = window_start + 2.0
     while time.monotonic() - window_start < args.seconds:
         if time.monotonic() >= next_change:
@@ -170,6 +176,9 @@ async def simulate(args: argparse.Namespace, managers: Managers) -> dict[str, An
     for task in loops:
         task.cancel()
     await asyncio.gather(*loops, return_exceptions=True)
+    for name in created:  # else dockerd waits long on their driver when the machines go
+        await asyncio.to_thread(managers.client.delete, f"/networks/{name}")
+    await asyncio.sleep(3)  # the agents remove their Docker networks
 
     latencies = [arrived - at for name, at in created.items()
                  for arrived in figures.arrivals.get(name, [])]
@@ -179,6 +188,10 @@ async def simulate(args: argparse.Namespace, managers: Managers) -> dict[str, An
             "beats": figures.beats, "beat_errors": figures.beat_errors,
             "interval": figures.interval, "latencies": latencies, "changes": len(created),
             "reached": reached}
+
+
+def progress(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 def _own_cpu() -> float:
@@ -225,6 +238,7 @@ def main() -> None:
     managers = Managers(machines, args.nodes)
     try:
         managers.start()
+        progress("3 managers up")
         result = asyncio.run(simulate(args, managers))
     finally:
         managers_client = getattr(managers, "client", None)

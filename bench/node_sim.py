@@ -62,6 +62,12 @@ class HttpConnection:
             return status, json.loads(raw) if raw else None
         raise AssertionError("unreachable")
 
+    def retarget(self, addr: str) -> None:
+        """Talk to another manager (the one a follower named as leader) from now on."""
+        self.close()
+        self.host, port = addr.rsplit(":", 1)
+        self.port = int(port)
+
     def close(self) -> None:
         if self.writer is not None:
             self.writer.transport.abort()
@@ -129,6 +135,14 @@ async def beat_forever(node: SimNode, advertise: str, figures: Figures,
     conn = HttpConnection(node.leader, node.context)
     interval = 0.5
     await asyncio.sleep(random.uniform(0, interval))
+    try:
+        await _beats(conn, node, advertise, figures, stop, interval)
+    finally:
+        conn.close()
+
+
+async def _beats(conn: HttpConnection, node: SimNode, advertise: str, figures: Figures,
+                 stop: asyncio.Event, interval: float) -> None:
     while not stop.is_set():
         started = time.monotonic()
         try:
@@ -137,8 +151,7 @@ async def beat_forever(node: SimNode, advertise: str, figures: Figures,
             if status != 200:
                 figures.beat_errors += 1
             elif answer.get("Leader"):
-                conn.close()
-                conn = HttpConnection(answer["Leader"], node.context)
+                conn.retarget(answer["Leader"])
                 continue
             else:
                 interval = float(answer.get("Interval") or interval)
@@ -149,13 +162,20 @@ async def beat_forever(node: SimNode, advertise: str, figures: Figures,
             figures.beat_errors += 1
             took = time.monotonic() - started
         await asyncio.sleep(max(interval - took, 0.05))  # the bench cancels at the end
-    conn.close()
 
 
 async def poll_forever(node: SimNode, figures: Figures, watched: Callable[[str], bool],
                        stop: asyncio.Event) -> None:
     """The assignments' long poll; records when each watched attachable network arrives."""
     conn = HttpConnection(node.leader, node.context)
+    try:
+        await _polls(conn, node, figures, watched, stop)
+    finally:
+        conn.close()
+
+
+async def _polls(conn: HttpConnection, node: SimNode, figures: Figures,
+                 watched: Callable[[str], bool], stop: asyncio.Event) -> None:
     held = ""
     seen: set[str] = set()  # a network arrives again once allocated: the first counts
     while not stop.is_set():
@@ -170,8 +190,7 @@ async def poll_forever(node: SimNode, figures: Figures, watched: Callable[[str],
             await asyncio.sleep(1)
             continue
         if answer.get("Leader"):
-            conn.close()
-            conn = HttpConnection(answer["Leader"], node.context)
+            conn.retarget(answer["Leader"])
             continue
         figures.polls += 1
         held = answer.get("ResultsIn", held)
@@ -185,4 +204,3 @@ async def poll_forever(node: SimNode, figures: Figures, watched: Callable[[str],
             if watched(name) and name not in seen:
                 seen.add(name)
                 figures.arrivals.setdefault(name, []).append(now)
-    conn.close()

@@ -87,7 +87,7 @@ class ClusterApiServer(AsyncTlsServer):
         if isinstance(result, Parked):
             return Response(200, await self.polls.wait(result))
         if isinstance(result, Streaming):
-            return self._stream(result.chunks)
+            return self._stream_answer(result.chunks)
         return result  # type: ignore[no-any-return]
 
     def _identity(self, conn: Connection) -> NodeIdentity | None:
@@ -103,7 +103,7 @@ class ClusterApiServer(AsyncTlsServer):
         conn.cache["identity"] = (identity, now)
         return identity
 
-    def _stream(self, chunks: Iterator[bytes]) -> Response:
+    def _stream_answer(self, chunks: Iterator[bytes]) -> Response:
         if self._streaming >= MAX_STREAMS:
             _close(chunks)
             return json_error(503, f"too many streams open on this manager (at most "

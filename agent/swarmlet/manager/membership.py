@@ -51,10 +51,11 @@ class Membership:
 
     def reconcile_demotions(self) -> None:
         """Managers whose desired role is worker leave Raft; their node loses ManagerStatus."""
-        for node in self.store.list("node"):
-            status: dict[str, Any] | None = node.get("ManagerStatus")
-            if node["Spec"]["Role"] != WORKER or not status:
+        for stored in self.store.view(["node"])[1]["node"]:  # not copied: every tick
+            status: dict[str, Any] | None = stored.get("ManagerStatus")
+            if stored["Spec"]["Role"] != WORKER or not status:
                 continue
+            node = dict(stored)
             raft_addr = status["RaftAddr"]
             if raft_addr in self.store.members():
                 log.info("demoting %s: removing %s from raft", node["ID"], raft_addr)
