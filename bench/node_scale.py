@@ -180,6 +180,7 @@ async def simulate(args: argparse.Namespace, managers: Managers) -> dict[str, An
         await asyncio.to_thread(managers.client.delete, f"/networks/{name}")
     await asyncio.sleep(3)  # the agents remove their Docker networks
 
+    _slowest(figures, window_start, created)
     latencies = [arrived - at for name, at in created.items()
                  for arrived in figures.arrivals.get(name, [])]
     reached = min((len(figures.arrivals.get(n, [])) for n in created), default=0)
@@ -188,6 +189,16 @@ async def simulate(args: argparse.Namespace, managers: Managers) -> dict[str, An
             "beats": figures.beats, "beat_errors": figures.beat_errors,
             "interval": figures.interval, "latencies": latencies, "changes": len(created),
             "reached": reached}
+
+
+def _slowest(figures: Figures, window_start: float, created: dict[str, float]) -> None:
+    """When the slowest beats were sent, beside when the changes were made (to stderr)."""
+    wall_offset = time.time() - time.monotonic()
+    changes = [at - wall_offset - window_start for at in created.values()]
+    slow = sorted(zip(figures.beats, figures.beat_starts, strict=True), reverse=True)[:8]
+    progress("slowest beats (ms @ s into the window): " + ", ".join(
+        f"{took * 1000:.0f}@{at - window_start:.1f}" for took, at in slow)
+        + "; changes at " + ", ".join(f"{c:.1f}" for c in changes))
 
 
 def progress(message: str) -> None:

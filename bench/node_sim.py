@@ -93,6 +93,7 @@ class Figures:
 
     since: float = float("inf")
     beats: list[float] = field(default_factory=list)  # round trips (s) within the window
+    beat_starts: list[float] = field(default_factory=list)  # when each was sent (monotonic)
     beat_errors: int = 0
     polls: int = 0
     # wall time each node received each watched item (AttachableNetworks by name)
@@ -158,6 +159,7 @@ async def _beats(conn: HttpConnection, node: SimNode, advertise: str, figures: F
                 figures.interval = interval
                 if started >= figures.since:
                     figures.beats.append(took)
+                    figures.beat_starts.append(started)
         except (OSError, TimeoutError, asyncio.IncompleteReadError, ssl.SSLError):
             figures.beat_errors += 1
             took = time.monotonic() - started

@@ -57,12 +57,12 @@ def _encode(value: Any) -> bytes:
 class ClusterApiServer(AsyncTlsServer):
     def __init__(self, address: tuple[str, int], router: Router, context: ContextSource,
                  identify: Identify, lookup: NodeLookup | None,
-                 limits: Limits = CLUSTER_LIMITS) -> None:
+                 limits: Limits = CLUSTER_LIMITS, workers: int = WORKERS) -> None:
         super().__init__(address, context, limits, self._handle)
         self.router = router
         self.identify = identify
         self.lookup = lookup
-        self.pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="api-cluster")
+        self.pool = ThreadPoolExecutor(workers, thread_name_prefix="api-cluster")
         self.streams = ThreadPoolExecutor(MAX_STREAMS, thread_name_prefix="api-stream")
         self._streaming = 0
         self.polls = ParkedPolls(self.loop, self.pool, _encode)
