@@ -41,7 +41,7 @@ from typing import Any
 
 from _machines import BenchMachines, print_rows
 from agent_idle import agent_pid, cpu_seconds
-from node_sim import Figures, SimNode, beat_forever, join, poll_forever
+from node_sim import Figures, SimNode, beat_forever, join, poll_forever, watch_lag
 
 from swarmlet.ca.tls import client_context
 from swarmlet.client import Client
@@ -143,6 +143,7 @@ async def simulate(args: argparse.Namespace, managers: Managers) -> dict[str, An
                                                       stop)))
         return node
 
+    loops.append(asyncio.create_task(watch_lag(figures, stop)))
     started = time.monotonic()
     await asyncio.gather(*(one(i) for i in range(args.nodes)))
     joined = time.monotonic() - started
@@ -187,7 +188,8 @@ async def simulate(args: argparse.Namespace, managers: Managers) -> dict[str, An
     return {"nodes": args.nodes, "leader": leader, "joined": joined, "settled": settled,
             "window": window, "leader_cpu": leader_cpu, "sim_cpu": sim_cpu, "load": load,
             "beats": figures.beats, "beat_errors": figures.beat_errors,
-            "interval": figures.interval, "latencies": latencies, "changes": len(created),
+            "interval": figures.interval, "lags": figures.lags, "latencies": latencies,
+            "changes": len(created),
             "reached": reached}
 
 
@@ -227,7 +229,9 @@ def report(r: dict[str, Any], per_peer: int, as_json: bool) -> None:
         ("joined (all nodes)", f"{r['joined']:.1f} s; first assignments after "
                                f"{r['settled']:.1f} s"),
         ("leader CPU", f"{r['leader_cpu']:.1f} % of one core ({r['leader']})"),
-        ("simulator CPU", f"{r['sim_cpu']:.1f} % of one core"),
+        ("simulator CPU", f"{r['sim_cpu']:.1f} % of one core; its loop's lag p99 "
+                          f"{percentile(r['lags'], 99) * 1000:.0f} ms, max "
+                          f"{max(r['lags'], default=0) * 1000:.0f} ms (in every figure below)"),
         ("heartbeat interval", f"{r['interval']:.2f} s (as the leader says)"),
         ("heartbeats", f"{len(r['beats'])} in the window, {r['beat_errors']} failed; "
                        f"p50 {beat_p50:.1f} ms, p99 {beat_p99:.1f} ms"),

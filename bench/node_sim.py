@@ -99,6 +99,17 @@ class Figures:
     # wall time each node received each watched item (AttachableNetworks by name)
     arrivals: dict[str, list[float]] = field(default_factory=dict)
     interval: float = 0.0
+    lags: list[float] = field(default_factory=list)  # this process's loop lag (s), sampled
+
+
+async def watch_lag(figures: Figures, stop: asyncio.Event, every: float = 0.05) -> None:
+    """How late this process's own loop wakes up: what it adds to every round trip it
+    times (it shares the CPUs with the managers)."""
+    while not stop.is_set():
+        before = time.monotonic()
+        await asyncio.sleep(every)
+        if before >= figures.since:
+            figures.lags.append(time.monotonic() - before - every)
 
 
 @dataclass
