@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from _machines import BenchMachines, print_rows
-from agent_idle import agent_pid, cpu_seconds
+from agent_idle import agent_pid, cpu_seconds, memory_kb
 from node_sim import Figures, SimNode, beat_forever, join, poll_forever, watch_lag
 
 from swarmlet.ca.tls import client_context
@@ -171,6 +171,7 @@ async def simulate(args: argparse.Namespace, managers: Managers) -> dict[str, An
     window = time.monotonic() - window_start
     leader_cpu = (cpu_seconds(pid) - cpu_before) / window * 100
     sim_cpu = (_own_cpu() - sim_before) / window * 100
+    leader_rss = memory_kb(pid)["VmRSS"] / 1024
     load = os.getloadavg()
     await asyncio.sleep(min(5.0, args.seconds / 4))  # the last change's stragglers
     stop.set()
@@ -186,7 +187,8 @@ async def simulate(args: argparse.Namespace, managers: Managers) -> dict[str, An
                  for arrived in figures.arrivals.get(name, [])]
     reached = min((len(figures.arrivals.get(n, [])) for n in created), default=0)
     return {"nodes": args.nodes, "leader": leader, "joined": joined, "settled": settled,
-            "window": window, "leader_cpu": leader_cpu, "sim_cpu": sim_cpu, "load": load,
+            "window": window, "leader_cpu": leader_cpu, "leader_rss": leader_rss,
+            "sim_cpu": sim_cpu, "load": load,
             "beats": figures.beats, "beat_errors": figures.beat_errors,
             "interval": figures.interval, "lags": figures.lags, "latencies": latencies,
             "changes": len(created),
@@ -228,7 +230,8 @@ def report(r: dict[str, Any], per_peer: int, as_json: bool) -> None:
     print_rows([
         ("joined (all nodes)", f"{r['joined']:.1f} s; first assignments after "
                                f"{r['settled']:.1f} s"),
-        ("leader CPU", f"{r['leader_cpu']:.1f} % of one core ({r['leader']})"),
+        ("leader CPU", f"{r['leader_cpu']:.1f} % of one core ({r['leader']}); RSS "
+                       f"{r['leader_rss']:.0f} MB"),
         ("simulator CPU", f"{r['sim_cpu']:.1f} % of one core; its loop's lag p99 "
                           f"{percentile(r['lags'], 99) * 1000:.0f} ms, max "
                           f"{max(r['lags'], default=0) * 1000:.0f} ms (in every figure below)"),
