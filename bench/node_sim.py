@@ -22,6 +22,7 @@ from typing import Any
 
 from swarmlet.ca.node import make_csr, new_key
 from swarmlet.ca.tls import client_context
+from swarmlet.transport.async_server import SSL_READ_BUFFER  # noqa: F401 - sets it here too
 
 POLL_WAIT = 30.0
 TIMEOUT = 60.0  # one request, a long poll included

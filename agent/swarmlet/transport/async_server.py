@@ -22,6 +22,7 @@ import json
 import logging
 import ssl
 import threading
+from asyncio import sslproto
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,12 @@ from swarmlet.transport.http1 import MAX_HEAD, RequestHead, oversized, parse_hea
 from swarmlet.transport.limits import ConnectionLimiter, Limits, body_length
 
 log = logging.getLogger("swarmlet.api")
+
+# asyncio gives every TLS connection a 256 KiB read buffer (sslproto.SSLProtocol.max_size),
+# filled at once: 10,000 node connections held 2.5 GB. Two TLS records' worth is plenty for
+# requests of a few hundred bytes; a 4 MiB body is read in more steps.
+SSL_READ_BUFFER = 32 * 1024
+sslproto.SSLProtocol.max_size = SSL_READ_BUFFER
 
 ContextSource = ssl.SSLContext | Callable[[], ssl.SSLContext]
 

@@ -34,20 +34,39 @@ class PeerIndex:
     swarm of thousands, O(addresses) per node instead of O(nodes + tasks)."""
 
     def __init__(self, nodes: list[Obj], tasks: Sequence[Obj],
-                 attachments: Sequence[Obj] = ()) -> None:
+                 attachments: Sequence[Obj] = (), previous: PeerIndex | None = None) -> None:
         self.nodes = nodes
         self.nodes_by_id = {n["ID"]: n for n in nodes}
         self.underlay = {n["ID"]: (n.get("Status") or {}).get("Addr", "") for n in nodes}
         self.holders = [*tasks, *attachments]  # both hold NetworksAttachments
         self._peers: dict[str, list[tuple[str, Obj]]] = {}
+        self._mine: dict[tuple[str, str], list[Obj]] = {}
+        # The previous view's index: a network whose peers did not change keeps the very same
+        # lists, so comparing a node's new Networks with what it was sent costs nothing.
+        self._previous = previous
+        if previous is not None:
+            previous._previous = None  # one step back only: no chain of every view
 
     def peers(self, network_id: str, node_id: str) -> list[Obj]:
-        every = self._peers.get(network_id)
-        if every is None:
-            every = self._peers[network_id] = self._every_peer(network_id)
-        return [peer for owner, peer in every if owner != node_id]
+        mine = self._mine.get((network_id, node_id))
+        if mine is None:
+            every = self._peers.get(network_id)
+            if every is None:
+                every = self._peers[network_id] = self._every_peer(network_id)
+            old = self._previous
+            if old is not None and old._peers.get(network_id) is every:
+                mine = old._mine.get((network_id, node_id))
+            if mine is None:
+                mine = [peer for owner, peer in every if owner != node_id]
+            self._mine[(network_id, node_id)] = mine
+        return mine
 
     def _every_peer(self, network_id: str) -> list[tuple[str, Obj]]:
+        found = self._every_peer_computed(network_id)
+        old = self._previous._peers.get(network_id) if self._previous is not None else None
+        return old if old == found else found
+
+    def _every_peer_computed(self, network_id: str) -> list[tuple[str, Obj]]:
         """(owner node, peer) of every address on the network, by IP. An attachment has no
         Status, so it holds its addresses as long as it exists."""
         found = []

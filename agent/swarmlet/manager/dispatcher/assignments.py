@@ -41,6 +41,7 @@ class AssignmentView:
     services: list[Obj]
     attachments: list[Obj]  # allocated ones
     data: dict[str, list[Obj]]  # sealed secrets and configs
+    previous_peers: assignment_networks.PeerIndex | None = None
     tasks_by_node: dict[str, list[Obj]] = field(init=False)
     nodes_by_id: dict[str, Obj] = field(init=False)
     ingress: str | None = field(init=False)
@@ -59,7 +60,9 @@ class AssignmentView:
                              if (n.get("Spec") or {}).get("Ingress")), None)
         self.attachable = [N.attachment_copy(n) for n in self.networks
                            if n["Spec"].get("Attachable")]
-        self.peers = assignment_networks.PeerIndex(self.nodes, self.tasks, self.attachments)
+        self.peers = assignment_networks.PeerIndex(self.nodes, self.tasks, self.attachments,
+                                                   self.previous_peers)
+        self.previous_peers = None  # only the last view is kept, not a chain of them
 
     def services_on(self, network_ids: frozenset[str]) -> list[Obj]:
         found = self._services.get(network_ids)
@@ -69,7 +72,7 @@ class AssignmentView:
         return found
 
     @classmethod
-    def read(cls, store: StoreReader) -> AssignmentView:
+    def read(cls, store: StoreReader, previous: AssignmentView | None = None) -> AssignmentView:
         """One atomic read of the store, not copied (store/state.py View): the objects are
         the store's own, shared by every node's answer and never changed."""
         kinds = ["node", "task", "network", "service", "attachment",
@@ -78,7 +81,8 @@ class AssignmentView:
         return cls(index, objects["node"], objects["task"], objects["network"],
                    objects["service"],
                    [a for a in objects["attachment"] if NA.is_allocated(a)],
-                   {k: objects[k] for k in assignment_secrets.KINDS})
+                   {k: objects[k] for k in assignment_secrets.KINDS},
+                   previous.peers if previous is not None else None)
 
 
 def node_assignments(view: AssignmentView, node_id: str, data_key: bytes,

@@ -127,7 +127,7 @@ class Dispatcher:
     def _current_view(self) -> AssignmentView:
         with self._view_lock:
             if self._view is None or self._view.index != self.store.index:
-                self._view = AssignmentView.read(self.store)
+                self._view = AssignmentView.read(self.store, self._view)
             return self._view
 
     # --- task status ----------------------------------------------------------------------
