@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import random
@@ -154,6 +155,7 @@ async def simulate(args: argparse.Namespace, managers: Managers) -> dict[str, An
         await asyncio.sleep(0.5)
     settled = time.monotonic() - started
     progress(f"every node has its assignments after {settled:.1f} s")
+    gc.freeze()  # thousands of nodes' objects: a full collection of them stalled the loop
     await asyncio.sleep(SETTLE_INTERVALS * max(figures.interval, 0.5))
 
     leader, pid = managers.leader_pid()
