@@ -237,8 +237,9 @@ def report(r: dict[str, Any], per_peer: int, as_json: bool) -> None:
         ("simulator CPU", f"{r['sim_cpu']:.1f} % of one core; its loop's lag p99 "
                           f"{percentile(r['lags'], 99) * 1000:.0f} ms, max "
                           f"{max(r['lags'], default=0) * 1000:.0f} ms (in every figure below)"),
-        ("heartbeat interval", f"{r['interval']:.2f} s (as the leader says)"),
-        ("heartbeats", f"{len(r['beats'])} in the window, {r['beat_errors']} failed; "
+        ("heartbeats", f"{len(r['beats'])} in the window ({len(r['beats']) / r['window']:.0f}"
+                       f"/s; the leader asked for one per {r['interval']:.2f} s at most), "
+                       f"{r['beat_errors']} failed; "
                        f"p50 {beat_p50:.1f} ms, p99 {beat_p99:.1f} ms"),
         ("assignment latency", f"{r['changes']} changes, each reached at least "
                                f"{r['reached']} of {r['nodes']} nodes; p50 {assign_p50:.0f} "

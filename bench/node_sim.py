@@ -99,7 +99,7 @@ class Figures:
     polls: int = 0
     # wall time each node received each watched item (AttachableNetworks by name)
     arrivals: dict[str, list[float]] = field(default_factory=dict)
-    interval: float = 0.0
+    interval: float = 0.0  # the longest a leader asked for
     lags: list[float] = field(default_factory=list)  # this process's loop lag (s), sampled
 
 
@@ -168,7 +168,7 @@ async def _beats(conn: HttpConnection, node: SimNode, advertise: str, figures: F
                 continue
             else:
                 interval = float(answer.get("Interval") or interval)
-                figures.interval = interval
+                figures.interval = max(figures.interval, interval)
                 if started >= figures.since:
                     figures.beats.append(took)
                     figures.beat_starts.append(started)
