@@ -6,7 +6,8 @@ On the loop: TLS, the request's head and body, the route, and the access check (
 certificate is verified once per connection, and again each IDENTITY_RECHECK seconds; the
 store's view of its node at every request, as on the threaded server). In a bounded pool of
 threads: the JSON body, the handler, the JSON answer; a route marked `inline` (heartbeats,
-answered from memory) runs on the loop, without the hop to a thread and back. A long poll
+answered from memory; assignments, which only park a poll) runs on the loop, without the
+hop to a thread and back: after a change every node polls again at once. A long poll
 (the assignments of a node) waits parked on the loop, woken by the dispatcher
 (transport/parked_polls.py); a stream (`logs -f`) holds one thread of its own pool, up to
 MAX_STREAMS at once.

@@ -237,7 +237,7 @@ def add_swarm_routes(router: Router, node: SwarmNode) -> None:
     @add("POST", "/dispatcher/assignments", "The calling node's assignments: complete, or "
          "the changes since the set named by AppliesTo once there are some (long poll of up "
          "to Wait seconds; to the leader)", "node",
-         body=AssignmentsRequest, body_required=False, answer=OBJECT)
+         body=AssignmentsRequest, body_required=False, answer=OBJECT, inline=True)
     def assignments(request: Request) -> Parked:
         body = request.body
         return manager().dispatcher.assignments(_caller(request), body.get("AppliesTo", ""),
