@@ -31,6 +31,7 @@ import argparse
 import asyncio
 import gc
 import json
+import math
 import os
 import random
 import resource
@@ -221,8 +222,8 @@ def report(r: dict[str, Any], per_peer: int, as_json: bool) -> None:
     assign_p50, assign_p99 = (percentile(r["latencies"], p) * 1000 for p in (50, 99))
     if as_json:
         print(json.dumps({"nodes": r["nodes"], "leader_cpu_percent": round(r["leader_cpu"], 1),
-                          "heartbeat_p99_ms": round(beat_p99, 1),
-                          "assignment_p99_ms": round(assign_p99, 1)}))
+                          "heartbeat_p99_ms": _number(beat_p99),
+                          "assignment_p99_ms": _number(assign_p99)}))
         return
     load = r["load"]
     print(f"node scale: {r['nodes']} simulated nodes (one asyncio process, mutual TLS, a "
@@ -245,6 +246,11 @@ def report(r: dict[str, Any], per_peer: int, as_json: bool) -> None:
                                f"{r['reached']} of {r['nodes']} nodes; p50 {assign_p50:.0f} "
                                f"ms, p99 {assign_p99:.0f} ms"),
     ], indent="  ")
+
+
+def _number(value: float) -> float | None:
+    """Rounded; None (JSON null) when nothing was measured."""
+    return None if math.isnan(value) else round(value, 1)
 
 
 def main() -> None:
