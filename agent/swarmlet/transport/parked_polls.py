@@ -11,6 +11,7 @@ computes an answer; a poll whose deadline passes gets its `unchanged` answer fro
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -38,8 +39,12 @@ class _Group:
         self.new: set[_Poll] = set()
         self.everyone = False  # a wakeup came: ask every poll, not only the new ones
         self.running = False
-        loop = owner.loop
-        self.unsubscribe = subscribe(lambda: loop.call_soon_threadsafe(self.wake))
+        self.unsubscribe = subscribe(self._woken)
+
+    def _woken(self) -> None:
+        """From the notifying thread. A closed loop (the server stopped first) wakes no one."""
+        with contextlib.suppress(RuntimeError):
+            self.owner.loop.call_soon_threadsafe(self.wake)
 
     def wake(self) -> None:
         self.everyone = True
