@@ -111,3 +111,18 @@ def test_nodes_coming_up_are_marked_ready_in_one_batch():
     assert store.get("node", "n3")["Status"] == {"State": "ready", "Addr": "198.18.0.3"}
     assert store.get("node", "n1")["Status"]["Addr"] == "198.18.0.9"
     assert ready.flush() == 0 and store.writes == writes + 1
+
+
+def test_a_node_that_just_joined_is_not_down_before_its_first_beat():
+    store, clock, liveness = world()
+    clock.now += 60  # the leader has led for long
+    liveness.check_liveness()
+    store.create("node", {"ID": "n4", "Spec": {"Role": "worker"},
+                          "Status": {"State": "ready", "Addr": "198.18.0.4"}})  # as joined
+    liveness.check_liveness()
+    clock.now += 1.0
+    liveness.check_liveness()
+    assert state(store, "n4") == "ready"
+    clock.now += down_after(5)  # and it never beat
+    liveness.check_liveness()
+    assert state(store, "n4") == "down"

@@ -102,7 +102,10 @@ class Liveness:
             if node.get("Status", {}).get("State") != "ready":
                 continue
             with self._lock:
-                seen = max(self._last_seen.get(node["ID"], 0.0), since_leading)
+                # A node just joined is ready before its first beat: its time starts when
+                # this loop first sees it (else every join cost a Down and a Ready).
+                first = self._last_seen.setdefault(node["ID"], now)
+                seen = max(first, since_leading)
                 grace = self._restarting.get(node["ID"], 0.0)
             if now - seen > silent_for and now > grace:
                 node = {**node, "Status": {**node["Status"], "State": "down",
