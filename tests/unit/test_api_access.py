@@ -12,8 +12,8 @@ import pytest
 from test_ca_tls import node_dir  # one way to make a node's certificate files
 
 from swarmlet.api.access import check_access
+from swarmlet.api.cluster_server import ClusterApiServer
 from swarmlet.api.router import Route, Router
-from swarmlet.api.server import TlsApiServer
 from swarmlet.ca.authority import RootCA
 from swarmlet.ca.identity import NodeIdentity
 from swarmlet.ca.tls import client_context
@@ -89,7 +89,7 @@ def cluster(tmp_path_factory) -> Iterator[tuple[int, RootCA, Path]]:
                                  ("GET", "/nodes", "manager"), ("GET", "/ca/root", "public")):
         router.routes.append(Route(method, path, lambda _: {"ok": True}, path, access))
     server_certs = node_dir(root, base / "mgr", "mgr", "manager")
-    server = TlsApiServer(("127.0.0.1", 0), router, server_context(server_certs),
+    server = ClusterApiServer(("127.0.0.1", 0), router, server_context(server_certs),
                           lambda sock: peer_identity(sock, root), lookup)
     serve_in_thread(server, "test-access")
     yield server.server_address[1], root, base

@@ -14,8 +14,10 @@ from typing import Any
 
 import pytest
 
+from swarmlet.api.cluster_server import ClusterApiServer
+from swarmlet.api.results import Parked
 from swarmlet.api.router import Request, Route, Router
-from swarmlet.api.server import Streaming, TlsApiServer, UnixApiServer
+from swarmlet.api.server import Streaming, UnixApiServer
 from swarmlet.ca.authority import RootCA
 from swarmlet.ca.node import NodeCertificates, make_csr, new_key
 from swarmlet.ca.tls import client_context
@@ -25,6 +27,26 @@ from swarmlet.transport.threads import serve_in_thread
 
 FAST = Limits(idle=0.4, body=0.4, write=2.0, handshake=0.4, connections=8, per_peer=4)
 SLOW_ANSWER = 1.0  # longer than every read timeout of FAST
+
+
+class Waker:
+    """What a dispatcher is to its long polls: callbacks to call when something changed."""
+
+    def __init__(self) -> None:
+        self.woken = False
+        self.callbacks: list[Callable[[], None]] = []
+
+    def subscribe(self, callback: Callable[[], None]) -> Callable[[], None]:
+        self.callbacks.append(callback)
+        return lambda: self.callbacks.remove(callback)
+
+    def wake(self) -> None:
+        self.woken = True
+        for callback in list(self.callbacks):
+            callback()
+
+
+WAKER = Waker()
 
 
 def make_router() -> Router:
@@ -46,7 +68,13 @@ def make_router() -> Router:
                 yield word
         return Streaming(chunks())
 
+    def park(request: Request) -> Parked:
+        wait = float(request.query.get("wait", "5"))
+        return Parked(lambda: {"Woken": True} if WAKER.woken else None, WAKER.subscribe,
+                      time.monotonic() + wait, {"Woken": False})
+
     add("GET", "/_ping", "public", lambda _: "OK")
+    add("POST", "/park", "node", park)
     add("POST", "/echo", "manager", lambda r: r.body)
     add("POST", "/poll", "node", poll)
     add("GET", "/stream", "node", stream)
@@ -57,8 +85,6 @@ class FastUnix(UnixApiServer):
     limits = FAST
 
 
-class FastTls(TlsApiServer):
-    limits = FAST
 
 
 @pytest.fixture(scope="module")
@@ -84,9 +110,10 @@ def certs(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def tls_port(certs) -> Iterator[int]:
     root = RootCA.load(certs)
-    server = FastTls(("127.0.0.1", 0), make_router(), server_context(certs),
-                     lambda sock: peer_identity(sock, root),
-                     lambda node_id: {"ID": node_id, "Spec": {"Role": "manager"}})
+    server = ClusterApiServer(("127.0.0.1", 0), make_router(), server_context(certs),
+                              lambda sock: peer_identity(sock, root),
+                              lambda node_id: {"ID": node_id, "Spec": {"Role": "manager"}},
+                              FAST, workers=1)  # one thread: parked polls must not hold it
     serve_in_thread(server, "test-tls")
     yield server.server_address[1]
     server.shutdown()
@@ -201,7 +228,7 @@ def test_a_body_that_stalls_gets_408(unix_path):
         assert time.monotonic() - start < FAST.body + 1
 
 
-@pytest.mark.parametrize("raw,status", [
+MALFORMED = [
     (b"FOO /_ping HTTP/1.1\r\n\r\n", 405),
     (b"FOO /nothing HTTP/1.1\r\n\r\n", 404),
     (b"GARBAGE\r\n\r\n", 400),
@@ -214,7 +241,10 @@ def test_a_body_that_stalls_gets_408(unix_path):
     (b"GET /_ping HTTP/1.1\r\nX: " + b"a" * 70000 + b"\r\n\r\n", 431),
     (b"GET /_ping HTTP/1.1\r\n" + b"X: a\r\n" * 200 + b"\r\n", 431),
     (b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\n\r\n", 414),
-])
+]
+
+
+@pytest.mark.parametrize("raw,status", MALFORMED)
 def test_malformed_requests_get_a_4xx_never_a_5xx(unix_path, raw, status):
     answer = exchange(unix_path, raw)
     assert status_of(answer) == status, answer
@@ -296,3 +326,77 @@ def test_tls_caps_connections_per_peer(tls_port, certs):
     with tls_conn(tls_port, certs) as sock:
         sock.sendall(b"GET /_ping HTTP/1.1\r\nConnection: close\r\n\r\n")
         assert status_of(read_all(sock)) == 200
+
+
+def tls_exchange(port: int, certs: Path, raw: bytes) -> bytes:
+    with tls_conn(port, certs) as sock:
+        sock.sendall(raw)
+        return read_all(sock)
+
+
+@pytest.mark.parametrize("raw,status", MALFORMED)
+def test_tls_malformed_requests_get_the_same_4xx(tls_port, certs, raw, status):
+    answer = tls_exchange(tls_port, certs, raw)
+    assert status_of(answer) == status, answer
+    if status != 200:
+        assert message_of(answer)
+
+
+def test_tls_headers_sent_slowly_and_idle_connections_are_cut_off(tls_port, certs):
+    with tls_conn(tls_port, certs) as sock:
+        start = time.monotonic()
+        sock.sendall(b"GET /_ping HTTP/1.1\r\n")
+        try:
+            for byte in b"X-Slow: 1234567890\r\n":
+                sock.sendall(bytes([byte]))
+                time.sleep(0.1)
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+            pass
+        assert read_all(sock) == b""
+        assert time.monotonic() - start < FAST.idle + 2.5
+    with tls_conn(tls_port, certs) as sock:
+        start = time.monotonic()
+        assert read_all(sock) == b""
+        assert time.monotonic() - start < FAST.idle + 1
+
+
+def test_tls_keep_alive_and_a_stream(tls_port, certs):
+    with tls_conn(tls_port, certs) as sock:
+        for n in range(3):
+            body = json.dumps({"n": n}).encode()
+            sock.sendall(b"POST /echo HTTP/1.1\r\nContent-Length: %d\r\n\r\n%s"
+                         % (len(body), body))
+            answer = sock.recv(65536)
+            assert status_of(answer) == 200 and answer.endswith(body)
+    answer = tls_exchange(tls_port, certs, b"GET /stream HTTP/1.1\r\n\r\n")
+    assert b"3\r\none\r\n3\r\ntwo\r\n0\r\n\r\n" in answer
+
+
+def test_tls_parked_polls_hold_no_thread_and_answer_when_woken(tls_port, certs):
+    WAKER.woken = False
+    polls = [tls_conn(tls_port, certs) for _ in range(FAST.per_peer - 1)]
+    try:
+        for sock in polls:
+            sock.sendall(b"POST /park HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}")
+        time.sleep(FAST.idle + 0.2)  # parked past the read limits: not cut off
+        # The server's only handler thread is free while they wait.
+        answer = tls_exchange(tls_port, certs, b"POST /echo HTTP/1.1\r\nContent-Length: 2"
+                                               b"\r\nConnection: close\r\n\r\n{}")
+        assert status_of(answer) == 200
+        WAKER.wake()
+        for sock in polls:
+            answer = sock.recv(65536)
+            assert status_of(answer) == 200 and answer.endswith(b'{"Woken": true}')
+    finally:
+        for sock in polls:
+            sock.close()
+
+
+def test_tls_a_parked_poll_ends_unchanged_at_its_deadline(tls_port, certs):
+    WAKER.woken = False
+    with tls_conn(tls_port, certs) as sock:
+        start = time.monotonic()
+        sock.sendall(b"POST /park?wait=0.3 HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}")
+        answer = sock.recv(65536)
+        assert answer.endswith(b'{"Woken": false}')
+        assert 0.25 < time.monotonic() - start < 2

@@ -21,12 +21,14 @@ def test_missing_file_gives_the_defaults(tmp_path):
 def test_a_full_file_is_read(tmp_path):
     path = tmp_path / "swarmlet.yml"
     path.write_text("advertise_addr: 198.18.0.2\nlisten_addr: 198.18.0.2:4000\n"
-                    "data_dir: /srv/swarmlet\nlog_level: debug\nheartbeat_period: 1.5\n")
+                    "data_dir: /srv/swarmlet\nlog_level: debug\nheartbeat_period: 1.5\n"
+                    "cluster_connections_per_peer: 200\n")
     config = load_config(path)
     assert config.advertise_addr == "198.18.0.2"
     assert config.listen_host_port == ("198.18.0.2", 4000)
     assert config.data_dir == Path("/srv/swarmlet")
     assert config.heartbeat_period == 1.5
+    assert config.cluster_connections_per_peer == 200
 
 
 @pytest.mark.parametrize(
@@ -40,6 +42,8 @@ def test_a_full_file_is_read(tmp_path):
         ({"advertise_addr": "foo"}, 'invalid address "foo"'),
         ({"log_level": "loud"}, "log_level must be one of"),
         ({"heartbeat_period": 0}, "heartbeat_period must be more than 0"),
+        ({"cluster_connections_per_peer": 0}, "cluster_connections_per_peer must be at least"),
+        ({"cluster_connections_per_peer": "many"}, "cluster_connections_per_peer must be int"),
     ],
 )
 def test_bad_settings_are_named(data, message):

@@ -93,3 +93,36 @@ def test_a_follower_marks_nobody_down():
     clock.now += 60
     liveness.check_liveness()
     assert state(store, "n1") == state(store, "n2") == "ready"
+
+
+def test_nodes_coming_up_are_marked_ready_in_one_batch():
+    from swarmlet.manager.dispatcher.ready_writer import ReadyWriter
+
+    store, _, _ = world()
+    store.create("node", {"ID": "n3", "Spec": {"Role": "worker"},
+                          "Status": {"State": "down"}})
+    writes = store.writes
+    ready = ReadyWriter(store)
+    ready.submit("n3", "198.18.0.3")
+    ready.submit("n1", "198.18.0.9")  # a new address
+    ready.submit("n2", "198.18.0.2")  # nothing new: not written
+    assert ready.flush() == 2
+    assert store.writes == writes + 1
+    assert store.get("node", "n3")["Status"] == {"State": "ready", "Addr": "198.18.0.3"}
+    assert store.get("node", "n1")["Status"]["Addr"] == "198.18.0.9"
+    assert ready.flush() == 0 and store.writes == writes + 1
+
+
+def test_a_node_that_just_joined_is_not_down_before_its_first_beat():
+    store, clock, liveness = world()
+    clock.now += 60  # the leader has led for long
+    liveness.check_liveness()
+    store.create("node", {"ID": "n4", "Spec": {"Role": "worker"},
+                          "Status": {"State": "ready", "Addr": "198.18.0.4"}})  # as joined
+    liveness.check_liveness()
+    clock.now += 1.0
+    liveness.check_liveness()
+    assert state(store, "n4") == "ready"
+    clock.now += down_after(5)  # and it never beat
+    liveness.check_liveness()
+    assert state(store, "n4") == "down"

@@ -55,3 +55,19 @@ def test_one_model_per_name(document) -> None:
     schemas = document["components"]["schemas"]
     assert "Constraints" in schemas["Placement"]["properties"]
     assert "Nodes" in schemas["PlannedPlacement"]["properties"]
+
+
+def test_exact_paths_route_as_the_templates_do():
+    from swarmlet.api.router import Route, Router
+    from swarmlet.transport.errors import HttpError
+
+    router = Router()
+    for method, path in (("POST", "/things/create"), ("GET", "/things/{id}"),
+                         ("GET", "/things")):
+        router.routes.append(Route(method, path, lambda _: None, path, "public"))
+    assert router.match("POST", "/things/create")[0].template == "/things/create"
+    assert router.match("GET", "/things/create")[1] == {"id": "create"}
+    assert router.match("GET", "/things")[0].template == "/things"
+    with pytest.raises(HttpError) as exc:
+        router.match("DELETE", "/things")
+    assert exc.value.status == 405

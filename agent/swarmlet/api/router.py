@@ -62,6 +62,9 @@ class Route:
     query: Model = NoQuery
     body_required: bool = True
     answer: Any = None  # a success answer, for the OpenAPI document (openapi._answer)
+    # Answers at once, never blocking (no Raft write, no wait): the cluster port runs it on
+    # its loop instead of handing it to a thread (api/cluster_server.py).
+    inline: bool = False
     regex: re.Pattern[str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -91,13 +94,14 @@ def _what(model: Model) -> str:
 class Router:
     def __init__(self) -> None:
         self.routes: list[Route] = []
+        self._exact: tuple[int, dict[tuple[str, str], Route]] = (0, {})
 
     def add(self, method: str, template: str, summary: str, access: str = "manager",
             body: Model | None = None, query: Model = NoQuery, body_required: bool = True,
-            answer: Any = None) -> Callable[[Handler], Handler]:
+            answer: Any = None, inline: bool = False) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             route = Route(method, template, handler, summary, access, body, query,
-                          body_required, answer)
+                          body_required, answer, inline)
 
             @functools.wraps(handler)
             def validating(request: Request) -> Any:
@@ -109,7 +113,26 @@ class Router:
 
         return register
 
+    def _exact_routes(self) -> dict[tuple[str, str], Route]:
+        """(method, path) → route for templates without parameters that no earlier route
+        also matches: a dict lookup for the hot paths (heartbeats, assignments) instead of
+        a regex per route. Rebuilt when routes are added."""
+        count, exact = self._exact
+        if count != len(self.routes):
+            exact = {}
+            for i, route in enumerate(self.routes):
+                if "{" in route.template:
+                    continue
+                if not any(r.method == route.method and r.regex.match(route.template)
+                           for r in self.routes[:i]):
+                    exact.setdefault((route.method, route.template), route)
+            self._exact = (len(self.routes), exact)
+        return exact
+
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
+        route = self._exact_routes().get((method, path))
+        if route is not None:
+            return route, {}
         allowed = False
         for route in self.routes:
             m = route.regex.match(path)

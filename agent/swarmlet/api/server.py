@@ -1,4 +1,5 @@
-"""HTTP servers for the API: one on the unix socket, one on TCP with mutual TLS.
+"""The API's server on the unix socket: a thread per connection (http.server). The
+cluster port's, over mutual TLS, is api/cluster_server.py; both refuse the same requests.
 
 Handlers get a Request and return a JSON-able value (or raise HttpError); the server checks
 access before calling them (api/access.py: the route's level, the peer's certificate, the
@@ -11,50 +12,33 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import socket
 import socketserver
-import ssl
 import time
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler
 from io import BufferedReader
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from swarmlet.api.access import NodeLookup, check_access
+from swarmlet.api.results import Parked, PlainText, Streaming, wait_parked
 from swarmlet.api.router import Request, Router
 from swarmlet.api.statuses import http_status
-from swarmlet.ca.identity import NodeIdentity
 from swarmlet.errors import SwarmletError
 from swarmlet.transport.errors import HttpError
-from swarmlet.transport.http_head import parse_request_line, read_headers
+from swarmlet.transport.http1 import read_head
 from swarmlet.transport.limits import (
     MAX_BODY,
-    TLS_LIMITS,
     UNIX_LIMITS,
     DeadlineReader,
-    LimitedThreadingMixIn,
     Limits,
     body_length,
 )
 from swarmlet.transport.unix_server import UnixSocketServer
 
-__all__ = ["MAX_BODY", "PlainText", "Streaming", "TlsApiServer", "UnixApiServer"]
+__all__ = ["MAX_BODY", "PlainText", "Streaming", "UnixApiServer", "split_target"]
 
 log = logging.getLogger("swarmlet.api")
-
-
-class PlainText(str):
-    """A handler result sent as text/plain (for /_ping, as Docker's)."""
-
-
-class Streaming:
-    """A handler result sent as it is produced (chunked text/plain), such as `logs -f`.
-    If the client goes away, the iterator is closed, so its cleanup runs."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self.chunks = chunks
 
 
 def _json_error(status: int, message: str) -> tuple[int, bytes]:
@@ -62,7 +46,6 @@ def _json_error(status: int, message: str) -> tuple[int, bytes]:
 
 
 def make_handler(router: Router, local: bool, limits: Limits,
-                 identify: Callable[[ssl.SSLSocket], NodeIdentity | None] | None = None,
                  lookup: NodeLookup | None = None) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -99,24 +82,25 @@ def make_handler(router: Router, local: bool, limits: Limits,
                 self._answer(*_json_error(code, reason))
 
         def parse_request(self) -> bool:
-            """http.server's, without its email parser (~20 µs a request even for an
-            empty head): the line and fields are read by transport/http_head.py."""
+            """http.server's, with the head parsed as the cluster port parses it
+            (transport/http1.py), never by http.server's email parser."""
             self.command, self.close_connection = None, True
             self.request_version = "HTTP/1.1"  # how errors are answered, until known
             self.requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+            if not self.requestline.strip():
+                return False  # an empty line: the client has nothing to ask
             try:
-                parsed = parse_request_line(self.raw_requestline)
-                if parsed is None:
-                    return False
-                self.command, self.path, self.request_version, keep_alive = parsed
-                self.headers = read_headers(self.rfile)  # type: ignore[assignment]
+                head = read_head(self.raw_requestline, self.rfile)
             except HttpError as exc:
                 self.send_error(exc.status, exc.message)
                 return False
-            connection = (self.headers.get("Connection") or "").lower()
-            self.close_connection = connection == "close" or \
-                (not keep_alive and connection != "keep-alive")
-            if (self.headers.get("Expect") or "").lower() == "100-continue" and keep_alive:
+            self.command, self.path, self.request_version = head.method, head.target, \
+                head.version
+            if self.path.startswith("//"):  # as http.server: not a scheme-relative URL
+                self.path = "/" + self.path.lstrip("/")
+            self.headers = head.headers  # type: ignore[assignment]
+            self.close_connection = not head.keep_alive
+            if head.expects_continue and head.version == "HTTP/1.1":
                 return self.handle_expect_100()
             return True
 
@@ -140,16 +124,16 @@ def make_handler(router: Router, local: bool, limits: Limits,
             body_read = False
             try:
                 length = body_length(self.headers)
-                path, query = _split_target(self.path)
+                path, query = split_target(self.path)
                 route, params = router.match(self.command, path)
                 identity = None
-                if not local and identify is not None and route.access != "public":
-                    identity = _identify(identify, self.connection)
                 check_access(route.access, local, identity, lookup)
                 body = self._body(length)
                 body_read = True
                 request = Request(self.command, path, params, query, body, local, identity)
                 result = route.handler(request)
+                if isinstance(result, Parked):
+                    result = wait_parked(result)
                 self.connection.settimeout(limits.write)
                 if isinstance(result, Streaming):
                     self._stream(result)
@@ -219,7 +203,7 @@ def make_handler(router: Router, local: bool, limits: Limits,
     return Handler
 
 
-def _split_target(target: str) -> tuple[str, dict[str, str]]:
+def split_target(target: str) -> tuple[str, dict[str, str]]:
     """Path and query of a request target; 400 for anything but an origin-form path."""
     if not target.startswith("/"):
         raise HttpError(400, "invalid request target: the path must start with /")
@@ -230,14 +214,6 @@ def _split_target(target: str) -> tuple[str, dict[str, str]]:
         raise HttpError(400, f"invalid request target: {exc}") from exc
 
 
-def _identify(identify: Callable[[ssl.SSLSocket], NodeIdentity | None],
-              connection: Any) -> NodeIdentity | None:
-    try:
-        return identify(connection)
-    except SwarmletError as exc:
-        raise HttpError(403, f"Permission denied: {exc}") from exc
-
-
 class UnixApiServer(UnixSocketServer):
     """The local API: root only, every route open; the same limits of time and threads."""
 
@@ -245,39 +221,3 @@ class UnixApiServer(UnixSocketServer):
 
     def __init__(self, path: Path, router: Router) -> None:
         super().__init__(path, make_handler(router, local=True, limits=self.limits))
-
-
-ContextSource = ssl.SSLContext | Callable[[], ssl.SSLContext]
-
-
-class TlsApiServer(LimitedThreadingMixIn, HTTPServer):
-    """The cluster port: TLS with optional client certificates (a joining node has none yet);
-    the route's access level, the peer's certificate and the store's view of that peer
-    decide what it may call (api/access.py). `context` may be a callable, asked at every
-    connection, so a renewed node certificate is served without a restart."""
-
-    limits = TLS_LIMITS
-
-    def __init__(self, address: tuple[str, int], router: Router, context: ContextSource,
-                 identify: Callable[[ssl.SSLSocket], NodeIdentity | None],
-                 lookup: NodeLookup | None) -> None:
-        self.context_source = context
-        super().__init__(address, make_handler(router, local=False, limits=self.limits,
-                                               identify=identify, lookup=lookup))
-
-    def get_request(self) -> tuple[socket.socket, Any]:
-        conn, addr = self.socket.accept()
-        conn.settimeout(self.limits.handshake)  # the whole handshake, not each read
-        source = self.context_source
-        context = source if isinstance(source, ssl.SSLContext) else source()
-        # The handshake happens in the request's own thread (finish_request), so a slow or
-        # silent client cannot hold up the accept loop.
-        wrapped = context.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
-        return wrapped, addr
-
-    def finish_request(self, request: Any, client_address: Any) -> None:
-        request.do_handshake()
-        super().finish_request(request, client_address)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        log.debug("TLS client %s: connection failed", client_address, exc_info=True)

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from swarmlet.api.networks import add_network_routes
+from swarmlet.api.results import Parked, PlainText, Streaming
 from swarmlet.api.router import Request, Router, version_param
 from swarmlet.api.secrets import add_secret_routes
-from swarmlet.api.server import PlainText, Streaming
 from swarmlet.node.swarm import SwarmNode
 from swarmlet.protocol.messages import (
     AssignmentsRequest,
@@ -241,8 +241,8 @@ def add_swarm_routes(router: Router, node: SwarmNode) -> None:
     @add("POST", "/dispatcher/assignments", "The calling node's assignments: complete, or "
          "the changes since the set named by AppliesTo once there are some (long poll of up "
          "to Wait seconds; to the leader)", "node",
-         body=AssignmentsRequest, body_required=False, answer=OBJECT)
-    def assignments(request: Request) -> dict[str, Any]:
+         body=AssignmentsRequest, body_required=False, answer=OBJECT, inline=True)
+    def assignments(request: Request) -> Parked:
         body = request.body
         return manager().dispatcher.assignments(_caller(request), body.get("AppliesTo", ""),
                                                 float(body.get("Wait", 10)))
@@ -271,7 +271,7 @@ def add_swarm_routes(router: Router, node: SwarmNode) -> None:
             manager().store, _node_id(request), request.body["EndpointID"])}
 
     @add("POST", "/dispatcher/heartbeat", "A node's heartbeat (to the leader)", "node",
-         body=HeartbeatRequest, body_required=False, answer=OBJECT)
+         body=HeartbeatRequest, body_required=False, answer=OBJECT, inline=True)
     def heartbeat(request: Request) -> dict[str, Any]:
         body = request.body
         return manager().dispatcher.heartbeat(_caller(request), body.get("Addr", ""),

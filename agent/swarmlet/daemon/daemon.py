@@ -10,22 +10,29 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import resource
 import signal
+import sys
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from swarmlet.api.cluster_server import ClusterApiServer
 from swarmlet.api.router import Router
-from swarmlet.api.server import TlsApiServer, UnixApiServer
+from swarmlet.api.server import UnixApiServer
 from swarmlet.api.swarm import add_swarm_routes
 from swarmlet.api.system import add_system_routes
 from swarmlet.daemon.memory import TRIM_EVERY, release_free_memory
 from swarmlet.errors import SwarmletError
 from swarmlet.node.config import Config
 from swarmlet.node.swarm import SwarmNode
+from swarmlet.transport.limits import CLUSTER_LIMITS
 from swarmlet.transport.threads import serve_in_thread
 
 log = logging.getLogger("swarmletd")
+
+SWITCH_INTERVAL = 0.0005  # seconds
 
 
 def check_data_dir(path: Path) -> None:
@@ -42,6 +49,24 @@ def check_data_dir(path: Path) -> None:
         probe.unlink()
     except OSError as exc:
         raise SwarmletError(f"data dir {path} is unusable: {exc.strerror}") from exc
+
+
+def raise_file_limit() -> None:
+    """Open files up to the hard limit (as Docker's unit sets LimitNOFILE): a manager holds
+    a connection or two per node of the swarm on its cluster port."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        wanted = 1 << 20 if hard == resource.RLIM_INFINITY else hard
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+        except (ValueError, OSError) as exc:
+            log.warning("cannot raise the open files limit from %d: %s", soft, exc)
+
+
+def open_files() -> int:
+    """This process's limit of open files, once raised (raise_file_limit)."""
+    raise_file_limit()
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
 class DataDirLock:
@@ -73,14 +98,21 @@ class Daemon:
         self.stopping = threading.Event()
         self.router = Router()
         self.node = SwarmNode(config)
-        self.node.cluster_server = lambda address, context, identify, lookup: TlsApiServer(
-            address, self.router, context, identify, lookup)
+        limits = replace(CLUSTER_LIMITS, per_peer=config.cluster_connections_per_peer,
+                         connections=min(CLUSTER_LIMITS.connections, open_files() - 512))
+        self.node.cluster_server = lambda address, context, identify, lookup: ClusterApiServer(
+            address, self.router, context, identify, lookup, limits)
         add_system_routes(self.router, self.node.info)
         add_swarm_routes(self.router, self.node)
         self._servers: list[Any] = []
 
     def run(self) -> None:
         check_data_dir(self.config.data_dir)
+        # The cluster port's loop gives up the GIL at every socket call; with a busy thread
+        # beside it (a control pass, the dataplane's netlink parsing) it waits up to one
+        # switch interval each time to get it back. 5 ms (Python's default) made heartbeats
+        # of a 1,000-node swarm wait for hundreds of ms after every change.
+        sys.setswitchinterval(SWITCH_INTERVAL)
         lock = DataDirLock(self.config.data_dir)
         try:
             self.node.restore()

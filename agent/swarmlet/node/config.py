@@ -12,6 +12,8 @@ so a typo never silently falls back to a default.
     log_file: null                    # null: stderr
     log_level: info                   # debug | info | warning | error
     heartbeat_period: 5               # seconds; see protocol/heartbeat.py for what follows
+    cluster_connections_per_peer: 64  # the cluster port's connections from one IP address
+                                      # (each node holds about 2; NAT puts many behind one)
     dns_upstreams: null               # where the node's DNS resolver forwards names that
                                       # are not the swarm's: up to 3 "IP" or "IP:PORT";
                                       # null: the host's (/etc/resolv.conf); []: none
@@ -42,6 +44,7 @@ class Config:
     log_file: Path | None = None
     log_level: str = "info"
     heartbeat_period: float = 5.0
+    cluster_connections_per_peer: int = 64
     dns_upstreams: tuple[str, ...] | None = None
 
     @property
@@ -73,6 +76,7 @@ _KINDS: dict[str, tuple[type, ...]] = {
     "log_file": (str, type(None)),
     "log_level": (str,),
     "heartbeat_period": (int, float),
+    "cluster_connections_per_peer": (int,),
     "dns_upstreams": (list, type(None)),
 }
 
@@ -101,6 +105,8 @@ def parse_config(data: dict[str, Any], source: str = "config") -> Config:
         raise SwarmletError(f"{source}: log_level must be one of {', '.join(LOG_LEVELS)}")
     if config.heartbeat_period <= 0:
         raise SwarmletError(f"{source}: heartbeat_period must be more than 0 seconds")
+    if config.cluster_connections_per_peer < 1:
+        raise SwarmletError(f"{source}: cluster_connections_per_peer must be at least 1")
     if not 0 < config.raft_port < 65536:
         raise SwarmletError(f"{source}: raft_port must be a TCP port (1-65535)")
     return config

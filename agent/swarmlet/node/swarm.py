@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import logging
 import socket
-import socketserver
 import subprocess
 import threading
 import time
@@ -35,7 +34,7 @@ from swarmlet.node.config import API_PORT, Config, split_host_port
 from swarmlet.node.description import describe_node
 from swarmlet.spec.swarm import merged_swarm_spec
 from swarmlet.store.objects import new_id
-from swarmlet.transport.threads import serve_in_thread
+from swarmlet.transport.threads import Server, serve_in_thread
 from swarmlet.worker.executor import remove_node_containers
 from swarmlet.worker.session import Session
 from swarmlet.worker.worker import Worker
@@ -49,7 +48,7 @@ log = logging.getLogger("swarmlet.node")
 
 # (address, TLS context source, peer identity of a socket, node lookup) -> a server to run.
 ClusterServerFactory = Callable[[tuple[str, int], Any, Callable[[Any], Any],
-                                 Callable[[str], Any]], socketserver.BaseServer]
+                                 Callable[[str], Any]], Server]
 
 ALREADY_IN_SWARM = ('This node is already part of a swarm. Use "swarmlet swarm leave" to leave '
                     "this swarm and join another one.")
@@ -66,7 +65,7 @@ class SwarmNode:
         self.session: Session | None = None
         self.worker: Worker | None = None
         self.networks: NodeNetworks | None = None  # overlays and the Docker network driver
-        self._tls: socketserver.BaseServer | None = None
+        self._tls: Server | None = None
         self._lock = threading.RLock()
         # Set by the daemon, which owns the routes: makes the cluster port's mTLS server.
         self.cluster_server: ClusterServerFactory | None = None
@@ -344,7 +343,7 @@ class SwarmNode:
             self._tls = self.cluster_server((host, self.state.api_port),
                                             ServerContextSource(self.files.certs_dir),
                                             lambda sock: peer_identity(sock, root),
-                                            lambda node_id: store.get("node", node_id))
+                                            lambda node_id: store.peek("node", node_id))
         except OSError as exc:
             raise SwarmletError(f"cannot listen on {host}:{self.state.api_port}: "
                                 f"{exc.strerror}") from exc

@@ -34,5 +34,8 @@ class MemoryStore:
     def get(self, kind: str, object_id: str) -> dict[str, Any] | None:
         return self.state.get(kind, object_id)
 
+    def peek(self, kind: str, object_id: str) -> dict[str, Any] | None:
+        return self.state.peek(kind, object_id)
+
     def write(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return self.state.apply(batch, stamp(self.clock()))

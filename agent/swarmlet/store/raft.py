@@ -268,6 +268,12 @@ class RaftStore:
         with self._replica.lock:
             return self._replica.state.get(kind, oid)
 
+    def peek(self, kind: str, oid: str) -> dict | None:
+        """The stored object itself, not copied: read-only. For the hot paths (every
+        request's access check, every heartbeat): one dict read, which needs no lock, and
+        a stored object never changes (apply is copy-on-write)."""
+        return self._replica.state.peek(kind, oid)
+
     def list(self, kind: str) -> list[dict]:
         with self._replica.lock:
             return self._replica.state.list(kind)

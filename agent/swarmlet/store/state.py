@@ -182,6 +182,10 @@ class StoreState:
         obj = self.objects[_kind(kind)].get(oid)
         return clone(obj) if obj is not None else None
 
+    def peek(self, kind: str, oid: str) -> dict | None:
+        """The stored object, not copied: read-only (view's rule)."""
+        return self.objects[_kind(kind)].get(oid)
+
     def list(self, kind: str) -> list[dict]:
         return [clone(obj) for obj in self.objects[_kind(kind)].values()]
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from swarmlet.spec.limits import MAX_BODY
 from swarmlet.transport.errors import HttpError
-from swarmlet.transport.http_head import Headers
+from swarmlet.transport.http1 import Headers
 
 log = logging.getLogger("swarmlet.api")
 
@@ -39,6 +39,10 @@ class Limits:
 
 
 TLS_LIMITS = Limits()
+# The cluster port on one asyncio loop (transport/async_server.py): no thread per
+# connection, so the cap is memory (~60 KB a TLS connection) and file descriptors; every
+# node holds about two connections to the leader (heartbeats, assignments).
+CLUSTER_LIMITS = Limits(connections=16384, per_peer=64)
 # Root only, and one peer ("local"): the overall cap is the one that matters.
 UNIX_LIMITS = Limits(connections=128, per_peer=128)
 

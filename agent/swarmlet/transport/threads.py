@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-import socketserver
 import threading
+from typing import Protocol
 
 
-def serve_in_thread(server: socketserver.BaseServer, name: str) -> threading.Thread:
+class Server(Protocol):
+    """socketserver's way of running a server, which the asyncio one keeps too."""
+
+    def serve_forever(self) -> None: ...
+
+    def shutdown(self) -> None: ...
+
+    def server_close(self) -> None: ...
+
+
+def serve_in_thread(server: Server, name: str) -> threading.Thread:
     thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
     thread.start()
     return thread

@@ -41,10 +41,14 @@ class AssignmentView:
     services: list[Obj]
     attachments: list[Obj]  # allocated ones
     data: dict[str, list[Obj]]  # sealed secrets and configs
+    previous_peers: assignment_networks.PeerIndex | None = None
     tasks_by_node: dict[str, list[Obj]] = field(init=False)
     nodes_by_id: dict[str, Obj] = field(init=False)
     ingress: str | None = field(init=False)
     attachable: list[Obj] = field(init=False)
+    peers: assignment_networks.PeerIndex = field(init=False)
+    # Services by the set of networks a node is on: most nodes of a swarm share one set.
+    _services: dict[frozenset[str], list[Obj]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         by_node: dict[str, list[Obj]] = defaultdict(list)
@@ -56,9 +60,19 @@ class AssignmentView:
                              if (n.get("Spec") or {}).get("Ingress")), None)
         self.attachable = [N.attachment_copy(n) for n in self.networks
                            if n["Spec"].get("Attachable")]
+        self.peers = assignment_networks.PeerIndex(self.nodes, self.tasks, self.attachments,
+                                                   self.previous_peers)
+        self.previous_peers = None  # only the last view is kept, not a chain of them
+
+    def services_on(self, network_ids: frozenset[str]) -> list[Obj]:
+        found = self._services.get(network_ids)
+        if found is None:
+            found = self._services[network_ids] = assignment_services.node_services(
+                network_ids, self.services, self.tasks, self.ingress)
+        return found
 
     @classmethod
-    def read(cls, store: StoreReader) -> AssignmentView:
+    def read(cls, store: StoreReader, previous: AssignmentView | None = None) -> AssignmentView:
         """One atomic read of the store, not copied (store/state.py View): the objects are
         the store's own, shared by every node's answer and never changed."""
         kinds = ["node", "task", "network", "service", "attachment",
@@ -67,7 +81,8 @@ class AssignmentView:
         return cls(index, objects["node"], objects["task"], objects["network"],
                    objects["service"],
                    [a for a in objects["attachment"] if NA.is_allocated(a)],
-                   {k: objects[k] for k in assignment_secrets.KINDS})
+                   {k: objects[k] for k in assignment_secrets.KINDS},
+                   previous.peers if previous is not None else None)
 
 
 def node_assignments(view: AssignmentView, node_id: str, data_key: bytes,
@@ -77,9 +92,8 @@ def node_assignments(view: AssignmentView, node_id: str, data_key: bytes,
     mine = assignment_networks.sendable(view.tasks_by_node.get(node_id, []),
                                         view.nodes_by_id.get(node_id))
     networks = assignment_networks.node_networks(node_id, mine, view.nodes, view.networks,
-                                                 view.tasks, view.attachments)
-    services = assignment_services.node_services(
-        {n["Network"]["ID"] for n in networks}, view.services, view.tasks, view.ingress)
+                                                 view.tasks, view.attachments, view.peers)
+    services = view.services_on(frozenset(n["Network"]["ID"] for n in networks))
     return {
         "Tasks": mine,
         "Networks": networks,

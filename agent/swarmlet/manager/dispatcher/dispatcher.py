@@ -1,6 +1,7 @@
 """The dispatcher (SwarmKit's manager/dispatcher): what a manager does for the nodes.
 
-- heartbeats: liveness of every node, kept in memory on the leader (heartbeats.py);
+- heartbeats: liveness of every node, kept in memory on the leader (heartbeats.py), answered
+  without waiting on Raft (a node that comes up is written in a batch: ready_writer.py);
 - assignments: each node's tasks, networks, services, secrets..., sent as the changes since
   what the node holds, as soon as a committed change concerns it (sessions.py, fed by a
   watch of the store; assignments.py computes them from one view shared by all nodes);
@@ -18,11 +19,13 @@ from typing import Any
 from swarmlet.ca.identity import NodeIdentity
 from swarmlet.manager import tasks
 from swarmlet.manager.dispatcher.assignments import AssignmentView, node_assignments
-from swarmlet.manager.dispatcher.heartbeats import Liveness
+from swarmlet.manager.dispatcher.heartbeats import Liveness, ready_update
+from swarmlet.manager.dispatcher.ready_writer import ReadyWriter
 from swarmlet.manager.dispatcher.sessions import Sessions
 from swarmlet.manager.logbroker import LogBroker
 from swarmlet.store.raft import RaftStore
 from swarmlet.store.state import StoreError
+from swarmlet.transport.parked import Parked
 
 log = logging.getLogger("swarmlet.dispatcher")
 
@@ -45,6 +48,7 @@ class Dispatcher:
         self.managers = managers
         self.leader_addr = leader_addr
         self.liveness = Liveness(store, period)
+        self.ready = ReadyWriter(store)
         self.sessions = Sessions(self._compute, self._live)
         logbroker.on_change = self.sessions.notify
         self._view: AssignmentView | None = None
@@ -61,8 +65,10 @@ class Dispatcher:
 
     def start(self) -> None:
         self._watcher.start()
+        self.ready.start()
 
     def stop(self) -> None:
+        self.ready.stop()
         self._stopping.set()
         self.sessions.notify()
         if self._watcher.is_alive():
@@ -83,7 +89,9 @@ class Dispatcher:
 
     def heartbeat(self, identity: NodeIdentity, addr: str,
                   restarting: bool = False) -> dict[str, Any]:
-        node = self.store.get("node", identity.node_id)
+        """Answered from memory, never waiting on Raft: a node that comes up is marked
+        ready by the ReadyWriter, in a batch."""
+        node = self.store.peek("node", identity.node_id)
         if node is None:
             raise removed(identity.node_id)
         answer: dict[str, Any] = {"Period": self.period, "Interval": self.liveness.interval(),
@@ -91,19 +99,23 @@ class Dispatcher:
         if not self.store.is_leader():
             answer["Leader"] = self.leader_addr()
             return answer
-        self.liveness.heartbeat(identity.node_id, addr, restarting)
+        self.liveness.seen(identity.node_id, restarting)
+        if not restarting and ready_update(node, addr) is not None:
+            self.ready.submit(identity.node_id, addr)
         answer["Role"] = node["Spec"]["Role"]
         return answer
 
     # --- assignments ----------------------------------------------------------------------
 
-    def assignments(self, identity: NodeIdentity, applies_to: str,
-                    wait: float) -> dict[str, Any]:
+    def assignments(self, identity: NodeIdentity, applies_to: str, wait: float) -> Parked:
         """The calling node's assignments: complete, or the changes since `applies_to`
-        once there are some (a long poll of at most `wait` seconds)."""
+        once there are some (a long poll of at most `wait` seconds, for the server to
+        wait on: transport/parked.py)."""
         if not self.store.is_leader():
-            return {"Leader": self.leader_addr()}
-        return self.sessions.poll(identity.node_id, applies_to, min(max(wait, 0.0), MAX_WAIT))
+            elsewhere = {"Leader": self.leader_addr()}
+            return Parked(lambda: elsewhere, self.sessions.subscribe, 0.0, elsewhere)
+        return self.sessions.parked(identity.node_id, applies_to,
+                                    min(max(wait, 0.0), MAX_WAIT))
 
     def _live(self) -> bool:
         return not self._stopping.is_set() and self.store.is_leader()
@@ -115,7 +127,7 @@ class Dispatcher:
     def _current_view(self) -> AssignmentView:
         with self._view_lock:
             if self._view is None or self._view.index != self.store.index:
-                self._view = AssignmentView.read(self.store)
+                self._view = AssignmentView.read(self.store, self._view)
             return self._view
 
     # --- task status ----------------------------------------------------------------------

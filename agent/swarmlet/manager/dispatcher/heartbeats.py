@@ -29,6 +29,16 @@ from swarmlet.store.state import StoreError
 
 log = logging.getLogger("swarmlet.dispatcher")
 
+def ready_update(node: dict[str, Any] | None, addr: str) -> dict[str, Any] | None:
+    """The node marked ready at `addr`, if a heartbeat from there changes it; else None."""
+    if node is None:
+        return None
+    status = node.get("Status", {})
+    if status.get("State") == "ready" and status.get("Addr") == addr:
+        return None
+    return {**node, "Status": {"State": "ready", "Addr": addr}}
+
+
 class Liveness:
     def __init__(self, store: RaftStore, period: float,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -46,6 +56,15 @@ class Liveness:
 
     def heartbeat(self, node_id: str, addr: str, restarting: bool = False) -> None:
         """Record a heartbeat; mark the node ready (with its address) if it was not."""
+        self.seen(node_id, restarting)
+        if restarting:
+            return
+        update = ready_update(self.store.peek("node", node_id), addr)
+        if update is not None:
+            self._write_node(update, f"node {node_id} is ready")
+
+    def seen(self, node_id: str, restarting: bool = False) -> None:
+        """The in-memory half of a heartbeat (no store write)."""
         now = self.clock()
         with self._lock:
             self._last_seen[node_id] = now
@@ -55,14 +74,6 @@ class Liveness:
                 self._restarting.pop(node_id, None)
         if restarting:
             log.info("node %s is restarting its agent", node_id)
-            return
-        node = self.store.get("node", node_id)
-        if node is None:
-            return
-        status = node.get("Status", {})
-        if status.get("State") != "ready" or status.get("Addr") != addr:
-            node["Status"] = {"State": "ready", "Addr": addr}
-            self._write_node(node, f"node {node_id} is ready")
 
     def follow_spec(self) -> None:
         """Take up a `swarm update --dispatcher-heartbeat` (Docker applies it without a
@@ -83,7 +94,7 @@ class Liveness:
         if self._leading_since is None:
             self._leading_since = now  # everyone gets a full grace period from a new leader
         self.follow_spec()
-        nodes = self.store.list("node")
+        nodes = self.store.view(["node"])[1]["node"]  # not copied: read-only
         silent_for = down_after(self.period, len(nodes))
         since_leading = self._leading_since + heartbeat_timeout(self.period) + \
             beat_interval(self.period, len(nodes))
@@ -91,11 +102,14 @@ class Liveness:
             if node.get("Status", {}).get("State") != "ready":
                 continue
             with self._lock:
-                seen = max(self._last_seen.get(node["ID"], 0.0), since_leading)
+                # A node just joined is ready before its first beat: its time starts when
+                # this loop first sees it (else every join cost a Down and a Ready).
+                first = self._last_seen.setdefault(node["ID"], now)
+                seen = max(first, since_leading)
                 grace = self._restarting.get(node["ID"], 0.0)
             if now - seen > silent_for and now > grace:
-                node["Status"] = {**node["Status"], "State": "down",
-                                  "Message": "heartbeat failure"}
+                node = {**node, "Status": {**node["Status"], "State": "down",
+                                           "Message": "heartbeat failure"}}
                 self._write_node(node, f"node {node['ID']} is down: heartbeat failure")
 
     def _write_node(self, node: dict[str, Any], what: str) -> None:

@@ -1,9 +1,10 @@
 """Node sessions on the leader: what each node was last sent, and its long polls.
 
-A poll waits on a condition that the store's watch (and the log broker) notify: nothing
-sleeps in steps. When woken it computes the node's assignments from the shared view and
-answers with the changes since the set the node holds, or keeps waiting when nothing of
-its own changed (a heartbeat of another node wakes everybody, and costs each a compare).
+A poll is a Parked value (transport/parked.py): `answer()` computes the node's assignments
+from the shared view and gives the changes since the set the node holds, or None when
+nothing of its own changed; the store's watch (and the log broker) `notify` every
+subscriber, and the server asks the waiting polls again. Nothing sleeps in steps, and on the
+cluster port nothing holds a thread while it waits (api/cluster_server.py).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from swarmlet.protocol.assignments import (
 )
 from swarmlet.store.state import StoreError
 from swarmlet.store.watch import WatchClosed
+from swarmlet.transport.parked import Parked, wait_parked
 
 log = logging.getLogger("swarmlet.dispatcher")
 
@@ -50,16 +52,28 @@ class Sessions:
         self._counter = itertools.count(1)
         self._sent: dict[str, Sent] = {}
         self._sent_lock = threading.Lock()
-        self._changed = threading.Condition()
-        self._generation = 0
+        self._subscribers: list[Callable[[], None]] = []
+        self._subscribers_lock = threading.Lock()
 
     # --- wakeups --------------------------------------------------------------------------
 
     def notify(self) -> None:
         """Something changed: every waiting poll looks again."""
-        with self._changed:
-            self._generation += 1
-            self._changed.notify_all()
+        with self._subscribers_lock:
+            subscribers = list(self._subscribers)
+        for callback in subscribers:
+            callback()
+
+    def subscribe(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call `callback` (in the notifying thread) at every change; returns the way out."""
+        with self._subscribers_lock:
+            self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            with self._subscribers_lock:
+                if callback in self._subscribers:
+                    self._subscribers.remove(callback)
+        return unsubscribe
 
     def follow_store(self, watch: Callable[[], Any], stopping: threading.Event) -> None:
         """Run in a thread: notify on every committed change, until `stopping`. A watch
@@ -100,35 +114,39 @@ class Sessions:
 
     # --- polls ----------------------------------------------------------------------------
 
-    def poll(self, node_id: str, applies_to: str, wait: float) -> dict[str, Any]:
-        deadline = time.monotonic() + max(wait, 0.0)
+    def parked(self, node_id: str, applies_to: str, wait: float) -> Parked:
+        """A node's poll for the server to wait on: answered at once with the complete set
+        (or the changes, if any), else at the next change of its own, or unchanged after
+        `wait` seconds."""
         unchanged = {"Type": INCREMENTAL, "AppliesTo": applies_to, "ResultsIn": applies_to,
                      "Changes": {}}
-        while True:
-            with self._changed:
-                generation = self._generation
-            if not self.live():
-                return unchanged  # the node's next poll is told where the leader is
-            lists = self.compute(node_id)
-            new = keyed(lists)
-            with self._sent_lock:
-                sent = self._sent.get(node_id)
-                if sent is None or sent.seq != applies_to:
-                    seq = self._next_seq()
-                    self._sent[node_id] = Sent(seq, new)
-                    return {"Type": COMPLETE, "ResultsIn": seq, **lists}
-                delta = changes(sent.sections, new)
-                if delta:
-                    seq = self._next_seq()
-                    self._sent[node_id] = Sent(seq, new)
-                    return {"Type": INCREMENTAL, "AppliesTo": applies_to, "ResultsIn": seq,
-                            "Changes": delta}
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return unchanged
-            with self._changed:
-                if self._generation == generation:
-                    self._changed.wait(remaining)
+        return Parked(lambda: self.answer(node_id, applies_to, unchanged), self.subscribe,
+                      time.monotonic() + max(wait, 0.0), unchanged)
+
+    def poll(self, node_id: str, applies_to: str, wait: float) -> dict[str, Any]:
+        """parked(), waited for in this thread."""
+        return wait_parked(self.parked(node_id, applies_to, wait))  # type: ignore[no-any-return]
+
+    def answer(self, node_id: str, applies_to: str,
+               unchanged: dict[str, Any]) -> dict[str, Any] | None:
+        """The answer to a poll now, or None while nothing of the node's changed."""
+        if not self.live():
+            return unchanged  # the node's next poll is told where the leader is
+        lists = self.compute(node_id)
+        new = keyed(lists)
+        with self._sent_lock:
+            sent = self._sent.get(node_id)
+            if sent is None or sent.seq != applies_to:
+                seq = self._next_seq()
+                self._sent[node_id] = Sent(seq, new)
+                return {"Type": COMPLETE, "ResultsIn": seq, **lists}
+            delta = changes(sent.sections, new)
+            if delta:
+                seq = self._next_seq()
+                self._sent[node_id] = Sent(seq, new)
+                return {"Type": INCREMENTAL, "AppliesTo": applies_to, "ResultsIn": seq,
+                        "Changes": delta}
+        return None
 
     def _next_seq(self) -> str:
         return f"{self._epoch}.{next(self._counter)}"

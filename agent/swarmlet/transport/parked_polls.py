@@ -1,0 +1,137 @@
+"""Long polls parked on an asyncio loop, without a thread each (transport/parked.py).
+
+Polls are grouped by what wakes them (their `subscribe`): a group holds one subscription,
+and a wakeup, from whatever thread, becomes one job in the worker pool that asks every poll
+of the group again, in turn. Wakeups that come while that job runs are folded into one more
+pass after it, so a burst of store changes costs two passes, not one per change. A new poll
+is asked once in the pool too (folded with the other new ones), so the loop itself never
+computes an answer; a poll whose deadline passes gets its `unchanged` answer from a timer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from concurrent.futures import Executor
+from typing import Any
+
+from swarmlet.transport.parked import Parked
+
+log = logging.getLogger("swarmlet.api")
+
+Encode = Callable[[Any], bytes]
+
+
+class _Poll:
+    __slots__ = ("future", "parked")
+
+    def __init__(self, parked: Parked, future: asyncio.Future[bytes]) -> None:
+        self.parked = parked
+        self.future = future
+
+
+class _Group:
+    def __init__(self, owner: ParkedPolls, subscribe: Callable[..., Any]) -> None:
+        self.owner = owner
+        self.polls: set[_Poll] = set()
+        self.new: set[_Poll] = set()
+        self.everyone = False  # a wakeup came: ask every poll, not only the new ones
+        self.running = False
+        self.unsubscribe = subscribe(self._woken)
+
+    def _woken(self) -> None:
+        """From the notifying thread. A closed loop (the server stopped first) wakes no one."""
+        with contextlib.suppress(RuntimeError):
+            self.owner.loop.call_soon_threadsafe(self.wake)
+
+    def wake(self) -> None:
+        self.everyone = True
+        self.kick()
+
+    def add(self, poll: _Poll) -> None:
+        self.polls.add(poll)
+        self.new.add(poll)
+        self.kick()
+
+    def discard(self, poll: _Poll) -> None:
+        self.polls.discard(poll)
+        self.new.discard(poll)
+
+    def kick(self) -> None:
+        if self.running or not (self.everyone or self.new):
+            return
+        targets = list(self.polls if self.everyone else self.new)
+        self.everyone = False
+        self.new.clear()
+        if not targets:
+            return
+        self.running = True
+        job = self.owner.loop.run_in_executor(self.owner.pool, _ask, targets, self.owner.encode)
+        job.add_done_callback(self._asked)
+
+    def _asked(self, job: asyncio.Future[list[tuple[_Poll, Any]]]) -> None:
+        self.running = False
+        try:
+            answers = job.result()
+        except BaseException:  # the pool is gone (shutting down): polls end with the loop
+            log.debug("parked polls: a pass failed", exc_info=True)
+            return
+        for poll, answer in answers:
+            if poll.future.done():
+                continue
+            if isinstance(answer, BaseException):
+                poll.future.set_exception(answer)
+            else:
+                poll.future.set_result(answer)
+        self.kick()
+
+
+def _ask(polls: list[_Poll], encode: Encode) -> list[tuple[_Poll, Any]]:
+    """In the pool: each poll's answer, encoded, for those that have one now."""
+    answers: list[tuple[_Poll, Any]] = []
+    for poll in polls:
+        if poll.future.done():
+            continue  # timed out, or its client is gone
+        try:
+            answer = poll.parked.answer()
+            if answer is not None:
+                answers.append((poll, encode(answer)))
+        except Exception as exc:
+            answers.append((poll, exc))
+    return answers
+
+
+class ParkedPolls:
+    def __init__(self, loop: asyncio.AbstractEventLoop, pool: Executor, encode: Encode) -> None:
+        self.loop = loop
+        self.pool = pool
+        self.encode = encode
+        self._groups: dict[Any, _Group] = {}
+
+    def __len__(self) -> int:
+        return sum(len(g.polls) for g in self._groups.values())
+
+    async def wait(self, parked: Parked) -> bytes:
+        """The poll's answer, encoded: once it has one, or `unchanged` at its deadline.
+        The loop's clock is time.monotonic, the deadline's."""
+        group = self._groups.get(parked.subscribe)
+        if group is None:
+            group = self._groups[parked.subscribe] = _Group(self, parked.subscribe)
+        poll = _Poll(parked, self.loop.create_future())
+        timer = self.loop.call_at(parked.deadline, self._expire, poll)
+        group.add(poll)
+        try:
+            return await poll.future
+        finally:
+            timer.cancel()
+            group.discard(poll)
+            if not group.polls and not group.running:
+                group.unsubscribe()  # an idle group keeps nothing alive (a former manager)
+                if self._groups.get(parked.subscribe) is group:
+                    del self._groups[parked.subscribe]
+
+    def _expire(self, poll: _Poll) -> None:
+        if not poll.future.done():
+            poll.future.set_result(self.encode(poll.parked.unchanged))
