@@ -59,9 +59,13 @@ def test_each_thread_has_its_own_connection(sock: str) -> None:
     client = Client(sock)
     answers: list[object] = []
 
+    together = threading.Barrier(3)
+
     def work() -> None:
+        together.wait()  # all three alive at once: no thread's ident is reused by another
         for _ in range(3):
             answers.append(client.get("/thing"))
+        together.wait()
 
     threads = [threading.Thread(target=work) for _ in range(3)]
     for t in threads:
