@@ -7,6 +7,11 @@ tag of it with parallelism 2, no delay and Docker's default monitor (5 s); timed
 update call until the update is completed. swarmlet runs on one local machine (bench/_machines.py:
 name SWARMLET_BENCH_PREFIX + roll), Docker Swarm on the root namespace (`docker swarm init`,
 left again at the end). Prints both and the ratio.
+
+Run it alone: Docker Swarm runs in the host's dockerd, which every local machine shares. On
+2026-12-06 its allocator, started while other machines' swarmlet network drivers (remote
+plugins of that dockerd) were in use, deadlocked dockerd's plugin registry: every later
+`docker network create` with a swarmlet driver hung until dockerd was restarted.
 """
 
 from __future__ import annotations

@@ -12,6 +12,10 @@ Machines: bench/_machines.py (names SWARMLET_BENCH_PREFIX + one, m, w1, w2).
     create call to the last task running; printed with their ratio.
 (c) three machines, 6 replicas, default 5 s heartbeat: a worker's machine is stopped; the
     time until 6 tasks run again, none on it.
+
+Run it alone: Docker Swarm in the host's dockerd, which every local machine shares, can
+deadlock that dockerd's plugin registry while other machines' network drivers are in use
+(bench/rolling_update.py tells how).
 """
 
 from __future__ import annotations
