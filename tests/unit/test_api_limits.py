@@ -400,3 +400,15 @@ def test_tls_a_parked_poll_ends_unchanged_at_its_deadline(tls_port, certs):
         answer = sock.recv(65536)
         assert answer.endswith(b'{"Woken": false}')
         assert 0.25 < time.monotonic() - start < 2
+
+
+def test_tls_a_parked_poll_without_wait_gets_what_there_is(tls_port, certs):
+    """`Wait: 0` asks for the answer now: the poll is looked at once before its deadline."""
+    WAKER.woken = True
+    try:
+        for _ in range(5):
+            with tls_conn(tls_port, certs) as sock:
+                sock.sendall(b"POST /park?wait=0 HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}")
+                assert sock.recv(65536).endswith(b'{"Woken": true}')
+    finally:
+        WAKER.woken = False

@@ -25,11 +25,13 @@ Encode = Callable[[Any], bytes]
 
 
 class _Poll:
-    __slots__ = ("future", "parked")
+    __slots__ = ("asked", "expired", "future", "parked")
 
     def __init__(self, parked: Parked, future: asyncio.Future[bytes]) -> None:
         self.parked = parked
         self.future = future
+        self.asked = False  # its answer was looked for at least once
+        self.expired = False  # its deadline passed before that first look
 
 
 class _Group:
@@ -69,9 +71,10 @@ class _Group:
             return
         self.running = True
         job = self.owner.loop.run_in_executor(self.owner.pool, _ask, targets, self.owner.encode)
-        job.add_done_callback(self._asked)
+        job.add_done_callback(lambda done: self._asked(targets, done))
 
-    def _asked(self, job: asyncio.Future[list[tuple[_Poll, Any]]]) -> None:
+    def _asked(self, targets: list[_Poll],
+               job: asyncio.Future[list[tuple[_Poll, Any]]]) -> None:
         self.running = False
         try:
             answers = job.result()
@@ -85,6 +88,10 @@ class _Group:
                 poll.future.set_exception(answer)
             else:
                 poll.future.set_result(answer)
+        for poll in targets:
+            poll.asked = True
+            if poll.expired and not poll.future.done():
+                poll.future.set_result(self.owner.encode(poll.parked.unchanged))
         self.kick()
 
 
@@ -133,5 +140,11 @@ class ParkedPolls:
                     del self._groups[parked.subscribe]
 
     def _expire(self, poll: _Poll) -> None:
-        if not poll.future.done():
-            poll.future.set_result(self.encode(poll.parked.unchanged))
+        """A poll is looked at once before it may time out: `Wait: 0` asks for what there is
+        now (the complete set first), not for `unchanged`."""
+        if poll.future.done():
+            return
+        if not poll.asked:
+            poll.expired = True  # answered by its first look (Group._asked)
+            return
+        poll.future.set_result(self.encode(poll.parked.unchanged))
