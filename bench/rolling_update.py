@@ -3,10 +3,11 @@
     .venv/bin/python bench/rolling_update.py [REPLICAS]      (root; default 10)
 
 Both get a service of REPLICAS tasks of swarmlet/demo:latest, then an image change to a second
-tag of it with parallelism 2, no delay and Docker's default monitor (5 s); timed from the
-update call until the update is completed. swarmlet runs on one local machine (bench/_machines.py:
-name SWARMLET_BENCH_PREFIX + roll), Docker Swarm on the root namespace (`docker swarm init`,
-left again at the end). Prints both and the ratio.
+tag of it (swarmlet/demo:<SWARMLET_BENCH_PREFIX>v2) with parallelism 2, no delay and Docker's
+default monitor (5 s); timed from the update call until the update is completed. swarmlet
+runs on one local machine (bench/_machines.py: name SWARMLET_BENCH_PREFIX + roll), Docker
+Swarm on the root namespace (`docker swarm init`, left again at the end). Prints both and the
+ratio.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ import sys
 import time
 
 import docker
-from _machines import BenchMachines
+from _machines import PREFIX, BenchMachines
 
-IMAGE, IMAGE_V2 = "swarmlet/demo:latest", "swarmlet/demo:bench-v2"
+# The second tag is the run's own (with the machines' prefix): a run that ends removes it,
+# and must not take it from another run meanwhile.
+IMAGE, IMAGE_V2 = "swarmlet/demo:latest", f"swarmlet/demo:{PREFIX}v2"
 
 # Runs inside the machine: create, wait until all run, update, wait for "completed".
 UPDATE = r"""
