@@ -8,6 +8,13 @@ default monitor (5 s); timed from the update call until the update is completed.
 runs on one local machine (bench/_machines.py: name SWARMLET_BENCH_PREFIX + roll), Docker
 Swarm on the root namespace (`docker swarm init`, left again at the end). Prints both and the
 ratio.
+
+Run it when no other machines are creating or removing Docker networks: on 2026-12-06 the
+`swarm init` of this run met a swarmlet agent's network call in dockerd 20.10, whose plugin
+registry takes its two locks in opposite orders (moby pkg/plugins: Handle against a plugin's
+activation; moby#29733 fixed an older case). dockerd then answered no network call through a
+plugin, the swarm never allocated its tasks, `swarm leave` timed out: only a restart of
+dockerd mended it.
 """
 
 from __future__ import annotations
