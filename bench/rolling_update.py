@@ -3,15 +3,18 @@
     .venv/bin/python bench/rolling_update.py [REPLICAS]      (root; default 10)
 
 Both get a service of REPLICAS tasks of swarmlet/demo:latest, then an image change to a second
-tag of it with parallelism 2, no delay and Docker's default monitor (5 s); timed from the
-update call until the update is completed. swarmlet runs on one local machine (bench/_machines.py:
-name SWARMLET_BENCH_PREFIX + roll), Docker Swarm on the root namespace (`docker swarm init`,
-left again at the end). Prints both and the ratio.
+tag of it (swarmlet/demo:<SWARMLET_BENCH_PREFIX>v2) with parallelism 2, no delay and Docker's
+default monitor (5 s); timed from the update call until the update is completed. swarmlet
+runs on one local machine (bench/_machines.py: name SWARMLET_BENCH_PREFIX + roll), Docker
+Swarm on the root namespace (`docker swarm init`, left again at the end). Prints both and the
+ratio.
 
-Run it alone: Docker Swarm runs in the host's dockerd, which every local machine shares. On
-2026-12-06 its allocator, started while other machines' swarmlet network drivers (remote
-plugins of that dockerd) were in use, deadlocked dockerd's plugin registry: every later
-`docker network create` with a swarmlet driver hung until dockerd was restarted.
+Run it when no other machines are creating or removing Docker networks: on 2026-12-06 the
+`swarm init` of this run met a swarmlet agent's network call in dockerd 20.10, whose plugin
+registry takes its two locks in opposite orders (moby pkg/plugins: Handle against a plugin's
+activation; moby#29733 fixed an older case). dockerd then answered no network call through a
+plugin, the swarm never allocated its tasks, `swarm leave` timed out: only a restart of
+dockerd mended it.
 """
 
 from __future__ import annotations
@@ -22,9 +25,11 @@ import sys
 import time
 
 import docker
-from _machines import BenchMachines
+from _machines import PREFIX, BenchMachines
 
-IMAGE, IMAGE_V2 = "swarmlet/demo:latest", "swarmlet/demo:bench-v2"
+# The second tag is the run's own (with the machines' prefix): a run that ends removes it,
+# and must not take it from another run meanwhile.
+IMAGE, IMAGE_V2 = "swarmlet/demo:latest", f"swarmlet/demo:{PREFIX}v2"
 
 # Runs inside the machine: create, wait until all run, update, wait for "completed".
 UPDATE = r"""

@@ -162,7 +162,7 @@ class Executor:
                 return  # before the first assignments, nothing may be judged an orphan
             assigned = dict(self._assigned)
             busy = set(self._busy)
-        containers = self._containers()
+        containers = self._containers(busy)
         updates: list[dict[str, Any]] = []
         for task in assigned.values():
             if task["ID"] in busy:
@@ -193,15 +193,21 @@ class Executor:
         if updates:
             self.report(updates)
 
-    def _containers(self) -> dict[str, Seen]:
+    def _containers(self, busy: set[str]) -> dict[str, Seen]:
         """This node's containers by task ID: one list call; an inspect only for those that
-        are new or changed."""
+        are new or changed. Not those of `busy` tasks (a worker thread starts or stops them
+        and reports): dockerd holds a container's lock through its start, so their inspect
+        would hold this pass, and the next start it hands out, until that start is done."""
         summaries = self.client.containers({"label": f"{NODE_LABEL}={self.node_id}"})
         seen: dict[str, Seen] = {}
         out: dict[str, Seen] = {}
         for summary in summaries:
             cid, key = summary["Id"], _list_key(summary)
             known = self._seen.get(cid)
+            if (summary.get("Labels") or {}).get(TASK_LABEL) in busy:
+                if known is not None:
+                    seen[cid] = known  # inspected again once its key changed and it is idle
+                continue
             if known is None or known.key != key:
                 try:
                     attrs = self.client.inspect_container(cid)
