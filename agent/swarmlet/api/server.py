@@ -26,14 +26,14 @@ from swarmlet.api.router import Request, Router
 from swarmlet.api.statuses import http_status
 from swarmlet.errors import SwarmletError
 from swarmlet.transport.errors import HttpError
-from swarmlet.transport.http1 import read_head
+from swarmlet.transport.http1 import http_date, read_head
 from swarmlet.transport.limits import (
     MAX_BODY,
     UNIX_LIMITS,
-    DeadlineReader,
     Limits,
     body_length,
 )
+from swarmlet.transport.socket_io import PolledReader, send_all
 from swarmlet.transport.unix_server import UnixSocketServer
 
 __all__ = ["MAX_BODY", "PlainText", "Streaming", "UnixApiServer", "split_target"]
@@ -47,13 +47,15 @@ def _json_error(status: int, message: str) -> tuple[int, bytes]:
 
 def make_handler(router: Router, local: bool, limits: Limits,
                  lookup: NodeLookup | None = None) -> type[BaseHTTPRequestHandler]:
+    server_header = f"swarmletd {BaseHTTPRequestHandler.sys_version}"  # version_string()
+
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "swarmletd"
 
         def setup(self) -> None:
             self.connection = self.request
-            self.reader = DeadlineReader(self.connection)
+            self.reader = PolledReader(self.connection)
             self.rfile = BufferedReader(self.reader)
             self.wfile = socketserver._SocketWriter(self.connection)  # type: ignore[attr-defined]
 
@@ -134,8 +136,8 @@ def make_handler(router: Router, local: bool, limits: Limits,
                 result = route.handler(request)
                 if isinstance(result, Parked):
                     result = wait_parked(result)
-                self.connection.settimeout(limits.write)
                 if isinstance(result, Streaming):
+                    self.connection.settimeout(limits.write)
                     self._stream(result)
                     return
                 status, data = 200, b""
@@ -155,19 +157,19 @@ def make_handler(router: Router, local: bool, limits: Limits,
                 status, data = _json_error(500, f"internal error: {exc}")
             if not body_read:
                 self.close_connection = True  # an unread body must not be taken for a request
-            self.connection.settimeout(limits.write)
             self._answer(status, data, content_type)
 
         def _answer(self, status: int, data: bytes,
                     content_type: str = "application/json") -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(data)))
-            if self.close_connection:
-                self.send_header("Connection", "close")
-            # Headers and body in one write: two small writes meet Nagle and delayed ACKs.
-            self._headers_buffer.append(b"\r\n" + data)  # type: ignore[attr-defined]
-            self.flush_headers()
+            """send_response, the headers and the body as one write (transport/socket_io.py):
+            the same bytes, built at once."""
+            self.log_request(status)
+            reason = self.responses[status][0] if status in self.responses else ""
+            head = (f"{self.protocol_version} {status} {reason}\r\n"
+                    f"Server: {server_header}\r\nDate: {http_date()}\r\n"
+                    f"Content-Type: {content_type}\r\nContent-Length: {len(data)}\r\n"
+                    + ("Connection: close\r\n" if self.close_connection else "") + "\r\n")
+            send_all(self.connection, head.encode("latin-1", "strict") + data, limits.write)
 
         def _stream(self, result: Streaming) -> None:
             self.send_response(200)

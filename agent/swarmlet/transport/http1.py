@@ -9,7 +9,9 @@ it cost ~20 µs a request, a tenth of a small write.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from http import HTTPStatus
 from typing import BinaryIO
 
@@ -129,3 +131,16 @@ def status_line(status: int) -> bytes:
     except ValueError:
         reason = "Unknown"
     return b"HTTP/1.1 %d %s\r\n" % (status, reason.encode())
+
+
+_date: tuple[int, str] = (0, "")
+
+
+def http_date() -> str:
+    """The Date header's value now (http.server's date_time_string), formatted once a
+    second: formatting it cost ~5 µs an answer."""
+    global _date
+    now = int(time.time())
+    if _date[0] != now:
+        _date = (now, formatdate(now, usegmt=True))
+    return _date[1]
