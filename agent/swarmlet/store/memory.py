@@ -37,5 +37,9 @@ class MemoryStore:
     def peek(self, kind: str, object_id: str) -> dict[str, Any] | None:
         return self.state.peek(kind, object_id)
 
-    def write(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return self.state.apply(batch, stamp(self.clock()))
+    def write(self, batch: list[dict[str, Any]], *,
+              copies: bool = True) -> list[dict[str, Any]]:
+        """As RaftStore.write: copies, or the stored objects themselves (read-only)."""
+        if copies:
+            return self.state.apply(batch, stamp(self.clock()))
+        return [c.object for c in self.state.apply_changes(batch, stamp(self.clock()))]

@@ -97,7 +97,8 @@ class _Replica(SyncObjConsumer):
 
     def _apply(self, batch: list[dict], timestamp: str) -> tuple[str, Any]:
         try:
-            changes = self.state.apply_changes(batch, timestamp)
+            # The batch was just unpickled from the log: its objects are this replica's own.
+            changes = self.state.apply_changes(batch, timestamp, owned=True)
         except StoreError as err:
             return ("error", (err.code, str(err)))
         # Under the lock so view_and_watch() sees each change exactly once.
@@ -184,8 +185,11 @@ class RaftStore:
 
     # --- writes -------------------------------------------------------------------------
 
-    def write(self, batch: list[dict], timeout: float = 10.0) -> list[dict]:
-        """Commit a batch through Raft; returns the stored objects in batch order.
+    def write(self, batch: list[dict], timeout: float = 10.0, *,
+              copies: bool = True) -> list[dict]:
+        """Commit a batch through Raft; returns the stored objects in batch order: copies,
+        or with `copies=False` the stored objects themselves, read-only (for a caller that
+        does not change them or does not look at them).
         Raises StoreError from the state machine, NoLeader without leader/quorum in time.
         Writes made at once from several threads share an entry (store/group_commit.py)."""
         check_batch(batch)
@@ -193,7 +197,7 @@ class RaftStore:
         if status == "error":
             code, message = payload
             raise StoreError(message, code)
-        return clone(payload)
+        return clone(payload) if copies else payload
 
     def _propose_group(self, batches: list[list[dict]], timeout: float) -> list[Any]:
         timestamp = now_rfc3339()  # chosen once by the proposer: replicas stay deterministic

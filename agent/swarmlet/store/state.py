@@ -99,8 +99,11 @@ class StoreState:
         Raises StoreError and changes nothing when any change fails."""
         return [clone(c.object) for c in self.apply_changes(batch, timestamp)]
 
-    def apply_changes(self, batch: list[dict], timestamp: str) -> list[Change]:
-        """apply() for the Raft replica: returns Changes that share the stored dicts."""
+    def apply_changes(self, batch: list[dict], timestamp: str, *,
+                      owned: bool = False) -> list[Change]:
+        """apply() for the Raft replica: returns Changes that share the stored dicts.
+        `owned`: nothing else holds the batch's objects (the replica unpickled them from
+        the log), so they are stored as they are instead of cloned first."""
         check_batch(batch)
         index = self.index + 1
         # Staged writes: (kind, id) -> object or None (deleted); name key -> id or None.
@@ -142,7 +145,7 @@ class StoreState:
                 staged[(kind, oid)] = None
                 changes.append(Change(op, kind, old, None))
                 continue
-            obj = clone(change["object"])
+            obj = change["object"] if owned else clone(change["object"])
             oid = obj["ID"]
             old = current(kind, oid)
             if op == "create":

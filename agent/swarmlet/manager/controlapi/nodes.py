@@ -30,12 +30,13 @@ class ControlAPI:
         return [node_view(n, status) for n in self.store.list("node")]
 
     def resolve_node(self, ref: str) -> dict[str, Any]:
-        """A node by ID, unique ID prefix or hostname, as Docker resolves NODE."""
+        """A node by ID, unique ID prefix or hostname, as Docker resolves NODE: the stored
+        object itself, read-only (a copy of a node cost more than the rest of a read)."""
         self.manager.require_quorum()
-        node = self.store.get("node", ref)  # by full ID: a dict lookup, no listing
+        node = self.store.peek("node", ref)  # by full ID: a dict lookup, no listing
         if node is not None:
             return node
-        nodes = self.store.list("node")
+        nodes = self.store.view(["node"]).objects["node"]
         matches = [n for n in nodes if n["ID"].startswith(ref)] or [
             n for n in nodes if n.get("Description", {}).get("Hostname") == ref]
         if not matches:
@@ -57,8 +58,8 @@ class ControlAPI:
             self._check_demotion(node)
         if dry_run:
             return spec_plan("node", "update", node["ID"], node["Spec"], new_spec)
-        node["Spec"] = new_spec
-        self.store.write([{"op": "update", "kind": "node", "object": node}])
+        self.store.write([{"op": "update", "kind": "node", "object": {**node, "Spec": new_spec}}],
+                         copies=False)
         return None
 
     def _check_demotion(self, node: dict[str, Any]) -> None:
