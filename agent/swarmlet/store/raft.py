@@ -167,8 +167,9 @@ class RaftStore:
         self._closed = False
         self._group = GroupCommit(self._propose_group, NoLeader)
         self._proposed: set[object] = set()  # sync proposals of this replica not yet answered
+        self._answered: list[threading.Event] = []  # proposers to wake at the tick's end
         self._wake_tick = getattr(self._obj, "_SyncObj__pipeNotifier", None)
-        self._obj.addOnTickCallback(self._commit_alone)
+        self._obj.addOnTickCallback(self._after_tick)
         try:
             self._obj.waitBinded()
         except Exception as err:
@@ -232,7 +233,10 @@ class RaftStore:
                          token: object = token) -> None:
                 self._proposed.discard(token)
                 box.append((res, err))
-                done.set()
+                if self._on_tick_thread():
+                    self._answered.append(done)  # woken by _after_tick
+                else:
+                    done.set()
 
             self._proposed.add(token)
             start(callback)
@@ -251,10 +255,22 @@ class RaftStore:
             raise StoreError("raft: failed to process the request: node lost leader status",
                              "leader_changed")
 
+    def _after_tick(self) -> None:
+        """In the tick thread, at the end of each tick, before it waits for the network.
+
+        Proposers answered during the tick are woken here rather than from the callback:
+        a woken proposer wants the GIL at once, and the tick still had its messages to
+        send (the commit index, the next proposals), a GIL handover and back at each send.
+        Woken here, they run while the tick thread waits."""
+        if self._answered:
+            answered, self._answered = self._answered, []
+            for done in answered:
+                done.set()
+        self._commit_alone()
+
     def _commit_alone(self) -> None:
-        """In the tick thread, after each tick. pysyncobj appends a proposal in one tick and
-        commits it in the next, and between ticks it waits for a socket event up to
-        autoTickPeriod (50 ms). With peers, their acknowledgement is that event; a manager
+        """pysyncobj appends a proposal in one tick and commits it in the next, and between
+        ticks it waits for a socket event up to autoTickPeriod (50 ms). With peers, their acknowledgement is that event; a manager
         alone gets none, so each of its writes took 50 ms (a service create, a control pass
         and every task status report, one after the other). Alone, with a proposal of ours
         open, the next tick starts at once instead; idle, nothing changes."""
@@ -262,8 +278,11 @@ class RaftStore:
                 and not self._obj.otherNodes:
             self._wake_tick.notify()
 
+    def _on_tick_thread(self) -> bool:
+        return threading.current_thread() is getattr(self._obj, "_SyncObj__thread", None)
+
     def _check_thread(self) -> None:
-        if threading.current_thread() is getattr(self._obj, "_SyncObj__thread", None):
+        if self._on_tick_thread():
             raise RuntimeError("synchronous Raft call from the Raft thread would deadlock")
 
     # --- reads (local replica, copies) --------------------------------------------------
@@ -484,6 +503,7 @@ class RaftStore:
         self._closed = True
         self._hub.close_all("store closed")
         self._obj.destroy_synchronous()
+        self._after_tick()  # answers of the last tick, if it ended early
         self._owner_release.set()
 
     def __enter__(self) -> RaftStore:
