@@ -270,10 +270,11 @@ class RaftStore:
 
     def _commit_alone(self) -> None:
         """pysyncobj appends a proposal in one tick and commits it in the next, and between
-        ticks it waits for a socket event up to autoTickPeriod (50 ms). With peers, their acknowledgement is that event; a manager
-        alone gets none, so each of its writes took 50 ms (a service create, a control pass
-        and every task status report, one after the other). Alone, with a proposal of ours
-        open, the next tick starts at once instead; idle, nothing changes."""
+        ticks it waits for a socket event up to autoTickPeriod (50 ms). With peers, their
+        acknowledgement is that event; a manager alone gets none, so each of its writes took
+        50 ms (a service create, a control pass and every task status report, one after the
+        other). Alone, with a proposal of ours open, the next tick starts at once instead;
+        idle, nothing changes."""
         if self._proposed and self._wake_tick is not None and self._obj._isLeader() \
                 and not self._obj.otherNodes:
             self._wake_tick.notify()
