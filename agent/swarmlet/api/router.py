@@ -13,10 +13,11 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 
+from swarmlet.spec.errors import SpecError
 from swarmlet.spec.limits import MAX_ID
 from swarmlet.spec.query_models import NoQuery
 from swarmlet.spec.validate import checked
@@ -66,6 +67,7 @@ class Route:
     # its loop instead of handing it to a thread (api/cluster_server.py).
     inline: bool = False
     regex: re.Pattern[str] = field(init=False)
+    _empty_query_valid: bool | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.access not in ACCESS_LEVELS:
@@ -76,7 +78,8 @@ class Route:
     def checked(self, request: Request) -> Request:
         """The request with its query and body checked (a SpecError, answered 400, names the
         field); a route without a body model takes none."""
-        checked(self.query, request.query, "query")
+        if request.query or not self._takes_empty_query():
+            checked(self.query, request.query, "query")
         if self.body is None:
             if request.body not in (None, {}):
                 raise HttpError(400, f"{self.method} {self.template} takes no request body")
@@ -86,15 +89,35 @@ class Route:
         return request
 
 
+    def _takes_empty_query(self) -> bool:
+        """Whether no query passes the query model: checked once, not at every request."""
+        if self._empty_query_valid is None:
+            try:
+                checked(self.query, {}, "query")
+                self._empty_query_valid = True
+            except SpecError:
+                self._empty_query_valid = False
+        return self._empty_query_valid
+
+
 def _what(model: Model) -> str:
     """"ServiceSpec" -> "service spec", for messages."""
     return re.sub(r"(?<!^)(?=[A-Z][a-z])", " ", model.__name__).lower()
 
 
+class _Index(NamedTuple):
+    """The routes, arranged for match(); built again when routes are added."""
+
+    count: int  # len(routes) when built
+    exact: dict[tuple[str, str], Route]
+    by_segment: dict[str, list[Route]]  # first path segment -> the routes that may match
+    anywhere: list[Route]  # routes whose first segment is not a plain word
+
+
 class Router:
     def __init__(self) -> None:
         self.routes: list[Route] = []
-        self._exact: tuple[int, dict[tuple[str, str], Route]] = (0, {})
+        self._index = _Index(0, {}, {}, [])
 
     def add(self, method: str, template: str, summary: str, access: str = "manager",
             body: Model | None = None, query: Model = NoQuery, body_required: bool = True,
@@ -113,28 +136,37 @@ class Router:
 
         return register
 
-    def _exact_routes(self) -> dict[tuple[str, str], Route]:
-        """(method, path) → route for templates without parameters that no earlier route
-        also matches: a dict lookup for the hot paths (heartbeats, assignments) instead of
-        a regex per route. Rebuilt when routes are added."""
-        count, exact = self._exact
-        if count != len(self.routes):
-            exact = {}
-            for i, route in enumerate(self.routes):
-                if "{" in route.template:
-                    continue
-                if not any(r.method == route.method and r.regex.match(route.template)
-                           for r in self.routes[:i]):
-                    exact.setdefault((route.method, route.template), route)
-            self._exact = (len(self.routes), exact)
-        return exact
+    def _indexed(self) -> _Index:
+        """Exact routes: (method, path) → route for templates without parameters that no
+        earlier route also matches, a dict lookup for the hot paths (heartbeats,
+        assignments). The others by their first path segment, so a path is tried against
+        the few routes under its first segment (in the order they were added), not all."""
+        index = self._index
+        if index.count == len(self.routes):
+            return index
+        exact: dict[tuple[str, str], Route] = {}
+        for i, route in enumerate(self.routes):
+            if "{" in route.template:
+                continue
+            if not any(r.method == route.method and r.regex.match(route.template)
+                       for r in self.routes[:i]):
+                exact.setdefault((route.method, route.template), route)
+        words = {_first_segment(r.template) for r in self.routes} - {None}
+        by_segment = {word: [r for r in self.routes
+                             if _first_segment(r.template) in (word, None)]
+                      for word in words if word is not None}
+        anywhere = [r for r in self.routes if _first_segment(r.template) is None]
+        self._index = _Index(len(self.routes), exact, by_segment, anywhere)
+        return self._index
 
     def match(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
-        route = self._exact_routes().get((method, path))
+        index = self._indexed()
+        route = index.exact.get((method, path))
         if route is not None:
             return route, {}
         allowed = False
-        for route in self.routes:
+        for route in index.by_segment.get(path.split("/", 2)[1] if path[:1] == "/" else "",
+                                          index.anywhere):
             m = route.regex.match(path)
             if m:
                 if route.method == method:
@@ -143,3 +175,13 @@ class Router:
         if allowed:
             raise HttpError(405, f"method {method} not allowed on {path}")
         raise HttpError(404, f"page not found: {path}")
+
+
+_WORD = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _first_segment(template: str) -> str | None:
+    """The first segment of a route's path when it is a plain word (matched literally by
+    the route's regex: a path must have that same first segment); None otherwise."""
+    first = template.split("/", 2)[1] if template.startswith("/") else ""
+    return first if _WORD.fullmatch(first) else None

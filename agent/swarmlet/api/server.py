@@ -209,6 +209,8 @@ def split_target(target: str) -> tuple[str, dict[str, str]]:
     """Path and query of a request target; 400 for anything but an origin-form path."""
     if not target.startswith("/"):
         raise HttpError(400, "invalid request target: the path must start with /")
+    if "?" not in target and "#" not in target and not target.startswith("//"):
+        return target, {}  # what urlsplit would make of it, without its cost
     try:
         url = urlsplit(target)
         return url.path, dict(parse_qsl(url.query))
