@@ -31,3 +31,13 @@ def test_another_key_or_a_changed_byte_is_refused() -> None:
 def test_a_frame_of_another_format_is_refused_before_decrypting() -> None:
     with pytest.raises(ValueError, match="not a swarmlet raft frame"):
         WireCipher("key-a").extract_timestamp(b"gAAAAA" + b"\0" * 40)  # a Fernet token
+
+
+def test_every_frame_has_a_nonce_of_its_own() -> None:
+    """GCM is broken by two frames under one key with one nonce: frames of one cipher,
+    and of ciphers made with the same key (every manager's), never share one."""
+    ciphers = [WireCipher("key-a") for _ in range(3)]
+    sealed = [c.encrypt_at_time(b"x", 1) for c in ciphers for _ in range(100)]
+    nonces = {frame[9:21] for frame in sealed}  # after the version and timestamp
+    assert len(nonces) == len(sealed)
+    assert all(ciphers[0].decrypt(frame) == b"x" for frame in sealed)

@@ -15,6 +15,7 @@ must speak the same wire, so a manager of an older release cannot join one of th
 
 from __future__ import annotations
 
+import itertools
 import os
 import struct
 from typing import Any
@@ -30,6 +31,7 @@ from pysyncobj.tcp_connection import TcpConnection
 VERSION = b"\x01"
 _HEADER = struct.Struct(">cQ")  # version, sender's timestamp (seconds): the associated data
 _NONCE = 12
+_NONCES = 2 ** (8 * _NONCE)
 # Larger than any frame pysyncobj sends (entries in 64 KiB batches, snapshots in chunks).
 MAX_FRAME = 16 * 1024 * 1024
 
@@ -43,10 +45,16 @@ class WireCipher:
         key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"swarmlet raft wire",
                    info=b"v1").derive(secret)
         self._aead = AESGCM(key)
+        # Nonces: a random start, then one up per frame (GCM needs them unique under the
+        # key, not unpredictable). Two ciphers' runs overlap with a chance of about
+        # frames / 2**95; a random nonce per frame cost a getrandom call, and a GIL
+        # handover on the busy tick thread.
+        self._first_nonce = int.from_bytes(os.urandom(_NONCE), "big")
+        self._frames = itertools.count()  # next() is atomic: one cipher may serve threads
 
     def encrypt_at_time(self, data: bytes, timestamp: int) -> bytes:
         header = _HEADER.pack(VERSION, timestamp)
-        nonce = os.urandom(_NONCE)
+        nonce = ((self._first_nonce + next(self._frames)) % _NONCES).to_bytes(_NONCE, "big")
         return header + nonce + self._aead.encrypt(nonce, data, header)
 
     def extract_timestamp(self, token: bytes) -> int:
