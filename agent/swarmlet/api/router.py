@@ -100,6 +100,7 @@ class Route:
         return self._empty_query_valid
 
 
+@functools.cache
 def _what(model: Model) -> str:
     """"ServiceSpec" -> "service spec", for messages."""
     return re.sub(r"(?<!^)(?=[A-Z][a-z])", " ", model.__name__).lower()

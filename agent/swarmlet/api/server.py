@@ -66,10 +66,15 @@ def make_handler(router: Router, local: bool, limits: Limits,
 
         def __getattr__(self, name: str) -> Any:
             # Every method reaches the router, which answers 404/405 for unknown ones
-            # (http.server would answer 501).
+            # (http.server would answer 501). The usual ones are found without this.
             if name.startswith("do_"):
                 return self._dispatch
             raise AttributeError(name)
+
+        def do_GET(self) -> None:
+            self._dispatch()
+
+        do_POST = do_PUT = do_DELETE = do_HEAD = do_GET
 
         def send_error(self, code: int, message: str | None = None,
                        explain: str | None = None) -> None:
@@ -116,6 +121,10 @@ def make_handler(router: Router, local: bool, limits: Limits,
 
         def address_string(self) -> str:  # unix sockets have no client address
             return "local" if local else super().address_string()
+
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            if log.isEnabledFor(logging.DEBUG):  # every answer comes here
+                super().log_request(code, size)
 
         def log_message(self, format: str, *args: Any) -> None:
             if log.isEnabledFor(logging.DEBUG):  # every request comes here: format lazily

@@ -22,6 +22,7 @@ MAX_HEADERS = 100
 # The most a head may hold before its end must have come: a full request line, and every
 # header line at the line limit would be far more, but no real client sends that.
 MAX_HEAD = 2 * MAX_LINE + 4
+_SUPPORTED = frozenset({"HTTP/1.1", "HTTP/1.0"})
 _TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyz"
                    "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
@@ -115,6 +116,8 @@ def oversized(buffered: bytes) -> HttpError:
 
 
 def _check_version(version: str) -> None:
+    if version in _SUPPORTED:
+        return
     if not version.startswith("HTTP/"):
         raise HttpError(400, f"bad request version ({version[:20]!r})")
     numbers = version[5:].split(".")
