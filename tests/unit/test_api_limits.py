@@ -198,6 +198,17 @@ def test_a_good_request_and_keep_alive(unix_path):
             assert answer.endswith(body)
 
 
+def test_an_answer_larger_than_the_socket_buffer_arrives_whole(unix_path):
+    """The answer goes in one write when the socket takes it, the rest by sendall."""
+    body = json.dumps({"blob": "x" * (3 * 1024 * 1024)}).encode()
+    answer = exchange(unix_path, b"POST /echo HTTP/1.1\r\nConnection: close\r\n"
+                                 b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+    assert status_of(answer) == 200
+    head, sent = answer.split(b"\r\n\r\n", 1)
+    assert b"Content-Length: %d" % len(body) in head
+    assert sent == body
+
+
 def test_headers_sent_slowly_are_cut_off(unix_path):
     with unix_conn(unix_path) as sock:
         start = time.monotonic()
