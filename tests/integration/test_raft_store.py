@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import wait_for
+from swarmlet.store.journal import DurableJournal
 from swarmlet.store.objects import new_id
 from swarmlet.store.raft import NO_LEADER, NoLeader, RaftStore
 from swarmlet.store.state import StoreError
@@ -286,3 +287,57 @@ def test_a_manager_alone_commits_each_write_at_once(cluster: Cluster) -> None:
     for n in range(20):
         store.write([svc(f"s{n}")], timeout=5)
     assert time.monotonic() - started < 0.5
+
+
+class SyncedIndexes:
+    """The highest Raft index each member's journal had fdatasync'd, recorded as it syncs
+    (a spy around the real DurableJournal.sync)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.by_journal: dict[str, int] = {}
+        real_sync = DurableJournal.sync
+        spy = self
+
+        def sync(journal: DurableJournal) -> None:
+            last = journal[len(journal) - 1][1] if journal._dirty and len(journal) else None
+            real_sync(journal)
+            if last is not None:
+                path = str(journal.path)
+                spy.by_journal[path] = max(spy.by_journal.get(path, 0), last)
+        monkeypatch.setattr(DurableJournal, "sync", sync)
+
+    def holding(self, stores: list[RaftStore], marker: bytes) -> int:
+        """How many members have the entry that contains `marker` on disk now."""
+        count = 0
+        for store in stores:
+            journal = store._obj._SyncObj__raftLog
+            index = next((journal[i][1] for i in range(len(journal) - 1, -1, -1)
+                          if marker in journal[i][0]), None)
+            if index is not None and self.by_journal.get(str(journal.path), 0) >= index:
+                count += 1
+        return count
+
+
+def test_a_write_is_answered_once_a_majority_has_it_on_disk(cluster: Cluster,
+                                                             monkeypatch) -> None:
+    """Acknowledged means durable on a quorum: when write() returns, at least 2 of the 3
+    members have fdatasync'd the entry (the leader counts itself only once synced)."""
+    synced = SyncedIndexes(monkeypatch)
+    stores = cluster.three()
+    for n in range(30):
+        writer = leader_of(stores) if n % 2 else follower_of(stores)
+        made = svc(f"durable{n}")
+        writer.write([made])
+        assert synced.holding(stores, made["object"]["ID"].encode()) >= 2, n
+
+
+def test_a_manager_alone_answers_a_write_once_it_is_on_its_disk(cluster: Cluster,
+                                                                monkeypatch) -> None:
+    synced = SyncedIndexes(monkeypatch)
+    [addr] = cluster.addrs(1)
+    store = cluster.start(addr, [])
+    wait_for(store.is_leader, what="a leader")
+    for n in range(10):
+        made = svc(f"alone{n}")
+        store.write([made], timeout=5)
+        assert synced.holding([store], made["object"]["ID"].encode()) == 1, n

@@ -22,7 +22,7 @@ from typing import Any
 from pysyncobj import FAIL_REASON, SyncObj, SyncObjConf, SyncObjConsumer, replicated
 from pysyncobj.utility import TcpUtility, UtilityException
 
-from swarmlet.store import raft_wire
+from swarmlet.store import durable_raft, raft_wire
 from swarmlet.store.group_commit import GroupCommit
 from swarmlet.store.objects import clone, now_rfc3339
 from swarmlet.store.recovery import drop_other_members
@@ -70,6 +70,7 @@ class _TruncationNoise(logging.Filter):
 
 
 raft_wire.install()
+durable_raft.install()
 _sync_log = logging.getLogger("pysyncobj.syncobj")
 if not any(isinstance(f, _TruncationNoise) for f in _sync_log.filters):
     _sync_log.addFilter(_TruncationNoise())
@@ -161,8 +162,8 @@ class RaftStore:
             maxBindRetries=5,
         )
         peers = [_check_addr(p) for p in partners if p != self.self_addr]
-        self._obj = self._start_owned(lambda: SyncObj(self.self_addr, peers, conf,
-                                                      consumers=[self._replica]))
+        self._obj = self._start_owned(lambda: durable_raft.DurableSyncObj(
+            self.self_addr, peers, conf, consumers=[self._replica]))
         self._closed = False
         self._group = GroupCommit(self._propose_group, NoLeader)
         self._proposed: set[object] = set()  # sync proposals of this replica not yet answered
