@@ -22,7 +22,7 @@ from typing import Any
 from pysyncobj import FAIL_REASON, SyncObj, SyncObjConf, SyncObjConsumer, replicated
 from pysyncobj.utility import TcpUtility, UtilityException
 
-from swarmlet.store import durable_raft, raft_wire
+from swarmlet.store import durable_raft, raft_pickle, raft_wire
 from swarmlet.store.group_commit import GroupCommit
 from swarmlet.store.objects import clone, now_rfc3339
 from swarmlet.store.recovery import drop_other_members
@@ -70,6 +70,7 @@ class _TruncationNoise(logging.Filter):
 
 
 raft_wire.install()
+raft_pickle.install()
 durable_raft.install()
 _sync_log = logging.getLogger("pysyncobj.syncobj")
 if not any(isinstance(f, _TruncationNoise) for f in _sync_log.filters):
