@@ -28,5 +28,5 @@ def test_the_store_data_and_pysyncobj_messages_come_back_whole():
 
 @pytest.mark.parametrize("protocol", [2, pickle.HIGHEST_PROTOCOL])
 def test_a_pickle_that_names_a_function_is_refused_before_it_runs(protocol):
-    with pytest.raises(pickle.UnpicklingError, match="posix.system is not a type the store"):
+    with pytest.raises(pickle.UnpicklingError, match=r"posix\.system is not a type the store"):
         raft_pickle.loads(pickle.dumps({"entries": [Payload()]}, protocol))
