@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import socket
 import threading
 import time
@@ -341,3 +343,31 @@ def test_a_manager_alone_answers_a_write_once_it_is_on_its_disk(cluster: Cluster
         made = svc(f"alone{n}")
         store.write([made], timeout=5)
         assert synced.holding([store], made["object"]["ID"].encode()) == 1, n
+
+
+def test_a_stranger_on_the_raft_port_is_cut_off_and_costs_no_leadership(cluster: Cluster
+                                                                          ) -> None:
+    """Garbage and oversized frames from a host without the key, for 2 s: each connection
+    is dropped after its frame's length, the leader stays, and writes go on."""
+    stores = cluster.three()
+    leader = leader_of(stores)
+    host, port = leader.self_addr.rsplit(":", 1)
+    term = leader.status()["term"]
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall((15 * 1024 * 1024).to_bytes(4, "little") + b"\0" * 65536)
+        sock.settimeout(2)
+        started = time.monotonic()
+        closed = False
+        with contextlib.suppress(ConnectionResetError):
+            closed = sock.recv(1) == b""
+        assert closed and time.monotonic() - started < 1.5
+    stop = time.monotonic() + 2.0
+    written = 0
+    while time.monotonic() < stop:
+        with socket.create_connection((host, int(port)), timeout=5) as sock:
+            with contextlib.suppress(OSError):
+                sock.sendall(os.urandom(4096))
+        leader.write([svc(f"flood{written}")], timeout=1)
+        written += 1
+    assert written > 20
+    assert leader.is_leader() and leader.status()["term"] == term
