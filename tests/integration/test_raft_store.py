@@ -364,9 +364,9 @@ def test_a_stranger_on_the_raft_port_is_cut_off_and_costs_no_leadership(cluster:
     stop = time.monotonic() + 2.0
     written = 0
     while time.monotonic() < stop:
-        with socket.create_connection((host, int(port)), timeout=5) as sock:
-            with contextlib.suppress(OSError):
-                sock.sendall(os.urandom(4096))
+        with socket.create_connection((host, int(port)), timeout=5) as sock, \
+                contextlib.suppress(OSError):
+            sock.sendall(os.urandom(4096))
         leader.write([svc(f"flood{written}")], timeout=1)
         written += 1
     assert written > 20
