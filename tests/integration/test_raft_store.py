@@ -15,7 +15,7 @@ import pytest
 from conftest import wait_for
 from swarmlet.store.journal import DurableJournal
 from swarmlet.store.objects import new_id
-from swarmlet.store.raft import NO_LEADER, NoLeader, RaftStore
+from swarmlet.store.raft import NO_LEADER, NoLeader, RaftStore, UnknownOutcome
 from swarmlet.store.state import StoreError
 
 PASSWORD = "test-raft-key"
@@ -371,3 +371,18 @@ def test_a_stranger_on_the_raft_port_is_cut_off_and_costs_no_leadership(cluster:
         written += 1
     assert written > 20
     assert leader.is_leader() and leader.status()["term"] == term
+
+
+def test_a_write_the_leader_could_not_commit_says_its_outcome_is_unknown(cluster: Cluster
+                                                                         ) -> None:
+    """The leader appended it, then lost its followers: the write is not "no leader" (it is
+    in the leader's log, and a new leader holding it would commit it)."""
+    stores = cluster.three()
+    leader = leader_of(stores)
+    for store in stores:
+        if store is not leader:
+            store.close()
+    with pytest.raises(UnknownOutcome) as err:
+        leader.write([svc("maybe")], timeout=1)
+    assert err.value.code == "unknown_outcome"
+    assert "may or may not have taken effect" in str(err.value)

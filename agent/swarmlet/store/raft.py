@@ -44,6 +44,16 @@ class NoLeader(StoreError):
         super().__init__(NO_LEADER, "no_leader")
 
 
+class UnknownOutcome(StoreError):
+    """The write entered the log but its commit was not seen: it may yet take effect (a new
+    leader that holds it commits it) or not. A client retries after checking: a create finds
+    its object by name, an update finds the version it wrote."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(f"raft: {why}: the write may or may not have taken effect; check "
+                         "before retrying", "unknown_outcome")
+
+
 @dataclass(frozen=True)
 class RaftTimings:
     """Seconds. Failover takes about election_min..election_max after the leader goes.
@@ -233,10 +243,14 @@ class RaftStore:
                 done.set()
 
             self._proposed.add(token)
+            in_own_log = self.is_leader()  # else forwarded to the leader this member knows
             start(callback)
             if not done.wait(remaining):
                 self._proposed.discard(token)
-                raise NoLeader()  # proposed but not committed: no quorum
+                if not in_own_log and not self.has_quorum():
+                    raise NoLeader()  # forwarded to a leader that is gone, most likely
+                raise UnknownOutcome(f"the write was not committed within {timeout:g} s "
+                                     "(too few managers answer the leader)")
             res, err = box[0]
             if err == FAIL_REASON.SUCCESS:
                 return res
@@ -246,8 +260,7 @@ class RaftStore:
             if err == FAIL_REASON.QUEUE_FULL:
                 raise StoreError("raft: too many pending proposals", "unavailable")
             # LEADER_CHANGED, DISCARDED, UNKNOWN_OUTCOME: it may or may not have committed.
-            raise StoreError("raft: failed to process the request: node lost leader status",
-                             "leader_changed")
+            raise UnknownOutcome("failed to process the request: node lost leader status")
 
     def _commit_alone(self) -> None:
         """In the tick thread, after each tick. pysyncobj appends a proposal in one tick and
@@ -315,6 +328,12 @@ class RaftStore:
         """Raft state only; leader-only work should also check has_quorum() (a cut-off
         leader believes it leads until leader_fallback)."""
         return bool(self._obj._isLeader())
+
+    def leads(self) -> bool:
+        """Leader with a quorum behind it now: what the leader's loops check before they act.
+        A leader cut off from the majority stops acting within reachable_within, before
+        Raft itself deposes it (leader_fallback) and before a new leader acts."""
+        return self.is_leader() and self.has_quorum()
 
     def leader(self) -> str | None:
         node = self._obj._getLeader()
