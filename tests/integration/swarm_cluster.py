@@ -53,6 +53,18 @@ class Cluster:
         rows = self.nodes(machine)
         return next(name for name, row in rows.items() if row["ManagerStatus"] == "Leader")
 
+    def agent_pid(self, machine: str) -> int:
+        """The machine's swarmletd: in the machine's own cgroup (made by this test's store)."""
+        procs = Path(f"/sys/fs/cgroup/swarmlet-machine-{machine}/cgroup.procs")
+        for pid in procs.read_text().split():
+            try:
+                argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if any(arg.endswith(b"swarmletd") for arg in argv):
+                return int(pid)
+        raise AssertionError(f"no swarmletd runs in {machine}")
+
     def build(self, managers: list[str], workers: list[str], heartbeat: str = "1s") -> None:
         """`swarm init` on the first manager, the others joined with the CLI."""
         out = self.cli(managers[0], f"swarm init --dispatcher-heartbeat {heartbeat}")
