@@ -30,6 +30,7 @@ from swarmlet.client import Client
 from swarmlet.errors import SwarmletError
 from swarmlet.net.dataplane import NodeNetworks
 from swarmlet.net.inet import restore_inet_ntop
+from swarmlet.net.raft_guard import RaftPortGuard
 from swarmlet.node.config import API_PORT, Config, split_host_port
 from swarmlet.node.description import describe_node
 from swarmlet.spec.swarm import merged_swarm_spec
@@ -67,6 +68,7 @@ class SwarmNode:
         self.networks: NodeNetworks | None = None  # overlays and the Docker network driver
         self._tls: Server | None = None
         self._lock = threading.RLock()
+        self._raft_guard = RaftPortGuard()  # only managers reach this manager's Raft port
         # Set by the daemon, which owns the routes: makes the cluster port's mTLS server.
         self.cluster_server: ClusterServerFactory | None = None
 
@@ -288,6 +290,7 @@ class SwarmNode:
         from swarmlet.manager.manager import Manager
 
         assert self.state is not None
+        self._raft_guard.admit(store.self_addr, store.members())
         try:
             self.manager = Manager(store, self._raft_key(), self.state.node_id,
                                    on_members=self._save_members)
@@ -313,8 +316,11 @@ class SwarmNode:
             if self.state is not None and self.state.managers_raft != members:
                 self.state.managers_raft = members
                 self.files.save(self.state)
+            raft_addr = self.state.raft_addr if self.state is not None else None
         finally:
             self._lock.release()
+        if raft_addr is not None:
+            self._raft_guard.admit(raft_addr, members)  # nft runs only when they changed
 
     def _stop_manager(self) -> None:
         if self._tls is not None:
@@ -326,6 +332,7 @@ class SwarmNode:
             self.manager.store.close()
             self.manager = None
             self.control = None
+        self._raft_guard.remove()
 
     def _start_tls(self) -> None:
         from swarmlet.ca.authority import RootCA
