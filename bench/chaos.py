@@ -14,9 +14,9 @@ Scenarios, one after the other, each bounded in time:
 - partitions: `machine disconnect` of the leader for 5 s, then `connect`. A writer inside the
   cut-off machine writes through its local socket meanwhile: the writes it saw acknowledged
   after the cut (a cut-off leader must acknowledge none: two leaders accepting writes).
-- garbage: the worker sends random bytes and oversized frames to the leader's Raft port
-  (2378) for S seconds: the longest stretch without an acknowledged write, against the
-  longest before it.
+- garbage: the worker tries to send random bytes and oversized frames to the leader's Raft
+  port (2378) for S seconds: the connections it made (nftables admits only managers), and
+  the longest stretch without an acknowledged write, against the longest before it.
 At the end: acknowledged writes lost (must be 0); writes reported failed or unknown that
 committed anyway (counted: a client checks before it retries). Prints a table; `--json`
 prints one line.
@@ -65,21 +65,21 @@ while time.time() < end:
 """
 
 # Runs inside the worker: garbage to HOST:PORT for SECONDS (random frames, oversized length
-# headers, connections opened and dropped).
+# headers, connections opened and dropped); prints the connections made and the attempts
+# (a manager's nftables admits only managers: none is made).
 GARBAGE = r"""
 import os, socket, struct, sys, time
-host, port, end, sent = sys.argv[1], int(sys.argv[2]), time.time() + float(sys.argv[3]), 0
+host, port, end, made, tried = sys.argv[1], int(sys.argv[2]), time.time() + float(sys.argv[3]), 0, 0
 while time.time() < end:
+    tried += 1
     try:
-        with socket.create_connection((host, port), timeout=1) as s:
-            if sent % 2:
-                s.sendall(struct.pack("i", 64 * 1024 * 1024) + os.urandom(65536))
-            else:
-                s.sendall(os.urandom(4096))
-            sent += 1
+        with socket.create_connection((host, port), timeout=0.5) as s:
+            made += 1
+            s.sendall(struct.pack("i", 64 * 1024 * 1024) + os.urandom(65536) if made % 2
+                      else os.urandom(4096))
     except OSError:
         time.sleep(0.01)
-print(sent)
+print(made, tried)
 """
 
 
@@ -196,16 +196,18 @@ class Chaos:
                                 and x["key"] not in labels)
         return acked_cut, lost_cut, recoveries
 
-    def garbage(self, seconds: float) -> tuple[float, float]:
-        """(longest gap without an ack in the S s before, in the S s of garbage)."""
+    def garbage(self, seconds: float) -> tuple[float, float, int]:
+        """(longest gap without an ack in the S s before, in the S s of garbage, the
+        connections the worker made to the leader's Raft port)."""
         assert self.load is not None
         leader = self.leader(time.monotonic() + RECOVER)
         before_start = time.time()
         time.sleep(seconds)
         start = time.time()
-        self.machines.py(WORKER, "garbage.py", self.ips[leader], "2378", str(seconds))
+        made = self.machines.py(WORKER, "garbage.py", self.ips[leader], "2378", str(seconds))
         end = time.time()
-        return (self.load.longest_gap(before_start, start), self.load.longest_gap(start, end))
+        return (self.load.longest_gap(before_start, start), self.load.longest_gap(start, end),
+                int(made.split()[0]))
 
 
 def main() -> None:
@@ -224,7 +226,7 @@ def main() -> None:
         time.sleep(2.0)
         kills = chaos.kills(args.kills)
         acked_cut, lost_cut, cut_recoveries = chaos.partitions(args.partitions)
-        gap_before, gap_garbage = chaos.garbage(args.garbage)
+        gap_before, gap_garbage, garbage_made = chaos.garbage(args.garbage)
         time.sleep(1.0)
         chaos.load.stop()
         counts = chaos.load.verify(chaos.ips[chaos.leader(time.monotonic() + RECOVER)])
@@ -239,7 +241,8 @@ def main() -> None:
         "cut_off_acks_lost": lost_cut,
         "partition_recovery_max_s": round(max(cut_recoveries), 2) if cut_recoveries else None,
         "garbage_seconds": args.garbage, "longest_gap_before_s": round(gap_before, 2),
-        "longest_gap_under_garbage_s": round(gap_garbage, 2), "load_average": load_avg,
+        "longest_gap_under_garbage_s": round(gap_garbage, 2),
+        "garbage_connections_made": garbage_made, "load_average": load_avg,
     }
     if args.json:
         print(json.dumps(figures))
