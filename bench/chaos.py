@@ -35,6 +35,8 @@ from pathlib import Path
 from _machines import BenchMachines, print_rows
 from chaos_load import WriteLoad, client_tls
 
+from swarmlet.machine.processes import program_pid
+
 MANAGERS = [BenchMachines.name(s) for s in ("m1", "m2", "m3")]
 WORKER = BenchMachines.name("w1")
 HOLD = 5.0        # seconds a partition lasts
@@ -133,15 +135,10 @@ class Chaos:
 
     def agent_pid(self, name: str) -> int:
         """swarmletd in the machine's own cgroup (the processes this bench's machine runs)."""
-        procs = Path(f"/sys/fs/cgroup/swarmlet-machine-{name}/cgroup.procs")
-        for pid in procs.read_text().split():
-            try:
-                argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if any(arg.endswith(b"swarmletd") for arg in argv):
-                return int(pid)
-        raise RuntimeError(f"no swarmletd in {name}")
+        pid = program_pid(f"swarmlet-machine-{name}", "swarmletd")
+        if pid is None:
+            raise RuntimeError(f"no swarmletd runs in {name}")
+        return pid
 
     def next_ack_after(self, t: float, deadline: float) -> float:
         """Seconds from `t` until a write sent after `t` is acknowledged."""

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from conftest import wait_for
+from swarmlet.machine.processes import program_pid
 
 PROBE = Path(__file__).with_name("tls_probe.py")
 
@@ -55,15 +56,10 @@ class Cluster:
 
     def agent_pid(self, machine: str) -> int:
         """The machine's swarmletd: in the machine's own cgroup (made by this test's store)."""
-        procs = Path(f"/sys/fs/cgroup/swarmlet-machine-{machine}/cgroup.procs")
-        for pid in procs.read_text().split():
-            try:
-                argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if any(arg.endswith(b"swarmletd") for arg in argv):
-                return int(pid)
-        raise AssertionError(f"no swarmletd runs in {machine}")
+        pid = program_pid(f"swarmlet-machine-{machine}", "swarmletd")
+        if pid is None:
+            raise AssertionError(f"no swarmletd runs in {machine}")
+        return pid
 
     def build(self, managers: list[str], workers: list[str], heartbeat: str = "1s") -> None:
         """`swarm init` on the first manager, the others joined with the CLI."""
