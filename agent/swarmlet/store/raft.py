@@ -22,6 +22,7 @@ from typing import Any
 from pysyncobj import FAIL_REASON, SyncObj, SyncObjConf, SyncObjConsumer, replicated
 from pysyncobj.utility import TcpUtility, UtilityException
 
+from swarmlet.errors import UNKNOWN_OUTCOME
 from swarmlet.store import durable_raft, raft_pickle, raft_wire
 from swarmlet.store.group_commit import GroupCommit
 from swarmlet.store.objects import clone, now_rfc3339
@@ -50,8 +51,8 @@ class UnknownOutcome(StoreError):
     its object by name, an update finds the version it wrote."""
 
     def __init__(self, why: str) -> None:
-        super().__init__(f"raft: {why}: the write may or may not have taken effect; check "
-                         "before retrying", "unknown_outcome")
+        super().__init__(f"raft: {why}: {UNKNOWN_OUTCOME}; check before retrying",
+                         "unknown_outcome")
 
 
 @dataclass(frozen=True)
