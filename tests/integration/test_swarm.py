@@ -124,6 +124,15 @@ def test_bad_tokens_are_refused_and_a_rotated_token_stops_new_joins(cluster):
     assert cluster.cli(MANAGERS[0], f"node rm {node_id[:6]}").strip() == node_id[:6]
     assert "sx-1" not in cluster.nodes(MANAGERS[0])
 
+    # Removed while it runs (`node rm --force`): the node finds out and leaves, keys and all.
+    cluster.cli("sx-1", f"swarm join --token {new} {target}")
+    eventually(lambda: "sx-1" in cluster.nodes(MANAGERS[0]))
+    cluster.cli(MANAGERS[0], "node rm --force sx-1")
+    eventually(lambda: json.loads(cluster.cli("sx-1", "info --format json"))["Swarm"][
+        "LocalNodeState"] == "inactive", timeout=30)
+    assert cluster.run("sx-1", "ls /var/lib/swarmlet/certificates", check=False
+                       ).returncode != 0
+
 
 def test_node_update_labels_and_availability(cluster):
     w = WORKERS[1]

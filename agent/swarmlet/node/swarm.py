@@ -234,6 +234,14 @@ class SwarmNode:
             self.state = None
             log.info("left the swarm")
 
+    def _on_removed(self) -> None:
+        """Every manager refuses this node as removed (`node rm --force` while it ran): it
+        leaves as `swarm leave` would, so no key or state of the swarm stays on it."""
+        try:
+            self.leave(force=True)
+        except SwarmletError as err:
+            log.warning("leaving after removal: %s", err)
+
     def _leave_warning(self) -> str:
         text = ("You are attempting to leave the swarm on a node that is participating as a "
                 "manager. ")
@@ -359,7 +367,7 @@ class SwarmNode:
     def _start_session(self) -> None:
         assert self.state is not None
         self.session = Session(self.files, self.state, self.config.heartbeat_period,
-                               self.on_role_change)
+                               self.on_role_change, self._on_removed)
         self.session.start()
         if self.networks is None:
             self.networks = _start_networks(self.config)
