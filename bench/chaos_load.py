@@ -1,7 +1,8 @@
 """The write load of bench/chaos.py, and the ledger that says what became of each write.
 
 Writers on the host send writes to the managers' cluster port (mutual TLS, a client
-certificate of `swarm ca client-cert`), each to the next manager in turn: service creates
+certificate of `swarm ca client-cert`), one writer per manager (a manager that does not
+answer holds up only its own writer, for its timeout): service creates
 (unique names, 0 replicas: nothing runs) and node label adds (a unique key each, GET then
 POST with the version, as the CLI does). Every write's outcome is logged as the client saw
 it: acknowledged, failed (an answer that says it did not happen: 4xx, or 503 "no leader"),
@@ -50,8 +51,7 @@ class WriteLoad:
     managers: list[str]            # IPs
     tls: ssl.SSLContext
     node_id: str                   # the node whose labels are written
-    threads: int = 2
-    timeout: float = 5.0
+    timeout: float = 3.0
     writes: list[Write] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _workers: list[threading.Thread] = field(default_factory=list)
@@ -63,8 +63,8 @@ class WriteLoad:
 
     def start(self) -> None:
         self._stop.clear()
-        self._workers = [threading.Thread(target=self._run, args=(i,), daemon=True)
-                         for i in range(self.threads)]
+        self._workers = [threading.Thread(target=self._run, args=(ip,), daemon=True)
+                         for ip in self.managers]
         for worker in self._workers:
             worker.start()
 
@@ -73,27 +73,24 @@ class WriteLoad:
         for worker in self._workers:
             worker.join(timeout=self.timeout * 3)
 
-    def _run(self, index: int) -> None:
-        clients = {ip: self.client(ip) for ip in self.managers}
-        turn = index
+    def _run(self, ip: str) -> None:
+        client = self.client(ip)
         while not self._stop.is_set():
             seq = next(self._seq)
-            ip = self.managers[turn % len(self.managers)]
-            turn += 1
             kind = "service" if seq % 2 else "label"
             write = Write(kind, f"{PREFIX}{seq}", ip, time.time())
             try:
                 if kind == "service":
-                    self._create(clients[ip], write.key)
+                    self._create(client, write.key)
                 else:
-                    self._label(clients[ip], write.key)
+                    self._label(client, write.key)
                 write.outcome = "ack"
             except ApiResponseError as err:
                 write.outcome = "unknown" if "may or may not" in str(err) else "failed"
                 write.detail = f"{err.status} {err}"
             except (SwarmletError, OSError) as err:
                 write.outcome, write.detail = "unknown", str(err)
-                clients[ip] = self.client(ip)  # a fresh connection next time
+                client = self.client(ip)  # a fresh connection next time
             write.ended = time.time()
             with self._lock:
                 self.writes.append(write)
