@@ -2,9 +2,12 @@
 
     .venv/bin/python bench/scheduler_throughput.py [--nodes 1000] [--tasks 30000]
                                                    [--services 30] [--batch 500] [--writers 1]
+                                                   [--managers 1]
 
-One in-process, single-member RaftStore on 127.0.0.1 is loaded with ready nodes (varied
-labels) and pending tasks spread over the services (some with constraints, reservations,
+One in-process RaftStore on 127.0.0.1 (with --managers 3, the member of a Raft of three whose
+other two run as processes of their own, bench/raft_writes.py's; every write is then
+committed once fdatasync'd on two of the three) is loaded with ready nodes (varied labels)
+and pending tasks spread over the services (some with constraints, reservations,
 spread preferences, MaxReplicas and a host-mode port). Then three timed phases, as the
 scheduler's shell would run them: list nodes/services/tasks from the store, schedule(), and
 write every assignment back (NodeID + Status.State "assigned") in batches.
@@ -13,9 +16,9 @@ write every assignment back (NodeID + Status.State "assigned") in batches.
 from __future__ import annotations
 
 import argparse
+import multiprocessing as mp
 import os
 import shutil
-import socket
 import sys
 import tempfile
 import time
@@ -24,19 +27,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pysyncobj.version
+from raft_writes import PASSWORD, Node, free_port
 
 from swarmlet.manager.scheduler import Plan, schedule
 from swarmlet.store.raft import RaftStore
 
-PASSWORD = "bench-scheduler-key"
 GB = 1 << 30
 ASSIGNED = "scheduler assigned task to node"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def make_node(i: int) -> dict:
@@ -126,6 +123,8 @@ def main() -> None:
     ap.add_argument("--services", type=int, default=30)
     ap.add_argument("--batch", type=int, default=500)
     ap.add_argument("--writers", type=int, default=1, help="threads writing batches")
+    ap.add_argument("--managers", type=int, default=1, choices=(1, 3, 5),
+                    help="Raft members (the others in processes of their own)")
     args = ap.parse_args()
 
     nodes = [make_node(i) for i in range(args.nodes)]
@@ -136,8 +135,13 @@ def main() -> None:
     tasks = [t for s, n in zip(services, per_service, strict=True) for t in make_tasks(s, n)]
 
     root = tempfile.mkdtemp(prefix="swarmlet-sched-bench-")
-    store = RaftStore(f"127.0.0.1:{free_port()}", [], Path(root), PASSWORD)
+    addrs = [f"127.0.0.1:{free_port()}" for _ in range(args.managers)]
+    others = [Node(mp.get_context("spawn"), a, [p for p in addrs if p != a],
+                   os.path.join(root, str(i))) for i, a in enumerate(addrs[1:], 1)]
+    store = RaftStore(addrs[0], addrs[1:], Path(root) / "0", PASSWORD)
     try:
+        while not (store.has_quorum() and store.leader()):
+            time.sleep(0.05)
         t0 = time.perf_counter()
         write_all(store, "node", nodes, args.batch, writers=4)
         write_all(store, "service", services, args.batch, writers=4)
@@ -158,12 +162,15 @@ def main() -> None:
         stored = Counter(t["Status"]["State"] for t in store.list("task"))
     finally:
         store.close()
+        for other in others:
+            other.stop()
         shutil.rmtree(root, ignore_errors=True)
 
     n = len(tasks)
     per_node = Counter(plan.assignments.values())
     print(f"Scheduler throughput: {args.nodes} ready nodes, {n} pending tasks in "
-          f"{args.services} services, single-member RaftStore on 127.0.0.1 (in process), "
+          f"{args.services} services, RaftStore of {args.managers} member(s) on 127.0.0.1 "
+          "(journal fdatasync'd before each acknowledgement), "
           f"writes in batches of {args.batch} from {args.writers} thread(s)")
     print(f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}, "
           f"pysyncobj {pysyncobj.version.VERSION}; store loaded in {load:.1f} s "

@@ -6,6 +6,11 @@ CLI prints the message and exits with status 1.
 """
 
 
+# The words of an answer to a write whose commit was not seen (store/raft.py UnknownOutcome):
+# clients that retry look for them (cli/create.py).
+UNKNOWN_OUTCOME = "the write may or may not have taken effect"
+
+
 class SwarmletError(Exception):
     """An error with a message meant for the user, in Docker's words where Docker has some."""
 

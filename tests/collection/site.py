@@ -67,8 +67,9 @@ def ansible_playbook(inventory: Path, playbook: Path | str, *args: str,
     return Run(proc.returncode, proc.stdout + proc.stderr)
 
 
-def site(inventory: Path) -> Run:
-    return ansible_playbook(inventory, REPO / "playbooks/site.yml", "-e", f"@{SITE_VARS}")
+def site(inventory: Path, *args: str) -> Run:
+    return ansible_playbook(inventory, REPO / "playbooks/site.yml", "-e", f"@{SITE_VARS}",
+                            *args)
 
 
 def write_inventory(machines: Swarmlet, directory: Path) -> Path:

@@ -46,12 +46,13 @@ def test_nodes_roles_and_labels(deployment: Deployment, hosts) -> None:
     assert node["Spec"]["Labels"] == {"type": "db"}  # from host_vars
 
 
-def test_second_run_changes_nothing(deployment: Deployment) -> None:
-    again = site(deployment.inventory)
+def test_second_run_changes_nothing_and_shows_no_join_token(deployment: Deployment) -> None:
+    again = site(deployment.inventory, "-v")
     assert again.returncode == 0, again.output[-4000:]
     recap = again.recap()
     assert {h: r["changed"] for h, r in recap.items()} == {h: 0 for h in HOSTS}, \
         again.output[-6000:]
+    assert "SWMTKN-1-" not in again.output
 
 
 @pytest.mark.parametrize("name", HOSTS)

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from conftest import wait_for
+from swarmlet.machine.processes import program_pid
 
 PROBE = Path(__file__).with_name("tls_probe.py")
 
@@ -52,6 +53,13 @@ class Cluster:
     def leader(self, machine: str) -> str:
         rows = self.nodes(machine)
         return next(name for name, row in rows.items() if row["ManagerStatus"] == "Leader")
+
+    def agent_pid(self, machine: str) -> int:
+        """The machine's swarmletd: in the machine's own cgroup (made by this test's store)."""
+        pid = program_pid(f"swarmlet-machine-{machine}", "swarmletd")
+        if pid is None:
+            raise AssertionError(f"no swarmletd runs in {machine}")
+        return pid
 
     def build(self, managers: list[str], workers: list[str], heartbeat: str = "1s") -> None:
         """`swarm init` on the first manager, the others joined with the CLI."""

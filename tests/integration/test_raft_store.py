@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import socket
 import threading
 import time
@@ -11,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from conftest import wait_for
+from swarmlet.store.journal import DurableJournal
 from swarmlet.store.objects import new_id
-from swarmlet.store.raft import NO_LEADER, NoLeader, RaftStore
+from swarmlet.store.raft import NO_LEADER, NoLeader, RaftStore, UnknownOutcome
 from swarmlet.store.state import StoreError
 
 PASSWORD = "test-raft-key"
@@ -286,3 +289,100 @@ def test_a_manager_alone_commits_each_write_at_once(cluster: Cluster) -> None:
     for n in range(20):
         store.write([svc(f"s{n}")], timeout=5)
     assert time.monotonic() - started < 0.5
+
+
+class SyncedIndexes:
+    """The highest Raft index each member's journal had fdatasync'd, recorded as it syncs
+    (a spy around the real DurableJournal.sync)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.by_journal: dict[str, int] = {}
+        real_sync = DurableJournal.sync
+        spy = self
+
+        def sync(journal: DurableJournal) -> None:
+            last = journal[len(journal) - 1][1] if journal._dirty and len(journal) else None
+            real_sync(journal)
+            if last is not None:
+                path = str(journal.path)
+                spy.by_journal[path] = max(spy.by_journal.get(path, 0), last)
+        monkeypatch.setattr(DurableJournal, "sync", sync)
+
+    def holding(self, stores: list[RaftStore], marker: bytes) -> int:
+        """How many members have the entry that contains `marker` on disk now."""
+        count = 0
+        for store in stores:
+            journal = store._obj._SyncObj__raftLog
+            index = next((journal[i][1] for i in range(len(journal) - 1, -1, -1)
+                          if marker in journal[i][0]), None)
+            if index is not None and self.by_journal.get(str(journal.path), 0) >= index:
+                count += 1
+        return count
+
+
+def test_a_write_is_answered_once_a_majority_has_it_on_disk(cluster: Cluster,
+                                                             monkeypatch) -> None:
+    """Acknowledged means durable on a quorum: when write() returns, at least 2 of the 3
+    members have fdatasync'd the entry (the leader counts itself only once synced)."""
+    synced = SyncedIndexes(monkeypatch)
+    stores = cluster.three()
+    for n in range(30):
+        writer = leader_of(stores) if n % 2 else follower_of(stores)
+        made = svc(f"durable{n}")
+        writer.write([made])
+        assert synced.holding(stores, made["object"]["ID"].encode()) >= 2, n
+
+
+def test_a_manager_alone_answers_a_write_once_it_is_on_its_disk(cluster: Cluster,
+                                                                monkeypatch) -> None:
+    synced = SyncedIndexes(monkeypatch)
+    [addr] = cluster.addrs(1)
+    store = cluster.start(addr, [])
+    wait_for(store.is_leader, what="a leader")
+    for n in range(10):
+        made = svc(f"alone{n}")
+        store.write([made], timeout=5)
+        assert synced.holding([store], made["object"]["ID"].encode()) == 1, n
+
+
+def test_a_stranger_on_the_raft_port_is_cut_off_and_costs_no_leadership(cluster: Cluster
+                                                                          ) -> None:
+    """Garbage and oversized frames from a host without the key, for 2 s: each connection
+    is dropped after its frame's length, the leader stays, and writes go on."""
+    stores = cluster.three()
+    leader = leader_of(stores)
+    host, port = leader.self_addr.rsplit(":", 1)
+    term = leader.status()["term"]
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall((15 * 1024 * 1024).to_bytes(4, "little") + b"\0" * 65536)
+        sock.settimeout(2)
+        started = time.monotonic()
+        closed = False
+        with contextlib.suppress(ConnectionResetError):
+            closed = sock.recv(1) == b""
+        assert closed and time.monotonic() - started < 1.5
+    stop = time.monotonic() + 2.0
+    written = 0
+    while time.monotonic() < stop:
+        with socket.create_connection((host, int(port)), timeout=5) as sock, \
+                contextlib.suppress(OSError):
+            sock.sendall(os.urandom(4096))
+        leader.write([svc(f"flood{written}")], timeout=1)
+        written += 1
+    assert written > 20
+    assert leader.is_leader() and leader.status()["term"] == term
+
+
+def test_a_write_the_leader_could_not_commit_says_its_outcome_is_unknown(cluster: Cluster
+                                                                         ) -> None:
+    """The leader appended it, then lost its followers: the write is not "no leader" (it is
+    in the leader's log, and a new leader holding it would commit it)."""
+    stores = cluster.three()
+    leader = leader_of(stores)
+    for store in stores:
+        if store is not leader:
+            store.close()
+    with pytest.raises(UnknownOutcome) as err:
+        leader.write([svc("maybe")], timeout=1)
+    assert err.value.code == "unknown_outcome"
+    assert "may or may not have taken effect" in str(err.value)

@@ -169,6 +169,14 @@ def test_services_read_their_secrets_as_files(cluster):
         assert upper and found.returncode == 1, found.stdout
         mounts = Path("/proc/self/mounts").read_text()
         assert "swarmlet-secrets/" in mounts
+        # The node's copies are root's alone, at every level; the files keep their modes.
+        tmpfs = [Path(line.split()[1]) for line in mounts.splitlines()
+                 if "/swarmlet-secrets/" in line.split()[1]]
+        assert tmpfs
+        for where in tmpfs:
+            for level in (where, where.parent, where.parent.parent):
+                found = level.stat()
+                assert (found.st_uid, oct(found.st_mode & 0o777)) == (0, "0o700"), level
         # Only the node that runs a task using a secret receives it.
         received = {base64.b64decode(d["Data"]).decode() for d in json.loads(
             assignments(cluster, WORKER))["Secrets"] if d["Kind"] == "secret"}

@@ -4,10 +4,16 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 from swarm_cluster import Cluster, eventually
 
+from conftest import SWARMLET
 from swarmlet.ca.authority import RootCA
 from swarmlet.ca.tokens import generate_join_token
 
@@ -118,6 +124,15 @@ def test_bad_tokens_are_refused_and_a_rotated_token_stops_new_joins(cluster):
     assert cluster.cli(MANAGERS[0], f"node rm {node_id[:6]}").strip() == node_id[:6]
     assert "sx-1" not in cluster.nodes(MANAGERS[0])
 
+    # Removed while it runs (`node rm --force`): the node finds out and leaves, keys and all.
+    cluster.cli("sx-1", f"swarm join --token {new} {target}")
+    eventually(lambda: "sx-1" in cluster.nodes(MANAGERS[0]))
+    cluster.cli(MANAGERS[0], "node rm --force sx-1")
+    eventually(lambda: json.loads(cluster.cli("sx-1", "info --format json"))["Swarm"][
+        "LocalNodeState"] == "inactive", timeout=30)
+    assert cluster.run("sx-1", "ls /var/lib/swarmlet/certificates", check=False
+                       ).returncode != 0
+
 
 def test_node_update_labels_and_availability(cluster):
     w = WORKERS[1]
@@ -169,6 +184,103 @@ def test_promote_and_demote(cluster):
                                                             check=False).stderr)
     assert sorted(r["ManagerStatus"] for n, r in cluster.nodes(MANAGERS[0]).items()
                   if n in MANAGERS) == ["Leader", "Reachable", "Reachable"]
+
+
+# Runs on a manager: label adds on its own node through its socket for SECONDS, each
+# outcome one JSON line, as a client logs its acknowledgements.
+LABEL_WRITER = """
+import json, sys, time
+from swarmlet.client import Client
+c, end, n = Client(timeout=3), time.time() + float(sys.argv[1]), 0
+node = c.get("/info")["Swarm"]["NodeID"]
+while time.time() < end:
+    n += 1
+    key, started = f"chaos-{n}", time.time()
+    try:
+        cur = c.get(f"/nodes/{node}")
+        spec = dict(cur["Spec"], Labels={**cur["Spec"]["Labels"], key: "1"})
+        c.post(f"/nodes/{node}/update", spec, version=cur["Version"]["Index"])
+        outcome = "ack"
+    except Exception as err:
+        outcome, c = f"failed: {err}", Client(timeout=3)
+        time.sleep(0.1)
+    print(json.dumps({"key": key, "outcome": outcome, "started": started,
+                      "ended": time.time()}), flush=True)
+"""
+
+# Runs on a machine: garbage to the Raft port HOST:PORT for SECONDS; prints the connections
+# made and the attempts.
+RAFT_GARBAGE = """
+import os, socket, struct, sys, time
+end, made, tried = time.time() + float(sys.argv[3]), 0, 0
+while time.time() < end:
+    tried += 1
+    try:
+        with socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=0.5) as s:
+            made += 1
+            s.sendall(struct.pack("i", 64 << 20) + os.urandom(65536) if made % 2
+                      else os.urandom(4096))
+    except OSError:
+        time.sleep(0.01)
+print(made, tried)
+"""
+
+
+def start_label_writer(cluster, machine: str, seconds: float) -> subprocess.Popen:
+    return subprocess.Popen(
+        [SWARMLET, "machine", "ssh", machine, "--",
+         f"{sys.executable} -c '{LABEL_WRITER}' {seconds}"],
+        env=cluster.machines.env, stdout=subprocess.PIPE, text=True)
+
+
+def acknowledged(writer: subprocess.Popen) -> list[dict]:
+    out, _ = writer.communicate(timeout=120)
+    return [w for w in map(json.loads, out.splitlines()) if w["outcome"] == "ack"]
+
+
+def test_killing_the_leaders_agent_under_writes_loses_no_acknowledged_write(cluster):
+    """SIGKILL of the leader's agent, three times, while a client writes: every write the
+    client saw acknowledged is there afterwards (the short version of bench/chaos.py)."""
+    leader = cluster.leader(MANAGERS[0])
+    writer_on = next(m for m in MANAGERS if m != leader)
+    writer = start_label_writer(cluster, writer_on, 25)
+    for _ in range(3):
+        time.sleep(2)
+        leader = eventually(lambda: cluster.leader(writer_on))
+        os.kill(cluster.agent_pid(leader), signal.SIGKILL)
+        eventually(lambda leader=leader: cluster.leader(writer_on) != leader, timeout=30)
+        eventually(lambda leader=leader: cluster.nodes(leader), timeout=40)  # back again
+    acked = acknowledged(writer)
+    assert len(acked) > 20
+    labels = json.loads(cluster.cli(writer_on, f"node inspect {writer_on}"))[0]["Spec"][
+        "Labels"]
+    assert [w["key"] for w in acked if w["key"] not in labels] == []
+
+
+def test_only_managers_reach_the_raft_port_and_garbage_costs_nothing(cluster):
+    """nftables on each manager admits only the Raft members to its Raft port: a worker's
+    garbage never reaches the agent; a manager's connection does (and is dropped for its
+    garbage by the key, tests/integration/test_raft_store.py). Writes go on meanwhile."""
+    leader = cluster.leader(MANAGERS[0])
+    writer_on = next(m for m in MANAGERS if m != leader)
+    term = cluster.api(leader, "/info")["Swarm"]["Raft"]["term"]
+    writer = start_label_writer(cluster, writer_on, 8)
+    time.sleep(1)
+    started = time.time()
+    from_worker = cluster.run(WORKERS[1], f"{sys.executable} -c '{RAFT_GARBAGE}' "
+                                          f"{cluster.machines.ip(leader)} 2378 4").stdout
+    ended = time.time()
+    from_manager = cluster.run(writer_on, f"{sys.executable} -c '{RAFT_GARBAGE}' "
+                                          f"{cluster.machines.ip(leader)} 2378 1").stdout
+    acked = acknowledged(writer)
+    made, tried = map(int, from_worker.split())
+    assert made == 0 and tried >= 4
+    assert int(from_manager.split()[0]) > 0
+    during = sorted(w["ended"] for w in acked if started <= w["ended"] <= ended)
+    gaps = [b - a for a, b in zip([started, *during], [*during, ended], strict=True)]
+    assert max(gaps) < 2.0, gaps
+    assert cluster.leader(MANAGERS[0]) == leader
+    assert cluster.api(leader, "/info")["Swarm"]["Raft"]["term"] == term
 
 
 def test_leader_failover_and_a_restarted_manager_keeps_its_state(cluster):

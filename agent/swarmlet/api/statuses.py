@@ -17,6 +17,7 @@ STATUS_OF_CODE = {
     "not_leader": 503,
     "closed": 503,
     "leader": 503,  # a leadership transfer that did not finish
+    "unknown_outcome": 503,  # proposed, commit not seen (store/raft.py UnknownOutcome)
 }
 
 

@@ -4,37 +4,16 @@ Standard library only: a worker reads and writes them without the crypto library
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from pathlib import Path
+
+from swarmlet.durable_files import write_atomic
 
 CA_CERT_FILE = "swarm-root-ca.crt"
 NODE_KEY_FILE = "swarm-node.key"
 NODE_CERT_FILE = "swarm-node.crt"
 
-
-def write_atomic(path: Path, data: bytes, mode: int) -> None:
-    """Write a file whole or not at all (tmp + fsync + rename), created with `mode` so a
-    key is never readable by others, not even for a moment."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mkstemp: 0600
-    try:
-        with os.fdopen(fd, "wb") as out:
-            os.fchmod(out.fileno(), mode)
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)  # make the rename itself durable
-    finally:
-        os.close(dir_fd)
+__all__ = ["CA_CERT_FILE", "NODE_CERT_FILE", "NODE_KEY_FILE", "node_files_exist",
+           "save_node_files", "write_atomic"]
 
 
 def node_files_exist(directory: Path) -> bool:

@@ -8,6 +8,7 @@ import argparse
 import json
 from typing import Any
 
+from swarmlet.cli.create import create
 from swarmlet.cli.lookup import get_each
 from swarmlet.cli.removal import remove_each
 from swarmlet.cli.service_format import natural_key
@@ -74,7 +75,7 @@ def create_spec(args: argparse.Namespace) -> Obj:
 
 
 def cmd_create(args: argparse.Namespace) -> None:
-    print(Client(args.host).post("/networks/create", create_spec(args))["ID"])
+    print(create(Client(args.host), "network", create_spec(args))["ID"])
 
 
 def network_row(network: Obj, trunc: bool = True) -> Obj:

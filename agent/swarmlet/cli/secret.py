@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from swarmlet.cli.create import create
 from swarmlet.cli.lookup import get_each
 from swarmlet.cli.removal import remove_each
 from swarmlet.cli.service_format import ago, natural_key
@@ -69,7 +70,7 @@ def read_content(source: str) -> bytes:
 def cmd_create(args: argparse.Namespace) -> None:
     spec = {"Name": args.name, "Labels": labels(args.label, "label"),
             "Data": base64.b64encode(read_content(args.file)).decode()}
-    print(Client(args.host).post(f"/{args.kind}s/create", spec)["ID"])
+    print(create(Client(args.host), args.kind, spec)["ID"])
 
 
 def row(obj: Obj, now: datetime) -> Obj:

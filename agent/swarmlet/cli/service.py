@@ -12,6 +12,7 @@ from typing import Any
 
 from swarmlet.cli import plan_view
 from swarmlet.cli import service_format as fmt
+from swarmlet.cli.create import create
 from swarmlet.cli.lookup import get_each
 from swarmlet.cli.progress import wait_on_service
 from swarmlet.cli.removal import remove_each
@@ -121,7 +122,7 @@ def cmd_create(args: argparse.Namespace) -> None:
     if args.dry_run:
         plan_view.show(client.post("/services/create", spec, dry_run=1), args.plan_format)
         return
-    service_id = client.post("/services/create", spec)["ID"]
+    service_id = create(client, "service", spec)["ID"]
     print(service_id)
     if not args.detach:
         wait_on_service(client, service_id, quiet=args.quiet)

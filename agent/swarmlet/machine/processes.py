@@ -30,6 +30,22 @@ def cgroup_path(name: str) -> Path | None:
     return root / name if root else None
 
 
+def program_pid(cgroup_name: str, program: str) -> int | None:
+    """The PID of the process in cgroup `cgroup_name` that runs `program` (an argument of its
+    command line ends with it): a machine's own agent, for a test that kills it."""
+    path = cgroup_path(cgroup_name)
+    if path is None:
+        return None
+    for pid in (path / "cgroup.procs").read_text().split():
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(arg.endswith(program.encode()) for arg in argv):
+            return int(pid)
+    return None
+
+
 def join_cgroup(name: str) -> None:
     """Move the calling process into cgroup `name`, creating it. Children inherit it."""
     path = cgroup_path(name)

@@ -95,7 +95,7 @@ class ControlLoops:
     def _run(self) -> None:
         watch = None
         while not self._stopping.is_set():
-            if not self.store.is_leader():
+            if not self.store.leads():  # a cut-off leader stops acting at once
                 if watch is not None:
                     watch.close()
                     watch = None

@@ -30,6 +30,7 @@ from swarmlet.client import Client
 from swarmlet.errors import SwarmletError
 from swarmlet.net.dataplane import NodeNetworks
 from swarmlet.net.inet import restore_inet_ntop
+from swarmlet.net.raft_guard import RaftPortGuard
 from swarmlet.node.config import API_PORT, Config, split_host_port
 from swarmlet.node.description import describe_node
 from swarmlet.spec.swarm import merged_swarm_spec
@@ -67,6 +68,7 @@ class SwarmNode:
         self.networks: NodeNetworks | None = None  # overlays and the Docker network driver
         self._tls: Server | None = None
         self._lock = threading.RLock()
+        self._raft_guard = RaftPortGuard()  # only managers reach this manager's Raft port
         # Set by the daemon, which owns the routes: makes the cluster port's mTLS server.
         self.cluster_server: ClusterServerFactory | None = None
 
@@ -232,6 +234,14 @@ class SwarmNode:
             self.state = None
             log.info("left the swarm")
 
+    def _on_removed(self) -> None:
+        """Every manager refuses this node as removed (`node rm --force` while it ran): it
+        leaves as `swarm leave` would, so no key or state of the swarm stays on it."""
+        try:
+            self.leave(force=True)
+        except SwarmletError as err:
+            log.warning("leaving after removal: %s", err)
+
     def _leave_warning(self) -> str:
         text = ("You are attempting to leave the swarm on a node that is participating as a "
                 "manager. ")
@@ -288,6 +298,7 @@ class SwarmNode:
         from swarmlet.manager.manager import Manager
 
         assert self.state is not None
+        self._raft_guard.admit(store.self_addr, store.members())
         try:
             self.manager = Manager(store, self._raft_key(), self.state.node_id,
                                    on_members=self._save_members)
@@ -313,8 +324,11 @@ class SwarmNode:
             if self.state is not None and self.state.managers_raft != members:
                 self.state.managers_raft = members
                 self.files.save(self.state)
+            raft_addr = self.state.raft_addr if self.state is not None else None
         finally:
             self._lock.release()
+        if raft_addr is not None:
+            self._raft_guard.admit(raft_addr, members)  # nft runs only when they changed
 
     def _stop_manager(self) -> None:
         if self._tls is not None:
@@ -326,6 +340,7 @@ class SwarmNode:
             self.manager.store.close()
             self.manager = None
             self.control = None
+        self._raft_guard.remove()
 
     def _start_tls(self) -> None:
         from swarmlet.ca.authority import RootCA
@@ -352,7 +367,7 @@ class SwarmNode:
     def _start_session(self) -> None:
         assert self.state is not None
         self.session = Session(self.files, self.state, self.config.heartbeat_period,
-                               self.on_role_change)
+                               self.on_role_change, self._on_removed)
         self.session.start()
         if self.networks is None:
             self.networks = _start_networks(self.config)

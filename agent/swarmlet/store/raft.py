@@ -22,7 +22,8 @@ from typing import Any
 from pysyncobj import FAIL_REASON, SyncObj, SyncObjConf, SyncObjConsumer, replicated
 from pysyncobj.utility import TcpUtility, UtilityException
 
-from swarmlet.store import raft_wire
+from swarmlet.errors import UNKNOWN_OUTCOME
+from swarmlet.store import durable_raft, raft_pickle, raft_wire
 from swarmlet.store.group_commit import GroupCommit
 from swarmlet.store.objects import clone, now_rfc3339
 from swarmlet.store.recovery import drop_other_members
@@ -42,6 +43,16 @@ _RETRY_PAUSE = 0.05
 class NoLeader(StoreError):
     def __init__(self) -> None:
         super().__init__(NO_LEADER, "no_leader")
+
+
+class UnknownOutcome(StoreError):
+    """The write entered the log but its commit was not seen: it may yet take effect (a new
+    leader that holds it commits it) or not. A client retries after checking: a create finds
+    its object by name, an update finds the version it wrote."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(f"raft: {why}: {UNKNOWN_OUTCOME}; check before retrying",
+                         "unknown_outcome")
 
 
 @dataclass(frozen=True)
@@ -70,6 +81,8 @@ class _TruncationNoise(logging.Filter):
 
 
 raft_wire.install()
+raft_pickle.install()
+durable_raft.install()
 _sync_log = logging.getLogger("pysyncobj.syncobj")
 if not any(isinstance(f, _TruncationNoise) for f in _sync_log.filters):
     _sync_log.addFilter(_TruncationNoise())
@@ -162,8 +175,8 @@ class RaftStore:
             maxBindRetries=5,
         )
         peers = [_check_addr(p) for p in partners if p != self.self_addr]
-        self._obj = self._start_owned(lambda: SyncObj(self.self_addr, peers, conf,
-                                                      consumers=[self._replica]))
+        self._obj = self._start_owned(lambda: durable_raft.DurableSyncObj(
+            self.self_addr, peers, conf, consumers=[self._replica]))
         self._closed = False
         self._group = GroupCommit(self._propose_group, NoLeader)
         self._proposed: set[object] = set()  # sync proposals of this replica not yet answered
@@ -239,10 +252,14 @@ class RaftStore:
                     done.set()
 
             self._proposed.add(token)
+            in_own_log = self.is_leader()  # else forwarded to the leader this member knows
             start(callback)
             if not done.wait(remaining):
                 self._proposed.discard(token)
-                raise NoLeader()  # proposed but not committed: no quorum
+                if not in_own_log and not self.has_quorum():
+                    raise NoLeader()  # forwarded to a leader that is gone, most likely
+                raise UnknownOutcome(f"the write was not committed within {timeout:g} s "
+                                     "(too few managers answer the leader)")
             res, err = box[0]
             if err == FAIL_REASON.SUCCESS:
                 return res
@@ -252,8 +269,7 @@ class RaftStore:
             if err == FAIL_REASON.QUEUE_FULL:
                 raise StoreError("raft: too many pending proposals", "unavailable")
             # LEADER_CHANGED, DISCARDED, UNKNOWN_OUTCOME: it may or may not have committed.
-            raise StoreError("raft: failed to process the request: node lost leader status",
-                             "leader_changed")
+            raise UnknownOutcome("failed to process the request: node lost leader status")
 
     def _after_tick(self) -> None:
         """In the tick thread, at the end of each tick, before it waits for the network.
@@ -337,6 +353,12 @@ class RaftStore:
         """Raft state only; leader-only work should also check has_quorum() (a cut-off
         leader believes it leads until leader_fallback)."""
         return bool(self._obj._isLeader())
+
+    def leads(self) -> bool:
+        """Leader with a quorum behind it now: what the leader's loops check before they act.
+        A leader cut off from the majority stops acting within reachable_within, before
+        Raft itself deposes it (leader_fallback) and before a new leader acts."""
+        return self.is_leader() and self.has_quorum()
 
     def leader(self) -> str | None:
         node = self._obj._getLeader()

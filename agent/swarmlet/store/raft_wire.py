@@ -15,8 +15,10 @@ must speak the same wire, so a manager of an older release cannot join one of th
 
 from __future__ import annotations
 
+import errno
 import itertools
 import os
+import socket
 import struct
 from typing import Any
 
@@ -34,6 +36,11 @@ _NONCE = 12
 _NONCES = 2 ** (8 * _NONCE)
 # Larger than any frame pysyncobj sends (entries in 64 KiB batches, snapshots in chunks).
 MAX_FRAME = 16 * 1024 * 1024
+# Until a connection's first frame opened with the key (pysyncobj's handshake: a random
+# 32-byte key, pickled and sealed, ~100 bytes), a peer is a stranger: its frames may be no
+# larger than this, so garbage costs the tick thread a 4-byte read and a disconnect, not the
+# buffering of a 16 MiB frame.
+MAX_STRANGER_FRAME = 1024
 
 
 class WireCipher:
@@ -69,9 +76,34 @@ class WireCipher:
 
 
 class RaftConnection(TcpConnection):
-    """pysyncobj's connection with frames of WireCipher(pickle(message)). The two methods
-    replace TcpConnection.send and its private frame parser (name-mangled, so overriding it
-    means naming it so); buffers and state stay the base class's."""
+    """pysyncobj's connection with frames of WireCipher(pickle(message)). The methods
+    replace TcpConnection.send, its private read and its private frame parser (name-mangled,
+    so overriding them means naming them so); buffers and state stay the base class's, but
+    the read buffer is a bytearray (pysyncobj's bytes grew by copying: a large frame cost
+    the tick thread seconds)."""
+
+    opened = False  # a frame of this connection opened with the key: a member's
+
+    def _TcpConnection__processRead(self) -> bool:
+        sock = self._TcpConnection__socket
+        try:
+            incoming = sock.recv(self._TcpConnection__recvBufferSize)
+        except OSError as err:
+            if err.errno not in (errno.EAGAIN, errno.EWOULDBLOCK):
+                self.disconnect()
+            return False
+        if not incoming or sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+            self.disconnect()
+            return False
+        buffer = self._TcpConnection__readBuffer
+        if not isinstance(buffer, bytearray):
+            buffer = self._TcpConnection__readBuffer = bytearray(buffer)
+        buffer += incoming
+        return True
+
+    def disconnect(self) -> None:
+        self.opened = False  # pysyncobj reconnects an outgoing connection with this object
+        super().disconnect()
 
     def send(self, message: Any) -> None:
         if self.sendRandKey:
@@ -87,12 +119,12 @@ class RaftConnection(TcpConnection):
         if len(buffer) < 4:
             return None
         size = struct.unpack("i", buffer[:4])[0]
-        if size < 0 or size > MAX_FRAME:
+        if size < 0 or size > (MAX_FRAME if self.opened else MAX_STRANGER_FRAME):
             self.disconnect()
             return None
         if len(buffer) - 4 < size:
             return None
-        data = buffer[4:4 + size]
+        data = bytes(buffer[4:4 + size])
         try:
             if self.encryptor:
                 timestamp = self.encryptor.extract_timestamp(data)
@@ -108,7 +140,8 @@ class RaftConnection(TcpConnection):
         except Exception:  # anything not sealed by a member: drop the connection
             self.disconnect()
             return None
-        self._TcpConnection__readBuffer = buffer[4 + size:]
+        self.opened = True
+        del buffer[:4 + size]
         return message
 
 

@@ -7,10 +7,10 @@ import gzip
 from pathlib import Path
 
 from pysyncobj import pickle as sopickle
-from pysyncobj.journal import createJournal
 from pysyncobj.node import TCPNode
 from pysyncobj.syncobj import _COMMAND_TYPE
 
+from swarmlet.store.journal import DurableJournal
 from swarmlet.store.state import StoreError
 
 
@@ -39,7 +39,7 @@ def drop_other_members(data_dir: Path, self_addr: str, journal_name: str, dump_n
         with gzip.open(dump_path, "rb") as f:
             dump = sopickle.load(f)  # (data, last entry, entry before it, member nodes)
     members: set[str] = {str(n) for n in dump[3]} if dump else set()
-    journal = createJournal(str(journal_path))
+    journal = DurableJournal(journal_path)
     try:
         if dump is not None and (len(journal) < 2 or journal[0] != dump[2]
                                  or journal[1] != dump[1]):
@@ -61,6 +61,5 @@ def drop_other_members(data_dir: Path, self_addr: str, journal_name: str, dump_n
             index += 1
             journal.add(membership + sopickle.dumps(["rem", addr, TCPNode(addr)]), index, term)
         journal.setRaftCommitIndex(index)
-        journal.onOneSecondTimer()  # writes the meta file now
     finally:
         journal._destroy()

@@ -4,12 +4,19 @@ Every node (managers too) heartbeats the leader every period over mutual TLS wit
 certificate. A manager that is not the leader answers with where the leader is. When the
 answer says the node's role differs from its certificate's (a promotion or demotion), the
 session asks for a new certificate and hands the result to `on_role_change`.
+
+A node removed from the swarm (`node rm --force` while it runs) is refused by every manager
+("... was removed ..."). A manager whose replica lags can refuse a node that has only just
+joined, so the session believes it only when every known manager refused it, on
+REMOVED_BEATS beats in a row spanning two heartbeat periods; then `on_removed` runs (the node
+leaves: its tasks stop, its keys and state go), as a Docker node does.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -24,15 +31,27 @@ from swarmlet.protocol.heartbeat import beat_interval, heartbeat_timeout
 
 log = logging.getLogger("swarmlet.session")
 
+REMOVED_BEATS = 3
+
+
+def says_removed(err: ApiResponseError, node_id: str) -> bool:
+    """A manager's refusal because this node is no longer in the swarm (api/access.py,
+    manager/dispatcher/dispatcher.py say so in these words)."""
+    return err.status == 403 and node_id in str(err) and "was removed" in str(err)
+
 
 class Session:
     def __init__(self, files: NodeFiles, state: NodeState, period: float,
-                 on_role_change: Callable[[dict[str, Any]], None]) -> None:
+                 on_role_change: Callable[[dict[str, Any]], None],
+                 on_removed: Callable[[], None] | None = None) -> None:
         self.files = files
         self.state = state
         self.period = period
         self.interval = 0.0  # how often to beat, as the leader last said (0: from the period)
         self.on_role_change = on_role_change
+        self.on_removed = on_removed
+        self._refusals: list[float] = []  # beats on which every manager said "removed"
+        self._refused_by: set[str] = set()  # managers that said so in this beat
         self._target: str | None = None  # the leader's API address, once known
         self._unanswered: set[str] = set()  # managers whose last heartbeat went unanswered
         self._stopping = threading.Event()
@@ -95,6 +114,7 @@ class Session:
     def beat(self) -> None:
         """One heartbeat: to the leader if known, else to each manager until one answers;
         a manager that is not the leader names it, and the beat goes there."""
+        self._refused_by = set()
         for addr in self._candidates():
             answer = self._heartbeat(addr)
             if answer is not None and "Leader" in answer:
@@ -104,6 +124,7 @@ class Session:
             if answer is None or "Leader" in answer:
                 continue
             self._target = addr
+            self._refusals = []
             role = answer.get("Role")
             if role and role != self.state.role:
                 self.renew(addr)
@@ -112,6 +133,20 @@ class Session:
             return
         self._target = None
         log.debug("no manager answered a heartbeat")
+        self._count_refusal()
+
+    def _count_refusal(self) -> None:
+        """After a beat no manager accepted: was it refused by all of them as removed?"""
+        if not self.state.managers or not set(self.state.managers) <= self._refused_by:
+            self._refusals = []
+            return
+        now = time.monotonic()
+        self._refusals.append(now)
+        if len(self._refusals) >= REMOVED_BEATS and now - self._refusals[0] >= 2 * self.period:
+            log.warning("every manager says this node was removed from the swarm: leaving")
+            self._refusals = []
+            if self.on_removed is not None:
+                self.on_removed()
 
     def say_restarting(self) -> None:
         """A last beat before the agent stops on purpose: the leader gives this node time to
@@ -130,6 +165,8 @@ class Session:
                                              {"Addr": self.state.advertise_addr})
         except ApiResponseError as exc:
             log.warning("heartbeat to %s refused: %s", addr, exc)
+            if says_removed(exc, self.state.node_id):
+                self._refused_by.add(addr)
             return None
         except SwarmletError as exc:
             log.debug("heartbeat to %s failed: %s", addr, exc)

@@ -1,13 +1,13 @@
 """A task's secret and config files: on a tmpfs of its own, never on a disk.
 
-Per task, a tmpfs at /run/swarmlet-secrets/<machine or node>/<task> holds one file per
-reference (owner and mode as asked), remounted read-only once written; each file is
-bind-mounted read-only into the container at its target (/run/secrets/<target> for a secret,
-the path asked for a config). The tmpfs is made in dockerd's mount namespace, where the bind
-mounts are resolved (on a host that is the agent's own; the local machines share one dockerd
-with the host), and unmounted when the task ends: nothing of it stays on the node. The data
-comes from the assignments, in memory, and reaches the files through a pipe (never an
-argument or a temporary file).
+Per task, a tmpfs at /run/swarmlet-secrets/<machine or node>/<task> (each directory root's
+alone, 0700) holds one file per reference (owner and mode as asked), remounted read-only
+once written; each file is bind-mounted read-only into the container at its target
+(/run/secrets/<target> for a secret, the path asked for a config). The tmpfs is made in
+dockerd's mount namespace, where the bind mounts are resolved (on a host that is the agent's
+own; the local machines share one dockerd with the host), and unmounted when the task ends:
+nothing of it stays on the node. The data comes from the assignments, in memory, and
+reaches the files through a pipe (never an argument or a temporary file).
 """
 
 from __future__ import annotations
@@ -79,8 +79,11 @@ class TaskFiles:
         where = self.dir / task["ID"]
         self._release(where)  # a half-made one of an earlier attempt
         size = sum(len(b) for b in blobs if b is not None) + 64 * 1024
-        _in_docker_ns(["mkdir", "-p", str(where)])
-        _in_docker_ns(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0755,nodev,nosuid,"
+        # Root's alone (0700), from the top: a container reads its files through their
+        # bind mounts, which no directory above them on the node guards.
+        _in_docker_ns(["install", "-d", "-m", "0700", str(self.dir.parent), str(self.dir),
+                       str(where)])
+        _in_docker_ns(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700,nodev,nosuid,"
                        "noexec", "tmpfs", str(where)])
         self._held().add(task["ID"])
         mounts = []

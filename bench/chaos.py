@@ -1,0 +1,251 @@
+"""Chaos on a swarm of 3 managers and a worker, under a write load: what is lost, and for how
+long writes stop.
+
+    .venv/bin/python bench/chaos.py [--kills N] [--partitions N] [--garbage S] [--json]
+    (root; defaults: 50 kills, 3 partitions, 10 s of garbage)
+
+Machines: bench/_machines.py (SWARMLET_BENCH_PREFIX + m1..m3 managers, w1 a worker). The
+load (bench/chaos_load.py) writes from the host to the three managers in turn, over mutual
+TLS, all along; every write's outcome is logged and checked against the swarm at the end.
+Scenarios, one after the other, each bounded in time:
+- kills: SIGKILL of the leader's agent (its machine's init starts it again after 1 s), then
+  the next once the killed manager answers again. Per kill: seconds until the next
+  acknowledged write.
+- partitions: `machine disconnect` of the leader for 5 s, then `connect`. A writer inside the
+  cut-off machine writes through its local socket meanwhile: the writes it saw acknowledged
+  after the cut (a cut-off leader must acknowledge none: two leaders accepting writes).
+- garbage: the worker tries to send random bytes and oversized frames to the leader's Raft
+  port (2378) for S seconds: the connections it made (nftables admits only managers), and
+  the longest stretch without an acknowledged write, against the longest before it.
+At the end: acknowledged writes lost (must be 0); writes reported failed or unknown that
+committed anyway (counted: a client checks before it retries). Prints a table; `--json`
+prints one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import time
+from pathlib import Path
+
+from _machines import BenchMachines, print_rows
+from chaos_load import WriteLoad, client_tls
+
+from swarmlet.machine.processes import program_pid
+
+MANAGERS = [BenchMachines.name(s) for s in ("m1", "m2", "m3")]
+WORKER = BenchMachines.name("w1")
+HOLD = 5.0        # seconds a partition lasts
+RECOVER = 60.0    # the longest a scenario waits for the swarm to come back
+
+# Runs inside the cut-off machine: label adds through its own socket for SECONDS; one JSON
+# line per write (key, outcome, when it started and ended).
+CUT_WRITER = r"""
+import json, sys, time
+from swarmlet.client import Client
+out, seconds = open(sys.argv[1], "w", buffering=1), float(sys.argv[2])
+c, end, n = Client(timeout=3), time.time() + seconds, 0
+node = c.get("/info")["Swarm"]["NodeID"]
+while time.time() < end:
+    n += 1
+    key, started = f"cut-{n}", time.time()
+    try:
+        cur = c.get(f"/nodes/{node}")
+        spec = dict(cur["Spec"], Labels={**(cur["Spec"].get("Labels") or {}), key: "1"})
+        c.post(f"/nodes/{node}/update", spec, version=cur["Version"]["Index"])
+        outcome = "ack"
+    except Exception as err:
+        outcome = "failed"
+        c = Client(timeout=3)
+    out.write(json.dumps({"key": key, "node": node, "outcome": outcome, "started": started,
+                          "ended": time.time()}) + "\n")
+    time.sleep(0.05)
+"""
+
+# Runs inside the worker: garbage to HOST:PORT for SECONDS (random frames, oversized length
+# headers, connections opened and dropped); prints the connections made and the attempts
+# (a manager's nftables admits only managers: none is made).
+GARBAGE = r"""
+import os, socket, struct, sys, time
+host, port, end, made, tried = sys.argv[1], int(sys.argv[2]), time.time() + float(sys.argv[3]), 0, 0
+while time.time() < end:
+    tried += 1
+    try:
+        with socket.create_connection((host, port), timeout=0.5) as s:
+            made += 1
+            s.sendall(struct.pack("i", 64 * 1024 * 1024) + os.urandom(65536) if made % 2
+                      else os.urandom(4096))
+    except OSError:
+        time.sleep(0.01)
+print(made, tried)
+"""
+
+
+class Chaos:
+    def __init__(self) -> None:
+        self.machines = BenchMachines({"cut_writer.py": CUT_WRITER, "garbage.py": GARBAGE})
+        self.ips: dict[str, str] = {}
+        self.load: WriteLoad | None = None
+
+    def build(self) -> None:
+        m = self.machines
+        m.swarm(MANAGERS[0], MANAGERS[1:], role="manager")
+        m("create", WORKER)
+        token = m.on(MANAGERS[0], "swarmlet swarm join-token -q worker").strip()
+        self.ips = {name: m("ip", name).strip() for name in [*MANAGERS, WORKER]}
+        m.on(WORKER, f"swarmlet swarm join --token {token} {self.ips[MANAGERS[0]]}:2377")
+        certs = Path(m.tmp) / "client"
+        m.on(MANAGERS[0], f"swarmlet swarm ca client-cert --out {certs}")
+        node_id = json.loads(m.on(MANAGERS[0], "swarmlet node inspect self"))[0]["ID"]
+        self.load = WriteLoad([self.ips[n] for n in MANAGERS], client_tls(certs), node_id)
+
+    # --- the swarm's state, from outside --------------------------------------------------
+
+    def leader(self, deadline: float) -> str:
+        """The leader machine's name, as the managers that answer say."""
+        assert self.load is not None
+        while time.monotonic() < deadline:
+            for name in MANAGERS:
+                try:
+                    nodes = self.load.client(self.ips[name]).get("/nodes")
+                except Exception:
+                    continue
+                for node in nodes:
+                    status = node.get("ManagerStatus") or {}
+                    if status.get("Leader"):
+                        ip = status["Addr"].rsplit(":", 1)[0]
+                        return next(n for n, i in self.ips.items() if i == ip)
+            time.sleep(0.1)
+        raise RuntimeError("no leader within the scenario's time")
+
+    def answering(self, name: str, deadline: float) -> None:
+        """Wait until the manager `name` answers, with a leader behind it."""
+        assert self.load is not None
+        while time.monotonic() < deadline:
+            try:
+                self.load.client(self.ips[name]).get("/nodes")
+                return
+            except Exception:
+                time.sleep(0.2)
+        raise RuntimeError(f"{name} did not come back")
+
+    def agent_pid(self, name: str) -> int:
+        """swarmletd in the machine's own cgroup (the processes this bench's machine runs)."""
+        pid = program_pid(f"swarmlet-machine-{name}", "swarmletd")
+        if pid is None:
+            raise RuntimeError(f"no swarmletd runs in {name}")
+        return pid
+
+    def next_ack_after(self, t: float, deadline: float) -> float:
+        """Seconds from `t` until a write sent after `t` is acknowledged."""
+        assert self.load is not None
+        while time.monotonic() < deadline:
+            acked = [w.ended for w in self.load.writes
+                     if w.outcome == "ack" and w.started >= t]
+            if acked:
+                return min(acked) - t
+            time.sleep(0.05)
+        raise RuntimeError("no write acknowledged within the scenario's time")
+
+    # --- scenarios ------------------------------------------------------------------------
+
+    def kills(self, n: int) -> list[float]:
+        recoveries = []
+        for _ in range(n):
+            deadline = time.monotonic() + RECOVER
+            leader = self.leader(deadline)
+            killed_at = time.time()
+            os.kill(self.agent_pid(leader), signal.SIGKILL)
+            recoveries.append(self.next_ack_after(killed_at, deadline))
+            self.answering(leader, deadline)
+            time.sleep(1.0)
+        return recoveries
+
+    def partitions(self, n: int) -> tuple[int, int, list[float]]:
+        """(writes the cut-off side acknowledged after the cut, of those lost, recoveries)."""
+        m, acked_cut, lost_cut, recoveries = self.machines, 0, 0, []
+        for i in range(n):
+            deadline = time.monotonic() + RECOVER
+            leader = self.leader(deadline)
+            out = Path(m.tmp) / f"cut-{i}.jsonl"
+            m.on(leader, f"setsid {m.py_command('cut_writer.py', str(out), str(HOLD + 2))} "
+                         "> /dev/null 2>&1 < /dev/null &")
+            time.sleep(1.0)  # the writer under way
+            cut_at = time.time()
+            m("disconnect", leader)
+            recoveries.append(self.next_ack_after(cut_at, deadline))
+            time.sleep(max(0.0, cut_at + HOLD - time.time()))
+            m("connect", leader)
+            self.answering(leader, deadline)
+            time.sleep(2.0)  # the writer's last lines
+            lines = [json.loads(x) for x in out.read_text().splitlines()]
+            after_cut = [x for x in lines if x["outcome"] == "ack" and x["started"] >= cut_at]
+            acked_cut += len(after_cut)
+            if lines:
+                assert self.load is not None
+                labels = self.load.client(self.ips[MANAGERS[0]]).get(
+                    f"/nodes/{lines[0]['node']}")["Spec"].get("Labels") or {}
+                lost_cut += sum(1 for x in lines if x["outcome"] == "ack"
+                                and x["key"] not in labels)
+        return acked_cut, lost_cut, recoveries
+
+    def garbage(self, seconds: float) -> tuple[float, float, int]:
+        """(longest gap without an ack in the S s before, in the S s of garbage, the
+        connections the worker made to the leader's Raft port)."""
+        assert self.load is not None
+        leader = self.leader(time.monotonic() + RECOVER)
+        before_start = time.time()
+        time.sleep(seconds)
+        start = time.time()
+        made = self.machines.py(WORKER, "garbage.py", self.ips[leader], "2378", str(seconds))
+        end = time.time()
+        return (self.load.longest_gap(before_start, start), self.load.longest_gap(start, end),
+                int(made.split()[0]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--kills", type=int, default=50)
+    parser.add_argument("--partitions", type=int, default=3)
+    parser.add_argument("--garbage", type=float, default=10.0)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    chaos = Chaos()
+    try:
+        chaos.build()
+        assert chaos.load is not None
+        load_avg = os.getloadavg()[0]
+        chaos.load.start()
+        time.sleep(2.0)
+        kills = chaos.kills(args.kills)
+        acked_cut, lost_cut, cut_recoveries = chaos.partitions(args.partitions)
+        gap_before, gap_garbage, garbage_made = chaos.garbage(args.garbage)
+        time.sleep(1.0)
+        chaos.load.stop()
+        counts = chaos.load.verify(chaos.ips[chaos.leader(time.monotonic() + RECOVER)])
+        load_avg = max(load_avg, os.getloadavg()[0])
+    finally:
+        chaos.machines.close()
+    figures = {
+        **counts, "kills": len(kills),
+        "kill_recovery_median_s": round(statistics.median(kills), 2) if kills else None,
+        "kill_recovery_max_s": round(max(kills), 2) if kills else None,
+        "partitions": len(cut_recoveries), "acked_by_cut_off_side": acked_cut,
+        "cut_off_acks_lost": lost_cut,
+        "partition_recovery_max_s": round(max(cut_recoveries), 2) if cut_recoveries else None,
+        "garbage_seconds": args.garbage, "longest_gap_before_s": round(gap_before, 2),
+        "longest_gap_under_garbage_s": round(gap_garbage, 2),
+        "garbage_connections_made": garbage_made, "load_average": load_avg,
+    }
+    if args.json:
+        print(json.dumps(figures))
+        return
+    print_rows([(name, str(value)) for name, value in figures.items()])
+
+
+if __name__ == "__main__":
+    main()
