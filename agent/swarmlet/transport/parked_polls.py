@@ -6,6 +6,12 @@ of the group again, in turn. Wakeups that come while that job runs are folded in
 pass after it, so a burst of store changes costs two passes, not one per change. A new poll
 is asked once in the pool too (folded with the other new ones), so the loop itself never
 computes an answer; a poll whose deadline passes gets its `unchanged` answer from a timer.
+
+A change that concerns every node answers thousands of polls at once, and each answer is a
+write on the loop. The job hands its answers over in slices of SLICE as it goes, and the
+loop releases at most SLICE of them per turn: between two slices it reads and answers
+whatever else came (heartbeats are answered on the same loop and must not wait for the
+whole burst).
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any
@@ -22,6 +29,7 @@ from swarmlet.transport.parked import Parked
 log = logging.getLogger("swarmlet.api")
 
 Encode = Callable[[Any], bytes]
+SLICE = 100  # answers released per turn of the loop (each is a TLS write, ~0.1 ms)
 
 
 class _Poll:
@@ -70,34 +78,34 @@ class _Group:
         if not targets:
             return
         self.running = True
-        job = self.owner.loop.run_in_executor(self.owner.pool, _ask, targets, self.owner.encode)
+        owner = self.owner
+        job = owner.loop.run_in_executor(owner.pool, _ask, targets, owner.encode,
+                                         owner.hand_over)
         job.add_done_callback(lambda done: self._asked(targets, done))
 
-    def _asked(self, targets: list[_Poll],
-               job: asyncio.Future[list[tuple[_Poll, Any]]]) -> None:
+    def _asked(self, targets: list[_Poll], job: asyncio.Future[list[_Answer]]) -> None:
         self.running = False
         try:
             answers = job.result()
         except BaseException:  # the pool is gone (shutting down): polls end with the loop
             log.debug("parked polls: a pass failed", exc_info=True)
             return
-        for poll, answer in answers:
-            if poll.future.done():
-                continue
-            if isinstance(answer, BaseException):
-                poll.future.set_exception(answer)
-            else:
-                poll.future.set_result(answer)
-        for poll in targets:
-            poll.asked = True
-            if poll.expired and not poll.future.done():
-                poll.future.set_result(self.owner.encode(poll.parked.unchanged))
+        # After the answers (in order): the polls looked at, for those whose deadline
+        # passed before this first look.
+        self.owner.release([*answers, *((poll, _LOOKED) for poll in targets)])
         self.kick()
 
 
-def _ask(polls: list[_Poll], encode: Encode) -> list[tuple[_Poll, Any]]:
-    """In the pool: each poll's answer, encoded, for those that have one now."""
-    answers: list[tuple[_Poll, Any]] = []
+_LOOKED = object()  # released after a pass's answers for each poll it looked at
+_Answer = tuple[_Poll, Any]
+
+
+def _ask(polls: list[_Poll], encode: Encode,
+         hand_over: Callable[[list[_Answer]], None]) -> list[_Answer]:
+    """In the pool: each poll's answer, encoded, for those that have one now. Every SLICE
+    answers are handed over at once (to be written while the next are computed); the rest
+    is returned."""
+    answers: list[_Answer] = []
     for poll in polls:
         if poll.future.done():
             continue  # timed out, or its client is gone
@@ -107,6 +115,9 @@ def _ask(polls: list[_Poll], encode: Encode) -> list[tuple[_Poll, Any]]:
                 answers.append((poll, encode(answer)))
         except Exception as exc:
             answers.append((poll, exc))
+        if len(answers) >= SLICE:
+            hand_over(answers)
+            answers = []
     return answers
 
 
@@ -116,6 +127,42 @@ class ParkedPolls:
         self.pool = pool
         self.encode = encode
         self._groups: dict[Any, _Group] = {}
+        self._released: deque[_Answer] = deque()
+        self._releasing = False
+
+    def hand_over(self, answers: list[_Answer]) -> None:
+        """From a pool thread: answers to release on the loop."""
+        with contextlib.suppress(RuntimeError):  # the loop closed: polls end with it
+            self.loop.call_soon_threadsafe(self.release, answers)
+
+    def release(self, answers: list[_Answer]) -> None:
+        """Queue answers; at most SLICE are given per turn of the loop (one slice is
+        scheduled at a time, whatever number of passes hand answers over meanwhile)."""
+        self._released.extend(answers)
+        if not self._releasing:
+            self._releasing = True
+            self.loop.call_soon(self._release_slice)
+
+    def _release_slice(self) -> None:
+        given = 0
+        while self._released and given < SLICE:
+            poll, answer = self._released.popleft()
+            if answer is _LOOKED:
+                poll.asked = True
+                if poll.expired and not poll.future.done():
+                    poll.future.set_result(self.encode(poll.parked.unchanged))
+                    given += 1
+            elif poll.future.done():
+                continue
+            elif isinstance(answer, BaseException):
+                poll.future.set_exception(answer)
+            else:
+                poll.future.set_result(answer)
+                given += 1
+        if self._released:
+            self.loop.call_soon(self._release_slice)  # after what is ready meanwhile
+        else:
+            self._releasing = False
 
     def __len__(self) -> int:
         return sum(len(g.polls) for g in self._groups.values())
@@ -145,6 +192,6 @@ class ParkedPolls:
         if poll.future.done():
             return
         if not poll.asked:
-            poll.expired = True  # answered by its first look (Group._asked)
+            poll.expired = True  # answered after its first look (_release_slice)
             return
         poll.future.set_result(self.encode(poll.parked.unchanged))
