@@ -1,22 +1,32 @@
-"""Simulated nodes for bench/node_scale.py: one asyncio process, each node speaking the real
-dispatcher protocol over mutual TLS with a certificate of its own.
+"""Simulated nodes for bench/node_scale.py, each speaking the real dispatcher protocol over
+mutual TLS with a certificate of its own.
 
 A node joins through POST /ca/join (its own key and CSR, the worker join token), then holds
 two kept-alive connections to the leader, as a real agent does: one for its heartbeats, at
 the Interval the leader's answers give, one for its assignments' long poll (AppliesTo the
 set it holds, Wait 30 s). A manager that is not the leader names it, and the node goes
 there. It runs no tasks: it reports none, and applies nothing.
+
+The joins run in the bench's process; then every node's heartbeats run in one process and
+every node's polls in another (`python node_sim.py beats|polls NODES CA PREFIX`), each on
+an asyncio loop of its own: a change answers every poll at once, and that burst, in the
+process that times the heartbeats, was in their round trips (its loop lagged up to 8 s at
+2,000 nodes). A role takes commands on stdin (`window T`: record from monotonic time T on;
+`stop`), prints its progress as JSON lines, and at the end writes its figures beside
+NODES, as ROLE.json.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import random
 import ssl
+import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -218,3 +228,65 @@ async def _polls(conn: HttpConnection, node: SimNode, figures: Figures,
             if watched(name) and name not in seen:
                 seen.add(name)
                 figures.arrivals.setdefault(name, []).append(now)
+
+
+# --- a role in a process of its own -------------------------------------------------------
+
+def node_list(nodes: list[SimNode], folder: Path) -> list[list[Any]]:
+    """What a role's process needs to be these nodes (their certificates are in folder)."""
+    return [[n.index, n.node_id, n.leader, str(folder / f"sim-{n.index:05d}")] for n in nodes]
+
+
+def _load(listed: list[list[Any]], ca_pem: bytes) -> list[SimNode]:
+    nodes = []
+    for index, node_id, leader, folder in listed:
+        context = client_context(None, ca_pem)
+        context.load_cert_chain(Path(folder) / "cert.pem", Path(folder) / "key.pem")
+        nodes.append(SimNode(index, context, node_id, leader))
+    return nodes
+
+
+async def run_role(role: str, nodes: list[SimNode], prefix: str, advertise: str,
+                   out: Path) -> None:
+    figures, stop = Figures(), asyncio.Event()
+
+    def watched(name: str) -> bool:
+        return name.startswith(prefix)
+
+    loops = [asyncio.create_task(watch_lag(figures, stop))]
+    for node in nodes:
+        loops.append(asyncio.create_task(
+            beat_forever(node, advertise, figures, stop) if role == "beats"
+            else poll_forever(node, figures, watched, stop)))
+    gc.freeze()  # thousands of nodes' objects: a full collection of them stalled the loop
+    reporter = asyncio.create_task(_report_progress(figures, stop))
+    commands = asyncio.StreamReader()
+    loop = asyncio.get_running_loop()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(commands), sys.stdin)
+    while line := (await commands.readline()).decode().split():
+        if line[0] == "window":
+            figures.since = float(line[1])
+        elif line[0] == "stop":
+            break
+    stop.set()
+    for task in [*loops, reporter]:
+        task.cancel()
+    await asyncio.gather(*loops, reporter, return_exceptions=True)
+    out.write_text(json.dumps(asdict(figures)))
+
+
+async def _report_progress(figures: Figures, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        print(json.dumps({"polls": figures.polls, "interval": figures.interval}), flush=True)
+        await asyncio.sleep(0.5)
+
+
+def main() -> None:
+    role, nodes_file, ca_file, prefix, advertise = sys.argv[1:6]
+    nodes = _load(json.loads(Path(nodes_file).read_text()), Path(ca_file).read_bytes())
+    asyncio.run(run_role(role, nodes, prefix, advertise,
+                         Path(nodes_file).with_name(f"{role}.json")))
+
+
+if __name__ == "__main__":
+    main()
