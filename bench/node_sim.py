@@ -258,13 +258,15 @@ async def run_role(role: str, nodes: list[SimNode], prefix: str, advertise: str,
         loops.append(asyncio.create_task(
             beat_forever(node, advertise, figures, stop) if role == "beats"
             else poll_forever(node, figures, watched, stop)))
-    gc.freeze()  # thousands of nodes' objects: a full collection of them stalled the loop
     reporter = asyncio.create_task(_report_progress(figures, stop))
     commands = asyncio.StreamReader()
     loop = asyncio.get_running_loop()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(commands), sys.stdin)
     while line := (await commands.readline()).decode().split():
         if line[0] == "window":
+            # Every connection is up by now: thousands of nodes' objects, which a full
+            # collection went through, stalling the loop.
+            gc.freeze()
             figures.since = float(line[1])
         elif line[0] == "stop":
             break

@@ -76,3 +76,19 @@ def test_a_poll_without_wait_gets_what_there_is_and_one_with_wait_times_out():
             return now, later
 
     assert asyncio.run(asyncio.wait_for(scenario(), 10)) == (b"5", b'unchanged')
+
+
+def test_changes_that_follow_each_other_closely_are_one_answer():
+    async def scenario() -> bytes:
+        loop = asyncio.get_running_loop()
+        with ThreadPoolExecutor(2) as pool:
+            parked = ParkedPolls(loop, pool, lambda value: str(value).encode())
+            changes = Changes()
+            waiting = asyncio.ensure_future(parked.wait(changes.parked(0)))
+            await asyncio.sleep(0.1)  # its first look: nothing yet
+            changes.change()  # a network created...
+            await asyncio.sleep(parked_polls.BATCH / 4)
+            changes.change()  # ...and allocated right after
+            return await waiting
+
+    assert asyncio.run(asyncio.wait_for(scenario(), 10)) == b"2"
