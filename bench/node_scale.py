@@ -252,6 +252,12 @@ def _slowest(figures: dict[str, Any], window_start: float, created: dict[str, fl
     progress("slowest beats (ms @ s into the window): " + ", ".join(
         f"{took * 1000:.0f}@{at - window_start:.1f}" for took, at in slow)
         + "; changes at " + ", ".join(f"{c:.1f}" for c in changes))
+    late: dict[int, int] = {}
+    for took, at in zip(figures["beats"], figures["beat_starts"], strict=True):
+        if took > 0.1:
+            late[int(at - window_start)] = late.get(int(at - window_start), 0) + 1
+    progress("beats over 100 ms, by second of the window: " + (", ".join(
+        f"{second}s: {count}" for second, count in sorted(late.items())) or "none"))
 
 
 def progress(message: str) -> None:
