@@ -16,7 +16,10 @@ the same loop and must not wait for the whole burst:
 - the job hands its answers over in slices of SLICE as it goes, and the loop releases a
   slice at most every SLICE / RATE seconds: between two slices it reads and answers
   whatever else came, and a burst never takes more of the loop than RATE answers (and the
-  polls they bring back) a second. 5,000 nodes get a change in about 2.5 s.
+  polls they bring back) a second. 5,000 nodes get a change in 2.5 s at best;
+- slower when the loop lags: a slice that runs more than LAG late doubles the wait before
+  the next (up to MAX_INTERVAL), one on time halves it. A heartbeat waits about one turn
+  of the loop, and a burst takes what the loop can spare, not more.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ log = logging.getLogger("swarmlet.api")
 Encode = Callable[[Any], bytes]
 SLICE = 50  # answers released per turn of the loop (each is a TLS write, ~0.1 ms)
 RATE = 2000.0  # answers released per second at most, in a burst
+LAG = 0.02  # seconds late a slice may run before the next ones are spaced out more
+MAX_INTERVAL = 0.4  # seconds between two slices at most (a slow host: 125 answers/s)
 BATCH = 0.1  # seconds a wakeup waits for the changes that follow it
 
 
@@ -145,6 +150,8 @@ class ParkedPolls:
         self._groups: dict[Any, _Group] = {}
         self._released: deque[_Answer] = deque()
         self._releasing = False
+        self._due = 0.0  # when the next slice is to run (loop time)
+        self._interval = SLICE / RATE  # between two slices, as the loop keeps up
 
     def hand_over(self, answers: list[_Answer]) -> None:
         """From a pool thread: answers to release on the loop."""
@@ -158,9 +165,18 @@ class ParkedPolls:
         self._released.extend(answers)
         if not self._releasing:
             self._releasing = True
+            self._due = self.loop.time()
             self.loop.call_soon(self._release_slice)
 
     def _release_slice(self) -> None:
+        # The loop's own lag paces the burst: a slice that runs late means the loop's
+        # turns are long (reads queued behind the answers, the GIL shared with other
+        # work, a busy host), and the next waits twice as long; on time, half as long.
+        now = self.loop.time()
+        if now - self._due > LAG:
+            self._interval = min(self._interval * 2, MAX_INTERVAL)
+        else:
+            self._interval = max(self._interval / 2, SLICE / RATE)
         given = 0
         while self._released and given < SLICE:
             poll, answer = self._released.popleft()
@@ -177,7 +193,8 @@ class ParkedPolls:
                 poll.future.set_result(answer)
                 given += 1
         if self._released:
-            self.loop.call_later(SLICE / RATE, self._release_slice)
+            self._due = now + self._interval
+            self.loop.call_at(self._due, self._release_slice)
         else:
             self._releasing = False
 
