@@ -42,13 +42,14 @@ class AssignmentView:
     attachments: list[Obj]  # allocated ones
     data: dict[str, list[Obj]]  # sealed secrets and configs
     previous_peers: assignment_networks.PeerIndex | None = None
-    previous_shared: Shared | None = None
+    previous_shared: tuple[Shared, tuple[tuple[Obj, ...], ...]] | None = None
     tasks_by_node: dict[str, list[Obj]] = field(init=False)
     nodes_by_id: dict[str, Obj] = field(init=False)
     ingress: str | None = field(init=False)
     attachable: list[Obj] = field(init=False)
     peers: assignment_networks.PeerIndex = field(init=False)
     shared: Shared = field(init=False)
+    shared_parts: tuple[tuple[Obj, ...], ...] = field(init=False)
     # Services by the set of networks a node is on: most nodes of a swarm share one set.
     _services: dict[frozenset[str], list[Obj]] = field(init=False, default_factory=dict)
 
@@ -65,7 +66,10 @@ class AssignmentView:
         self.peers = assignment_networks.PeerIndex(self.nodes, self.tasks, self.attachments,
                                                    self.previous_peers)
         self.previous_peers = None  # only the last view is kept, not a chain of them
-        self.shared = Shared.of(self, self.previous_shared)
+        self.shared_parts = Shared.parts(self)
+        previous = self.previous_shared
+        self.shared = previous[0] if previous is not None and \
+            same_objects(previous[1], self.shared_parts) else Shared()
         self.previous_shared = None
 
     def services_on(self, network_ids: frozenset[str]) -> list[Obj]:
@@ -87,29 +91,24 @@ class AssignmentView:
                    [a for a in objects["attachment"] if NA.is_allocated(a)],
                    {k: objects[k] for k in assignment_secrets.KINDS},
                    previous.peers if previous is not None else None,
-                   previous.shared if previous is not None else None)
+                   (previous.shared, previous.shared_parts) if previous is not None else None)
 
 
 class Shared:
-    """What every node's sections are computed from, apart from its own node object and
-    its networks' peers: the tasks, networks, services, attachments, secrets and configs,
-    as the store's own objects. A view whose lists hold the very same objects as the
-    previous view's keeps the previous Shared, so `is` tells that none of them changed
-    (a stored object is never changed in place: a write stores a new one)."""
+    """A token for what every node's sections are computed from, apart from its own node
+    object and its networks' peers: the tasks, networks, services, attachments, secrets
+    and configs, as the store's own objects. A view whose lists hold the very same objects
+    as the previous view's keeps the previous token, so `is` tells that none of them
+    changed (a stored object is never changed in place: a write stores a new one). The
+    token holds nothing: what a node was last sent pins no old objects through it."""
 
-    __slots__ = ("parts",)
+    __slots__ = ()
 
-    def __init__(self, parts: tuple[tuple[Obj, ...], ...]) -> None:
-        self.parts = parts
-
-    @classmethod
-    def of(cls, view: AssignmentView, previous: Shared | None) -> Shared:
-        parts = (tuple(view.tasks), tuple(view.networks), tuple(view.services),
-                 tuple(view.attachments), *(tuple(view.data.get(k) or ())
-                                            for k in assignment_secrets.KINDS))
-        if previous is not None and same_objects(previous.parts, parts):
-            return previous
-        return cls(parts)
+    @staticmethod
+    def parts(view: AssignmentView) -> tuple[tuple[Obj, ...], ...]:
+        return (tuple(view.tasks), tuple(view.networks), tuple(view.services),
+                tuple(view.attachments), *(tuple(view.data.get(k) or ())
+                                           for k in assignment_secrets.KINDS))
 
 
 def same_objects(old: tuple[Any, ...], new: tuple[Any, ...]) -> bool:
