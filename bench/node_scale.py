@@ -7,12 +7,12 @@ Machines: bench/_machines.py (names SWARMLET_BENCH_PREFIX + ns-m1, ns-m2, ns-m3)
 managers. The nodes are simulated (bench/node_sim.py, asyncio): each joins through the real
 POST /ca/join with a key and CSR of its own (at most --join-at-once joins at a time, in this
 process), then holds two mutual-TLS connections to the leader with its own node
-certificate: heartbeats at the Interval the leader gives (N/1000 s, at least 0.5 s), every
-node's in one process, and the assignments' long poll, every node's in another (so the
-burst of poll answers after a change is not in the heartbeats' round trips). They all come
-from this host's one address (198.18.0.1), so the managers' per-peer connection cap
-(cluster_connections_per_peer, default 64; a real node holds about 2) is raised to 4 N on
-these machines, and this is printed.
+certificate, from right after its join: heartbeats at the Interval the leader gives
+(N/1000 s, at least 0.5 s), every node's in one process, and the assignments' long poll,
+every node's in another (so the burst of poll answers after a change is not in the
+heartbeats' round trips). They all come from this host's one address (198.18.0.1), so the
+managers' per-peer connection cap (cluster_connections_per_peer, default 64; a real node
+holds about 2) is raised to 4 N on these machines, and this is printed.
 
 Once every node has its first assignments and two heartbeat intervals have passed, the
 window of S seconds begins:
@@ -44,7 +44,7 @@ from typing import Any
 
 from _machines import BenchMachines, print_rows
 from agent_idle import agent_pid, cpu_seconds, memory_kb
-from node_sim import SimNode, join, node_list
+from node_sim import join, node_line
 
 from swarmlet.ca.tls import client_context
 from swarmlet.client import Client
@@ -130,11 +130,11 @@ class Role:
         self.polls = 0
         self.interval = 0.0
 
-    async def start(self, nodes_file: Path, ca_file: Path) -> None:
-        self.out = nodes_file.with_name(f"{self.name}.json")
+    async def start(self, folder: Path, ca_file: Path) -> None:
+        self.out = folder / f"{self.name}.json"
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable, str(Path(__file__).with_name("node_sim.py")), self.name,
-            str(nodes_file), str(ca_file), NET_PREFIX, ADVERTISE,
+            str(ca_file), NET_PREFIX, ADVERTISE, str(self.out),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
         self.reading = asyncio.create_task(self._read())
 
@@ -160,36 +160,43 @@ class Role:
 
 async def simulate(args: argparse.Namespace, managers: Managers) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp(prefix="sim-", dir=managers.folder))
-    addr = f"{managers.ip}:2377"
-    at_once = asyncio.Semaphore(args.join_at_once)
-
-    async def one(index: int) -> SimNode:
-        for attempt in range(5):
-            try:
-                async with at_once:
-                    return await join(index, addr, managers.worker_token, managers.ca_pem,
-                                      folder, ADVERTISE)
-            except (OSError, RuntimeError, TimeoutError):
-                if attempt == 4:
-                    raise
-                await asyncio.sleep(1 + random.random())
-        raise AssertionError("unreachable")
-
-    started = time.monotonic()
-    nodes = await asyncio.gather(*(one(i) for i in range(args.nodes)))
-    joined = time.monotonic() - started
-    progress(f"{args.nodes} nodes joined in {joined:.1f} s")
-    (folder / "nodes.json").write_text(json.dumps(node_list(nodes, folder)))
     (folder / "ca.pem").write_bytes(managers.ca_pem)
     beats, polls = Role("beats"), Role("polls")
     try:
         for role in (beats, polls):
-            await role.start(folder / "nodes.json", folder / "ca.pem")
+            await role.start(folder, folder / "ca.pem")
+        started = time.monotonic()
+        await _join(args, managers, folder, (beats, polls))
+        joined = time.monotonic() - started
+        progress(f"{args.nodes} nodes joined in {joined:.1f} s")
         return await _measure(args, managers, beats, polls, started, joined)
     finally:
         for role in (beats, polls):
             if getattr(role, "proc", None) is not None and role.proc.returncode is None:
                 role.proc.kill()
+
+
+async def _join(args: argparse.Namespace, managers: Managers, folder: Path,
+                roles: tuple[Role, ...]) -> None:
+    """Every node joins; each beats and polls from then on (the roles' processes)."""
+    addr = f"{managers.ip}:2377"
+    at_once = asyncio.Semaphore(args.join_at_once)
+
+    async def one(index: int) -> None:
+        for attempt in range(5):
+            try:
+                async with at_once:
+                    node = await join(index, addr, managers.worker_token, managers.ca_pem,
+                                      folder, ADVERTISE)
+                for role in roles:
+                    role.send(node_line(node, folder))
+                return
+            except (OSError, RuntimeError, TimeoutError):
+                if attempt == 4:
+                    raise
+                await asyncio.sleep(1 + random.random())
+
+    await asyncio.gather(*(one(i) for i in range(args.nodes)))
 
 
 async def _measure(args: argparse.Namespace, managers: Managers, beats: Role, polls: Role,

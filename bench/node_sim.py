@@ -7,13 +7,13 @@ the Interval the leader's answers give, one for its assignments' long poll (Appl
 set it holds, Wait 30 s). A manager that is not the leader names it, and the node goes
 there. It runs no tasks: it reports none, and applies nothing.
 
-The joins run in the bench's process; then every node's heartbeats run in one process and
-every node's polls in another (`python node_sim.py beats|polls NODES CA PREFIX`), each on
+The joins run in the bench's process; every node's heartbeats run in one process and every
+node's polls in another (`python node_sim.py beats|polls CA PREFIX ADVERTISE OUT`), each on
 an asyncio loop of its own: a change answers every poll at once, and that burst, in the
 process that times the heartbeats, was in their round trips (its loop lagged up to 8 s at
-2,000 nodes). A role takes commands on stdin (`window T`: record from monotonic time T on;
-`stop`), prints its progress as JSON lines, and at the end writes its figures beside
-NODES, as ROLE.json.
+2,000 nodes). A role takes commands on stdin (`node [INDEX, ID, LEADER, FOLDER]`: one more
+node, right after its join; `window T`: record from monotonic time T on; `stop`), prints
+its progress as JSON lines, and at the end writes its figures to OUT.
 """
 
 from __future__ import annotations
@@ -154,11 +154,10 @@ async def join(index: int, addr: str, token: str, ca_pem: bytes, folder: Path,
 
 
 async def beat_forever(node: SimNode, advertise: str, figures: Figures,
-                       stop: asyncio.Event, spread: float = 0.5) -> None:
-    """`spread`: the first beat comes within it (nodes do not all come up at once)."""
+                       stop: asyncio.Event) -> None:
     conn = HttpConnection(node.leader, node.context)
     interval = 0.5
-    await asyncio.sleep(random.uniform(0, spread))
+    await asyncio.sleep(random.uniform(0, interval))
     try:
         await _beats(conn, node, advertise, figures, stop, interval)
     finally:
@@ -190,11 +189,9 @@ async def _beats(conn: HttpConnection, node: SimNode, advertise: str, figures: F
 
 
 async def poll_forever(node: SimNode, figures: Figures, watched: Callable[[str], bool],
-                       stop: asyncio.Event, spread: float = 0.0) -> None:
-    """The assignments' long poll; records when each watched attachable network arrives
-    (the first poll within `spread`)."""
+                       stop: asyncio.Event) -> None:
+    """The assignments' long poll; records when each watched attachable network arrives."""
     conn = HttpConnection(node.leader, node.context)
-    await asyncio.sleep(random.uniform(0, spread))
     try:
         await _polls(conn, node, figures, watched, stop)
     finally:
@@ -235,46 +232,47 @@ async def _polls(conn: HttpConnection, node: SimNode, figures: Figures,
 
 # --- a role in a process of its own -------------------------------------------------------
 
-def node_list(nodes: list[SimNode], folder: Path) -> list[list[Any]]:
-    """What a role's process needs to be these nodes (their certificates are in folder)."""
-    return [[n.index, n.node_id, n.leader, str(folder / f"sim-{n.index:05d}")] for n in nodes]
+def node_line(node: SimNode, folder: Path) -> str:
+    """The `node` command that makes a role's process this node too (its certificate is
+    in folder, as join() left it)."""
+    return "node " + json.dumps([node.index, node.node_id, node.leader,
+                                 str(folder / f"sim-{node.index:05d}")])
 
 
-def _load(listed: list[list[Any]], ca_pem: bytes) -> list[SimNode]:
-    nodes = []
-    for index, node_id, leader, folder in listed:
-        context = client_context(None, ca_pem)
-        context.load_cert_chain(Path(folder) / "cert.pem", Path(folder) / "key.pem")
-        nodes.append(SimNode(index, context, node_id, leader))
-    return nodes
+def _load(listed: list[Any], ca_pem: bytes) -> SimNode:
+    index, node_id, leader, folder = listed
+    context = client_context(None, ca_pem)
+    context.load_cert_chain(Path(folder) / "cert.pem", Path(folder) / "key.pem")
+    return SimNode(index, context, node_id, leader)
 
 
-async def run_role(role: str, nodes: list[SimNode], prefix: str, advertise: str,
+async def run_role(role: str, ca_pem: bytes, prefix: str, advertise: str,
                    out: Path) -> None:
+    """Each node takes up its role as soon as its `node` command comes (right after its
+    join, as a real agent beats and polls once it has joined)."""
     figures, stop = Figures(), asyncio.Event()
 
     def watched(name: str) -> bool:
         return name.startswith(prefix)
 
     loops = [asyncio.create_task(watch_lag(figures, stop))]
-    # Nodes come up over one heartbeat interval (the leader's N/1000 s): 10,000 TLS
-    # handshakes in the same half second are a failover's burst, not this bench's.
-    spread = max(0.5, len(nodes) / 1000)
-    for node in nodes:
-        loops.append(asyncio.create_task(
-            beat_forever(node, advertise, figures, stop, spread) if role == "beats"
-            else poll_forever(node, figures, watched, stop, spread)))
     reporter = asyncio.create_task(_report_progress(figures, stop))
     commands = asyncio.StreamReader()
     loop = asyncio.get_running_loop()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(commands), sys.stdin)
-    while line := (await commands.readline()).decode().split():
-        if line[0] == "window":
+    while line := (await commands.readline()).decode().split(" ", 1):
+        command = line[0].strip()
+        if command == "node":
+            node = _load(json.loads(line[1]), ca_pem)
+            loops.append(asyncio.create_task(
+                beat_forever(node, advertise, figures, stop) if role == "beats"
+                else poll_forever(node, figures, watched, stop)))
+        elif command == "window":
             # Every connection is up by now: thousands of nodes' objects, which a full
             # collection went through, stalling the loop.
             gc.freeze()
             figures.since = float(line[1])
-        elif line[0] == "stop":
+        elif command in ("stop", ""):
             break
     stop.set()
     for task in [*loops, reporter]:
@@ -290,10 +288,8 @@ async def _report_progress(figures: Figures, stop: asyncio.Event) -> None:
 
 
 def main() -> None:
-    role, nodes_file, ca_file, prefix, advertise = sys.argv[1:6]
-    nodes = _load(json.loads(Path(nodes_file).read_text()), Path(ca_file).read_bytes())
-    asyncio.run(run_role(role, nodes, prefix, advertise,
-                         Path(nodes_file).with_name(f"{role}.json")))
+    role, ca_file, prefix, advertise, out = sys.argv[1:6]
+    asyncio.run(run_role(role, Path(ca_file).read_bytes(), prefix, advertise, Path(out)))
 
 
 if __name__ == "__main__":
