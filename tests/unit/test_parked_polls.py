@@ -92,3 +92,37 @@ def test_changes_that_follow_each_other_closely_are_one_answer():
             return await waiting
 
     assert asyncio.run(asyncio.wait_for(scenario(), 10)) == b"2"
+
+
+def test_an_answer_waiting_for_its_slice_is_not_computed_again():
+    polls = 20 * parked_polls.SLICE  # released over half a second
+    computed: list[int] = []
+
+    async def scenario() -> list[bytes]:
+        loop = asyncio.get_running_loop()
+        with ThreadPoolExecutor(2) as pool:
+            parked = ParkedPolls(loop, pool, lambda value: str(value).encode())
+            changes = Changes()
+
+            def counted(held: int) -> Parked:
+                poll = changes.parked(held)
+                answer = poll.answer
+
+                def counting() -> object:
+                    value = answer()
+                    if value is not None:
+                        computed.append(value)
+                    return value
+                poll.answer = counting
+                return poll
+
+            waiting = [asyncio.ensure_future(parked.wait(counted(0))) for _ in range(polls)]
+            await asyncio.sleep(0.2)  # every poll's first look: nothing yet
+            changes.change()
+            await asyncio.sleep(parked_polls.BATCH * 1.5)  # its answers are being released
+            changes.change()  # a second pass while some wait for their slice
+            return list(await asyncio.gather(*waiting))
+
+    answers = asyncio.run(asyncio.wait_for(scenario(), 10))
+    assert answers == [b"1"] * polls
+    assert len(computed) == polls  # one answer each: none computed twice

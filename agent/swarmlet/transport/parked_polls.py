@@ -45,13 +45,16 @@ BATCH = 0.1  # seconds a wakeup waits for the changes that follow it
 
 
 class _Poll:
-    __slots__ = ("asked", "expired", "future", "parked")
+    __slots__ = ("answered", "asked", "expired", "future", "parked")
 
     def __init__(self, parked: Parked, future: asyncio.Future[bytes]) -> None:
         self.parked = parked
         self.future = future
         self.asked = False  # its answer was looked for at least once
         self.expired = False  # its deadline passed before that first look
+        # Its answer is computed and waits for its slice: no later pass may compute
+        # another (the session moved on to the first: a second would be a complete set).
+        self.answered = False
 
 
 class _Group:
@@ -128,14 +131,16 @@ def _ask(polls: list[_Poll], encode: Encode,
     is returned."""
     answers: list[_Answer] = []
     for poll in polls:
-        if poll.future.done():
-            continue  # timed out, or its client is gone
+        if poll.future.done() or poll.answered:
+            continue  # timed out, its client is gone, or its answer waits to be released
         try:
             answer = poll.parked.answer()
             if answer is not None:
                 answers.append((poll, encode(answer)))
+                poll.answered = True
         except Exception as exc:
             answers.append((poll, exc))
+            poll.answered = True
         if len(answers) >= SLICE:
             hand_over(answers)
             answers = []
@@ -223,8 +228,8 @@ class ParkedPolls:
     def _expire(self, poll: _Poll) -> None:
         """A poll is looked at once before it may time out: `Wait: 0` asks for what there is
         now (the complete set first), not for `unchanged`."""
-        if poll.future.done():
-            return
+        if poll.future.done() or poll.answered:
+            return  # its answer is on its way
         if not poll.asked:
             poll.expired = True  # answered after its first look (_release_slice)
             return
