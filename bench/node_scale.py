@@ -4,11 +4,13 @@ leader. Swarm3k formed a swarm of 4,700 nodes; the default N is 5,000.
     .venv/bin/python bench/node_scale.py [--nodes N] [--seconds S] [--json]   (root)
 
 Machines: bench/_machines.py (names SWARMLET_BENCH_PREFIX + ns-m1, ns-m2, ns-m3), 3
-managers. The nodes are simulated in this one process (bench/node_sim.py, asyncio): each
-joins through the real POST /ca/join with a key and CSR of its own (at most --join-at-once
-joins at a time), then holds two mutual-TLS connections to the leader with its own node
-certificate: heartbeats at the Interval the leader gives (N/1000 s, at least 0.5 s) and the
-assignments' long poll. They all come from this host's one address (198.18.0.1), so the
+managers. The nodes are simulated (bench/node_sim.py, asyncio): each joins through the real
+POST /ca/join with a key and CSR of its own (at most --join-at-once joins at a time, in this
+process), then holds two mutual-TLS connections to the leader with its own node
+certificate, from right after its join: heartbeats at the Interval the leader gives
+(N/1000 s, at least 0.5 s), every node's in one process, and the assignments' long poll,
+every node's in another (so the burst of poll answers after a change is not in the
+heartbeats' round trips). They all come from this host's one address (198.18.0.1), so the
 managers' per-peer connection cap (cluster_connections_per_peer, default 64; a real node
 holds about 2) is raised to 4 N on these machines, and this is printed.
 
@@ -21,15 +23,14 @@ window of S seconds begins:
   (with a client certificate); every node's assignments carry AttachableNetworks, so this
   is a change that must reach all N long polls. Its latency, per node, is from just before
   the create call until that node's poll answer arrived.
-The simulator shares the host's 2 CPUs with the managers (and other users): its own CPU
-and the load average are printed beside the figures.
+The simulator shares the host's 2 CPUs with the managers (and other users): the CPU and
+loop lag of its two processes and the load average are printed beside the figures.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import json
 import math
 import os
@@ -43,7 +44,7 @@ from typing import Any
 
 from _machines import BenchMachines, print_rows
 from agent_idle import agent_pid, cpu_seconds, memory_kb
-from node_sim import Figures, SimNode, beat_forever, join, poll_forever, watch_lag
+from node_sim import join, node_line
 
 from swarmlet.ca.tls import client_context
 from swarmlet.client import Client
@@ -121,48 +122,101 @@ class Managers:
                                               "DriverConfiguration": {"Name": "overlay"}})
 
 
+class Role:
+    """A process of simulated nodes doing one thing (bench/node_sim.py: beats or polls)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.polls = 0
+        self.interval = 0.0
+
+    async def start(self, folder: Path, ca_file: Path) -> None:
+        self.out = folder / f"{self.name}.json"
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, str(Path(__file__).with_name("node_sim.py")), self.name,
+            str(ca_file), NET_PREFIX, ADVERTISE, str(self.out),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+        self.reading = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        assert self.proc.stdout is not None
+        while line := await self.proc.stdout.readline():
+            message = json.loads(line)
+            self.polls = message.get("polls", self.polls)
+            self.interval = message.get("interval", self.interval)
+
+    def send(self, command: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(command.encode() + b"\n")
+
+    async def finish(self) -> dict[str, Any]:
+        self.send("stop")
+        await self.reading
+        await self.proc.wait()
+        if not self.out.exists():
+            raise SystemExit(f"the {self.name} process ended without its figures")
+        return json.loads(self.out.read_text())  # type: ignore[no-any-return]
+
+
 async def simulate(args: argparse.Namespace, managers: Managers) -> dict[str, Any]:
     folder = Path(tempfile.mkdtemp(prefix="sim-", dir=managers.folder))
-    addr = f"{managers.ip}:2377"
-    figures, stop = Figures(), asyncio.Event()
-    at_once = asyncio.Semaphore(args.join_at_once)
-    loops: list[asyncio.Task[None]] = []
-    created: dict[str, float] = {}
+    (folder / "ca.pem").write_bytes(managers.ca_pem)
+    beats, polls = Role("beats"), Role("polls")
+    try:
+        for role in (beats, polls):
+            await role.start(folder, folder / "ca.pem")
+        started = time.monotonic()
+        await _join(args, managers, folder, (beats, polls))
+        joined = time.monotonic() - started
+        progress(f"{args.nodes} nodes joined in {joined:.1f} s")
+        return await _measure(args, managers, beats, polls, started, joined)
+    finally:
+        for role in (beats, polls):
+            if getattr(role, "proc", None) is not None and role.proc.returncode is None:
+                role.proc.kill()
 
-    async def one(index: int) -> SimNode:
+
+async def _join(args: argparse.Namespace, managers: Managers, folder: Path,
+                roles: tuple[Role, ...]) -> None:
+    """Every node joins; each beats and polls from then on (the roles' processes)."""
+    addr = f"{managers.ip}:2377"
+    at_once = asyncio.Semaphore(args.join_at_once)
+
+    async def one(index: int) -> None:
         for attempt in range(5):
             try:
                 async with at_once:
                     node = await join(index, addr, managers.worker_token, managers.ca_pem,
                                       folder, ADVERTISE)
-                break
+                for role in roles:
+                    role.send(node_line(node, folder))
+                return
             except (OSError, RuntimeError, TimeoutError):
                 if attempt == 4:
                     raise
                 await asyncio.sleep(1 + random.random())
-        loops.append(asyncio.create_task(beat_forever(node, ADVERTISE, figures, stop)))
-        loops.append(asyncio.create_task(poll_forever(node, figures, created.__contains__,
-                                                      stop)))
-        return node
 
-    loops.append(asyncio.create_task(watch_lag(figures, stop)))
-    started = time.monotonic()
     await asyncio.gather(*(one(i) for i in range(args.nodes)))
-    joined = time.monotonic() - started
-    progress(f"{args.nodes} nodes joined in {joined:.1f} s")
-    while figures.polls < args.nodes:  # every node has its first (complete) assignments
+
+
+async def _measure(args: argparse.Namespace, managers: Managers, beats: Role, polls: Role,
+                   started: float, joined: float) -> dict[str, Any]:
+    while polls.polls < args.nodes:  # every node has its first (complete) assignments
         if time.monotonic() - started > joined + SETTLE_TIMEOUT:
-            raise SystemExit(f"only {figures.polls} of {args.nodes} nodes got assignments")
+            raise SystemExit(f"only {polls.polls} of {args.nodes} nodes got assignments")
         await asyncio.sleep(0.5)
     settled = time.monotonic() - started
     progress(f"every node has its assignments after {settled:.1f} s")
-    gc.freeze()  # thousands of nodes' objects: a full collection of them stalled the loop
-    await asyncio.sleep(SETTLE_INTERVALS * max(figures.interval, 0.5))
+    await asyncio.sleep(SETTLE_INTERVALS * max(beats.interval, 0.5))
 
     leader, pid = managers.leader_pid()
-    cpu_before, sim_before = cpu_seconds(pid), _own_cpu()
-    figures.since = window_start = time.monotonic()
+    cpu_before = cpu_seconds(pid)
+    sim_before = [cpu_seconds(r.proc.pid) for r in (beats, polls)]
+    window_start = time.monotonic()
+    for role in (beats, polls):
+        role.send(f"window {window_start}")
     progress(f"measuring for {args.seconds:.0f} s (leader {leader}, pid {pid})")
+    created: dict[str, float] = {}
     next_change = window_start + 2.0
     while time.monotonic() - window_start < args.seconds:
         if time.monotonic() >= next_change:
@@ -173,39 +227,44 @@ async def simulate(args: argparse.Namespace, managers: Managers) -> dict[str, An
         await asyncio.sleep(0.2)
     window = time.monotonic() - window_start
     leader_cpu = (cpu_seconds(pid) - cpu_before) / window * 100
-    sim_cpu = (_own_cpu() - sim_before) / window * 100
+    sim_cpu = [(cpu_seconds(r.proc.pid) - b) / window * 100
+               for r, b in zip((beats, polls), sim_before, strict=True)]
     leader_rss = memory_kb(pid)["VmRSS"] / 1024
     load = os.getloadavg()
     await asyncio.sleep(min(5.0, args.seconds / 4))  # the last change's stragglers
-    stop.set()
-    for task in loops:
-        task.cancel()
-    await asyncio.gather(*loops, return_exceptions=True)
+    beat_figures, poll_figures = await beats.finish(), await polls.finish()
     for name in created:  # else dockerd waits long on their driver when the machines go
         await asyncio.to_thread(managers.client.delete, f"/networks/{name}")
     await asyncio.sleep(3)  # the agents remove their Docker networks
 
-    _slowest(figures, window_start, created)
+    arrivals = poll_figures["arrivals"]
+    _slowest(beat_figures, window_start, created)
     latencies = [arrived - at for name, at in created.items()
-                 for arrived in figures.arrivals.get(name, [])]
-    reached = min((len(figures.arrivals.get(n, [])) for n in created), default=0)
+                 for arrived in arrivals.get(name, [])]
+    reached = min((len(arrivals.get(n, [])) for n in created), default=0)
     return {"nodes": args.nodes, "leader": leader, "joined": joined, "settled": settled,
             "window": window, "leader_cpu": leader_cpu, "leader_rss": leader_rss,
             "sim_cpu": sim_cpu, "load": load,
-            "beats": figures.beats, "beat_errors": figures.beat_errors,
-            "interval": figures.interval, "lags": figures.lags, "latencies": latencies,
-            "changes": len(created),
-            "reached": reached}
+            "beats": beat_figures["beats"], "beat_errors": beat_figures["beat_errors"],
+            "interval": beat_figures["interval"],
+            "lags": [beat_figures["lags"], poll_figures["lags"]], "latencies": latencies,
+            "changes": len(created), "reached": reached}
 
 
-def _slowest(figures: Figures, window_start: float, created: dict[str, float]) -> None:
+def _slowest(figures: dict[str, Any], window_start: float, created: dict[str, float]) -> None:
     """When the slowest beats were sent, beside when the changes were made (to stderr)."""
     wall_offset = time.time() - time.monotonic()
     changes = [at - wall_offset - window_start for at in created.values()]
-    slow = sorted(zip(figures.beats, figures.beat_starts, strict=True), reverse=True)[:8]
+    slow = sorted(zip(figures["beats"], figures["beat_starts"], strict=True), reverse=True)[:8]
     progress("slowest beats (ms @ s into the window): " + ", ".join(
         f"{took * 1000:.0f}@{at - window_start:.1f}" for took, at in slow)
         + "; changes at " + ", ".join(f"{c:.1f}" for c in changes))
+    late: dict[int, int] = {}
+    for took, at in zip(figures["beats"], figures["beat_starts"], strict=True):
+        if took > 0.1:
+            late[int(at - window_start)] = late.get(int(at - window_start), 0) + 1
+    progress("beats over 100 ms, by second of the window: " + (", ".join(
+        f"{second}s: {count}" for second, count in sorted(late.items())) or "none"))
 
 
 def progress(message: str) -> None:
@@ -226,7 +285,7 @@ def report(r: dict[str, Any], per_peer: int, as_json: bool) -> None:
                           "assignment_p99_ms": _number(assign_p99)}))
         return
     load = r["load"]
-    print(f"node scale: {r['nodes']} simulated nodes (one asyncio process, mutual TLS, a "
+    print(f"node scale: {r['nodes']} simulated nodes (mutual TLS, a "
           f"certificate each) on 3 manager machines; per-peer connection cap raised to "
           f"{per_peer} (all nodes share one address); window {r['window']:.0f} s; "
           f"{os.cpu_count()} CPUs, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
@@ -235,9 +294,12 @@ def report(r: dict[str, Any], per_peer: int, as_json: bool) -> None:
                                f"{r['settled']:.1f} s"),
         ("leader CPU", f"{r['leader_cpu']:.1f} % of one core ({r['leader']}); RSS "
                        f"{r['leader_rss']:.0f} MB"),
-        ("simulator CPU", f"{r['sim_cpu']:.1f} % of one core; its loop's lag p99 "
-                          f"{percentile(r['lags'], 99) * 1000:.0f} ms, max "
-                          f"{max(r['lags'], default=0) * 1000:.0f} ms (in every figure below)"),
+        ("simulator CPU", "; ".join(
+            f"{role} {cpu:.1f} % of one core, its loop's lag p99 "
+            f"{percentile(lags, 99) * 1000:.0f} ms, max {max(lags, default=0) * 1000:.0f} ms"
+            for role, cpu, lags in zip(("beats", "polls"), r["sim_cpu"], r["lags"],
+                                       strict=True))
+            + " (in the figures below: beats in heartbeats, polls in assignments)"),
         ("heartbeats", f"{len(r['beats'])} in the window ({len(r['beats']) / r['window']:.0f}"
                        f"/s; the leader asked for one per {r['interval']:.2f} s at most), "
                        f"{r['beat_errors']} failed; "

@@ -1,22 +1,32 @@
-"""Simulated nodes for bench/node_scale.py: one asyncio process, each node speaking the real
-dispatcher protocol over mutual TLS with a certificate of its own.
+"""Simulated nodes for bench/node_scale.py, each speaking the real dispatcher protocol over
+mutual TLS with a certificate of its own.
 
 A node joins through POST /ca/join (its own key and CSR, the worker join token), then holds
 two kept-alive connections to the leader, as a real agent does: one for its heartbeats, at
 the Interval the leader's answers give, one for its assignments' long poll (AppliesTo the
 set it holds, Wait 30 s). A manager that is not the leader names it, and the node goes
 there. It runs no tasks: it reports none, and applies nothing.
+
+The joins run in the bench's process; every node's heartbeats run in one process and every
+node's polls in another (`python node_sim.py beats|polls CA PREFIX ADVERTISE OUT`), each on
+an asyncio loop of its own: a change answers every poll at once, and that burst, in the
+process that times the heartbeats, was in their round trips (its loop lagged up to 8 s at
+2,000 nodes). A role takes commands on stdin (`node [INDEX, ID, LEADER, FOLDER]`: one more
+node, right after its join; `window T`: record from monotonic time T on; `stop`), prints
+its progress as JSON lines, and at the end writes its figures to OUT.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import random
 import ssl
+import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -218,3 +228,69 @@ async def _polls(conn: HttpConnection, node: SimNode, figures: Figures,
             if watched(name) and name not in seen:
                 seen.add(name)
                 figures.arrivals.setdefault(name, []).append(now)
+
+
+# --- a role in a process of its own -------------------------------------------------------
+
+def node_line(node: SimNode, folder: Path) -> str:
+    """The `node` command that makes a role's process this node too (its certificate is
+    in folder, as join() left it)."""
+    return "node " + json.dumps([node.index, node.node_id, node.leader,
+                                 str(folder / f"sim-{node.index:05d}")])
+
+
+def _load(listed: list[Any], ca_pem: bytes) -> SimNode:
+    index, node_id, leader, folder = listed
+    context = client_context(None, ca_pem)
+    context.load_cert_chain(Path(folder) / "cert.pem", Path(folder) / "key.pem")
+    return SimNode(index, context, node_id, leader)
+
+
+async def run_role(role: str, ca_pem: bytes, prefix: str, advertise: str,
+                   out: Path) -> None:
+    """Each node takes up its role as soon as its `node` command comes (right after its
+    join, as a real agent beats and polls once it has joined)."""
+    figures, stop = Figures(), asyncio.Event()
+
+    def watched(name: str) -> bool:
+        return name.startswith(prefix)
+
+    loops = [asyncio.create_task(watch_lag(figures, stop))]
+    reporter = asyncio.create_task(_report_progress(figures, stop))
+    commands = asyncio.StreamReader()
+    loop = asyncio.get_running_loop()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(commands), sys.stdin)
+    while line := (await commands.readline()).decode().split(" ", 1):
+        command = line[0].strip()
+        if command == "node":
+            node = _load(json.loads(line[1]), ca_pem)
+            loops.append(asyncio.create_task(
+                beat_forever(node, advertise, figures, stop) if role == "beats"
+                else poll_forever(node, figures, watched, stop)))
+        elif command == "window":
+            # Every connection is up by now: thousands of nodes' objects, which a full
+            # collection went through, stalling the loop.
+            gc.freeze()
+            figures.since = float(line[1])
+        elif command in ("stop", ""):
+            break
+    stop.set()
+    for task in [*loops, reporter]:
+        task.cancel()
+    await asyncio.gather(*loops, reporter, return_exceptions=True)
+    out.write_text(json.dumps(asdict(figures)))
+
+
+async def _report_progress(figures: Figures, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        print(json.dumps({"polls": figures.polls, "interval": figures.interval}), flush=True)
+        await asyncio.sleep(0.5)
+
+
+def main() -> None:
+    role, ca_file, prefix, advertise, out = sys.argv[1:6]
+    asyncio.run(run_role(role, Path(ca_file).read_bytes(), prefix, advertise, Path(out)))
+
+
+if __name__ == "__main__":
+    main()

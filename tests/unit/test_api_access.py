@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from test_ca_tls import node_dir  # one way to make a node's certificate files
 
+from swarmlet.api import cluster_server
 from swarmlet.api.access import check_access
 from swarmlet.api.cluster_server import ClusterApiServer
 from swarmlet.api.router import Route, Router
@@ -128,3 +130,30 @@ def test_tls_a_client_certificate_reaches_manager_routes(cluster):
     port, root, base = cluster
     client = node_dir(root, base / "client", "client-xyz", "manager")
     assert call(port, client, "GET", "/nodes")[0] == 200
+
+
+def test_tls_a_certificate_that_expires_during_a_connection_stops_working(cluster,
+                                                                          monkeypatch):
+    port, root, base = cluster
+    certs = node_dir(root, base / "expiring", "wrk", "worker")
+    raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+    with client_context(certs, None).wrap_socket(raw) as sock:
+        def ask() -> tuple[int, bytes]:
+            sock.sendall(b"POST /dispatcher/assignments HTTP/1.1\r\nContent-Length: 2\r\n"
+                         b"\r\n{}")
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += sock.recv(1)
+            length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+            body = b""
+            while len(body) < length:
+                body += sock.recv(length - len(body))
+            return int(head.split(b" ", 2)[1]), body
+
+        assert ask()[0] == 200
+        later = time.time() + 10 * 365 * 86400  # past any certificate's end
+        monkeypatch.setattr(cluster_server, "IDENTITY_RECHECK", 0.0)
+        monkeypatch.setattr(cluster_server.time, "time", lambda: later)
+        status, body = ask()
+    assert status == 403
+    assert "certificate expired at" in json.loads(body)["message"]

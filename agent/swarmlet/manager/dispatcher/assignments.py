@@ -42,11 +42,14 @@ class AssignmentView:
     attachments: list[Obj]  # allocated ones
     data: dict[str, list[Obj]]  # sealed secrets and configs
     previous_peers: assignment_networks.PeerIndex | None = None
+    previous_shared: tuple[Shared, tuple[tuple[Obj, ...], ...]] | None = None
     tasks_by_node: dict[str, list[Obj]] = field(init=False)
     nodes_by_id: dict[str, Obj] = field(init=False)
     ingress: str | None = field(init=False)
     attachable: list[Obj] = field(init=False)
     peers: assignment_networks.PeerIndex = field(init=False)
+    shared: Shared = field(init=False)
+    shared_parts: tuple[tuple[Obj, ...], ...] = field(init=False)
     # Services by the set of networks a node is on: most nodes of a swarm share one set.
     _services: dict[frozenset[str], list[Obj]] = field(init=False, default_factory=dict)
 
@@ -63,6 +66,11 @@ class AssignmentView:
         self.peers = assignment_networks.PeerIndex(self.nodes, self.tasks, self.attachments,
                                                    self.previous_peers)
         self.previous_peers = None  # only the last view is kept, not a chain of them
+        self.shared_parts = Shared.parts(self)
+        previous = self.previous_shared
+        self.shared = previous[0] if previous is not None and \
+            same_objects(previous[1], self.shared_parts) else Shared()
+        self.previous_shared = None
 
     def services_on(self, network_ids: frozenset[str]) -> list[Obj]:
         found = self._services.get(network_ids)
@@ -82,7 +90,47 @@ class AssignmentView:
                    objects["service"],
                    [a for a in objects["attachment"] if NA.is_allocated(a)],
                    {k: objects[k] for k in assignment_secrets.KINDS},
-                   previous.peers if previous is not None else None)
+                   previous.peers if previous is not None else None,
+                   (previous.shared, previous.shared_parts) if previous is not None else None)
+
+
+class Shared:
+    """A token for what every node's sections are computed from, apart from its own node
+    object and its networks' peers: the tasks, networks, services, attachments, secrets
+    and configs, as the store's own objects. A view whose lists hold the very same objects
+    as the previous view's keeps the previous token, so `is` tells that none of them
+    changed (a stored object is never changed in place: a write stores a new one). The
+    token holds nothing: what a node was last sent pins no old objects through it."""
+
+    __slots__ = ()
+
+    @staticmethod
+    def parts(view: AssignmentView) -> tuple[tuple[Obj, ...], ...]:
+        return (tuple(view.tasks), tuple(view.networks), tuple(view.services),
+                tuple(view.attachments), *(tuple(view.data.get(k) or ())
+                                           for k in assignment_secrets.KINDS))
+
+
+def same_objects(old: tuple[Any, ...], new: tuple[Any, ...]) -> bool:
+    """Whether two tuples hold the very same objects, nested tuples compared the same way."""
+    if len(old) != len(new):
+        return False
+    for a, b in zip(old, new, strict=True):
+        if a is b:
+            continue
+        if not (type(a) is tuple and type(b) is tuple and same_objects(a, b)):
+            return False
+    return True
+
+
+def node_inputs(view: AssignmentView, node_id: str, *more: object) -> tuple[object, ...]:
+    """Everything one node's sections are computed from (node_assignments), as objects:
+    while a later view gives the very same objects (same_objects), the node's sections are
+    the same and need no computing. `more`: what else they depend on (the log broker's
+    state). A join or a heartbeat's news about another node changes none of these."""
+    node = view.nodes_by_id.get(node_id)
+    on = N.attachment_addresses((node or {}).get("Attachments"))
+    return (view.shared, node, *more, *(view.peers.peers(n, node_id) for n in on))
 
 
 def node_assignments(view: AssignmentView, node_id: str, data_key: bytes,

@@ -18,7 +18,11 @@ from typing import Any
 
 from swarmlet.ca.identity import NodeIdentity
 from swarmlet.manager import tasks
-from swarmlet.manager.dispatcher.assignments import AssignmentView, node_assignments
+from swarmlet.manager.dispatcher.assignments import (
+    AssignmentView,
+    node_assignments,
+    node_inputs,
+)
 from swarmlet.manager.dispatcher.heartbeats import Liveness, ready_update
 from swarmlet.manager.dispatcher.ready_writer import ReadyWriter
 from swarmlet.manager.dispatcher.sessions import Sessions
@@ -49,8 +53,9 @@ class Dispatcher:
         self.leader_addr = leader_addr
         self.liveness = Liveness(store, period)
         self.ready = ReadyWriter(store)
-        self.sessions = Sessions(self._compute, self._live)
-        logbroker.on_change = self.sessions.notify
+        self.sessions = Sessions(self._compute, self._live, self._inputs)
+        self._logs = object()  # replaced at each change of the log broker's subscriptions
+        logbroker.on_change = self._logs_changed
         self._view: AssignmentView | None = None
         self._view_lock = threading.Lock()
         self._stopping = threading.Event()
@@ -119,6 +124,13 @@ class Dispatcher:
 
     def _live(self) -> bool:
         return not self._stopping.is_set() and self.store.is_leader()
+
+    def _logs_changed(self) -> None:
+        self._logs = object()
+        self.sessions.notify()
+
+    def _inputs(self, node_id: str) -> tuple[object, ...]:
+        return node_inputs(self._current_view(), node_id, self._logs)
 
     def _compute(self, node_id: str) -> dict[str, list[Any]]:
         return node_assignments(self._current_view(), node_id, self.data_key,

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from swarmlet.manager.dispatcher.assignments import same_objects
 from swarmlet.protocol.assignments import (
     COMPLETE,
     INCREMENTAL,
@@ -38,16 +39,26 @@ WATCH_RETRY = 0.5
 class Sent:
     seq: str
     sections: Sections
+    inputs: tuple[object, ...] | None = None  # what the sections were computed from
+
+
+Inputs = Callable[[str], tuple[object, ...]]
 
 
 class Sessions:
     """`compute(node_id)` gives a node's assignment lists from the current view; `live()`
-    says whether polls may still be answered here (this manager leads, and runs)."""
+    says whether polls may still be answered here (this manager leads, and runs).
+    `inputs(node_id)`, if given, names what compute() reads for that node, as objects that
+    are replaced, never changed (assignments.node_inputs): a poll for the set last sent,
+    whose inputs are still the very same objects, is not computed again. After a change
+    every node polls again at once, and a join wakes every poll: most of them are then
+    this cheap look, not a computation."""
 
     def __init__(self, compute: Callable[[str], dict[str, list[Any]]],
-                 live: Callable[[], bool]) -> None:
+                 live: Callable[[], bool], inputs: Inputs | None = None) -> None:
         self.compute = compute
         self.live = live
+        self.inputs = inputs
         self._epoch = secrets.token_hex(4)  # a new leader's sequences never match old ones
         self._counter = itertools.count(1)
         self._sent: dict[str, Sent] = {}
@@ -132,20 +143,29 @@ class Sessions:
         """The answer to a poll now, or None while nothing of the node's changed."""
         if not self.live():
             return unchanged  # the node's next poll is told where the leader is
+        # Read before compute(): if the store moves on in between, these are older than
+        # the sections, and the next look computes again (never the other way round).
+        inputs = self.inputs(node_id) if self.inputs is not None else None
+        if inputs is not None:
+            sent = self._sent.get(node_id)
+            if sent is not None and sent.seq == applies_to and sent.inputs is not None \
+                    and same_objects(sent.inputs, inputs):
+                return None
         lists = self.compute(node_id)
         new = keyed(lists)
         with self._sent_lock:
             sent = self._sent.get(node_id)
             if sent is None or sent.seq != applies_to:
                 seq = self._next_seq()
-                self._sent[node_id] = Sent(seq, new)
+                self._sent[node_id] = Sent(seq, new, inputs)
                 return {"Type": COMPLETE, "ResultsIn": seq, **lists}
             delta = changes(sent.sections, new)
             if delta:
                 seq = self._next_seq()
-                self._sent[node_id] = Sent(seq, new)
+                self._sent[node_id] = Sent(seq, new, inputs)
                 return {"Type": INCREMENTAL, "AppliesTo": applies_to, "ResultsIn": seq,
                         "Changes": delta}
+            sent.inputs = inputs  # the same sections: they hold for these inputs too
         return None
 
     def _next_seq(self) -> str:
