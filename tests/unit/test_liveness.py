@@ -18,6 +18,9 @@ class Store(MemoryStore):
     def is_leader(self) -> bool:
         return self.leader
 
+    def leads(self) -> bool:
+        return self.leader
+
     def write(self, batch: list[dict], timeout: float = 0) -> list[dict]:
         return super().write(batch)
 

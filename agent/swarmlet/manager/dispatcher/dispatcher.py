@@ -101,7 +101,7 @@ class Dispatcher:
             raise removed(identity.node_id)
         answer: dict[str, Any] = {"Period": self.period, "Interval": self.liveness.interval(),
                                   "Managers": self.managers()}
-        if not self.store.is_leader():
+        if not self.store.leads():  # a leader cut off from its quorum sends nodes elsewhere
             answer["Leader"] = self.leader_addr()
             return answer
         self.liveness.seen(identity.node_id, restarting)
@@ -116,14 +116,14 @@ class Dispatcher:
         """The calling node's assignments: complete, or the changes since `applies_to`
         once there are some (a long poll of at most `wait` seconds, for the server to
         wait on: transport/parked.py)."""
-        if not self.store.is_leader():
+        if not self.store.leads():
             elsewhere = {"Leader": self.leader_addr()}
             return Parked(lambda: elsewhere, self.sessions.subscribe, 0.0, elsewhere)
         return self.sessions.parked(identity.node_id, applies_to,
                                     min(max(wait, 0.0), MAX_WAIT))
 
     def _live(self) -> bool:
-        return not self._stopping.is_set() and self.store.is_leader()
+        return not self._stopping.is_set() and self.store.leads()
 
     def _logs_changed(self) -> None:
         self._logs = object()
@@ -147,7 +147,7 @@ class Dispatcher:
     def update_task_status(self, identity: NodeIdentity, updates: list[dict[str, Any]]) -> None:
         """Apply a node's reports. Only tasks of that node, and only forward: a task's state
         never goes back (a late report of an older state is dropped)."""
-        if not self.store.is_leader():
+        if not self.store.leads():
             raise StoreError("not the leader", "not_leader")
         for _attempt in range(STATUS_ATTEMPTS):
             changes = []

@@ -88,7 +88,7 @@ class Liveness:
     def check_liveness(self) -> None:
         """One pass of the leader's liveness loop."""
         now = self.clock()
-        if not self.store.is_leader():
+        if not self.store.leads():  # cut off, or not leading: no node is judged from here
             self._leading_since = None
             return
         if self._leading_since is None:
