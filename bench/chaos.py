@@ -29,6 +29,7 @@ import json
 import os
 import signal
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -42,52 +43,12 @@ WORKER = BenchMachines.name("w1")
 HOLD = 5.0        # seconds a partition lasts
 RECOVER = 60.0    # the longest a scenario waits for the swarm to come back
 
-# Runs inside the cut-off machine: label adds through its own socket for SECONDS; one JSON
-# line per write (key, outcome, when it started and ended).
-CUT_WRITER = r"""
-import json, sys, time
-from swarmlet.client import Client
-out, seconds = open(sys.argv[1], "w", buffering=1), float(sys.argv[2])
-c, end, n = Client(timeout=3), time.time() + seconds, 0
-node = c.get("/info")["Swarm"]["NodeID"]
-while time.time() < end:
-    n += 1
-    key, started = f"cut-{n}", time.time()
-    try:
-        cur = c.get(f"/nodes/{node}")
-        spec = dict(cur["Spec"], Labels={**(cur["Spec"].get("Labels") or {}), key: "1"})
-        c.post(f"/nodes/{node}/update", spec, version=cur["Version"]["Index"])
-        outcome = "ack"
-    except Exception as err:
-        outcome = "failed"
-        c = Client(timeout=3)
-    out.write(json.dumps({"key": key, "node": node, "outcome": outcome, "started": started,
-                          "ended": time.time()}) + "\n")
-    time.sleep(0.05)
-"""
-
-# Runs inside the worker: garbage to HOST:PORT for SECONDS (random frames, oversized length
-# headers, connections opened and dropped); prints the connections made and the attempts
-# (a manager's nftables admits only managers: none is made).
-GARBAGE = r"""
-import os, socket, struct, sys, time
-host, port, end, made, tried = sys.argv[1], int(sys.argv[2]), time.time() + float(sys.argv[3]), 0, 0
-while time.time() < end:
-    tried += 1
-    try:
-        with socket.create_connection((host, port), timeout=0.5) as s:
-            made += 1
-            s.sendall(struct.pack("i", 64 * 1024 * 1024) + os.urandom(65536) if made % 2
-                      else os.urandom(4096))
-    except OSError:
-        time.sleep(0.01)
-print(made, tried)
-"""
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts" / "chaos"
 
 
 class Chaos:
     def __init__(self) -> None:
-        self.machines = BenchMachines({"cut_writer.py": CUT_WRITER, "garbage.py": GARBAGE})
+        self.machines = BenchMachines({})
         self.ips: dict[str, str] = {}
         self.load: WriteLoad | None = None
 
@@ -172,8 +133,8 @@ class Chaos:
             deadline = time.monotonic() + RECOVER
             leader = self.leader(deadline)
             out = Path(m.tmp) / f"cut-{i}.jsonl"
-            m.on(leader, f"setsid {m.py_command('cut_writer.py', str(out), str(HOLD + 2))} "
-                         "> /dev/null 2>&1 < /dev/null &")
+            m.on(leader, f"setsid {sys.executable} {SCRIPTS / 'label_writer.py'} {HOLD + 2} "
+                         f"{out} cut{i} > /dev/null 2>&1 < /dev/null &")
             time.sleep(1.0)  # the writer under way
             cut_at = time.time()
             m("disconnect", leader)
@@ -201,7 +162,8 @@ class Chaos:
         before_start = time.time()
         time.sleep(seconds)
         start = time.time()
-        made = self.machines.py(WORKER, "garbage.py", self.ips[leader], "2378", str(seconds))
+        made = self.machines.on(WORKER, f"{sys.executable} {SCRIPTS / 'raft_garbage.py'} "
+                                        f"{self.ips[leader]} 2378 {seconds}")
         end = time.time()
         return (self.load.longest_gap(before_start, start), self.load.longest_gap(start, end),
                 int(made.split()[0]))

@@ -13,7 +13,7 @@ import time
 import pytest
 from swarm_cluster import Cluster, eventually
 
-from conftest import SWARMLET
+from conftest import REPO, SWARMLET
 from swarmlet.ca.authority import RootCA
 from swarmlet.ca.tokens import generate_join_token
 
@@ -186,50 +186,13 @@ def test_promote_and_demote(cluster):
                   if n in MANAGERS) == ["Leader", "Reachable", "Reachable"]
 
 
-# Runs on a manager: label adds on its own node through its socket for SECONDS, each
-# outcome one JSON line, as a client logs its acknowledgements.
-LABEL_WRITER = """
-import json, sys, time
-from swarmlet.client import Client
-c, end, n = Client(timeout=3), time.time() + float(sys.argv[1]), 0
-node = c.get("/info")["Swarm"]["NodeID"]
-while time.time() < end:
-    n += 1
-    key, started = f"chaos-{n}", time.time()
-    try:
-        cur = c.get(f"/nodes/{node}")
-        spec = dict(cur["Spec"], Labels={**cur["Spec"]["Labels"], key: "1"})
-        c.post(f"/nodes/{node}/update", spec, version=cur["Version"]["Index"])
-        outcome = "ack"
-    except Exception as err:
-        outcome, c = f"failed: {err}", Client(timeout=3)
-        time.sleep(0.1)
-    print(json.dumps({"key": key, "outcome": outcome, "started": started,
-                      "ended": time.time()}), flush=True)
-"""
-
-# Runs on a machine: garbage to the Raft port HOST:PORT for SECONDS; prints the connections
-# made and the attempts.
-RAFT_GARBAGE = """
-import os, socket, struct, sys, time
-end, made, tried = time.time() + float(sys.argv[3]), 0, 0
-while time.time() < end:
-    tried += 1
-    try:
-        with socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=0.5) as s:
-            made += 1
-            s.sendall(struct.pack("i", 64 << 20) + os.urandom(65536) if made % 2
-                      else os.urandom(4096))
-    except OSError:
-        time.sleep(0.01)
-print(made, tried)
-"""
+CHAOS = REPO / "scripts" / "chaos"  # scripts run inside the machines (bench/chaos.py's too)
 
 
 def start_label_writer(cluster, machine: str, seconds: float) -> subprocess.Popen:
     return subprocess.Popen(
         [SWARMLET, "machine", "ssh", machine, "--",
-         f"{sys.executable} -c '{LABEL_WRITER}' {seconds}"],
+         f"{sys.executable} {CHAOS / 'label_writer.py'} {seconds}"],
         env=cluster.machines.env, stdout=subprocess.PIPE, text=True)
 
 
@@ -267,11 +230,10 @@ def test_only_managers_reach_the_raft_port_and_garbage_costs_nothing(cluster):
     writer = start_label_writer(cluster, writer_on, 8)
     time.sleep(1)
     started = time.time()
-    from_worker = cluster.run(WORKERS[1], f"{sys.executable} -c '{RAFT_GARBAGE}' "
-                                          f"{cluster.machines.ip(leader)} 2378 4").stdout
+    garbage = f"{sys.executable} {CHAOS / 'raft_garbage.py'} {cluster.machines.ip(leader)} 2378"
+    from_worker = cluster.run(WORKERS[1], f"{garbage} 4").stdout
     ended = time.time()
-    from_manager = cluster.run(writer_on, f"{sys.executable} -c '{RAFT_GARBAGE}' "
-                                          f"{cluster.machines.ip(leader)} 2378 1").stdout
+    from_manager = cluster.run(writer_on, f"{garbage} 1").stdout
     acked = acknowledged(writer)
     made, tried = map(int, from_worker.split())
     assert made == 0 and tried >= 4
