@@ -121,8 +121,13 @@ class Supervisor:
         now = time.monotonic()
         for service in self.services.values():
             if service.pid is None and now - service.exited_at >= RESTART_DELAY:
-                proc = subprocess.Popen(service.argv, env=self.env, cwd="/",
-                                        stdin=subprocess.DEVNULL, start_new_session=True)
+                try:
+                    proc = subprocess.Popen(service.argv, env=self.env, cwd="/",
+                                            stdin=subprocess.DEVNULL, start_new_session=True)
+                except OSError as exc:  # e.g. a run script that a power cut left empty
+                    log(f"{service.name} cannot start: {exc}; trying again")
+                    service.exited_at = now
+                    continue
                 service.pid = proc.pid
                 log(f"started {service.name} (pid {proc.pid})")
 

@@ -7,7 +7,8 @@ The machine's init runs this inside the machine (its mount namespace and cgroup)
 /opt/swarmlet from the mount. `machine stop` kills it with everything else of the machine:
 what it held in memory is gone, as a power cut takes a real host's page cache.
 
-- File data: a write lands in memory (lazyfs_cache.DirtyFile, per inode, so it follows the
+- File data (close(2) writes nothing back: no flush operation, so the kernel sends none):
+  a write lands in memory (lazyfs_cache.DirtyFile, per inode, so it follows the
   file across renames and hard links) and reaches the backing file only at an fsync or
   fdatasync of that file, a write to a file opened O_SYNC or O_DSYNC, a clean unmount, or
   when the machine's unsynced data passes MEMORY_LIMIT (then the file being written is
@@ -228,9 +229,6 @@ class LazyFS(mfusepy.Operations):
         with self.mutex:
             self._flush(self.handles[fh][0])
 
-    def flush(self, path: str, fh: int) -> None:
-        """close(2): nothing reaches the disk (as on a real host)."""
-
     def release(self, path: str, fh: int) -> None:
         with self.mutex:
             key, _sync = self.handles.pop(fh)
@@ -238,8 +236,11 @@ class LazyFS(mfusepy.Operations):
             if not self.opens[key]:
                 del self.opens[key]
                 entry = self.dirty.get(key)
-                if entry is not None and os.fstat(entry.fd).st_nlink == 0:
-                    self._drop(key)
+                if entry is not None:
+                    st = os.fstat(entry.fd)
+                    clean = not entry.pages and entry.size == st.st_size
+                    if clean or st.st_nlink == 0:
+                        self._drop(key)  # nothing to keep, or no name reaches it any more
         os.close(fh)
 
     def fsyncdir(self, path: str, datasync: int, fh: int) -> None:
@@ -261,8 +262,11 @@ class LazyFS(mfusepy.Operations):
     def _flush(self, key: Key) -> None:
         entry = self.dirty.get(key)
         if entry is not None:
+            pages = len(entry.pages)
             entry.flush()
-            self._drop(key)
+            self.dirty_pages -= pages
+            if not self.opens.get(key):
+                self._drop(key)  # else kept, clean, for the next write (a journal's append)
 
     def _drop(self, key: Key) -> None:
         entry = self.dirty.pop(key)

@@ -75,12 +75,14 @@ class DirtyFile:
         """Write the overlay to the backing file (the host's page cache is the machine's
         disk: it outlives the machine, so no fsync of the host's is needed)."""
         before = os.fstat(self.fd)
+        end = before.st_size
         for index in sorted(self.pages):
             start = index * PAGE
             n = min(PAGE, self.size - start)
             if n > 0:
                 os.pwrite(self.fd, memoryview(self.pages[index])[:n], start)
-        if os.fstat(self.fd).st_size != self.size:
+                end = max(end, start + n)
+        if end != self.size:  # a hole at the end, or a truncate
             os.ftruncate(self.fd, self.size)
         # Keep the time of the machine's last write, not of this flush.
         os.utime(self.fd, ns=(before.st_atime_ns, self.mtime_ns or before.st_mtime_ns))
