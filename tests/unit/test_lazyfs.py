@@ -109,3 +109,14 @@ def test_a_killed_lazyfs_leaves_only_what_was_fsynced(tmp_path):
                               "old": "new", "appended": "one,two", "size": 4}
     assert result["on_disk"] == {"synced": "kept", "moved": "", "o_dsync": "kept", "old": "",
                                  "appended": "one,"}
+
+
+def test_a_flush_forgets_the_age_of_the_unsynced_data(dirty):
+    _path, f = dirty
+    assert f.dirty_since is None
+    f.write(0, b"a", now_ns=1)
+    first = f.dirty_since
+    f.write(1, b"b", now_ns=2)
+    assert f.dirty_since == first  # the oldest unsynced change counts
+    f.flush()
+    assert f.dirty_since is None

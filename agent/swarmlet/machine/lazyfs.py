@@ -12,7 +12,8 @@ what it held in memory is gone, as a power cut takes a real host's page cache.
   file across renames and hard links) and reaches the backing file only at an fsync or
   fdatasync of that file, a write to a file opened O_SYNC or O_DSYNC, a clean unmount, or
   when the machine's unsynced data passes MEMORY_LIMIT (then the file being written is
-  written back, as a kernel under memory pressure would). Reads see the unsynced data.
+  written back, as a kernel under memory pressure would), or, only if WRITEBACK_AFTER is
+  set, once it is that old. Reads see the unsynced data.
 - Metadata (create, mkdir, rename, unlink, link, symlink, chmod, chown, utimes, and a
   truncate that shrinks a file) goes to the backing store at once, as LazyFS does. So a
   file created and never fsynced survives a cut, empty; a rename over a file whose new data
@@ -45,6 +46,10 @@ import mfusepy
 from swarmlet.machine.lazyfs_cache import PAGE, DirtyFile
 
 MEMORY_LIMIT = int(os.environ.get("SWARMLET_LAZYFS_MEMORY_MB", "1024")) << 20
+# Off by default: unsynced data stays unsynced until the cut, however old. A number N makes
+# the layer write back what has been unsynced for N seconds, as a kernel does after
+# dirty_expire_centisecs (30 s on Linux): a cut then loses only the last N seconds.
+WRITEBACK_AFTER = float(os.environ.get("SWARMLET_LAZYFS_WRITEBACK", "0"))
 CACHE_TIMEOUT = 3600.0  # seconds the kernel may trust attributes and names
 
 # Flags that the backing file must not get: the data goes through the overlay
@@ -242,6 +247,19 @@ class LazyFS(mfusepy.Operations):
                     if clean or st.st_nlink == 0:
                         self._drop(key)  # nothing to keep, or no name reaches it any more
         os.close(fh)
+
+    def init(self, path: str) -> None:
+        if WRITEBACK_AFTER > 0:
+            threading.Thread(target=self._write_back_old, daemon=True).start()
+
+    def _write_back_old(self) -> None:
+        while True:
+            time.sleep(min(1.0, WRITEBACK_AFTER))
+            deadline = time.monotonic() - WRITEBACK_AFTER
+            with self.mutex:
+                for key, entry in list(self.dirty.items()):
+                    if entry.dirty_since is not None and entry.dirty_since <= deadline:
+                        self._flush(key)
 
     def fsyncdir(self, path: str, datasync: int, fh: int) -> None:
         """Metadata is on the backing store already."""

@@ -13,6 +13,7 @@ shrinks the file below the backing file's length is applied to the backing file 
 from __future__ import annotations
 
 import os
+import time
 
 PAGE = 4096
 
@@ -23,6 +24,7 @@ class DirtyFile:
         self.size = os.fstat(fd).st_size  # the file's size as the machine sees it
         self.pages: dict[int, bytearray] = {}
         self.mtime_ns: int | None = None  # of the last unsynced write or truncate
+        self.dirty_since: float | None = None  # monotonic time of the oldest unsynced change
 
     def read(self, offset: int, length: int) -> bytes:
         end = min(offset + length, self.size)
@@ -58,6 +60,7 @@ class DirtyFile:
             pos += n
         self.size = max(self.size, end)
         self.mtime_ns = now_ns
+        self.dirty_since = self.dirty_since or time.monotonic()
 
     def truncate(self, length: int, now_ns: int) -> None:
         if length < os.fstat(self.fd).st_size:
@@ -70,6 +73,7 @@ class DirtyFile:
             tail[cut:] = bytes(PAGE - cut)
         self.size = length
         self.mtime_ns = now_ns
+        self.dirty_since = self.dirty_since or time.monotonic()
 
     def flush(self) -> None:
         """Write the overlay to the backing file (the host's page cache is the machine's
@@ -87,4 +91,4 @@ class DirtyFile:
         # Keep the time of the machine's last write, not of this flush.
         os.utime(self.fd, ns=(before.st_atime_ns, self.mtime_ns or before.st_mtime_ns))
         self.pages.clear()
-        self.mtime_ns = None
+        self.mtime_ns = self.dirty_since = None
