@@ -12,7 +12,9 @@ what it held in memory is gone, as a power cut takes a real host's page cache.
   file across renames and hard links) and reaches the backing file only at an fsync or
   fdatasync of that file, a write to a file opened O_SYNC or O_DSYNC, a clean unmount, or
   when the machine's unsynced data passes MEMORY_LIMIT (then the file being written is
-  written back, as a kernel under memory pressure would), or, only if WRITEBACK_AFTER is
+  written back, as a kernel under memory pressure would), when more files than half the
+  descriptor limit hold unsynced data (the oldest quarter that no process has open is
+  written back), or, only if WRITEBACK_AFTER is
   set, once it is that old. Reads see the unsynced data.
 - Metadata (create, mkdir, rename, unlink, link, symlink, chmod, chown, utimes, and a
   truncate that shrinks a file) goes to the backing store at once, as LazyFS does. So a
@@ -76,6 +78,9 @@ class LazyFS(mfusepy.Operations):
         self.dirty_pages = 0
         self.handles: dict[int, tuple[Key, bool]] = {}  # fh (backing fd) -> inode, O_SYNC
         self.opens: dict[Key, int] = {}
+        # Each file with unsynced data holds a descriptor: past this many, the oldest are
+        # written back (a limit of the model; a kernel has none).
+        self.max_files = resource.getrlimit(resource.RLIMIT_NOFILE)[0] // 2
 
     def _path(self, path: str) -> str:
         return self.root + path
@@ -274,6 +279,9 @@ class LazyFS(mfusepy.Operations):
     def _entry(self, key: Key, fd: int) -> DirtyFile:
         entry = self.dirty.get(key)
         if entry is None:
+            if len(self.dirty) >= self.max_files:
+                for old in [k for k in self.dirty if not self.opens.get(k)][:len(self.dirty) // 4]:
+                    self._flush(old)  # oldest first (dicts keep insertion order)
             entry = self.dirty[key] = DirtyFile(os.dup(fd))
         return entry
 
