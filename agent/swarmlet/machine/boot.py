@@ -154,7 +154,7 @@ class Supervisor:
             check = SERVICES_DIR / name / "check"
             if not os.access(check, os.X_OK):
                 continue
-            while subprocess.run([str(check)], env=self.env, cwd="/").returncode != 0:
+            while not _passes(check, self.env):
                 if time.monotonic() > deadline:
                     log(f"{name}: not ready after {timeout:.0f} s (its check still fails)")
                     break
@@ -166,6 +166,14 @@ class Supervisor:
         for service in self.services.values():
             if service.pid:
                 _signal(service.pid, signal.SIGTERM)
+
+
+def _passes(check: Path, env: dict[str, str]) -> bool:
+    try:
+        return subprocess.run([str(check)], env=env, cwd="/").returncode == 0
+    except OSError as exc:  # e.g. a check script that a power cut left empty
+        log(f"{check}: {exc}")
+        return False
 
 
 def _signal(pid: int, sig: int) -> None:
