@@ -154,7 +154,9 @@ class Supervisor:
             check = SERVICES_DIR / name / "check"
             if not os.access(check, os.X_OK):
                 continue
-            while not _passes(check, self.env):
+            while not (passed := _passes(check, self.env)):
+                if passed is None:
+                    break  # it cannot run: waiting will not help
                 if time.monotonic() > deadline:
                     log(f"{name}: not ready after {timeout:.0f} s (its check still fails)")
                     break
@@ -168,12 +170,13 @@ class Supervisor:
                 _signal(service.pid, signal.SIGTERM)
 
 
-def _passes(check: Path, env: dict[str, str]) -> bool:
+def _passes(check: Path, env: dict[str, str]) -> bool | None:
+    """Whether the check passes; None if it cannot even run."""
     try:
         return subprocess.run([str(check)], env=env, cwd="/").returncode == 0
     except OSError as exc:  # e.g. a check script that a power cut left empty
-        log(f"{check}: {exc}")
-        return False
+        log(f"{check} cannot run: {exc}; not waiting for it")
+        return None
 
 
 def _signal(pid: int, sig: int) -> None:
