@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-shot setup for a fresh Debian 12 machine, as root, with or without systemd.
 # Idempotent: run it as often as you like; it only does what is missing.
-#   1. Debian packages (docker.io, busybox-static, nftables, iproute2, openssh-server, curl)
+#   1. Debian packages (docker.io, busybox-static, nftables, iproute2, openssh-server, curl,
+#      fuse3 + libfuse3-3 for the local machines' power-cut filesystem)
 #   2. dockerd running (started by hand when there is no service manager)
 #   3. .venv with the agent and the test tools
 #   4. the local test image swarmlet/demo:latest
@@ -14,7 +15,7 @@ log() { printf '==> %s\n' "$*"; }
 
 # --- 1. Debian packages -------------------------------------------------------------------
 packages=(docker.io busybox-static nftables iproute2 iptables openssh-server openssh-client curl
-          util-linux python3-venv shellcheck)
+          util-linux python3-venv shellcheck fuse3 libfuse3-3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
@@ -46,7 +47,7 @@ if [ ! -x .venv/bin/python ] || [ "$(cat .venv/.swarmlet-stamp 2>/dev/null)" != 
   log "creating .venv with the agent and test dependencies"
   [ -x .venv/bin/python ] || "$python" -m venv .venv
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e 'agent[test]'
+  .venv/bin/python -m pip install -q -e 'agent[test,machine]'
   echo "$stamp_want" > .venv/.swarmlet-stamp
 fi
 

@@ -140,6 +140,9 @@ def test_stop_cuts_the_power_and_start_boots(machines):
                     "date > /run/swarmlet/hello-booted\\nexec sleep 3600\\n' "
                     "> /etc/swarmlet/sv/hello/run && chmod +x /etc/swarmlet/sv/hello/run")
     machines.ssh(C, "echo kept > /etc/swarmlet/disk-file; echo gone > /run/swarmlet/run-file")
+    # What must outlive the power cut is fsynced (`sync FILE` fsyncs each file named).
+    machines.ssh(C, "echo unsynced > /etc/swarmlet/unsynced-file; "
+                    "sync /etc/swarmlet/sv/hello/run /etc/swarmlet/disk-file")
     container = machines.ssh(
         C, "docker run -d --label swarmlet.machine=tm-c swarmlet/demo:latest").strip()
     try:
@@ -162,13 +165,15 @@ def test_stop_cuts_the_power_and_start_boots(machines):
         assert reachable(ip)
         assert machines.ssh(C, "hostname").strip() == C
         assert machines.ssh(C, "cat /etc/swarmlet/disk-file").strip() == "kept"
+        assert machines.ssh(C, "cat /etc/swarmlet/unsynced-file") == ""  # lost in the cut
         assert "run-file" not in machines.ssh(C, "ls /run/swarmlet").split()  # a fresh tmpfs
         # The installed service came back at boot.
         wait_for(lambda: machines.ssh(C, "cat /run/swarmlet/hello-booted", check=False).strip())
         assert reach_from(machines, C, machines.ip(A))
     finally:
         subprocess.run(["docker", "rm", "-f", container], capture_output=True)
-        machines.ssh(C, "rm -rf /etc/swarmlet/sv/hello /etc/swarmlet/disk-file", check=False)
+        machines.ssh(C, "rm -rf /etc/swarmlet/sv/hello /etc/swarmlet/disk-file "
+                        "/etc/swarmlet/unsynced-file", check=False)
 
 
 def test_disconnect_partitions_a_running_machine_and_connect_heals_it(machines):

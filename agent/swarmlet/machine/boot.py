@@ -4,7 +4,8 @@
 detached, in the machine's cgroup (so `stop` ends all it starts at once). Like a host booting:
 
 1. takes mount and UTS namespaces of its own: hostname NAME, and the machine's private
-   /etc/swarmlet, /var/lib/swarmlet, /opt/swarmlet (bind mounts), a fresh tmpfs on
+   /etc/swarmlet, /var/lib/swarmlet, /opt/swarmlet (bind mounts from its disk layer, which
+   keeps unsynced writes in memory: disk.py, lazyfs.py), a fresh tmpfs on
    /run/swarmlet, and its own /etc/hostname and /etc/hosts;
 2. starts sshd and every service installed in /etc/swarmlet/sv/SERVICE/run (runit's layout),
    restarting any that exits, and picking up services added or removed while it runs;
@@ -27,7 +28,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from swarmlet.machine import processes
+from swarmlet.machine import disk, processes
 from swarmlet.machine.ssh import MACHINE_PATH, sshd_command, wait_for_sshd
 from swarmlet.machine.store import PRIVATE_DIRS, PRIVATE_TMPFS, Machine, MachineStore
 
@@ -52,7 +53,7 @@ def log(message: str) -> None:
     print(f"{stamp} init: {message}", file=sys.stderr, flush=True)
 
 
-def enter_namespaces(store: MachineStore, machine: Machine) -> None:
+def enter_namespaces(store: MachineStore, machine: Machine) -> subprocess.Popen:
     _check(_libc.unshare(_CLONE_NEWNS | _CLONE_NEWUTS), "unshare")
     # Mounts made from here on stay in the machine; the host's still show through.
     subprocess.run(["mount", "--make-rslave", "/"], check=True)
@@ -60,10 +61,14 @@ def enter_namespaces(store: MachineStore, machine: Machine) -> None:
     _check(_libc.sethostname(name, len(name)), "sethostname")
 
     for path in PRIVATE_DIRS:
-        source = store.private_dir(machine.name, path)
-        source.mkdir(parents=True, exist_ok=True)
+        store.private_dir(machine.name, path).mkdir(parents=True, exist_ok=True)
+    # The private directories come through the machine's disk layer, which loses unsynced
+    # writes at a power cut (disk.py).
+    disk_proc = disk.mount(store, machine)
+    mounted = store.disk_path(machine.name)
+    for path in PRIVATE_DIRS:
         os.makedirs(path, exist_ok=True)  # the mount point, on the shared root filesystem
-        subprocess.run(["mount", "--bind", str(source), path], check=True)
+        subprocess.run(["mount", "--bind", str(mounted / path.lstrip("/")), path], check=True)
     for path in PRIVATE_TMPFS:
         os.makedirs(path, exist_ok=True)
         subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755,size=256m", "tmpfs", path],
@@ -73,6 +78,7 @@ def enter_namespaces(store: MachineStore, machine: Machine) -> None:
         subprocess.run(["mount", "--bind", str(source), f"/etc/{etc_file}"], check=True)
     # sshd's privilege-separation directory (shared with the host; it is always empty).
     os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
+    return disk_proc
 
 
 @dataclass
@@ -115,8 +121,13 @@ class Supervisor:
         now = time.monotonic()
         for service in self.services.values():
             if service.pid is None and now - service.exited_at >= RESTART_DELAY:
-                proc = subprocess.Popen(service.argv, env=self.env, cwd="/",
-                                        stdin=subprocess.DEVNULL, start_new_session=True)
+                try:
+                    proc = subprocess.Popen(service.argv, env=self.env, cwd="/",
+                                            stdin=subprocess.DEVNULL, start_new_session=True)
+                except OSError as exc:  # e.g. a run script that a power cut left empty
+                    log(f"{service.name} cannot start: {exc}; trying again")
+                    service.exited_at = now
+                    continue
                 service.pid = proc.pid
                 log(f"started {service.name} (pid {proc.pid})")
 
@@ -143,7 +154,9 @@ class Supervisor:
             check = SERVICES_DIR / name / "check"
             if not os.access(check, os.X_OK):
                 continue
-            while subprocess.run([str(check)], env=self.env, cwd="/").returncode != 0:
+            while not (passed := _passes(check, self.env)):
+                if passed is None:
+                    break  # it cannot run: waiting will not help
                 if time.monotonic() > deadline:
                     log(f"{name}: not ready after {timeout:.0f} s (its check still fails)")
                     break
@@ -157,6 +170,15 @@ class Supervisor:
                 _signal(service.pid, signal.SIGTERM)
 
 
+def _passes(check: Path, env: dict[str, str]) -> bool | None:
+    """Whether the check passes; None if it cannot even run."""
+    try:
+        return subprocess.run([str(check)], env=env, cwd="/").returncode == 0
+    except OSError as exc:  # e.g. a check script that a power cut left empty
+        log(f"{check} cannot run: {exc}; not waiting for it")
+        return None
+
+
 def _signal(pid: int, sig: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, sig)
@@ -166,7 +188,7 @@ def main(argv: list[str]) -> int:
     store_path, name = argv
     store = MachineStore(Path(store_path))
     machine = store.get(name)
-    enter_namespaces(store, machine)
+    disk_proc = enter_namespaces(store, machine)
     _check(_libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "prctl")
     log(f"machine {name} booting at {machine.ip}")
 
@@ -201,6 +223,7 @@ def main(argv: list[str]) -> int:
         time.sleep(0.2)
     log("SIGTERM: stopping services")
     supervisor.shutdown()
+    disk.unmount(disk_proc)
     pid_file.unlink(missing_ok=True)
     return 0
 

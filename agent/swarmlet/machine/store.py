@@ -13,6 +13,7 @@ $SWARMLET_MACHINE_STORAGE_PATH):
         root/etc/swarmlet    private directories, bind-mounted inside the machine
         root/var/lib/swarmlet
         root/opt/swarmlet
+        disk/                    where the machine's lazyfs mounts root/ (in the machine only)
         machine.log          output of the machine's init and its services
         init.pid             "PID STARTTIME" of the running init, absent when stopped
 """
@@ -95,6 +96,10 @@ class MachineStore:
     def private_dir(self, name: str, path: str) -> Path:
         """Where the machine's private copy of `path` (e.g. /etc/swarmlet) lives on the host."""
         return self.dir(name) / "root" / path.lstrip("/")
+
+    def disk_path(self, name: str) -> Path:
+        """Where, inside the machine, its lazyfs serves root/ (machine/disk.py)."""
+        return self.dir(name) / "disk"
 
     def log_path(self, name: str) -> Path:
         return self.dir(name) / "machine.log"
