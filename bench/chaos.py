@@ -1,8 +1,9 @@
 """Chaos on a swarm of 3 managers and a worker, under a write load: what is lost, and for how
 long writes stop.
 
-    .venv/bin/python bench/chaos.py [--kills N] [--partitions N] [--garbage S] [--json]
-    (root; defaults: 50 kills, 3 partitions, 10 s of garbage)
+    .venv/bin/python bench/chaos.py [--kills N] [--power-cuts N] [--partitions N]
+                                    [--garbage S] [--json]
+    (root; defaults: 50 kills, 20 power cuts, 3 partitions, 10 s of garbage)
 
 Machines: bench/_machines.py (SWARMLET_BENCH_PREFIX + m1..m3 managers, w1 a worker). The
 load (bench/chaos_load.py) writes from the host to the three managers in turn, over mutual
@@ -11,6 +12,9 @@ Scenarios, one after the other, each bounded in time:
 - kills: SIGKILL of the leader's agent (its machine's init starts it again after 1 s), then
   the next once the killed manager answers again. Per kill: seconds until the next
   acknowledged write.
+- power cuts: the three managers stopped at once (`machine stop`: every write they did not
+  fsync is lost) and started again. Per cut: seconds from the start until a write is
+  acknowledged; a manager that does not come back ends the run.
 - partitions: `machine disconnect` of the leader for 5 s, then `connect`. A writer inside the
   cut-off machine writes through its local socket meanwhile: the writes it saw acknowledged
   after the cut (a cut-off leader must acknowledge none: two leaders accepting writes).
@@ -126,6 +130,22 @@ class Chaos:
             time.sleep(1.0)
         return recoveries
 
+    def power_cuts(self, n: int) -> list[float]:
+        """All three managers cut at once (`machine stop`: what they never fsynced is lost,
+        docs/machines.md) and started again; per cut, seconds from the start command until
+        a write is acknowledged. A manager that does not come back ends the run."""
+        recoveries = []
+        for _ in range(n):
+            deadline = time.monotonic() + RECOVER
+            self.machines("stop", *MANAGERS)
+            started = time.time()
+            self.machines("start", *MANAGERS)
+            recoveries.append(self.next_ack_after(started, deadline))
+            for name in MANAGERS:
+                self.answering(name, deadline)
+            time.sleep(1.0)
+        return recoveries
+
     def partitions(self, n: int) -> tuple[int, int, list[float]]:
         """(writes the cut-off side acknowledged after the cut, of those lost, recoveries)."""
         m, acked_cut, lost_cut, recoveries = self.machines, 0, 0, []
@@ -173,6 +193,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--kills", type=int, default=50)
     parser.add_argument("--partitions", type=int, default=3)
+    parser.add_argument("--power-cuts", type=int, default=20)
     parser.add_argument("--garbage", type=float, default=10.0)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -184,6 +205,7 @@ def main() -> None:
         chaos.load.start()
         time.sleep(2.0)
         kills = chaos.kills(args.kills)
+        cuts = chaos.power_cuts(args.power_cuts)
         acked_cut, lost_cut, cut_recoveries = chaos.partitions(args.partitions)
         gap_before, gap_garbage, garbage_made = chaos.garbage(args.garbage)
         time.sleep(1.0)
@@ -196,6 +218,9 @@ def main() -> None:
         **counts, "kills": len(kills),
         "kill_recovery_median_s": round(statistics.median(kills), 2) if kills else None,
         "kill_recovery_max_s": round(max(kills), 2) if kills else None,
+        "power_cuts": len(cuts),
+        "power_cut_recovery_median_s": round(statistics.median(cuts), 2) if cuts else None,
+        "power_cut_recovery_max_s": round(max(cuts), 2) if cuts else None,
         "partitions": len(cut_recoveries), "acked_by_cut_off_side": acked_cut,
         "cut_off_acks_lost": lost_cut,
         "partition_recovery_max_s": round(max(cut_recoveries), 2) if cut_recoveries else None,
