@@ -49,8 +49,10 @@ def cluster(swarmlet):
     try:
         upstream = swarmlet.ip(MANAGER)
         for machine in NODES:  # before the agents take up their swarm role
+            # synced: the stop below is a power cut, which loses what was never fsynced
             swarmlet.ssh(machine, f"echo 'dns_upstreams: [\"{upstream}:{UPSTREAM_PORT}\"]' "
-                                  ">> /etc/swarmlet/swarmlet.yml")
+                                  ">> /etc/swarmlet/swarmlet.yml && "
+                                  "sync /etc/swarmlet/swarmlet.yml")
         swarmlet("machine", "stop", *NODES)
         swarmlet("machine", "start", *NODES)
         swarmlet.ssh(MANAGER, f"setsid nohup {sys.executable} {UPSTREAM} {upstream} "
