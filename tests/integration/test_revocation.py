@@ -7,7 +7,7 @@ import json
 import sys
 
 import pytest
-from swarm_cluster import running_cluster
+from swarm_cluster import eventually, running_cluster
 
 MANAGER, WORKER = "rv-m1", "rv-w1"
 NODE_ROUTES = ("/dispatcher/assignments", "/dispatcher/attach", "/logbroker/publish")
@@ -34,12 +34,20 @@ def test_cert_expiry_is_dockers_flag_and_new_certificates_follow_it(cluster):
     assert int(lifetime) == 90 * 60 + 3600  # 1h30m, and backdated 1 h for lagging clocks
 
 
-def test_a_removed_nodes_certificate_is_refused_on_every_node_route(cluster):
+def test_a_removed_nodes_certificate_is_refused_on_every_node_route(cluster, tmp_path):
     assert cluster.probe(WORKER, MANAGER, "POST", "/dispatcher/heartbeat")["status"] == 200
+    # A copy of its certificate and key, as someone who took them would hold them (the node
+    # itself deletes its own once it finds out it was removed).
+    kept = tmp_path / "kept-certs"
+    cluster.run(WORKER, f"cp -a /var/lib/swarmlet/certificates {kept}")
     cluster.cli(MANAGER, f"node rm --force {WORKER}")
     for path in NODE_ROUTES:
-        answer = cluster.probe(WORKER, MANAGER, "POST", path)
+        answer = cluster.probe(WORKER, MANAGER, "POST", path, "--certs", str(kept))
         assert answer["status"] == 403, (path, answer)
         assert "is not a member of this swarm (it was removed)" in answer["message"]
-    assert cluster.probe(WORKER, MANAGER, "GET", "/nodes")["status"] == 403
-    assert cluster.probe(WORKER, MANAGER, "GET", "/ca/root")["status"] == 200  # public
+    assert cluster.probe(WORKER, MANAGER, "GET", "/nodes", "--certs", str(kept))[
+        "status"] == 403
+    assert cluster.probe(WORKER, MANAGER, "GET", "/ca/root", "--certs", str(kept))[
+        "status"] == 200  # public
+    eventually(lambda: json.loads(cluster.cli(WORKER, "info --format json"))["Swarm"][
+        "LocalNodeState"] == "inactive", timeout=30)

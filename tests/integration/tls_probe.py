@@ -1,9 +1,10 @@
 """Run on a machine: call a manager's cluster API the way another node would.
 
-    python tls_probe.py MANAGER_ADDR METHOD PATH [--no-cert]
+    python tls_probe.py MANAGER_ADDR METHOD PATH [--no-cert] [--certs DIR]
 
 Prints the HTTP status and the answer's message (or "ok"): with the node's own certificate
-from /var/lib/swarmlet/certificates, or with none (only trusting the CA).
+from /var/lib/swarmlet/certificates (or a copy of them in DIR), or with none (only trusting
+the CA).
 """
 
 import json
@@ -19,8 +20,9 @@ CERTS = Path("/var/lib/swarmlet/certificates")
 def main() -> None:
     addr, method, path = sys.argv[1:4]
     no_cert = "--no-cert" in sys.argv
-    ca_pem = (CERTS / "swarm-root-ca.crt").read_bytes()
-    context = client_context(None if no_cert else CERTS, ca_pem)
+    certs = Path(sys.argv[sys.argv.index("--certs") + 1]) if "--certs" in sys.argv else CERTS
+    ca_pem = (certs / "swarm-root-ca.crt").read_bytes()
+    context = client_context(None if no_cert else certs, ca_pem)
     try:
         Client(f"tcp://{addr}", tls_context=context).request(method, path, body={})
         print(json.dumps({"status": 200, "message": "ok"}))
