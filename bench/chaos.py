@@ -156,8 +156,8 @@ class Chaos:
             m.on(leader, f"setsid {sys.executable} {SCRIPTS / 'label_writer.py'} {HOLD + 2} "
                          f"{out} cut{i} > /dev/null 2>&1 < /dev/null &")
             time.sleep(1.0)  # the writer under way
-            cut_at = time.time()
             m("disconnect", leader)
+            cut_at = time.time()  # the link is down once the command returns, not before
             recoveries.append(self.next_ack_after(cut_at, deadline))
             time.sleep(max(0.0, cut_at + HOLD - time.time()))
             m("connect", leader)
