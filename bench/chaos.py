@@ -35,6 +35,7 @@ import signal
 import statistics
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 from _machines import BenchMachines, print_rows
@@ -114,7 +115,9 @@ class Chaos:
             if acked:
                 return min(acked) - t
             time.sleep(0.05)
-        raise RuntimeError("no write acknowledged within the scenario's time")
+        seen = Counter((w.manager, w.outcome, w.detail[:70]) for w in self.load.writes
+                       if w.started >= t)
+        raise RuntimeError(f"no write acknowledged within the scenario's time: {seen}")
 
     # --- scenarios ------------------------------------------------------------------------
 
