@@ -36,6 +36,11 @@ REUSE_IDLE = 10.0  # seconds; well below the server's idle limit (30 s)
 _STALE = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
 
 
+class ConnectionBroken(SwarmletError):
+    """The connection failed after the request may have been sent: a write's outcome is not
+    known (cli/create.py asks again)."""
+
+
 class ApiResponseError(SwarmletError):
     """The API answered with an error; the message is the API's own."""
 
@@ -153,7 +158,7 @@ class Client:
                 f"Cannot connect to the swarmlet daemon at {self.host}. "
                 "Is the swarmlet daemon running?") from exc
         except (OSError, http.client.HTTPException) as exc:
-            raise SwarmletError(f"error talking to the swarmlet daemon at {self.host}: {exc}"
+            raise ConnectionBroken(f"error talking to the swarmlet daemon at {self.host}: {exc}"
                                 ) from exc
         content_type = response.getheader("Content-Type", "")
         data = json.loads(raw) if raw and content_type.startswith("application/json") else raw

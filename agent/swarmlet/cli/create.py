@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from swarmlet.cli.service_format import parse_time
-from swarmlet.client import ApiResponseError, Client
+from swarmlet.client import ApiResponseError, Client, ConnectionBroken
 from swarmlet.errors import UNKNOWN_OUTCOME, SwarmletError
 
 ATTEMPTS = 5
@@ -25,7 +25,7 @@ CLOCK_SLACK = 5.0    # seconds the manager's clock may be behind this host's
 def _unknown(err: SwarmletError) -> bool:
     if isinstance(err, ApiResponseError):
         return err.status == 503 and UNKNOWN_OUTCOME in str(err)
-    return str(err).startswith("error talking to")  # sent, then the connection broke
+    return isinstance(err, ConnectionBroken)
 
 
 def create(client: Client, kind: str, spec: dict[str, Any]) -> dict[str, Any]:
