@@ -169,8 +169,14 @@ def test_node_rm_follows_dockers_rules(cluster):
            "manager." in refused.stderr
 
 
+def key_epochs(cluster) -> list[int]:
+    """The Raft key epoch each manager seals with (manager/raft_keys.py)."""
+    return [cluster.api(m, "/info")["Swarm"]["Raft"]["key_epoch"] for m in MANAGERS]
+
+
 def test_promote_and_demote(cluster):
     w = WORKERS[0]
+    epoch = key_epochs(cluster)[0]
     out = cluster.cli(MANAGERS[0], f"node promote {w}")
     assert out.strip() == f"Node {w} promoted to a manager in the swarm."
     eventually(lambda: cluster.nodes(MANAGERS[1])[w]["ManagerStatus"] == "Reachable")
@@ -184,6 +190,89 @@ def test_promote_and_demote(cluster):
                                                             check=False).stderr)
     assert sorted(r["ManagerStatus"] for n, r in cluster.nodes(MANAGERS[0]).items()
                   if n in MANAGERS) == ["Leader", "Reachable", "Reachable"]
+    # The demoted manager's copy of the Raft keys opens nothing new: the others moved to a
+    # new key it never got, and its own keys are gone (its node key is a worker's again).
+    eventually(lambda: key_epochs(cluster) == [epoch + 1] * 3)
+    assert cluster.run(w, "ls /var/lib/swarmlet/swarm/keys.json /etc/swarmlet/swarm.kek",
+                       check=False).returncode != 0
+    assert "BEGIN PRIVATE KEY" in cluster.run(w, "head -1 /var/lib/swarmlet/certificates/"
+                                                 "swarm-node.key").stdout
+    cluster.cli(MANAGERS[1], f"node update --label-add after-rotation=1 {w}")  # writes work
+
+
+def manager_disk_leaks(cluster, machine: str, needles: list[str]) -> list[str]:
+    """What of `needles` (and any private key in clear) a copy of the manager's data dir
+    holds: grep over every file, the Raft journal and dump included."""
+    found = [n for n in needles
+             if cluster.run(machine, f"grep -r -a -l -F -- '{n}' /var/lib/swarmlet",
+                            check=False).returncode == 0]
+    if cluster.run(machine, "grep -r -a -l -E -- '-BEGIN (EC )?PRIVATE KEY-' "
+                            "/var/lib/swarmlet", check=False).returncode == 0:
+        found.append("a private key in clear")
+    return found
+
+
+def restart_agent(cluster, machine: str) -> None:
+    """SIGKILL the machine's agent; its init starts it again, as after a crash."""
+    os.kill(cluster.agent_pid(machine), signal.SIGKILL)
+    eventually(lambda: cluster.run(machine, "swarmlet info", check=False).returncode == 0)
+
+
+def lock_of(cluster, machine: str) -> str:
+    return json.loads(cluster.run(machine, "cat /var/lib/swarmlet/swarm/keys.json").stdout
+                      )["Lock"]
+
+
+def test_autolock_keeps_every_key_off_the_managers_disks(cluster):
+    marker = "autolock-marker-5e1f0c"
+    cluster.run(MANAGERS[0], f"printf %s {marker} | swarmlet secret create lock_marker -")
+    tokens = [cluster.cli(MANAGERS[0], f"swarm join-token -q {r}").strip()
+              for r in ("worker", "manager")]
+    # Without autolock, the KEK is in /etc/swarmlet: a copy of the data dir opens nothing.
+    assert cluster.run(MANAGERS[1], "stat -c %a /etc/swarmlet/swarm.kek").stdout.strip() == "600"
+    assert manager_disk_leaks(cluster, MANAGERS[1], [marker, *tokens]) == []
+    out = cluster.cli(MANAGERS[0], "swarm update --autolock=true")
+    assert out.startswith("Swarm updated.\nTo unlock a swarm manager after it restarts, run "
+                          "the `swarmlet swarm unlock`\ncommand and provide the following key:")
+    key = next(w for w in out.split() if w.startswith("SWMKEY-1-"))
+    assert cluster.cli(MANAGERS[2], "swarm unlock-key -q").strip() == key
+    eventually(lambda: {lock_of(cluster, m) for m in MANAGERS} == {"autolock"})
+    for m in MANAGERS:  # nothing that opens the swarm: no key, token, secret or KEK file
+        assert manager_disk_leaks(cluster, m, [marker, key, *tokens]) == []
+        assert cluster.run(m, "ls /etc/swarmlet/swarm.kek", check=False).returncode != 0
+
+    follower = next(m for m in MANAGERS if m != cluster.leader(MANAGERS[0]))
+    restart_agent(cluster, follower)
+    locked = cluster.run(follower, "swarmlet node ls", check=False)
+    assert locked.returncode == 1 and ("Swarm is encrypted and needs to be unlocked before it "
+                                       "can be used.") in locked.stderr
+    wrong = cluster.run(follower, "echo SWMKEY-1-bm90IHRoZSBrZXkgb2YgdGhpcyBzd2FybSEhISEhISE "
+                                  "| swarmlet swarm unlock", check=False)
+    assert wrong.returncode == 1
+    assert "swarm could not be unlocked: invalid key provided" in wrong.stderr
+    cluster.run(follower, f"echo {key} | swarmlet swarm unlock")
+    eventually(lambda: len(cluster.nodes(follower)) == 5)
+    again = cluster.run(follower, f"echo {key} | swarmlet swarm unlock", check=False)
+    assert "swarm is not locked" in again.stderr
+
+    out = cluster.cli(MANAGERS[1], "swarm unlock-key --rotate")
+    assert out.startswith("Successfully rotated manager unlock key.\n\n")
+    new_key = next(w for w in out.split() if w.startswith("SWMKEY-1-"))
+    assert new_key != key
+    time.sleep(3)  # every manager seals its keys with the new unlock key (about 1 s)
+    restart_agent(cluster, follower)
+    stale = cluster.run(follower, f"echo {key} | swarmlet swarm unlock", check=False)
+    assert "invalid key provided" in stale.stderr
+    cluster.run(follower, f"echo {new_key} | swarmlet swarm unlock")
+    eventually(lambda: len(cluster.nodes(follower)) == 5)
+
+    assert cluster.cli(MANAGERS[0], "swarm update --autolock=false").strip() == "Swarm updated."
+    refused = cluster.run(MANAGERS[0], "swarmlet swarm unlock-key", check=False)
+    assert "no unlock key is set" in refused.stderr
+    eventually(lambda: {lock_of(cluster, m) for m in MANAGERS} == {"file"})
+    restart_agent(cluster, follower)  # starts without a key again
+    eventually(lambda: len(cluster.nodes(follower)) == 5)
+    cluster.cli(MANAGERS[0], "secret rm lock_marker")
 
 
 CHAOS = REPO / "scripts" / "chaos"  # scripts run inside the machines (bench/chaos.py's too)

@@ -12,10 +12,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from swarmlet.ca.authority import CA_CERT_FILE, CA_KEY_FILE, RootCA
+from swarmlet.ca.files import NODE_CERT_FILE, NODE_KEY_FILE
 from swarmlet.ca.identity import NodeIdentity
 from swarmlet.ca.node import (
-    NODE_CERT_FILE,
-    NODE_KEY_FILE,
     NodeCertificates,
     make_csr,
     new_key,

@@ -6,7 +6,11 @@ from __future__ import annotations
 
 from swarmlet.manager.dispatcher.assignments import AssignmentView, node_assignments, node_inputs
 from swarmlet.manager.dispatcher.sessions import Sessions
+from swarmlet.manager.sealing import DataKeys
+from swarmlet.store.keyring import RaftKeyRing
 from swarmlet.store.memory import MemoryStore
+
+KEYS = DataKeys(RaftKeyRing.single("raft-key"))
 
 
 class Store(MemoryStore):
@@ -35,7 +39,7 @@ def world() -> tuple[Store, Sessions]:
                    for t, n in (("t1", "n1"), ("t2", "n2"))])
 
     def compute(node_id: str) -> dict:
-        return node_assignments(AssignmentView.read(store), node_id, b"k" * 32,
+        return node_assignments(AssignmentView.read(store), node_id, KEYS,
                                 lambda _services: [])
 
     return store, Sessions(compute, lambda: True)
@@ -83,7 +87,7 @@ def counted_world() -> tuple[Store, Sessions, list[str], list[object]]:
 
     def compute(node_id: str) -> dict:
         computed.append(node_id)
-        return node_assignments(view(), node_id, b"k" * 32, lambda _services: [])
+        return node_assignments(view(), node_id, KEYS, lambda _services: [])
 
     sessions = Sessions(compute, lambda: True,
                         lambda node_id: node_inputs(view(), node_id, logs[0]))

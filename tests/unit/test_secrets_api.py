@@ -11,7 +11,8 @@ import pytest
 from test_network_api import FakeManager, FakeStore, message
 
 from swarmlet.manager.controlapi.secrets import CONFIG, SECRET, DataObjectAPI
-from swarmlet.manager.sealing import SealError, data_key, seal, unseal
+from swarmlet.manager.sealing import DataKeys, SealError, data_key, seal, unseal
+from swarmlet.store.keyring import RaftKeyRing
 
 MARKER = b"hunter2-7f3a9c-marker"
 
@@ -27,7 +28,7 @@ def store():
 
 def api(store, kind, raft_key="raft-key-of-this-swarm"):
     manager = FakeManager(store)
-    manager.data_key = data_key(raft_key)
+    manager.data_key = DataKeys(RaftKeyRing.single(raft_key))
     return DataObjectAPI(manager, kind)
 
 
@@ -39,8 +40,8 @@ def test_a_secret_is_sealed_in_the_store_and_never_shown(store):
     shown = secrets.inspect("db_pw")
     assert shown["ID"] == secret_id and shown["Spec"] == {"Name": "db_pw", "Labels": {"a": "b"}}
     assert "SealedData" not in shown and "SealedData" not in secrets.list()[0]
-    key = data_key("raft-key-of-this-swarm")
-    assert unseal(key, secret_id, store.get("secret", secret_id)["SealedData"]) == MARKER
+    keys = DataKeys(RaftKeyRing.single("raft-key-of-this-swarm"))
+    assert keys.unseal(secret_id, store.get("secret", secret_id)["SealedData"]) == MARKER
 
 
 def test_a_config_shows_its_data(store):
@@ -58,6 +59,21 @@ def test_sealed_data_opens_only_with_its_key_and_object():
         unseal(data_key("k2"), "id1", sealed)
     with pytest.raises(SealError):
         unseal(key, "id2", sealed)  # moved onto another object
+
+
+def test_data_sealed_before_a_key_rotation_still_opens_and_new_data_uses_the_new_epoch():
+    """A manager left: the remaining managers switched to epoch 1. What was sealed under
+    epoch 0 (or by a release without epochs) opens; new values are sealed under epoch 1,
+    which the former manager's copy of the keys cannot open."""
+    legacy = seal(data_key("k0"), "id1", MARKER)  # no epoch prefix: epoch 0
+    ring = RaftKeyRing({0: "k0", 1: "k1"})
+    keys = DataKeys(ring)
+    assert keys.unseal("id1", legacy) == MARKER
+    ring.use(1)
+    fresh = keys.seal("id2", MARKER)
+    assert fresh.startswith("e1.") and keys.unseal("id2", fresh) == MARKER
+    with pytest.raises(SealError, match="epoch 1"):
+        DataKeys(RaftKeyRing.single("k0")).unseal("id2", fresh)
 
 
 @pytest.mark.parametrize(("spec", "error"), [

@@ -8,6 +8,7 @@ from swarmlet.errors import DomainError, SwarmletError
 STATUS_OF_CODE = {
     "invalid": 400,
     "unauthorized": 403,
+    "bad_key": 401,  # Docker's invalidUnlockKey is Unauthorized: 401
     "not_found": 404,
     "conflict": 409,
     "name_conflict": 409,

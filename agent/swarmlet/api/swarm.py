@@ -36,7 +36,14 @@ from swarmlet.spec.query_models import (
     is_true,
 )
 from swarmlet.spec.service_models import ServiceSpec
-from swarmlet.spec.swarm_models import InitRequest, JoinRequest, NodeSpec, SwarmSpec
+from swarmlet.spec.swarm_models import (
+    InitRequest,
+    JoinRequest,
+    NodeSpec,
+    RaftKeysRequest,
+    SwarmSpec,
+    UnlockRequest,
+)
 from swarmlet.transport.errors import HttpError
 
 if TYPE_CHECKING:  # the manager's modules load when the node becomes one (node/swarm.py)
@@ -47,6 +54,8 @@ if TYPE_CHECKING:  # the manager's modules load when the node becomes one (node/
 NOT_A_MANAGER = ("This node is not a swarm manager. Worker nodes can't be used to view or "
                  "modify cluster state. Please run this command on a manager node or promote "
                  "the current node to a manager.")
+LOCKED = ('Swarm is encrypted and needs to be unlocked before it can be used. Please use '
+          '"swarmlet swarm unlock" to unlock it.')
 INACTIVE = ('This node is not a swarm manager. Use "swarmlet swarm init" or "swarmlet swarm '
             'join" to connect this node to swarm and try again.')
 
@@ -64,6 +73,21 @@ def _caller(request: Request) -> Any:
     return request.identity
 
 
+def raft_key_ring(manager: Manager, identity: Any, epoch: int) -> dict[str, str]:
+    """The key ring, to a node that is a Raft member now: not to an operator's client
+    certificate (its manager access covers the API, not the keys that open the store)."""
+    node = None
+    if identity is not None and not identity.is_client:
+        node = manager.store.peek("node", identity.node_id)
+    raft_addr = ((node or {}).get("ManagerStatus") or {}).get("RaftAddr")
+    if raft_addr not in manager.store.members():
+        raise HttpError(403, "the raft keys are for the swarm's raft members only")
+    keys = manager.raft_keys.export_for(epoch)
+    if keys is None:
+        raise HttpError(404, f"this manager does not hold raft key epoch {epoch}")
+    return keys
+
+
 def _node_id(request: Request) -> str:
     return str(_caller(request).node_id)
 
@@ -79,6 +103,8 @@ def add_swarm_routes(router: Router, node: SwarmNode) -> None:
     def control() -> ControlAPI:
         if node.state is None:
             raise HttpError(503, INACTIVE)
+        if node.locked:
+            raise HttpError(503, LOCKED)
         if node.control is None:
             raise HttpError(503, NOT_A_MANAGER)
         return node.control
@@ -97,8 +123,27 @@ def add_swarm_routes(router: Router, node: SwarmNode) -> None:
          body=InitRequest, body_required=False, answer=TEXT)
     def swarm_init(request: Request) -> str:
         body = request.body
+        spec = body.get("Spec")
+        if body.get("AutoLockManagers"):  # Docker's InitRequest has it beside the spec too
+            spec = {**(spec or {}), "EncryptionConfig": {
+                **((spec or {}).get("EncryptionConfig") or {}), "AutoLockManagers": True}}
         return node.init(body.get("AdvertiseAddr"), body.get("ListenAddr"),
-                         bool(body.get("ForceNewCluster")), spec=body.get("Spec"))
+                         bool(body.get("ForceNewCluster")), spec=spec)
+
+    @add("POST", "/swarm/unlock", "Unlock this manager (autolock) with the swarm's unlock key",
+         "local", body=UnlockRequest)
+    def swarm_unlock(request: Request) -> None:
+        node.unlock(request.body["UnlockKey"])
+
+    @add("GET", "/swarm/unlockkey", "The swarm's unlock key (\"\" without autolock)",
+         answer=OBJECT)
+    def swarm_unlock_key(_: Request) -> dict[str, str]:
+        return control().unlock_key()
+
+    @add("POST", "/raft/keys", "The swarm's Raft key ring, for a Raft member that lacks an "
+         "epoch (manager to manager)", "manager", body=RaftKeysRequest, answer=OBJECT)
+    def raft_keys(request: Request) -> dict[str, Any]:
+        return {"Keys": raft_key_ring(manager(), request.identity, request.body["Epoch"])}
 
     @add("POST", "/swarm/join", "Join a swarm with a join token", "local", body=JoinRequest)
     def swarm_join(request: Request) -> None:
@@ -122,7 +167,9 @@ def add_swarm_routes(router: Router, node: SwarmNode) -> None:
         return control().update_swarm(version_param(request), request.body,
                                       _flag(request, "rotateWorkerToken"),
                                       _flag(request, "rotateManagerToken"),
-                                      dry_run=_flag(request, "dry_run"))
+                                      dry_run=_flag(request, "dry_run"),
+                                      rotate_unlock_key=_flag(request,
+                                                              "rotateManagerUnlockKey"))
 
     @add("GET", "/nodes", "Every node of the swarm", answer=[Node])
     def node_list(_: Request) -> list[dict[str, Any]]:

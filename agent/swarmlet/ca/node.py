@@ -16,8 +16,8 @@ from swarmlet.ca.authority import RootCA
 from swarmlet.ca.files import (
     CA_CERT_FILE,
     NODE_CERT_FILE,
-    NODE_KEY_FILE,
     node_files_exist,
+    read_node_key,
     save_node_files,
 )
 from swarmlet.ca.identity import NodeIdentity
@@ -115,10 +115,10 @@ class NodeCertificates:
         save_node_files(directory, self.key_pem, self.cert_pem, self.ca_pem)
 
     @classmethod
-    def load(cls, directory: Path) -> NodeCertificates:
+    def load(cls, directory: Path, key_password: bytes | None = None) -> NodeCertificates:
         try:
             return cls(
-                key_pem=(directory / NODE_KEY_FILE).read_bytes(),
+                key_pem=read_node_key(directory, key_password),
                 cert_pem=(directory / NODE_CERT_FILE).read_bytes(),
                 ca_pem=(directory / CA_CERT_FILE).read_bytes(),
             )

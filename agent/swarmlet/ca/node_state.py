@@ -2,8 +2,10 @@
 beside its certificates: read by the node when it starts, and by its dispatcher session.
 
     swarm/state.json   node ID, cluster ID, role, addresses, known managers
-    swarm/raft.key     the Raft traffic key (managers only, 0600)
-    certificates/      swarm-root-ca.crt, swarm-node.crt, swarm-node.key (as Docker's)
+    swarm/keys.json    the swarm's Raft keys and the node key's password, sealed with the
+                       key-encryption key (managers only, 0600; ca/kek.py, node/keys.py)
+    certificates/      swarm-root-ca.crt, swarm-node.crt, swarm-node.key (as Docker's; a
+                       manager's key is an encrypted PEM)
     raft/              the Raft journal and dump (managers only)
 """
 
@@ -44,6 +46,8 @@ class NodeFiles:
         self.swarm_dir = data_dir / "swarm"
         self.certs_dir = data_dir / "certificates"
         self.raft_dir = data_dir / "raft"
+        # The node key's PEM password while this node is an unlocked manager (node/keys.py)
+        self.node_key_password: bytes | None = None
 
     @property
     def state_path(self) -> Path:
@@ -59,22 +63,33 @@ class NodeFiles:
         self.swarm_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         write_atomic(self.state_path, json.dumps(asdict(state), indent=2).encode(), 0o600)
 
-    def raft_key(self) -> str | None:
+    def legacy_raft_key(self) -> str | None:
+        """The Raft key in clear, as releases before sealed keys kept it (swarm/raft.key)."""
         try:
             return (self.swarm_dir / "raft.key").read_text().strip()
         except FileNotFoundError:
             return None
 
-    def save_raft_key(self, key: str) -> None:
+    def read_keys(self) -> dict | None:
+        try:
+            return json.loads((self.swarm_dir / "keys.json").read_text())
+        except FileNotFoundError:
+            return None
+
+    def save_keys(self, sealed: dict) -> None:
         self.swarm_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        write_atomic(self.swarm_dir / "raft.key", key.encode(), 0o600)
+        write_atomic(self.swarm_dir / "keys.json", json.dumps(sealed).encode(), 0o600)
+        (self.swarm_dir / "raft.key").unlink(missing_ok=True)
 
     def forget_raft(self) -> None:
-        """After a demotion: this node no longer holds the cluster state or its key."""
+        """After a demotion: this node no longer holds the cluster state or its keys."""
         shutil.rmtree(self.raft_dir, ignore_errors=True)
-        (self.swarm_dir / "raft.key").unlink(missing_ok=True)
+        for name in ("keys.json", "raft.key"):
+            (self.swarm_dir / name).unlink(missing_ok=True)
+        self.node_key_password = None
 
     def wipe(self) -> None:
         """`swarm leave`: everything of the swarm goes; the data dir itself stays."""
         for d in (self.swarm_dir, self.certs_dir, self.raft_dir):
             shutil.rmtree(d, ignore_errors=True)
+        self.node_key_password = None

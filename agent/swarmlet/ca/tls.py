@@ -26,9 +26,11 @@ def tls_context(server: bool) -> ssl.SSLContext:
     return ctx
 
 
-def client_context(certs_dir: Path | None, ca_pem: bytes | None) -> ssl.SSLContext:
+def client_context(certs_dir: Path | None, ca_pem: bytes | None,
+                   key_password: bytes | None = None) -> ssl.SSLContext:
     """Verify the server against `ca_pem` (default: the CA file in certs_dir) and present
-    the node certificate when certs_dir holds one."""
+    the node certificate when certs_dir holds one (a manager's key is an encrypted PEM:
+    `key_password` opens it)."""
     if ca_pem is None:
         if certs_dir is None:
             raise SwarmletError("no root CA certificate to verify the manager with")
@@ -38,7 +40,8 @@ def client_context(certs_dir: Path | None, ca_pem: bytes | None) -> ssl.SSLConte
     ctx.verify_mode = ssl.CERT_REQUIRED
     ctx.load_verify_locations(cadata=ca_pem.decode("ascii"))
     if certs_dir is not None and node_files_exist(certs_dir):
-        ctx.load_cert_chain(certs_dir / NODE_CERT_FILE, certs_dir / NODE_KEY_FILE)
+        ctx.load_cert_chain(certs_dir / NODE_CERT_FILE, certs_dir / NODE_KEY_FILE,
+                            password=key_password)
     return ctx
 
 

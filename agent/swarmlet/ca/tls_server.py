@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ssl
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography import x509
@@ -21,12 +22,14 @@ from swarmlet.ca.tls import tls_context
 from swarmlet.errors import SwarmletError
 
 
-def server_context(certs_dir: Path) -> ssl.SSLContext:
+def server_context(certs_dir: Path, key_password: bytes | None = None) -> ssl.SSLContext:
     """Serve with the node certificate; accept clients with a certificate from our CA, or
     with none at all."""
-    certs = NodeCertificates.load(certs_dir)  # checks key and certificate belong together
+    # checks key and certificate belong together
+    certs = NodeCertificates.load(certs_dir, key_password)
     ctx = tls_context(server=True)
-    ctx.load_cert_chain(certs_dir / NODE_CERT_FILE, certs_dir / NODE_KEY_FILE)
+    ctx.load_cert_chain(certs_dir / NODE_CERT_FILE, certs_dir / NODE_KEY_FILE,
+                        password=key_password)
     ctx.load_verify_locations(cadata=certs.ca_pem.decode("ascii"))
     ctx.verify_mode = ssl.CERT_OPTIONAL
     return ctx
@@ -37,11 +40,13 @@ class ServerContextSource:
     renewal replaces them): the server asks at every connection, so a manager never serves
     a certificate it has replaced, which would expire under it."""
 
-    def __init__(self, certs_dir: Path) -> None:
+    def __init__(self, certs_dir: Path,
+                 key_password: Callable[[], bytes | None] = lambda: None) -> None:
         self.certs_dir = certs_dir
+        self.key_password = key_password  # asked each time: a manager's can change
         self._lock = threading.Lock()
         self._stamp = self._files_stamp()
-        self._context = server_context(certs_dir)
+        self._context = server_context(certs_dir, key_password())
 
     def _files_stamp(self) -> tuple[tuple[int, int], ...]:
         stamps = []
@@ -58,7 +63,7 @@ class ServerContextSource:
             stamp = self._files_stamp()
             if stamp != self._stamp:
                 try:
-                    self._context = server_context(self.certs_dir)
+                    self._context = server_context(self.certs_dir, self.key_password())
                     self._stamp = stamp
                 except (OSError, ssl.SSLError, SwarmletError):
                     pass  # caught between the writes of a renewal: the next call retries

@@ -4,14 +4,18 @@ output."""
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from swarmlet.ca.expiry import check_cert_expiry
 from swarmlet.cli.durations import parse_duration
+from swarmlet.cli.flags import go_bool
 from swarmlet.client import Client
+from swarmlet.errors import SwarmletError
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -26,6 +30,8 @@ def register(commands: argparse._SubParsersAction) -> None:
                    help="Force create a new cluster from current state")
     p.add_argument("--dispatcher-heartbeat", default="5s", metavar="DURATION",
                    help="Dispatcher heartbeat period (ns|us|ms|s|m|h) (default 5s)")
+    _autolock_flag(p, "Enable manager autolocking (requiring an unlock key to start a "
+                   "stopped manager)")
     p.set_defaults(run=cmd_init)
 
     p = sub.add_parser("join", help="Join a swarm as a node and/or manager")
@@ -57,7 +63,16 @@ def register(commands: argparse._SubParsersAction) -> None:
                    help="Dispatcher heartbeat period (ns|us|ms|s|m|h) (default 5s)")
     p.add_argument("--task-history-limit", type=int, metavar="INT",
                    help="Task history retention limit (default 5)")
+    _autolock_flag(p, "Change manager autolocking setting (true|false)")
     p.set_defaults(run=cmd_update)
+
+    p = sub.add_parser("unlock", help="Unlock swarm")
+    p.set_defaults(run=cmd_unlock)
+
+    p = sub.add_parser("unlock-key", help="Manage the unlock key")
+    p.add_argument("-q", "--quiet", action="store_true", help="Only display token")
+    p.add_argument("--rotate", action="store_true", help="Rotate unlock key")
+    p.set_defaults(run=cmd_unlock_key)
 
     p = sub.add_parser("inspect", help="Display detailed information on the swarm")
     p.set_defaults(run=cmd_inspect)
@@ -69,6 +84,19 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, metavar="DIR",
                    help="Directory to write ca.pem, cert.pem and key.pem to")
     p.set_defaults(run=cmd_client_cert)
+
+
+def _autolock_flag(parser: argparse.ArgumentParser, text: str) -> None:
+    """--autolock alone is true, as Docker's bool flags; --autolock=false turns it off."""
+    parser.add_argument("--autolock", nargs="?", const=True, default=None,
+                        type=go_bool("autolock"), metavar="BOOL", help=text)
+
+
+def _print_unlock_key(key: str) -> None:
+    print("To unlock a swarm manager after it restarts, run the `swarmlet swarm unlock`\n"
+          f"command and provide the following key:\n\n    {key}\n\n"
+          "Please remember to store this key in a password manager, since without it you\n"
+          "will not be able to restart the manager.")
 
 
 def _join_command(client: Client, role: str, token: str) -> str:
@@ -85,6 +113,7 @@ def cmd_init(args: argparse.Namespace) -> None:
     node_id = client.post("/swarm/init", {"AdvertiseAddr": args.advertise_addr,
                                           "ListenAddr": args.listen_addr,
                                           "ForceNewCluster": args.force_new_cluster,
+                                          "AutoLockManagers": bool(args.autolock),
                                           "Spec": {"Dispatcher": {
                                               "HeartbeatPeriod": int(period * 10**9)}}})
     print(f"Swarm initialized: current node ({node_id}) is now a manager.\n")
@@ -92,6 +121,8 @@ def cmd_init(args: argparse.Namespace) -> None:
     print(_join_command(client, "worker", token))
     print("To add a manager to this swarm, run 'swarmlet swarm join-token manager' and follow "
           "the instructions.\n")
+    if args.autolock:
+        _print_unlock_key(client.get("/swarm/unlockkey")["UnlockKey"])
 
 
 def cmd_join(args: argparse.Namespace) -> None:
@@ -155,8 +186,46 @@ def cmd_update(args: argparse.Namespace) -> None:
     if args.task_history_limit is not None:
         spec["Orchestration"] = {**(spec.get("Orchestration") or {}),
                                  "TaskHistoryRetentionLimit": args.task_history_limit}
+    locked_before = bool((spec.get("EncryptionConfig") or {}).get("AutoLockManagers"))
+    if args.autolock is not None:
+        spec["EncryptionConfig"] = {**(spec.get("EncryptionConfig") or {}),
+                                    "AutoLockManagers": args.autolock}
     client.post("/swarm/update", spec, version=cluster["Version"]["Index"])
     print("Swarm updated.")
+    if args.autolock and not locked_before:
+        _print_unlock_key(client.get("/swarm/unlockkey")["UnlockKey"])
+
+
+def cmd_unlock(args: argparse.Namespace) -> None:
+    """The key from a prompt on a terminal, else the first line of stdin, as Docker's."""
+    client = Client(args.host)
+    state = client.get("/info")["Swarm"]["LocalNodeState"]
+    if state == "inactive":
+        raise SwarmletError("Error: This node is not part of a swarm")
+    if state != "locked":
+        raise SwarmletError("Error: swarm is not locked")
+    tty = sys.stdin.isatty()
+    key = getpass.getpass("Enter unlock key: ") if tty else sys.stdin.readline()
+    client.post("/swarm/unlock", {"UnlockKey": key.strip()})
+
+
+def cmd_unlock_key(args: argparse.Namespace) -> None:
+    client = Client(args.host)
+    if args.rotate:
+        cluster = client.get("/swarm")
+        if not (cluster["Spec"].get("EncryptionConfig") or {}).get("AutoLockManagers"):
+            raise SwarmletError("cannot rotate because autolock is not turned on")
+        client.post("/swarm/update", cluster["Spec"], version=cluster["Version"]["Index"],
+                    rotateManagerUnlockKey="true")
+        if not args.quiet:
+            print("Successfully rotated manager unlock key.\n")
+    key = client.get("/swarm/unlockkey")["UnlockKey"]
+    if not key:
+        raise SwarmletError("no unlock key is set")
+    if args.quiet:
+        print(key)
+        return
+    _print_unlock_key(key)
 
 
 def cmd_inspect(args: argparse.Namespace) -> None:

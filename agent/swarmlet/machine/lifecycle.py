@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from swarmlet.errors import SwarmletError
-from swarmlet.machine import containers, processes, underlay
+from swarmlet.machine import containers, leases, processes, underlay
 from swarmlet.machine.command import run
 from swarmlet.machine.names import check_name, check_unique
 from swarmlet.machine.ssh import ensure_client_key, write_known_hosts, write_sshd_files
@@ -62,7 +62,10 @@ def create(store: MachineStore, names: list[str], agent: bool = True) -> list[Ma
                     f'Host already exists: "{name}" (network namespace swarmlet-{name} belongs '
                     "to a machine of another store)"
                 )
-        ips = store.allocate(len(names), underlay.addresses_in_use())
+        with leases.allocating():
+            ips = store.allocate(len(names), underlay.addresses_in_use() | leases.leased())
+            for name, ip in zip(names, ips, strict=True):
+                leases.take(ip, store.dir(name) / "machine.json")
         ensure_client_key(store)
         made = []
         for name, ip in zip(names, ips, strict=True):
@@ -192,6 +195,7 @@ def _remove(store: MachineStore, machine: Machine) -> None:
     _power_off(store, machine)
     containers.remove(machine.name)
     store.delete(machine.name)
+    leases.release(machine.ip, store.dir(machine.name) / "machine.json")
 
 
 def set_connected(store: MachineStore, name: str, connected: bool) -> None:

@@ -25,11 +25,11 @@ INVALID_TOKEN = "A valid join token is necessary to join this cluster"
 
 
 class CAServer:
-    def __init__(self, store: RaftStore, raft_key: str, membership: Membership,
+    def __init__(self, store: RaftStore, membership: Membership,
                  cluster: Callable[[], dict[str, Any]],
                  require_quorum: Callable[[], None]) -> None:
+        """`cluster`: the cluster object with its secrets opened (Manager.open_cluster)."""
         self.store = store
-        self.raft_key = raft_key
         self.membership = membership
         self.cluster = cluster
         self.require_quorum = require_quorum
@@ -59,6 +59,8 @@ class CAServer:
         api_addr, raft_addr = f"{addr}:{api_port}", f"{addr}:{raft_port}"
         node = new_node(node_id, role, description, addr, api_addr if role == MANAGER else None,
                         raft_addr if role == MANAGER else None, availability)
+        if role == MANAGER:  # the keys it gets below
+            node["ManagerStatus"]["RaftKeyEpoch"] = self.store.keys.newest
         self.store.write([{"op": "create", "kind": "node", "object": node}])
         log.info("node %s (%s) joined as a %s", node_id, description.get("Hostname"), role)
         return self._credentials(node_id, role, csr, raft_addr)
@@ -74,7 +76,8 @@ class CAServer:
         raft_addr = f"{node['Status']['Addr']}:{raft_port}"
         if role == MANAGER and "ManagerStatus" not in node:
             node["ManagerStatus"] = {"Addr": f"{node['Status']['Addr']}:{_api_port(node)}",
-                                     "RaftAddr": raft_addr}
+                                     "RaftAddr": raft_addr,
+                                     "RaftKeyEpoch": self.store.keys.newest}
             self.store.write([{"op": "update", "kind": "node", "object": node}])
         return self._credentials(identity.node_id, role, csr, raft_addr)
 
@@ -106,7 +109,8 @@ class CAServer:
         }
         if role == MANAGER:
             self.membership.admit(raft_addr)
-            answer["RaftKey"] = self.raft_key
+            answer["RaftKeys"] = self.store.keys.export()
+            answer["RaftKeyEpoch"] = self.store.keys.send_epoch
             answer["RaftMembers"] = self.store.members()
         return answer
 

@@ -6,19 +6,20 @@ leader's control loops (loops.py). The cluster API handlers (controlapi/) call i
 from __future__ import annotations
 
 import logging
-import secrets
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
+from swarmlet.manager import cluster_secrets
 from swarmlet.manager.ca_server import CAServer
 from swarmlet.manager.dispatcher.dispatcher import Dispatcher
 from swarmlet.manager.logbroker import LogBroker, LogStreams
 from swarmlet.manager.loops import ControlLoops
 from swarmlet.manager.membership import Membership
 from swarmlet.manager.objects import SECOND
-from swarmlet.manager.sealing import data_key
+from swarmlet.manager.raft_keys import KeyHolder, RaftKeys
+from swarmlet.manager.sealing import DataKeys
 from swarmlet.store.raft import NO_LEADER, RaftStore
 from swarmlet.store.state import StoreError
 
@@ -34,16 +35,18 @@ class NoQuorum(StoreError):
 
 
 class Manager:
-    def __init__(self, store: RaftStore, raft_key: str, node_id: str,
+    def __init__(self, store: RaftStore, keys: KeyHolder, node_id: str,
                  on_members: Callable[[list[str]], None] | None = None) -> None:
         self.store = store
         self.on_members = on_members
-        self.raft_key = raft_key
-        self.data_key = data_key(raft_key)  # seals secret and config data (manager/sealing.py)
+        # Seal secret and config data, the CA key and the join tokens (manager/sealing.py)
+        self.data_key = DataKeys(store.keys)
         self.node_id = node_id
         cluster = self._wait_for_cluster(CATCH_UP_TIMEOUT)
         self.membership = Membership(store, node_id)
-        self.ca = CAServer(store, raft_key, self.membership, self.cluster, self.require_quorum)
+        self.raft_keys = RaftKeys(store, keys, self.data_key, node_id,
+                                  self.membership.manager_addrs, lambda: self.api_addr)
+        self.ca = CAServer(store, self.membership, self.open_cluster, self.require_quorum)
         self.logbroker = LogBroker()  # used while this manager leads
         self.log_streams = LogStreams()  # the log requests of this manager's own clients
         self.dispatcher = Dispatcher(store, cluster["Spec"]["Dispatcher"]["HeartbeatPeriod"]
@@ -63,6 +66,10 @@ class Manager:
         if not clusters:
             raise StoreError("the cluster object is missing from the store", "not_found")
         return clusters[0]
+
+    def open_cluster(self) -> dict[str, Any]:
+        """The cluster with its CA key, join tokens and unlock key in clear (a copy)."""
+        return cluster_secrets.opened(self.cluster(), self.data_key)
 
     def _wait_for_cluster(self, timeout: float) -> dict[str, Any]:
         """A new manager's replica is empty until the leader has sent it the log."""
@@ -92,8 +99,10 @@ class Manager:
         self.dispatcher.start()
         self._loop.start()
         self.control_loops.start()
+        self.raft_keys.start()
 
     def stop(self) -> None:
+        self.raft_keys.stop()
         self.control_loops.stop()
         self._stopping.set()
         self.dispatcher.stop()
@@ -113,6 +122,3 @@ class Manager:
             except Exception:
                 log.exception("leader loop failed; going on")
 
-
-def new_raft_key() -> str:
-    return secrets.token_urlsafe(32)

@@ -37,9 +37,17 @@ def new_cluster(cluster_id: str, ca_cert: str, ca_key: str, worker_token: str,
     }
 
 
+# What never leaves the managers: the CA (its key), the unlock key (GET /swarm/unlockkey
+# only), the sealed secrets and the Raft key bookkeeping (manager/raft_keys.py).
+_MANAGERS_ONLY = ("RootCA", "UnlockKey", "SealedUnlockKey", "SealedJoinTokens", "RaftKeyEpoch",
+                  "RaftKeyMembers")
+
+
 def cluster_view(cluster: dict[str, Any]) -> dict[str, Any]:
+    """The cluster as the API shows it; give it the opened cluster (JoinTokens in clear)."""
     view = clone(cluster)
-    view.pop("RootCA", None)
+    for key in _MANAGERS_ONLY:
+        view.pop(key, None)
     return view
 
 
@@ -64,6 +72,7 @@ def node_view(node: dict[str, Any], raft_status: dict[str, Any] | None) -> dict[
     manager = view.get("ManagerStatus")
     if manager is not None:
         raft_addr = manager.pop("RaftAddr", None)
+        manager.pop("RaftKeyEpoch", None)  # manager/raft_keys.py's bookkeeping
         seen = (raft_status or {}).get("members", {}).get(raft_addr, "unreachable")
         if seen == "leader":
             manager["Leader"] = True

@@ -8,6 +8,10 @@ so a typo never silently falls back to a default.
     listen_addr: 0.0.0.0:2377         # the cluster API (mutual TLS)
     raft_port: 2378                   # Raft between managers, on the advertise address
     data_dir: /var/lib/swarmlet
+    kek_file: null                    # a manager's key-encryption key when autolock is off
+                                      # (ca/kek.py): outside the data dir, root only; null:
+                                      # /etc/swarmlet/swarm.kek, or DATA_DIR.kek beside a
+                                      # data dir that is not the default
     socket: /run/swarmlet/swarmlet.sock
     log_file: null                    # null: stderr
     log_level: info                   # debug | info | warning | error
@@ -32,6 +36,8 @@ DEFAULT_CONFIG_PATH = Path("/etc/swarmlet/swarmlet.yml")
 API_PORT = 2377
 RAFT_PORT = 2378
 LOG_LEVELS = ("debug", "info", "warning", "error")
+DEFAULT_DATA_DIR = Path("/var/lib/swarmlet")
+DEFAULT_KEK_FILE = Path("/etc/swarmlet/swarm.kek")
 
 
 @dataclass(frozen=True)
@@ -39,13 +45,22 @@ class Config:
     advertise_addr: str | None = None
     listen_addr: str = f"0.0.0.0:{API_PORT}"
     raft_port: int = RAFT_PORT
-    data_dir: Path = Path("/var/lib/swarmlet")
+    data_dir: Path = DEFAULT_DATA_DIR
+    kek_file: Path | None = None
     socket: Path = Path("/run/swarmlet/swarmlet.sock")
     log_file: Path | None = None
     log_level: str = "info"
     heartbeat_period: float = 5.0
     cluster_connections_per_peer: int = 64
     dns_upstreams: tuple[str, ...] | None = None
+
+    @property
+    def kek_path(self) -> Path:
+        if self.kek_file is not None:
+            return self.kek_file
+        if self.data_dir == DEFAULT_DATA_DIR:
+            return DEFAULT_KEK_FILE
+        return self.data_dir.with_name(self.data_dir.name + ".kek")
 
     @property
     def listen_host_port(self) -> tuple[str, int]:
@@ -72,6 +87,7 @@ _KINDS: dict[str, tuple[type, ...]] = {
     "listen_addr": (str,),
     "raft_port": (int,),
     "data_dir": (str,),
+    "kek_file": (str, type(None)),
     "socket": (str,),
     "log_file": (str, type(None)),
     "log_level": (str,),
@@ -92,7 +108,7 @@ def parse_config(data: dict[str, Any], source: str = "config") -> Config:
             want = " or ".join("null" if k is type(None) else k.__name__ for k in _KINDS[key])
             raise SwarmletError(f"{source}: {key} must be {want}, not {value!r}")
     values = dict(data)
-    for key in ("data_dir", "socket", "log_file"):
+    for key in ("data_dir", "kek_file", "socket", "log_file"):
         if values.get(key) is not None:
             values[key] = Path(values[key])
     if values.get("dns_upstreams") is not None:
@@ -107,6 +123,9 @@ def parse_config(data: dict[str, Any], source: str = "config") -> Config:
         raise SwarmletError(f"{source}: heartbeat_period must be more than 0 seconds")
     if config.cluster_connections_per_peer < 1:
         raise SwarmletError(f"{source}: cluster_connections_per_peer must be at least 1")
+    if config.kek_path.is_relative_to(config.data_dir):
+        raise SwarmletError(f"{source}: kek_file must be outside data_dir: a copy of the data "
+                            "dir must not hold the key that opens it")
     if not 0 < config.raft_port < 65536:
         raise SwarmletError(f"{source}: raft_port must be a TCP port (1-65535)")
     return config

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from swarmlet.ca.csr import check_issued_for, join_request
 from swarmlet.ca.files import save_node_files
 from swarmlet.ca.identity import MANAGER
+from swarmlet.ca.kek import KekFile
 from swarmlet.ca.node_state import NodeFiles, NodeState
 from swarmlet.ca.tls import client_context, fetch_checked_ca, unverified_client_context
 from swarmlet.ca.tokens import JoinToken, generate_join_token
@@ -33,6 +34,7 @@ from swarmlet.net.inet import restore_inet_ntop
 from swarmlet.net.raft_guard import RaftPortGuard
 from swarmlet.node.config import API_PORT, Config, split_host_port
 from swarmlet.node.description import describe_node
+from swarmlet.node.keys import LocalKeys, NotLocked
 from swarmlet.spec.swarm import merged_swarm_spec
 from swarmlet.store.objects import new_id
 from swarmlet.transport.threads import Server, serve_in_thread
@@ -43,6 +45,7 @@ from swarmlet.worker.worker import Worker
 if TYPE_CHECKING:
     from swarmlet.manager.controlapi.nodes import ControlAPI
     from swarmlet.manager.manager import Manager
+    from swarmlet.store.keyring import RaftKeyRing
     from swarmlet.store.raft import RaftStore
 
 log = logging.getLogger("swarmlet.node")
@@ -54,6 +57,7 @@ ClusterServerFactory = Callable[[tuple[str, int], Any, Callable[[Any], Any],
 ALREADY_IN_SWARM = ('This node is already part of a swarm. Use "swarmlet swarm leave" to leave '
                     "this swarm and join another one.")
 NOT_IN_SWARM = "This node is not part of a swarm"
+RAFT_KEYS_TIMEOUT = 5.0
 
 
 class SwarmNode:
@@ -64,6 +68,9 @@ class SwarmNode:
         self.manager: Manager | None = None
         self.control: ControlAPI | None = None
         self.session: Session | None = None
+        # A manager's keys on disk (node/keys.py); `locked`: they wait for the unlock key
+        self.keys = LocalKeys(self.files, KekFile(config.kek_path))
+        self.locked = False
         self.worker: Worker | None = None
         self.networks: NodeNetworks | None = None  # overlays and the Docker network driver
         self._tls: Server | None = None
@@ -78,6 +85,8 @@ class SwarmNode:
         state = self.state
         if state is None:
             return {"LocalNodeState": "inactive", "NodeID": "", "ControlAvailable": False}
+        if self.locked:
+            return {"LocalNodeState": "locked", "NodeID": "", "ControlAvailable": False}
         info = {"LocalNodeState": "active", "NodeID": state.node_id,
                 "ClusterID": state.cluster_id, "ControlAvailable": state.role == MANAGER,
                 "NodeAddr": state.advertise_addr, "RemoteManagers": state.managers}
@@ -96,7 +105,26 @@ class SwarmNode:
                 return
             log.info("restoring swarm node %s (%s)", self.state.node_id, self.state.role)
             if self.state.role == MANAGER:
+                if self.keys.sealed_with_unlock_key():
+                    self.locked = True
+                    log.warning("this manager is locked (autolock): it waits for `swarmlet "
+                                "swarm unlock`")
+                    return
+                self.keys.open()
                 self._start_manager(partners=self.state.managers_raft)
+            self._start_session()
+
+    def unlock(self, unlock_key: str) -> None:
+        """`swarm unlock`: open this manager's keys with the swarm's unlock key and start."""
+        with self._lock:
+            if self.state is None:
+                raise SwarmletError(NOT_IN_SWARM)
+            if not self.locked:
+                raise NotLocked()
+            self.keys.unlock(unlock_key)  # InvalidUnlockKey: stays locked
+            self.locked = False
+            log.info("unlocked: starting the manager")
+            self._start_manager(partners=self.state.managers_raft)
             self._start_session()
 
     # --- swarm init ----------------------------------------------------------------------
@@ -106,13 +134,18 @@ class SwarmNode:
         """`spec`: the SwarmSpec settings to start with (Docker's InitRequest.Spec), over the
         defaults; the heartbeat period defaults to the config file's."""
         from swarmlet.ca.authority import RootCA
+        from swarmlet.ca.kek import format_unlock_key, new_kek
         from swarmlet.ca.node import NodeCertificates, make_csr, new_key
+        from swarmlet.manager import cluster_secrets
         from swarmlet.manager.controlapi.host_networks import host_networks
         from swarmlet.manager.controlapi.networks import ingress_network
-        from swarmlet.manager.manager import new_raft_key
         from swarmlet.manager.objects import SECOND, new_cluster, new_node
+        from swarmlet.manager.raft_keys import new_raft_key
+        from swarmlet.manager.sealing import DataKeys
+        from swarmlet.store.keyring import RaftKeyRing
 
         merged_swarm_spec({}, spec)  # refused before anything is made or written
+        autolock = bool(((spec or {}).get("EncryptionConfig") or {}).get("AutoLockManagers"))
         with self._lock:
             if force_new_cluster and self.state is not None:
                 return self._force_new_cluster()
@@ -126,8 +159,8 @@ class SwarmNode:
             cert = root.sign_csr(make_csr(key), node_id, MANAGER, cluster_id)
             self.files.wipe()
             NodeCertificates(key, cert, root.cert_pem).save(self.files.certs_dir)
-            raft_key = new_raft_key()
-            self.files.save_raft_key(raft_key)
+            unlock_kek = new_kek() if autolock else None
+            self.keys.create(RaftKeyRing.single(new_raft_key()), unlock_kek)
             state = NodeState(node_id, cluster_id, MANAGER, addr, api_port,
                               self.config.raft_port, [f"{addr}:{api_port}"],
                               listen_host=listen_host)
@@ -139,6 +172,10 @@ class SwarmNode:
                                   generate_join_token(root.cert_pem),
                                   generate_join_token(root.cert_pem), period)
             cluster["Spec"] = merged_swarm_spec(cluster["Spec"], spec)
+            cluster["RaftKeyMembers"] = [state.raft_addr]
+            if unlock_kek is not None:
+                cluster["UnlockKey"] = format_unlock_key(unlock_kek)
+            cluster = cluster_secrets.sealed(cluster, DataKeys(store.keys))
             node = new_node(node_id, MANAGER, self._description(api_port), addr,
                             state.api_addr, state.raft_addr)
             store.write([{"op": "create", "kind": "cluster", "object": cluster},
@@ -231,6 +268,8 @@ class SwarmNode:
             remove_node_containers(self.state.node_id)  # dockerd calls our driver meanwhile
             self._stop_networks(remove=True)
             self.files.wipe()
+            self.keys.kek_file.remove()
+            self.keys.ring, self.locked = None, False
             self.state = None
             log.info("left the swarm")
 
@@ -271,12 +310,14 @@ class SwarmNode:
                 self._become_manager(answer)
             else:
                 self._stop_manager()
-                self.files.forget_raft()
+                self.keys.forget()
             self.files.save(state)
 
     def _become_manager(self, answer: dict[str, Any]) -> None:
+        from swarmlet.store.keyring import RaftKeyRing
+
         assert self.state is not None
-        self.files.save_raft_key(answer["RaftKey"])
+        self.keys.create(RaftKeyRing.from_export(answer["RaftKeys"], answer["RaftKeyEpoch"]))
         self.state.managers_raft = answer["RaftMembers"]
         self._start_manager(partners=answer["RaftMembers"])
 
@@ -287,11 +328,10 @@ class SwarmNode:
         assert self.state is not None
         return _raft_store()(self.state.raft_addr, partners, self.files.raft_dir, self._raft_key())
 
-    def _raft_key(self) -> str:
-        key = self.files.raft_key()
-        if not key:
+    def _raft_key(self) -> RaftKeyRing:
+        if self.keys.ring is None:
             raise SwarmletError("this manager has no raft key (data dir damaged?)")
-        return key
+        return self.keys.ring
 
     def _run_manager(self, store: RaftStore) -> None:
         from swarmlet.manager.controlapi.nodes import ControlAPI
@@ -300,20 +340,29 @@ class SwarmNode:
         assert self.state is not None
         self._raft_guard.admit(store.self_addr, store.members())
         try:
-            self.manager = Manager(store, self._raft_key(), self.state.node_id,
+            self.manager = Manager(store, self.keys, self.state.node_id,
                                    on_members=self._save_members)
         except Exception:
             store.close()
             raise
         self.manager.peer_client = self._peer_client
+        self.manager.raft_keys.fetch = self._fetch_raft_keys
         self.control = ControlAPI(self.manager)
         self.manager.start()
         self._start_tls()
 
     def _peer_client(self, addr: str) -> Client:
         """A client of another manager's API, with this node's certificate."""
-        return Client(f"tcp://{addr}", tls_context=client_context(self.files.certs_dir, None),
-                      timeout=30)
+        return Client(f"tcp://{addr}", tls_context=self._client_context(), timeout=30)
+
+    def _client_context(self) -> Any:
+        return client_context(self.files.certs_dir, None, self.files.node_key_password)
+
+    def _fetch_raft_keys(self, addr: str, epoch: int) -> dict[str, str]:
+        """The key ring of the manager at `addr`, which holds `epoch` (manager/raft_keys.py)."""
+        client = Client(f"tcp://{addr}", tls_context=self._client_context(),
+                        timeout=RAFT_KEYS_TIMEOUT)
+        return client.post("/raft/keys", {"Epoch": epoch})["Keys"]
 
     def _save_members(self, members: list[str]) -> None:
         """Remember the Raft members, to restart with them as partners. Called from the
@@ -356,7 +405,9 @@ class SwarmNode:
             # manager's replica of the store (removed nodes, demotions; api/access.py).
             assert self.cluster_server is not None, "the daemon sets cluster_server"
             self._tls = self.cluster_server((host, self.state.api_port),
-                                            ServerContextSource(self.files.certs_dir),
+                                            ServerContextSource(
+                                                self.files.certs_dir,
+                                                lambda: self.files.node_key_password),
                                             lambda sock: peer_identity(sock, root),
                                             lambda node_id: store.peek("node", node_id))
         except OSError as exc:

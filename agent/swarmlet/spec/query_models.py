@@ -34,6 +34,7 @@ class VersionedQuery(Strict):
 class SwarmUpdateQuery(VersionedQuery):
     rotateWorkerToken: Flag | None = None
     rotateManagerToken: Flag | None = None
+    rotateManagerUnlockKey: Flag | None = None
 
 
 class ServiceUpdateQuery(VersionedQuery):

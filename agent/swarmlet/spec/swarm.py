@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from swarmlet.spec.errors import SpecError
 from swarmlet.spec.swarm_models import NodeSpec, SwarmSpec
 from swarmlet.spec.validate import checked
 
@@ -20,9 +19,6 @@ SECTIONS = ("Orchestration", "Raft", "Dispatcher", "CAConfig", "EncryptionConfig
 def merged_swarm_spec(current: dict[str, Any], body: Any) -> dict[str, Any]:
     """The swarm spec after an update with `body` (a SwarmSpec, fields left out kept)."""
     given = checked(SwarmSpec, body, "swarm spec", required=False)
-    if (given.get("EncryptionConfig") or {}).get("AutoLockManagers"):
-        raise SpecError("autolock is not supported yet by swarmlet",
-                        "EncryptionConfig.AutoLockManagers")
     spec = {**current}
     for key, value in given.items():
         if key in SECTIONS:

@@ -51,7 +51,7 @@ class CAConfig(Strict):
 
 
 class EncryptionConfig(Strict):
-    AutoLockManagers: bool | None = None  # only false is supported (checked in spec.swarm)
+    AutoLockManagers: bool | None = None
 
 
 class TaskDefaults(Strict):
@@ -83,6 +83,19 @@ class InitRequest(Strict):
     ListenAddr: ShortText | None = None
     ForceNewCluster: bool | None = None
     Spec: SwarmSpec | None = None
+    AutoLockManagers: bool | None = None  # as Docker's: the same as Spec.EncryptionConfig's
+
+
+class RaftKeysRequest(Strict):
+    """The body of POST /raft/keys (manager to manager)."""
+
+    Epoch: Annotated[int, Field(ge=0, le=2**31)]
+
+
+class UnlockRequest(Strict):
+    """The body of POST /swarm/unlock."""
+
+    UnlockKey: ShortText
 
 
 class JoinRequest(Strict):

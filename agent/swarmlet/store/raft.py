@@ -25,6 +25,7 @@ from pysyncobj.utility import TcpUtility, UtilityException
 from swarmlet.errors import UNKNOWN_OUTCOME
 from swarmlet.store import durable_raft, raft_pickle, raft_wire
 from swarmlet.store.group_commit import GroupCommit
+from swarmlet.store.keyring import RaftKeyRing
 from swarmlet.store.objects import clone, now_rfc3339
 from swarmlet.store.recovery import drop_other_members
 from swarmlet.store.state import StoreError, StoreState, View, check_batch
@@ -143,7 +144,8 @@ def _check_addr(addr: str) -> str:
 class RaftStore:
     """This manager's replica of the cluster store."""
 
-    def __init__(self, self_addr: str, partners: list[str], data_dir: Path, password: str, *,
+    def __init__(self, self_addr: str, partners: list[str], data_dir: Path,
+                 password: str | RaftKeyRing, *,
                  timings: RaftTimings = RaftTimings(), snapshot_entries: int = 5000,
                  watch_queue: int = DEFAULT_QUEUE_SIZE) -> None:
         if not password:
@@ -153,12 +155,15 @@ class RaftStore:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.data_dir.chmod(0o700)  # the journal and dump are pickles
         self.timings = timings
-        self._password = password
+        # Raft traffic is sealed with the ring's key in use (store/raft_wire.py)
+        self.keys = (password if isinstance(password, RaftKeyRing)
+                     else RaftKeyRing.single(password))
+        self._password = self.keys
         self._hub = WatchHub(watch_queue)
         self._replica = _Replica(self._hub)
         conf = SyncObjConf(
             bindAddress=self.self_addr,
-            password=password,
+            password=self.keys,
             appendEntriesUseBatch=False,    # ~1000 sync writes/s instead of ~10
             dynamicMembershipChange=True,
             commandsWaitLeader=False,       # fail fast with no leader; write() retries
@@ -190,7 +195,7 @@ class RaftStore:
             raise StoreError(f"raft cannot listen on {self.self_addr}: {err}", "bind") from err
 
     @classmethod
-    def force_new_cluster(cls, self_addr: str, data_dir: Path, password: str,
+    def force_new_cluster(cls, self_addr: str, data_dir: Path, password: str | RaftKeyRing,
                           **options: Any) -> RaftStore:
         """Restart from this manager's own journal and dump as the only member, keeping every
         object (`docker swarm init --force-new-cluster`). The store must be closed first."""
@@ -407,6 +412,7 @@ class RaftStore:
             "applied_index": self._obj.raftLastApplied,
             "store_index": self.index,
             "members": dict(sorted(members.items())),
+            "key_epoch": self.keys.send_epoch,  # store/keyring.py: the Raft key in use
         }
 
     # --- membership ---------------------------------------------------------------------

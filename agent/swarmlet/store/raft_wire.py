@@ -30,8 +30,11 @@ from pysyncobj import syncobj, tcp_server, transport, utility
 from pysyncobj.monotonic import monotonic
 from pysyncobj.tcp_connection import TcpConnection
 
-VERSION = b"\x01"
-_HEADER = struct.Struct(">cQ")  # version, sender's timestamp (seconds): the associated data
+from swarmlet.store.keyring import RaftKeyRing, UnknownEpoch
+
+VERSION = b"\x02"
+# version, key epoch (store/keyring.py), sender's timestamp (seconds): the associated data
+_HEADER = struct.Struct(">cIQ")
 _NONCE = 12
 _NONCES = 2 ** (8 * _NONCE)
 # Larger than any frame pysyncobj sends (entries in 64 KiB batches, snapshots in chunks).
@@ -45,13 +48,16 @@ MAX_STRANGER_FRAME = 1024
 
 class WireCipher:
     """What pysyncobj asks of its encryptor (a Fernet's encrypt_at_time, extract_timestamp
-    and decrypt), as AES-GCM under a key derived from the swarm's Raft key."""
+    and decrypt), as AES-GCM under a key derived from the swarm's Raft key of the ring's
+    epoch in use; a frame names its epoch, and one the ring does not take is refused."""
 
-    def __init__(self, password: str | bytes) -> None:
-        secret = password.encode() if isinstance(password, str) else password
-        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"swarmlet raft wire",
-                   info=b"v1").derive(secret)
-        self._aead = AESGCM(key)
+    def __init__(self, password: str | bytes | RaftKeyRing) -> None:
+        if isinstance(password, RaftKeyRing):
+            self.ring = password
+        else:
+            self.ring = RaftKeyRing.single(
+                password.decode() if isinstance(password, bytes) else password)
+        self._aeads: dict[int, AESGCM] = {}
         # Nonces: a random start, then one up per frame (GCM needs them unique under the
         # key, not unpredictable). Two ciphers' runs overlap with a chance of about
         # frames / 2**95; a random nonce per frame cost a getrandom call, and a GIL
@@ -59,20 +65,32 @@ class WireCipher:
         self._first_nonce = int.from_bytes(os.urandom(_NONCE), "big")
         self._frames = itertools.count()  # next() is atomic: one cipher may serve threads
 
+    def _aead(self, epoch: int) -> AESGCM:
+        aead = self._aeads.get(epoch)
+        if aead is None:
+            key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"swarmlet raft wire",
+                       info=b"v1").derive(self.ring.key(epoch).encode())
+            aead = self._aeads[epoch] = AESGCM(key)
+        return aead
+
     def encrypt_at_time(self, data: bytes, timestamp: int) -> bytes:
-        header = _HEADER.pack(VERSION, timestamp)
+        epoch = self.ring.send_epoch
+        header = _HEADER.pack(VERSION, epoch, timestamp)
         nonce = ((self._first_nonce + next(self._frames)) % _NONCES).to_bytes(_NONCE, "big")
-        return header + nonce + self._aead.encrypt(nonce, data, header)
+        return header + nonce + self._aead(epoch).encrypt(nonce, data, header)
 
     def extract_timestamp(self, token: bytes) -> int:
-        version, timestamp = _HEADER.unpack_from(token)
+        version, _, timestamp = _HEADER.unpack_from(token)
         if version != VERSION:
             raise ValueError("not a swarmlet raft frame")
         return int(timestamp)
 
     def decrypt(self, token: bytes) -> bytes:
+        _, epoch, _ = _HEADER.unpack_from(token)
+        if not self.ring.takes(epoch):
+            raise UnknownEpoch(f"a frame under raft key epoch {epoch}, not taken here")
         header, nonce = token[:_HEADER.size], token[_HEADER.size:_HEADER.size + _NONCE]
-        return self._aead.decrypt(nonce, token[_HEADER.size + _NONCE:], header)
+        return self._aead(epoch).decrypt(nonce, token[_HEADER.size + _NONCE:], header)
 
 
 class RaftConnection(TcpConnection):

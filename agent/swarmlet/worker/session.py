@@ -21,7 +21,13 @@ from collections.abc import Callable
 from typing import Any
 
 from swarmlet.ca.csr import check_issued_for, renewal_request
-from swarmlet.ca.files import CA_CERT_FILE, NODE_CERT_FILE, NODE_KEY_FILE, save_node_files
+from swarmlet.ca.files import (
+    CA_CERT_FILE,
+    NODE_CERT_FILE,
+    NODE_KEY_FILE,
+    read_node_key,
+    save_node_files,
+)
 from swarmlet.ca.node_state import NodeFiles, NodeState
 from swarmlet.ca.renewal import Validity
 from swarmlet.ca.tls import client_context
@@ -76,7 +82,8 @@ class Session:
         with self._clients_lock:
             client = self._clients.get(key)
             if client is None:
-                context = client_context(self.files.certs_dir, None)
+                context = client_context(self.files.certs_dir, None,
+                                         self.files.node_key_password)
                 client = self._clients[key] = Client(f"tcp://{addr}", tls_context=context,
                                                      timeout=key[1])
             return client
@@ -185,8 +192,8 @@ class Session:
     def renew(self, addr: str) -> None:
         """Get a certificate for the role the cluster now gives this node."""
         certs_dir = self.files.certs_dir
-        key = (certs_dir / NODE_KEY_FILE).read_bytes()
-        csr = renewal_request(key)
+        key = (certs_dir / NODE_KEY_FILE).read_bytes()  # a manager's: encrypted, kept so
+        csr = renewal_request(read_node_key(certs_dir, self.files.node_key_password))
         answer = self.client(addr).post("/ca/renew", {
             "CSR": csr.decode(), "RaftPort": self.state.raft_port})
         cert = answer["Certificate"].encode()

@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from swarmlet.ca.identity import MANAGER, WORKER
+from swarmlet.ca.kek import format_unlock_key, new_kek
 from swarmlet.ca.tokens import generate_join_token
 from swarmlet.errors import Conflict, InvalidArgument, NotFound
+from swarmlet.manager import cluster_secrets
 from swarmlet.manager.controlapi.plan import spec_plan
 from swarmlet.manager.manager import Manager
 from swarmlet.manager.objects import cluster_view, node_view
@@ -88,15 +90,19 @@ class ControlAPI:
 
     def inspect_swarm(self) -> dict[str, Any]:
         self.manager.require_quorum()
-        return cluster_view(self.manager.cluster())
+        return cluster_view(self.manager.open_cluster())
 
     def update_swarm(self, version: int, spec: dict[str, Any] | None, rotate_worker: bool,
-                     rotate_manager: bool, dry_run: bool = False) -> dict[str, Any] | None:
+                     rotate_manager: bool, dry_run: bool = False,
+                     rotate_unlock_key: bool = False) -> dict[str, Any] | None:
         self.manager.require_quorum()
-        cluster = self.manager.cluster()
+        cluster = self.manager.open_cluster()
         if cluster["Version"]["Index"] != version:
             raise Conflict("update out of sequence")
         new_spec = merged_swarm_spec(cluster["Spec"], spec)
+        autolock = bool(new_spec.get("EncryptionConfig", {}).get("AutoLockManagers"))
+        if rotate_unlock_key and not autolock:
+            raise InvalidArgument("cannot rotate because autolock is not turned on")
         if dry_run:
             return spec_plan("swarm", "update", cluster["ID"], cluster["Spec"], new_spec)
         cluster["Spec"] = new_spec
@@ -105,5 +111,17 @@ class ControlAPI:
             cluster["JoinTokens"]["Worker"] = generate_join_token(ca_pem)
         if rotate_manager:
             cluster["JoinTokens"]["Manager"] = generate_join_token(ca_pem)
-        self.store.write([{"op": "update", "kind": "cluster", "object": cluster}])
+        # Each manager seals its keys on disk with the new unlock key, or its KEK file once
+        # autolock is off (manager/raft_keys.py).
+        if not autolock:
+            cluster.pop("UnlockKey", None)
+        elif rotate_unlock_key or not cluster.get("UnlockKey"):
+            cluster["UnlockKey"] = format_unlock_key(new_kek())
+        self.store.write([{"op": "update", "kind": "cluster",
+                           "object": cluster_secrets.sealed(cluster, self.manager.data_key)}])
         return None
+
+    def unlock_key(self) -> dict[str, str]:
+        """GET /swarm/unlockkey: the swarm's unlock key, "" without autolock."""
+        self.manager.require_quorum()
+        return {"UnlockKey": self.manager.open_cluster().get("UnlockKey") or ""}

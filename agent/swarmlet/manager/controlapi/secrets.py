@@ -20,7 +20,6 @@ from swarmlet.manager.controlapi.kinds import Kind
 from swarmlet.manager.controlapi.plan import spec_plan
 from swarmlet.manager.controlapi.references import resolve
 from swarmlet.manager.manager import Manager
-from swarmlet.manager.sealing import seal, unseal
 from swarmlet.store.objects import new_id
 from swarmlet.store.state import StoreError
 
@@ -76,7 +75,7 @@ class DataObjectAPI:
         name, labels, data = check_spec(self.kind, spec)
         object_id = new_id()
         obj = {"ID": object_id, "Spec": {"Name": name, "Labels": labels},
-               "SealedData": seal(self._key, object_id, data)}
+               "SealedData": self._key.seal(object_id, data)}
         try:
             self.store.write([{"op": "create", "kind": self.kind.name, "object": obj}])
         except StoreError as exc:
@@ -102,7 +101,7 @@ class DataObjectAPI:
         out = {k: v for k, v in obj.items() if k != "SealedData"}
         out["Spec"] = dict(obj["Spec"])
         if self.kind.shows_data:
-            data = unseal(self._key, obj["ID"], obj["SealedData"])
+            data = self._key.unseal(obj["ID"], obj["SealedData"])
             out["Spec"]["Data"] = base64.b64encode(data).decode()
         return out
 

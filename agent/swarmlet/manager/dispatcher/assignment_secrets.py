@@ -12,7 +12,7 @@ import base64
 from typing import Any
 
 from swarmlet.manager import tasks as T
-from swarmlet.manager.sealing import unseal
+from swarmlet.manager.sealing import DataKeys
 
 Obj = dict[str, Any]
 KINDS = ("secret", "config")
@@ -31,14 +31,15 @@ def referenced(tasks: list[Obj]) -> set[tuple[str, str]]:
     return refs
 
 
-def node_data(tasks: list[Obj], objects: dict[str, list[Obj]], key: bytes) -> list[Obj]:
+def node_data(tasks: list[Obj], objects: dict[str, list[Obj]], keys: DataKeys,
+              ) -> list[Obj]:
     """`objects`: {"secret": [...], "config": [...]} as stored (sealed)."""
     wanted = referenced(tasks)
     out = []
     for kind in KINDS:
         for obj in objects.get(kind, []):
             if (kind, obj["ID"]) in wanted:
-                data = unseal(key, obj["ID"], obj["SealedData"])
+                data = keys.unseal(obj["ID"], obj["SealedData"])
                 out.append({"Kind": kind, "ID": obj["ID"],
                             "Data": base64.b64encode(data).decode()})
     return out

@@ -20,6 +20,7 @@ from swarmlet.manager.dispatcher import (
     assignment_services,
 )
 from swarmlet.manager.dispatcher import attachments as NA
+from swarmlet.manager.sealing import DataKeys
 from swarmlet.store.state import View
 
 Obj = dict[str, Any]
@@ -133,7 +134,7 @@ def node_inputs(view: AssignmentView, node_id: str, *more: object) -> tuple[obje
     return (view.shared, node, *more, *(view.peers.peers(n, node_id) for n in on))
 
 
-def node_assignments(view: AssignmentView, node_id: str, data_key: bytes,
+def node_assignments(view: AssignmentView, node_id: str, data_key: DataKeys,
                      log_subscriptions: Callable[[set[str]], list[Obj]],
                      ) -> dict[str, list[Obj]]:
     """The sections of one node's assignments (protocol/assignments.py names them)."""

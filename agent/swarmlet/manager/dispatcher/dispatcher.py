@@ -27,6 +27,7 @@ from swarmlet.manager.dispatcher.heartbeats import Liveness, ready_update
 from swarmlet.manager.dispatcher.ready_writer import ReadyWriter
 from swarmlet.manager.dispatcher.sessions import Sessions
 from swarmlet.manager.logbroker import LogBroker
+from swarmlet.manager.sealing import DataKeys
 from swarmlet.store.raft import RaftStore
 from swarmlet.store.state import StoreError
 from swarmlet.transport.parked import Parked
@@ -43,7 +44,7 @@ def removed(node_id: str) -> StoreError:
 
 
 class Dispatcher:
-    def __init__(self, store: RaftStore, period: float, data_key: bytes,
+    def __init__(self, store: RaftStore, period: float, data_key: DataKeys,
                  logbroker: LogBroker, managers: Callable[[], list[str]],
                  leader_addr: Callable[[], str | None]) -> None:
         self.store = store
