@@ -26,6 +26,7 @@ SPEC_OPTIONS = (
     ("election_tick", ("Raft", "ElectionTick")),
     ("dispatcher_heartbeat_period", ("Dispatcher", "HeartbeatPeriod")),
     ("node_cert_expiry", ("CAConfig", "NodeCertExpiry")),
+    ("autolock_managers", ("EncryptionConfig", "AutoLockManagers")),
 )
 POSITIVE = ("snapshot_interval", "heartbeat_tick", "election_tick",
             "dispatcher_heartbeat_period", "node_cert_expiry")
@@ -107,11 +108,14 @@ def spec_update(current_spec, wanted):
 
 
 def init_only_spec(wanted):
-    """What POST /swarm/init takes of the spec (the heartbeat period); the rest is set by an
-    update right after."""
-    if wanted.get("dispatcher_heartbeat_period") is None:
-        return None
-    return {"Dispatcher": {"HeartbeatPeriod": wanted["dispatcher_heartbeat_period"]}}
+    """What POST /swarm/init takes of the spec (the heartbeat period, autolock); the rest is
+    set by an update right after."""
+    spec = {}
+    if wanted.get("dispatcher_heartbeat_period") is not None:
+        spec["Dispatcher"] = {"HeartbeatPeriod": wanted["dispatcher_heartbeat_period"]}
+    if wanted.get("autolock_managers"):
+        spec["EncryptionConfig"] = {"AutoLockManagers": True}
+    return spec or None
 
 
 # --- join tokens ----------------------------------------------------------------------------
@@ -169,8 +173,8 @@ def data_dir_from_config(text, default="/var/lib/swarmlet"):
 
 
 def swarm_facts(inspect, censor=False):
-    """The swarm inspect as swarm_facts (with ``UnlockKey``, always null: swarmlet has no
-    autolock); the join tokens censored when ``censor`` (a join_token was passed)."""
+    """The swarm inspect as swarm_facts (with ``UnlockKey``: null unless the caller set it);
+    the join tokens censored when ``censor`` (a join_token was passed)."""
     if not inspect:
         return {}
     facts = copy.deepcopy(inspect)

@@ -152,6 +152,16 @@ options:
     description:
       - Validity of node certificates in nanoseconds (C(CAConfig.NodeCertExpiry)).
     type: int
+  autolock_managers:
+    description:
+      - Lock the managers (C(swarmlet swarm init --autolock), C(swarm update
+        --autolock)): each manager keeps its keys sealed with the swarm's unlock key,
+        which it does not store, and a manager that starts again waits locked until
+        C(swarmlet swarm unlock) gives it the key.
+      - The new unlock key is returned in RV(swarm_facts.UnlockKey) when the swarm was just
+        created with it or autolock was just turned on. Keep it in a vault.
+      - Unset leaves the setting as it is; V(false) turns autolock off.
+    type: bool
   rotate_worker_token:
     description:
       - Replace the worker join token with a new one (nodes already joined stay).
@@ -166,8 +176,8 @@ options:
     default: false
 notes:
   - community.docker's C(data_path_addr), C(data_path_port), C(default_addr_pool),
-    C(subnet_size), C(autolock_managers), C(signing_ca_cert), C(signing_ca_key) and
-    C(ca_force_rotate) are not supported by the agent.
+    C(subnet_size), C(signing_ca_cert), C(signing_ca_key) and C(ca_force_rotate) are not
+    supported by the agent.
   - O(state=join) and O(state=absent) act on the node the module runs on and need the
     local agent (the default O(swarmlet_host)).
 seealso:
@@ -231,7 +241,10 @@ swarm_facts:
       type: dict
       sample: {"Worker": "SWMTKN-1-...", "Manager": "SWMTKN-1-..."}
     UnlockKey:
-      description: Always V(null), as the agent has no autolock.
+      description:
+        - The swarm's unlock key (C(SWMKEY-1-...)) when O(autolock_managers=true) and the
+          swarm was just created or autolock was just turned on; V(null) otherwise, as
+          community.docker's docker_swarm returns it.
       returned: when this node is a manager
       type: str
       sample: null
@@ -340,6 +353,15 @@ class SwarmInit:
         self.results["swarm_facts"] = swarm_facts(
             inspect, censor=bool(self.params.get("join_token")))
 
+    def add_unlock_key(self, created):
+        """community.docker's rule: the unlock key, when autolock was asked for and the swarm
+        is new or autolock was just turned on."""
+        if not self.params.get("autolock_managers") or self.check_mode:
+            return
+        if created or "autolock_managers" in self.differences.names:
+            answer = self.call(self.client.get, "/swarm/unlockkey")
+            self.results["swarm_facts"]["UnlockKey"] = answer.get("UnlockKey") or None
+
     def local(self):
         if self.info is None:
             self.fail(NOT_LOCAL.format(self.params["state"]))
@@ -402,6 +424,7 @@ class SwarmInit:
                       prefix="Swarm created, but its settings could not be set: ")
             inspect = self.inspect_swarm()
         self.set_facts(inspect)
+        self.add_unlock_key(created=True)
         self.changed(f"New Swarm cluster created: {inspect.get('ID')}")
 
     def update_swarm(self):
@@ -436,6 +459,7 @@ class SwarmInit:
                 new_spec = spec_update(inspect.get("Spec"), self.wanted)[0]
             inspect = self.inspect_swarm()
         self.set_facts(inspect)
+        self.add_unlock_key(created=False)
         self.changed("Swarm cluster updated")
 
     # --- state=join --------------------------------------------------------------------------
@@ -645,6 +669,7 @@ def main():
         node_cert_expiry=dict(type="int"),
         rotate_worker_token=dict(type="bool", default=False, no_log=False),
         rotate_manager_token=dict(type="bool", default=False, no_log=False),
+        autolock_managers=dict(type="bool"),
     )
     argument_spec.update(api_argument_spec())
     module = AnsibleModule(
