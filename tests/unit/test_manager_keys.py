@@ -60,7 +60,7 @@ def test_keys_are_sealed_with_a_kek_file_outside_the_data_dir(tmp_path):
     assert again.ring is not None and again.ring.key(0) == RAFT_KEY
     assert again.files.node_key_password == files.node_key_password
     kek_file.remove()
-    with pytest.raises(SwarmletError, match="key-encryption key .* is missing"):
+    with pytest.raises(SwarmletError, match=r"key-encryption key .* is missing"):
         LocalKeys(NodeFiles(files.data_dir), kek_file).open()
 
 

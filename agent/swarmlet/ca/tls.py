@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import ssl
+from collections.abc import Callable
 from pathlib import Path
 
 from swarmlet.ca.files import CA_CERT_FILE, NODE_CERT_FILE, NODE_KEY_FILE, node_files_exist
@@ -41,8 +42,20 @@ def client_context(certs_dir: Path | None, ca_pem: bytes | None,
     ctx.load_verify_locations(cadata=ca_pem.decode("ascii"))
     if certs_dir is not None and node_files_exist(certs_dir):
         ctx.load_cert_chain(certs_dir / NODE_CERT_FILE, certs_dir / NODE_KEY_FILE,
-                            password=key_password)
+                            password=key_password_or_refusal(key_password))
     return ctx
+
+
+def key_password_or_refusal(password: bytes | None) -> bytes | Callable[[], bytes]:
+    """What load_cert_chain is given: without a password, a callback that refuses, so an
+    encrypted key fails clearly instead of OpenSSL prompting on a terminal."""
+    if password is not None:
+        return password
+
+    def refuse() -> bytes:
+        raise SwarmletError("the node key is encrypted (a manager's): its password is in the "
+                            "manager's sealed keys (node/keys.py)")
+    return refuse
 
 
 def unverified_client_context() -> ssl.SSLContext:

@@ -18,7 +18,7 @@ from swarmlet.ca.authority import RootCA
 from swarmlet.ca.files import CA_CERT_FILE, NODE_CERT_FILE, NODE_KEY_FILE
 from swarmlet.ca.identity import NodeIdentity
 from swarmlet.ca.node import NodeCertificates
-from swarmlet.ca.tls import tls_context
+from swarmlet.ca.tls import key_password_or_refusal, tls_context
 from swarmlet.errors import SwarmletError
 
 
@@ -29,7 +29,7 @@ def server_context(certs_dir: Path, key_password: bytes | None = None) -> ssl.SS
     certs = NodeCertificates.load(certs_dir, key_password)
     ctx = tls_context(server=True)
     ctx.load_cert_chain(certs_dir / NODE_CERT_FILE, certs_dir / NODE_KEY_FILE,
-                        password=key_password)
+                        password=key_password_or_refusal(key_password))
     ctx.load_verify_locations(cadata=certs.ca_pem.decode("ascii"))
     ctx.verify_mode = ssl.CERT_OPTIONAL
     return ctx
