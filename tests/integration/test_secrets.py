@@ -102,8 +102,11 @@ import json, sys
 from pathlib import Path
 from swarmlet.ca.tls import client_context
 from swarmlet.client import Client
+sys.path.insert(0, sys.argv[2])
+from tls_probe import manager_key_password
 certs = Path("/var/lib/swarmlet/certificates")
-context = client_context(certs, (certs / "swarm-root-ca.crt").read_bytes())
+context = client_context(certs, (certs / "swarm-root-ca.crt").read_bytes(),
+                         manager_key_password(certs))
 answer = Client(f"tcp://{sys.argv[1]}", tls_context=context).post(
     "/dispatcher/assignments", {"Wait": 0})
 print(json.dumps(answer))
@@ -113,7 +116,7 @@ print(json.dumps(answer))
 def assignments(cluster: Cluster, machine: str) -> str:
     """The whole answer of the manager to `machine`'s agent, as text."""
     return cluster.run(machine, f"{sys.executable} -c '{ASSIGNMENTS}' "
-                                f"{cluster.addr(MANAGER)}").stdout
+                                f"{cluster.addr(MANAGER)} {Path(__file__).parent}").stdout
 
 
 def containers(service: str) -> list[dict]:
