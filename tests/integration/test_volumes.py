@@ -6,7 +6,7 @@ The machines share one dockerd, so one plugin serves them all, as one rex-ray in
 host would; it is installed as a managed plugin (`docker plugin create` from a folder, on the
 host's own Python), because dockerd keeps a legacy plugin of a socket in
 /run/docker/plugins for good once it has used it, and every later `docker volume ls` on this
-box would wait for the dead socket. Each test removes its services and its volumes."""
+box would retry the dead socket. Each test removes its services and its volumes."""
 
 from __future__ import annotations
 
