@@ -237,7 +237,7 @@ options:
       driver_config:
         description:
           - For a volume mount, the volume driver and its options (C(volume-driver),
-            C(volume-opt)): the node's Docker Engine creates and mounts the volume with it, so
+            C(volume-opt)). The node's Docker Engine creates and mounts the volume with it, so
             any volume plugin installed on the nodes (rex-ray, ...) serves it. Without
             O(mounts[].driver_config.name), the local driver's options.
         type: dict
@@ -248,7 +248,7 @@ options:
             type: str
           options:
             description:
-              - Driver options, such as V({type: tmpfs, device: tmpfs}) for the local driver.
+              - Driver options, such as C(type=tmpfs) and C(device=tmpfs) for the local driver.
             type: dict
   secrets:
     description:
