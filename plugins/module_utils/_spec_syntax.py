@@ -251,7 +251,7 @@ def _volume_options(nocopy, labels, driver, driver_opts):
 
 def _set_on_map(target, key_value):
     """Docker's setValueOnMap: "k=v" (or "k", an empty value) into a dict; "=v" is skipped."""
-    key, _, value = key_value.partition("=")
+    key, value = key_value.partition("=")[::2]
     target = {} if target is None else target
     if key:
         target[key] = value
