@@ -242,13 +242,24 @@ def parse_mount(mount):
     kind = mount.get("type") or "bind"
     target = mount["target"]
     try:
+        driver = mount.get("driver_config") or {}
         spec = syntax.mount_spec(
             kind, target, source=mount.get("source"), readonly=bool(mount.get("readonly")),
             tmpfs_size=parse_memory(mount.get("tmpfs_size"), "mounts.tmpfs_size"),
-            tmpfs_mode=parse_mode(mount.get("tmpfs_mode"), "mounts.tmpfs_mode"))
+            tmpfs_mode=parse_mode(mount.get("tmpfs_mode"), "mounts.tmpfs_mode"),
+            nocopy=mount.get("no_copy"), volume_labels=_strings(mount.get("labels")),
+            driver=driver.get("name") if mount.get("driver_config") is not None else None,
+            driver_opts=_strings(driver.get("options")))
     except ValueError as exc:
         raise SpecError(f"mounts: the {kind} mount at {target}: {exc}") from None
     return _mount_facts(spec)
+
+
+def _strings(mapping):
+    """A dict of YAML values as Docker's string map (None stays None)."""
+    if mapping is None:
+        return None
+    return dict((str(k), str(v)) for k, v in mapping.items())
 
 
 def parse_preference(pref):
@@ -577,9 +588,15 @@ def _policy_facts(policy):
 
 def _mount_facts(mount):
     tmpfs = mount.get("TmpfsOptions") or {}
+    volume = mount.get("VolumeOptions") or {}
+    driver = volume.get("DriverConfig")
     return {"source": mount.get("Source") or None, "target": mount.get("Target"),
             "type": mount.get("Type") or "volume", "readonly": bool(mount.get("ReadOnly")),
-            "tmpfs_size": tmpfs.get("SizeBytes"), "tmpfs_mode": tmpfs.get("Mode")}
+            "tmpfs_size": tmpfs.get("SizeBytes"), "tmpfs_mode": tmpfs.get("Mode"),
+            "no_copy": bool(volume.get("NoCopy")), "labels": dict(volume.get("Labels") or {})
+            or None, "driver_config": None if driver is None else {
+                "name": driver.get("Name") or None,
+                "options": dict(driver.get("Options") or {}) or None}}
 
 
 def _network_facts(networks, names=None):
@@ -784,6 +801,18 @@ def _mount_spec(mount):
         tmpfs["Mode"] = mount["tmpfs_mode"]
     if tmpfs:
         spec["TmpfsOptions"] = tmpfs
+    volume = {}
+    if mount.get("no_copy"):
+        volume["NoCopy"] = True
+    if mount.get("labels"):
+        volume["Labels"] = dict(mount["labels"])
+    driver = mount.get("driver_config")
+    if driver is not None:
+        volume["DriverConfig"] = dict(
+            ([("Name", driver["name"])] if driver.get("name") else [])
+            + ([("Options", dict(driver["options"]))] if driver.get("options") else []))
+    if volume:
+        spec["VolumeOptions"] = volume
     return spec
 
 

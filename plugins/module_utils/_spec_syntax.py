@@ -192,9 +192,11 @@ _TRUE = ("1", "t", "T", "TRUE", "true", "True")
 _FALSE = ("0", "f", "F", "FALSE", "false", "False")
 
 
-def mount_spec(kind, target, source=None, readonly=False, tmpfs_size=None, tmpfs_mode=None):
-    """An Engine API Mount from its parts (sizes in bytes, the mode an int); the checks
-    Docker's CLI makes before sending it, with its words."""
+def mount_spec(kind, target, source=None, readonly=False, tmpfs_size=None, tmpfs_mode=None,
+               nocopy=None, volume_labels=None, driver=None, driver_opts=None):
+    """An Engine API Mount from its parts (sizes in bytes, the mode an int, labels and
+    driver options dicts); the checks Docker's CLI makes before sending it, with its words.
+    A volume's driver options without a driver name are the local driver's (Docker's)."""
     if kind not in MOUNT_TYPES:
         raise SyntaxValueError(f"mount type unknown: '{kind}' (use bind, volume or tmpfs)")
     if not target:
@@ -204,8 +206,11 @@ def mount_spec(kind, target, source=None, readonly=False, tmpfs_size=None, tmpfs
         tmpfs["SizeBytes"] = tmpfs_size
     if tmpfs_mode is not None:
         tmpfs["Mode"] = tmpfs_mode
+    volume = _volume_options(nocopy, volume_labels, driver, driver_opts)
     if tmpfs and kind != "tmpfs":
         raise SyntaxValueError(f"cannot mix 'tmpfs-*' options with mount type '{kind}'")
+    if volume is not None and kind != "volume":
+        raise SyntaxValueError(f"cannot mix 'volume-*' options with mount type '{kind}'")
     if kind == "bind" and not source:
         raise SyntaxValueError('invalid mount config for type "bind": field Source must not '
                                "be empty")
@@ -219,12 +224,55 @@ def mount_spec(kind, target, source=None, readonly=False, tmpfs_size=None, tmpfs
         mount["ReadOnly"] = True
     if tmpfs:
         mount["TmpfsOptions"] = tmpfs
+    if volume is not None:
+        mount["VolumeOptions"] = volume
     return mount
 
 
+def _volume_options(nocopy, labels, driver, driver_opts):
+    """A Mount's VolumeOptions, or None when no volume option was given (as Docker's CLI
+    makes them only for a volume-* option)."""
+    if nocopy is None and labels is None and driver is None and driver_opts is None:
+        return None
+    volume = {}
+    if nocopy:
+        volume["NoCopy"] = True
+    if labels:
+        volume["Labels"] = dict(labels)
+    if driver is not None or driver_opts is not None:
+        config = {}
+        if driver:
+            config["Name"] = driver
+        if driver_opts:
+            config["Options"] = dict(driver_opts)
+        volume["DriverConfig"] = config
+    return volume
+
+
+def _set_on_map(target, key_value):
+    """Docker's setValueOnMap: "k=v" (or "k", an empty value) into a dict; "=v" is skipped."""
+    key, value = key_value.partition("=")[::2]
+    target = {} if target is None else target
+    if key:
+        target[key] = value
+    return target
+
+
+def _bool_field(key, val, has_value):
+    if not has_value:
+        return True
+    if val not in _TRUE + _FALSE:
+        raise SyntaxValueError(f"invalid value for {key}: {val}")
+    return val in _TRUE
+
+
+_FLAGS = ("readonly", "ro", "volume-nocopy")  # fields that may stand without a value
+
+
 def parse_mount(value):
-    """Docker's --mount CSV: type=bind|volume|tmpfs,source=,target=,readonly,tmpfs-size=...
-    (type volume unless given)."""
+    """Docker's --mount CSV: type=bind|volume|tmpfs,source=,target=,readonly,tmpfs-size=,
+    tmpfs-mode=,volume-driver=,volume-opt=k=v,volume-label=k=v,volume-nocopy (type volume
+    unless given)."""
     try:
         fields = next(csv.reader([value]), [])
     except csv.Error as exc:
@@ -233,10 +281,7 @@ def parse_mount(value):
     for field in fields:
         key, sep, val = field.partition("=")
         key = key.lower()
-        if not sep:
-            if key in ("readonly", "ro"):
-                parts["readonly"] = True
-                continue
+        if not sep and key not in _FLAGS:
             raise SyntaxValueError(f"invalid field '{field}' must be a key=value pair")
         if key == "type":
             parts["kind"] = val.lower()
@@ -245,9 +290,15 @@ def parse_mount(value):
         elif key in ("target", "dst", "destination"):
             parts["target"] = val
         elif key in ("readonly", "ro"):
-            if val not in _TRUE + _FALSE:
-                raise SyntaxValueError(f"invalid value for {key}: {val}")
-            parts["readonly"] = val in _TRUE
+            parts["readonly"] = _bool_field(key, val, bool(sep))
+        elif key == "volume-nocopy":
+            parts["nocopy"] = _bool_field(key, val, bool(sep))
+        elif key == "volume-label":
+            parts["volume_labels"] = _set_on_map(parts.get("volume_labels"), val)
+        elif key == "volume-driver":
+            parts["driver"] = val
+        elif key == "volume-opt":
+            parts["driver_opts"] = _set_on_map(parts.get("driver_opts"), val)
         elif key == "tmpfs-size":
             try:
                 parts["tmpfs_size"] = ram_in_bytes(val)

@@ -224,6 +224,32 @@ options:
           - File mode of a tmpfs mount, an octal string such as V("1777") or V("0o1777"), or
             an integer (YAML reads V(01777) as octal).
         type: raw
+      no_copy:
+        description:
+          - For a volume mount, do not copy the image's files at the target into a new volume
+            (C(volume-nocopy) of C(--mount)).
+        type: bool
+      labels:
+        description:
+          - For a volume mount, labels of the volume the node's Docker Engine creates
+            (C(volume-label)).
+        type: dict
+      driver_config:
+        description:
+          - For a volume mount, the volume driver and its options (C(volume-driver),
+            C(volume-opt)). The node's Docker Engine creates and mounts the volume with it, so
+            any volume plugin installed on the nodes (rex-ray, ...) serves it. Without
+            O(mounts[].driver_config.name), the local driver's options.
+        type: dict
+        suboptions:
+          name:
+            description:
+              - Volume driver name.
+            type: str
+          options:
+            description:
+              - Driver options, such as C(type=tmpfs) and C(device=tmpfs) for the local driver.
+            type: dict
   secrets:
     description:
       - The secrets the tasks read as files, each given by name or ID, as C(--secret) of
@@ -539,6 +565,21 @@ EXAMPLES = r"""
         target: /host/log
         readonly: true
 
+- name: A database whose volume a volume plugin (rex-ray) creates and mounts on its node
+  swarmlet.swarm.swarm_service:
+    name: db
+    image: postgres:16
+    mounts:
+      - type: volume
+        source: pgdata
+        target: /var/lib/postgresql/data
+        labels:
+          tier: db
+        driver_config:
+          name: rexray
+          options:
+            size: "20"
+
 - name: Web servers on an overlay network, published on port 8080 of every node
   swarmlet.swarm.swarm_service:
     name: web
@@ -629,7 +670,7 @@ swarm_service:
     limit_memory: 67108864
     mode: replicated
     mounts: [{source: /var/log, target: /host/log, type: bind, readonly: true, tmpfs_size: null,
-              tmpfs_mode: null}]
+              tmpfs_mode: null, no_copy: false, labels: null, driver_config: null}]
     secrets: [{secret_id: 7w3skbb2q0sy4o6pt3hrvyl2g, secret_name: db_password_v2,
                filename: db_password, uid: "0", gid: "0", mode: 256}]
     configs: null
@@ -784,6 +825,12 @@ def argument_spec():
             readonly=dict(type="bool", default=False),
             tmpfs_size=dict(type="raw"),
             tmpfs_mode=dict(type="raw"),
+            no_copy=dict(type="bool"),
+            labels=dict(type="dict"),
+            driver_config=dict(type="dict", options=dict(
+                name=dict(type="str"),
+                options=dict(type="dict"),
+            )),
         )),
         secrets=dict(type="list", elements="dict", no_log=False,  # names, not values
                      options=_reference_options("secret")),

@@ -116,6 +116,10 @@ def test_network_create_ls_inspect_rm(cluster):
         "contain gateway 10.98.0.1")
     assert refused(cluster, "network create -d bridge o") == (
         "Error response from daemon: only overlay driver is currently supported")
+    # This kernel has no IPsec ESP: an encrypted overlay is refused, not made in the clear.
+    assert refused(cluster, "network create --opt encrypted secure").startswith(
+        "Error response from daemon: network secure: --opt encrypted needs IPsec ESP")
+    assert "secure" not in cluster.cli(MANAGER, "network ls")
     given = cluster.cli(MANAGER, "network create --subnet 10.99.0.0/16 --gateway 10.99.0.254 "
                                  "given").strip()
     assert inspect_network(cluster, given)["IPAM"]["Config"] == [

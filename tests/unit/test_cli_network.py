@@ -90,6 +90,13 @@ def test_create_defaults_and_cli_side_refusals():
         network_cli.create_spec(create_args("--gateway", "10.0.0.1", "x"))
 
 
+def test_driver_options_go_in_the_spec_as_dockers_map():
+    spec = network_cli.create_spec(create_args("-o", "encrypted", "--opt",
+                                               "com.docker.network.driver.mtu=1400", "sec"))
+    assert spec["DriverConfiguration"] == {
+        "Name": "overlay", "Options": {"encrypted": "", "com.docker.network.driver.mtu": "1400"}}
+
+
 def test_ls_table_json_and_quiet(capsys):
     main(["network", "ls"])
     lines = capsys.readouterr().out.splitlines()

@@ -183,6 +183,22 @@ def test_mount_bind_volume_tmpfs():
     assert parse_mount('"type=bind","src=/a,b",dst=/c,RO=1')["Source"] == "/a,b"
 
 
+def test_mount_volume_driver_options_and_labels():
+    assert parse_mount("type=volume,source=data,target=/data,volume-driver=rexray,"
+                       "volume-opt=size=10,volume-opt=o=size=8m,volume-label=tier=db,"
+                       "volume-label=flag,volume-nocopy") == {
+        "Type": "volume", "Source": "data", "Target": "/data",
+        "VolumeOptions": {"NoCopy": True, "Labels": {"tier": "db", "flag": ""},
+                          "DriverConfig": {"Name": "rexray",
+                                           "Options": {"size": "10", "o": "size=8m"}}}}
+    # Options without a driver are the local driver's (Docker leaves the name out).
+    assert parse_mount("src=scratch,dst=/s,volume-opt=type=tmpfs,volume-opt=device=tmpfs"
+                       )["VolumeOptions"] == {
+        "DriverConfig": {"Options": {"type": "tmpfs", "device": "tmpfs"}}}
+    assert parse_mount("src=v,dst=/v,volume-nocopy=false")["VolumeOptions"] == {}
+    assert parse_mount("src=v,dst=/v,volume-nocopy=1")["VolumeOptions"] == {"NoCopy": True}
+
+
 @pytest.mark.parametrize(("value", "message"), [
     ("type=bind,source=/a", "target is required"),
     ("type=bind,target=/a,bogus", "invalid field 'bogus' must be a key=value pair"),
@@ -195,6 +211,12 @@ def test_mount_bind_volume_tmpfs():
     ("type=bind,target=/a", 'field Source must not be empty'),
     ("type=tmpfs,src=x,target=/a", "field Source must not be specified"),
     ("type=nfs,target=/a", "mount type unknown"),
+    ("type=bind,src=/a,target=/a,volume-driver=x", "cannot mix 'volume-*' options with mount "
+     "type 'bind'"),
+    ("type=tmpfs,target=/a,volume-nocopy", "cannot mix 'volume-*' options with mount type "
+     "'tmpfs'"),
+    ("target=/a,volume-nocopy=maybe", "invalid value for volume-nocopy: maybe"),
+    ("target=/a,volume-opt", "invalid field 'volume-opt' must be a key=value pair"),
 ])
 def test_mount_errors(value, message):
     text = error("--mount", value, "alpine")

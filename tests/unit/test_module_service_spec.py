@@ -45,7 +45,8 @@ def params(**given):
             value = group(name, **value)
         if name == "mounts":
             value = [dict({"type": "bind", "readonly": False, "source": None,
-                           "tmpfs_size": None, "tmpfs_mode": None}, **m) for m in value]
+                           "tmpfs_size": None, "tmpfs_mode": None, "no_copy": None,
+                           "labels": None, "driver_config": None}, **m) for m in value]
         if name == "publish":
             value = [dict({"published_port": None, "protocol": "tcp", "mode": "ingress"}, **p)
                      for p in value]
@@ -73,7 +74,9 @@ FULL = dict(
                     "window": "1m30s"},
     healthcheck={"test": "wget -q -O- http://localhost/", "interval": "10s", "retries": 3},
     mounts=[{"source": "/tmp", "target": "/host/tmp", "readonly": True},
-            {"type": "tmpfs", "target": "/scratch", "tmpfs_size": "16M", "tmpfs_mode": "1777"}],
+            {"type": "tmpfs", "target": "/scratch", "tmpfs_size": "16M", "tmpfs_mode": "1777"},
+            {"type": "volume", "source": "db", "target": "/db", "labels": {"tier": "db"},
+             "driver_config": {"name": "rexray", "options": {"size": 10}}}],
     labels={"team": "web"}, container_labels={"c": "d"}, hostname="h", user="nobody",
     working_dir="/srv", stop_grace_period="20s", stop_signal="SIGTERM",
     update_config={"parallelism": 2, "delay": "10s", "failure_action": "rollback",
@@ -156,7 +159,10 @@ def test_full_parameters():
     assert w["healthcheck"] == {"test": ["CMD-SHELL", "wget -q -O- http://localhost/"],
                                 "interval": 10 * NANO, "retries": 3}
     assert w["mounts"][1] == {"source": None, "target": "/scratch", "type": "tmpfs",
-                              "readonly": False, "tmpfs_size": 16 * 2**20, "tmpfs_mode": 0o1777}
+                              "readonly": False, "tmpfs_size": 16 * 2**20, "tmpfs_mode": 0o1777,
+                              "no_copy": False, "labels": None, "driver_config": None}
+    assert w["mounts"][2]["driver_config"] == {"name": "rexray", "options": {"size": "10"}}
+    assert w["mounts"][2]["labels"] == {"tier": "db"} and w["mounts"][2]["no_copy"] is False
     assert w["update_failure_action"] == "rollback" and w["update_monitor"] == NANO
     assert w["rollback_config"] == {"parallelism": 0, "order": "stop-first"}
 
@@ -248,7 +254,8 @@ def test_facts_of_a_created_spec():
     assert facts["mode"] == "replicated" and facts["replicas"] == 3
     assert facts["limit_cpu"] == 0.5 and facts["reserve_cpu"] == 0.25
     assert facts["mounts"][0] == {"source": "/tmp", "target": "/host/tmp", "type": "bind",
-                                  "readonly": True, "tmpfs_size": None, "tmpfs_mode": None}
+                                  "readonly": True, "tmpfs_size": None, "tmpfs_mode": None,
+                                  "no_copy": False, "labels": None, "driver_config": None}
     assert facts["healthcheck_disabled"] is False
     assert facts["rollback_config"] == {"parallelism": 0, "delay": 0, "failure_action": "pause",
                                         "monitor": 5 * NANO, "max_failure_ratio": 0,

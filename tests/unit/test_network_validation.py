@@ -10,6 +10,8 @@ import pytest
 from swarmlet.errors import DomainError
 from swarmlet.manager.controlapi.networks import build_network, ingress_network
 from swarmlet.manager.controlapi.service_networks import check_service_networks
+from swarmlet.net import ipsec
+from swarmlet.spec.errors import SpecError
 from swarmlet.spec.service import normalise_spec
 
 HOST = [IPv4Network("198.18.0.0/24"), IPv4Network("10.255.255.53/32")]
@@ -62,6 +64,38 @@ def test_a_given_subnet_and_gateway(existing):
                         existing, HOST)
     assert net["IPAM"]["Configs"] == [{"Subnet": "10.9.0.0/16", "Gateway": "10.9.0.254"}]
     assert net["Spec"]["Attachable"] is True and net["Spec"]["Labels"] == {"a": "b"}
+
+
+@pytest.mark.parametrize("value", ["", "true", "false", "1"])
+def test_an_encrypted_overlay_is_refused_naming_the_network_and_the_kernel(existing, value,
+                                                                            monkeypatch):
+    monkeypatch.setattr(ipsec, "missing_esp_support", lambda: ("esp4", "rfc4106(gcm(aes))"))
+    monkeypatch.setattr(ipsec, "kernel_release", lambda: "6.18.44")
+    spec = {"Name": "secure", "DriverConfiguration": {"Options": {"encrypted": value}}}
+    with pytest.raises(SpecError) as refused:
+        build_network(spec, existing, HOST)
+    assert refused.value.message == (
+        "network secure: --opt encrypted needs IPsec ESP (XFRM, esp4 and rfc4106(gcm(aes)) in "
+        "the kernel), which this swarm's kernel lacks (Linux 6.18.44 on this manager has no "
+        "esp4, rfc4106(gcm(aes))): refused rather than left unencrypted")
+    assert refused.value.field == "DriverConfiguration.Options"
+
+
+def test_an_encrypted_overlay_is_refused_on_a_kernel_with_esp_too(existing, monkeypatch):
+    monkeypatch.setattr(ipsec, "missing_esp_support", lambda: ())
+    spec = {"Name": "secure", "DriverConfiguration": {"Name": "overlay",
+                                                      "Options": {"encrypted": "true"}}}
+    text = message(build_network, spec, existing, HOST)
+    assert text.startswith("network secure: --opt encrypted: swarmlet does not program IPsec "
+                           "between nodes yet")
+    assert text.endswith("refused rather than left unencrypted")
+
+
+def test_other_driver_options_are_kept_in_the_spec(existing):
+    options = {"com.docker.network.driver.mtu": "1400"}
+    net = build_network({"Name": "opts", "DriverConfiguration": {"Options": options}},
+                        existing, HOST)
+    assert net["Spec"]["DriverConfiguration"] == {"Name": "overlay", "Options": options}
 
 
 @pytest.mark.parametrize(("spec", "expected"), [

@@ -147,6 +147,24 @@ def test_the_hosts_root_may_be_mounted_read_only() -> None:
     assert spec["TaskTemplate"]["ContainerSpec"]["Mounts"] == [mount]
 
 
+def test_a_volume_mount_keeps_its_driver_options_and_labels() -> None:
+    mount = {"Type": "volume", "Source": "data", "Target": "/data",
+             "VolumeOptions": {"NoCopy": True, "Labels": {"tier": "db"},
+                               "DriverConfig": {"Name": "rexray", "Options": {"size": "10"}}}}
+    spec = normalise_spec(with_image(TaskTemplate={"ContainerSpec": {"Image": "x",
+                                                                      "Mounts": [mount]}}))
+    assert spec["TaskTemplate"]["ContainerSpec"]["Mounts"] == [mount]
+
+
+def test_two_mounts_on_one_target_are_refused() -> None:
+    mounts = [{"Type": "volume", "Source": "a", "Target": "/data"},
+              {"Type": "tmpfs", "Target": "/data"}]
+    error = refusal(with_image(TaskTemplate={"ContainerSpec": {"Image": "x",
+                                                                "Mounts": mounts}}))
+    assert error.message == "ContainerSpec: duplicate mount point: /data"
+    assert error.field == "TaskTemplate.ContainerSpec.Mounts[1].Target"
+
+
 def test_null_is_absent_as_in_gos_json() -> None:
     spec = normalise_spec(with_image(UpdateConfig=None, Labels=None))
     assert spec["UpdateConfig"] == DEFAULT_UPDATE and spec["Labels"] == {}

@@ -7,10 +7,16 @@ from typing import Any
 
 import pytest
 from docker.models.containers import _create_container_args
-from docker.types import ContainerConfig, Healthcheck, Mount
+from docker.types import ContainerConfig, DriverConfig, Healthcheck, Mount
 
 from swarmlet.protocol.tasks import container_name
-from swarmlet.worker.containers import create_body, endpoint_config, labels_for, mount
+from swarmlet.worker.containers import (
+    create_body,
+    endpoint_config,
+    labels_for,
+    mount,
+    volume_requests,
+)
 
 VERSION = "1.41"
 
@@ -23,6 +29,18 @@ def task(container: dict[str, Any], limits: dict[str, Any] | None = None) -> dic
             "Spec": spec}
 
 
+def sdk_mount(m: dict[str, Any]) -> Mount:
+    volume = m.get("VolumeOptions") or {}
+    driver = volume.get("DriverConfig")
+    return Mount(target=m["Target"], source=m.get("Source") or "",
+                 type=m.get("Type", "volume"), read_only=bool(m.get("ReadOnly")),
+                 tmpfs_size=(m.get("TmpfsOptions") or {}).get("SizeBytes"),
+                 tmpfs_mode=(m.get("TmpfsOptions") or {}).get("Mode"),
+                 no_copy=bool(volume.get("NoCopy")), labels=volume.get("Labels"),
+                 driver_config=DriverConfig(driver["Name"], driver.get("Options"))
+                 if driver else None)
+
+
 def sdk_body(t: dict[str, Any], networks: list[tuple[str, str]],
              dns: list[str]) -> dict[str, Any]:
     """What docker.from_env().containers.create(**kwargs) sent, kwargs as the executor
@@ -31,11 +49,7 @@ def sdk_body(t: dict[str, Any], networks: list[tuple[str, str]],
     kwargs: dict[str, Any] = {
         "image": spec["Image"], "labels": labels_for(t, "node1"),
         "environment": list(spec.get("Env") or []), "restart_policy": {"Name": "no"},
-        "mounts": [Mount(target=m["Target"], source=m.get("Source") or "",
-                         type=m.get("Type", "volume"), read_only=bool(m.get("ReadOnly")),
-                         tmpfs_size=(m.get("TmpfsOptions") or {}).get("SizeBytes"),
-                         tmpfs_mode=(m.get("TmpfsOptions") or {}).get("Mode"))
-                   for m in spec.get("Mounts") or []],
+        "mounts": [sdk_mount(m) for m in spec.get("Mounts") or []],
         "version": VERSION, "command": spec.get("Args"), "detach": True}
     if networks:
         kwargs["network"] = networks[0][0]
@@ -76,6 +90,10 @@ def meaningful(value: Any) -> Any:
            "Labels": {"team": "blue"},
            "Mounts": [{"Type": "bind", "Source": "/data", "Target": "/data", "ReadOnly": True},
                       {"Type": "volume", "Source": "cache", "Target": "/cache"},
+                      {"Type": "volume", "Source": "db", "Target": "/db",
+                       "VolumeOptions": {"NoCopy": True, "Labels": {"tier": "db"},
+                                         "DriverConfig": {"Name": "rexray",
+                                                          "Options": {"size": "10"}}}},
                       {"Type": "tmpfs", "Target": "/tmp",
                        "TmpfsOptions": {"SizeBytes": 1 << 20, "Mode": 0o1777}}],
            "Healthcheck": {"Test": ["CMD", "true"], "Interval": 2_000_000_000,
@@ -98,3 +116,24 @@ def test_secret_files_mount_as_the_sdk_mounted_them():
 
 def test_the_container_is_named_as_docker_names_a_task_container():
     assert container_name(task({})) == "web.2.t1"
+
+
+def test_named_volumes_with_a_driver_are_created_first_as_dockers_executor_does():
+    t = task({"Mounts": [
+        {"Type": "volume", "Source": "db", "Target": "/db",
+         "VolumeOptions": {"Labels": {"tier": "db"},
+                           "DriverConfig": {"Name": "rexray", "Options": {"size": "10"}}}},
+        {"Type": "volume", "Source": "scratch", "Target": "/s",
+         "VolumeOptions": {"DriverConfig": {"Options": {"type": "tmpfs", "device": "tmpfs"}}}},
+        {"Type": "volume", "Source": "plain", "Target": "/p"},
+        {"Type": "volume", "Target": "/anonymous",
+         "VolumeOptions": {"DriverConfig": {"Name": "rexray"}}},
+        {"Type": "bind", "Source": "/srv", "Target": "/srv"}]})
+    assert volume_requests(t) == [
+        {"Name": "db", "Driver": "rexray", "DriverOpts": {"size": "10"},
+         "Labels": {"tier": "db"}},
+        {"Name": "scratch", "Driver": "", "DriverOpts": {"type": "tmpfs", "device": "tmpfs"},
+         "Labels": {}}]
+    # The container's mount carries the driver too (dockerd makes anonymous ones with it).
+    mounts = create_body(t, "node1")["HostConfig"]["Mounts"]
+    assert mounts[3]["VolumeOptions"] == {"DriverConfig": {"Name": "rexray", "Options": {}}}

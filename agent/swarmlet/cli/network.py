@@ -37,6 +37,8 @@ def register(commands: argparse._SubParsersAction) -> None:
                    help="Enable manual container attachment")
     p.add_argument("--label", action="append", default=[], metavar="list",
                    help="Set metadata on a network")
+    p.add_argument("-o", "--opt", action="append", default=[], metavar="map",
+                   help="Set driver specific options (encrypted is refused: docs/networking.md)")
     p.add_argument("name", metavar="NETWORK")
     p.set_defaults(run=cmd_create)
 
@@ -64,8 +66,11 @@ def create_spec(args: argparse.Namespace) -> Obj:
     if len(args.gateway) > 1:
         raise SwarmletError(f"cannot configure multiple gateways ({args.gateway[1]}) for the "
                             "same subnet")
+    driver: Obj = {"Name": args.driver}
+    if args.opt:  # the agent judges them (an encrypted overlay is refused there)
+        driver["Options"] = labels(args.opt, "opt")
     spec: Obj = {"Name": args.name, "Labels": labels(args.label, "label"),
-                 "DriverConfiguration": {"Name": args.driver}, "Attachable": args.attachable}
+                 "DriverConfiguration": driver, "Attachable": args.attachable}
     if args.subnet:
         config = {"Subnet": args.subnet[0]}
         if args.gateway:

@@ -117,9 +117,14 @@ def _mode(mode: dict[str, Any] | None) -> dict[str, Any]:
 
 def _check_mounts(mounts: list[dict[str, Any]]) -> None:
     """Docker's mount rules, and the host's root never writable from a task."""
+    targets: set[str] = set()
     for i, mount in enumerate(mounts):
         where = f"TaskTemplate.ContainerSpec.Mounts[{i}]"
         kind = mount.get("Type") or "volume"
+        if mount["Target"] in targets:  # SwarmKit's validateMounts
+            raise SpecError(f"ContainerSpec: duplicate mount point: {mount['Target']}",
+                            f"{where}.Target")
+        targets.add(mount["Target"])
         if mount["Target"] == "/" or not mount["Target"]:
             raise SpecError(f'invalid mount config for type "{kind}": invalid specification: '
                             "destination can't be '/'", f"{where}.Target")

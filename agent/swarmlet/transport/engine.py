@@ -224,6 +224,12 @@ class Engine:
         self.call("POST", f"/networks/{quote(network)}/connect",
                   body={"Container": container, "EndpointConfig": endpoint})
 
+    # --- volumes ---------------------------------------------------------------------------
+
+    def create_volume(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A volume, made by its driver; an existing one of that name and driver as it is."""
+        return self.call("POST", "/volumes/create", body=body)
+
     # --- the engine ------------------------------------------------------------------------
 
     def info(self) -> dict[str, Any]:

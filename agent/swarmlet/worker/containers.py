@@ -38,19 +38,61 @@ def labels_for(task: dict[str, Any], node_id: str) -> dict[str, str]:
 
 
 def mount(target: str, source: str, kind: str = "volume", read_only: bool = False,
-          tmpfs: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A HostConfig.Mounts entry."""
+          tmpfs: dict[str, Any] | None = None, volume: dict[str, Any] | None = None,
+          bind: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A HostConfig.Mounts entry, as Docker's executor converts a task's mount
+    (convertMount): a volume's driver, its options and labels go with it, so that dockerd
+    creates and mounts the volume with that driver."""
     out: dict[str, Any] = {"Target": target, "Source": source, "Type": kind,
                            "ReadOnly": read_only}
     options = {k: v for k, v in (tmpfs or {}).items() if k in ("SizeBytes", "Mode") and v}
     if kind == "tmpfs" and options:
         out["TmpfsOptions"] = options
+    if kind == "volume" and volume:
+        out["VolumeOptions"] = _volume_options(volume)
+    binding = {k: v for k, v in (bind or {}).items() if v is not None}
+    if kind == "bind" and binding:
+        out["BindOptions"] = binding
+    return out
+
+
+def _volume_options(volume: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if volume.get("NoCopy"):
+        out["NoCopy"] = True
+    if volume.get("Labels"):
+        out["Labels"] = dict(volume["Labels"])
+    if volume.get("Subpath"):
+        out["Subpath"] = volume["Subpath"]
+    driver = volume.get("DriverConfig")
+    if driver is not None:
+        out["DriverConfig"] = {"Name": driver.get("Name") or "",
+                               "Options": dict(driver.get("Options") or {})}
     return out
 
 
 def _mount(spec: dict[str, Any]) -> dict[str, Any]:
-    return mount(spec["Target"], spec.get("Source") or "", spec.get("Type", "volume"),
-                 bool(spec.get("ReadOnly")), spec.get("TmpfsOptions"))
+    return mount(spec["Target"], spec.get("Source") or "", spec.get("Type") or "volume",
+                 bool(spec.get("ReadOnly")), spec.get("TmpfsOptions"),
+                 spec.get("VolumeOptions"), spec.get("BindOptions"))
+
+
+def volume_requests(task: dict[str, Any]) -> list[dict[str, Any]]:
+    """The bodies of `POST /volumes/create` to send before the task's container is created:
+    one per named volume mount with a driver config, as Docker's executor creates them
+    (createVolumes), so a volume plugin's failure names the volume. An existing volume of
+    the same driver is dockerd's to keep (create answers it as it is); anonymous volumes
+    are made by the container create itself."""
+    bodies = []
+    for m in task["Spec"].get("ContainerSpec", {}).get("Mounts") or []:
+        volume = m.get("VolumeOptions") or {}
+        driver = volume.get("DriverConfig")
+        if (m.get("Type") or "volume") != "volume" or not m.get("Source") or driver is None:
+            continue
+        bodies.append({"Name": m["Source"], "Driver": driver.get("Name") or "",
+                       "DriverOpts": dict(driver.get("Options") or {}),
+                       "Labels": dict(volume.get("Labels") or {})})
+    return bodies
 
 
 def _healthcheck(spec: dict[str, Any] | None) -> dict[str, Any] | None:

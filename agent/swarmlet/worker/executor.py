@@ -41,6 +41,7 @@ from swarmlet.worker.containers import (
     endpoint_config,
     observed_state,
     stop_timeout,
+    volume_requests,
 )
 from swarmlet.worker.task_files import TaskFiles
 
@@ -329,6 +330,14 @@ class Executor:
         if files is None:
             return ("preparing", "preparing", ""), None  # the data comes with the next answer
         body["HostConfig"]["Mounts"] += files
+        for volume in volume_requests(task):
+            try:
+                self.client.create_volume(volume)
+            except EngineError as exc:
+                if not exc.status:
+                    raise  # the engine is away: try again on a later pass
+                return ("rejected", "preparing",
+                        f"volume {volume['Name']}: {exc.explanation}"), None
         try:
             try:
                 cid = self.client.create_container(name, body)

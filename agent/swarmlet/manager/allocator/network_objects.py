@@ -16,12 +16,15 @@ INGRESS_NAME = "ingress"
 
 def new_network(network_id: str, name: str, subnet: IPv4Network, gateway: IPv4Address,
                 vni: int, labels: dict[str, str] | None = None, attachable: bool = False,
-                ingress: bool = False) -> Obj:
+                ingress: bool = False, options: dict[str, str] | None = None) -> Obj:
+    """`options`: the driver options as given, kept in the spec as Docker keeps them (the
+    overlay uses none of them; `encrypted` never gets this far: spec/network.py)."""
     config = {"Subnet": str(subnet), "Gateway": str(gateway)}
+    driver: Obj = {"Name": OVERLAY, **({"Options": dict(options)} if options else {})}
     return {
         "ID": network_id,
         "Spec": {"Name": name, "Labels": dict(labels or {}),
-                 "DriverConfiguration": {"Name": OVERLAY},
+                 "DriverConfiguration": driver,
                  "IPAMOptions": {"Driver": {"Name": "default"}, "Configs": [dict(config)]},
                  "Attachable": attachable, "Ingress": ingress},
         "DriverState": {"Name": OVERLAY, "Options": {VXLAN_OPTION: str(vni)}},

@@ -23,6 +23,8 @@ from swarmlet.manager.controlapi.plan import spec_plan
 from swarmlet.manager.controlapi.references import resolve
 from swarmlet.manager.dispatcher import attachments as NA
 from swarmlet.manager.manager import Manager
+from swarmlet.net import ipsec
+from swarmlet.spec.network import check_driver_options
 from swarmlet.store.objects import new_id
 from swarmlet.store.state import StoreError
 
@@ -64,6 +66,8 @@ def build_network(spec: Any, existing: list[Obj], host: list[IPv4Network] | None
     driver = (spec.get("DriverConfiguration") or {}).get("Name") or N.OVERLAY
     if driver != N.OVERLAY:
         raise InvalidArgument("only overlay driver is currently supported")
+    check_driver_options(spec, ipsec.missing_esp_support(), ipsec.kernel_release())
+    options = (spec.get("DriverConfiguration") or {}).get("Options") or {}
     ingress, attachable = bool(spec.get("Ingress")), bool(spec.get("Attachable"))
     if ingress and attachable:
         raise InvalidArgument("ingress network cannot be attachable")
@@ -97,7 +101,7 @@ def build_network(spec: Any, existing: list[Obj], host: list[IPv4Network] | None
     except ipam.IpamError as exc:
         raise InvalidArgument(str(exc)) from None
     return N.new_network(network_id or new_id(), name, subnet, gateway, vni, labels,
-                         attachable, ingress)
+                         attachable, ingress, options)
 
 
 def ingress_network(host: list[IPv4Network]) -> Obj:
