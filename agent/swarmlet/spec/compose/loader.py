@@ -297,8 +297,7 @@ class FileLoader:
             return obj
         path = raw.get("file")
         if not path:
-            raise self.fail([kind, name], f"{what} {name}: file, or external: true, is "
-                                          "required")
+            raise self.fail([kind, name], "file (or external: true) is required")
         data = self.contents.get(path)
         if data is None:
             raise self.fail([kind, name, "file"], f"file {path} was not sent with the request "

@@ -16,7 +16,7 @@ from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
 from swarmlet.spec.base import INT64_MAX, ShortText, Strict, Text
 from swarmlet.spec.limits import MAX_LABELS, MAX_LIST, MAX_NAME_FIELD, MAX_REPLICAS
-from swarmlet.spec.syntax import parse_duration
+from swarmlet.spec.syntax import parse_duration, parse_file_mode
 
 # The names of services, networks, volumes, secrets and configs (the schema's pattern).
 Name = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9._-]+$", max_length=MAX_NAME_FIELD)]
@@ -150,9 +150,19 @@ class VolumeOptions(Keys):
     subpath: Text | None = None
 
 
+def _octal(text: str) -> int:
+    mode = parse_file_mode(text)  # "1777", "0o1777": YAML 1.1 readers leave 0o1777 a string
+    if mode > 0o7777:
+        raise ValueError(f"invalid file mode: {text}")
+    return mode
+
+
+FileMode = Annotated[int, Field(ge=0, le=0o7777)] | Annotated[str, AfterValidator(_octal)]
+
+
 class TmpfsOptions(Keys):
     size: Count | Text | None = None
-    mode: Annotated[int, Field(ge=0, le=0o7777)] | None = None
+    mode: FileMode | None = None
 
 
 class VolumeLong(Keys):

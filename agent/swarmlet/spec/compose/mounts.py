@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from swarmlet.spec.compose.names import LABEL_NAMESPACE, scope
-from swarmlet.spec.syntax import ram_in_bytes
+from swarmlet.spec.syntax import parse_file_mode, ram_in_bytes
 
 Obj = dict[str, Any]
 REFUSED_TYPES = {
@@ -55,7 +55,8 @@ def mount(stack: str, volume: Obj, stack_volumes: dict[str, Obj]) -> Obj:
             size = tmpfs["size"]
             options["SizeBytes"] = size if isinstance(size, int) else ram_in_bytes(size)
         if tmpfs.get("mode") is not None:
-            options["Mode"] = tmpfs["mode"]
+            mode = tmpfs["mode"]
+            options["Mode"] = mode if isinstance(mode, int) else parse_file_mode(mode)
         if options:
             result["TmpfsOptions"] = options
         return result

@@ -33,6 +33,10 @@ class ComposeError(SpecError):
         self.problem = problem
 
 
+def _a(noun: str) -> str:
+    return f"an {noun}" if noun[0] in "aeiou" else f"a {noun}"
+
+
 def dotted(parts: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(p) for p in parts)
 
@@ -60,7 +64,7 @@ def _problem(error: dict[str, Any], key: Any) -> str:
     if kind == "missing":
         return f"{key} is required"
     if kind in _TYPES:
-        return f"must be a {_TYPES[kind]}"
+        return f"must be {_a(_TYPES[kind])}"
     if kind == "string_pattern_mismatch":
         return f"does not match pattern {error['ctx']['pattern']}"
     if kind in ("greater_than_equal", "greater_than"):
@@ -88,7 +92,8 @@ def from_validation(filename: str, data: Any, exc: ValidationError) -> ComposeEr
         problem = _problem(others[0], path[-1] if path else "")
     elif len(set(types)) > 1:
         names = list(dict.fromkeys(types))
-        problem = f"must be a {', '.join(names[:-1])} or {names[-1]}"
+        problem = f"must be {_a(names[0])}{''.join(', ' + n for n in names[1:-1])} or " \
+            f"{names[-1]}"
     else:
         problem = _problem(errors[0], path[-1] if path else "")
     return ComposeError(filename, dotted(path), problem)

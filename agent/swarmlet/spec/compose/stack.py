@@ -174,7 +174,36 @@ def _check(specs: StackSpecs) -> None:
             check(spec)
         except SpecError as exc:
             filename, path = specs.origin(kind, spec["Name"])
-            raise ComposeError(filename, path, str(exc)) from None
+            key = compose_key(exc.field) if kind == "service" else ""
+            raise ComposeError(filename, f"{path}.{key}" if key else path, str(exc)) from None
+
+
+# A ServiceSpec field (as SpecError.field names it) -> the compose key it comes from.
+_SPEC_KEYS = (
+    ("TaskTemplate.ContainerSpec.Mounts[", "volumes."),
+    ("TaskTemplate.ContainerSpec.Healthcheck", "healthcheck"),
+    ("TaskTemplate.ContainerSpec.Image", "image"),
+    ("TaskTemplate.RestartPolicy", "deploy.restart_policy"),
+    ("TaskTemplate.Placement", "deploy.placement"),
+    ("TaskTemplate.Resources", "deploy.resources"),
+    ("TaskTemplate.Networks", "networks"),
+    ("UpdateConfig", "deploy.update_config"),
+    ("RollbackConfig", "deploy.rollback_config"),
+    ("EndpointSpec.Mode", "deploy.endpoint_mode"),
+    ("EndpointSpec", "ports"),
+    ("Mode", "deploy.mode"),
+    ("Labels", "deploy.labels"),
+)
+
+
+def compose_key(spec_field: str) -> str:
+    """The compose key of a ServiceSpec field, as far as it is known ("" if not)."""
+    for prefix, key in _SPEC_KEYS:
+        if spec_field.startswith(prefix):
+            if key == "volumes.":
+                return key + spec_field[len(prefix):].partition("]")[0]
+            return key
+    return ""
 
 
 def load_stack(stack: str, files: list[Obj], contents: dict[str, bytes],
