@@ -81,14 +81,15 @@ class StackAPI:
                                         self.store.list("config"))
                 step.id = api.create(spec)["ID"]
             elif step.action == "update":
+                # at the version it has now: the updater writes a service's UpdateStatus
+                current = api.resolve(step.id)
+                spec = step.spec
                 if step.kind == "service":
-                    spec = with_ref_ids(step.spec, self.store.list("secret"),
+                    spec = with_ref_ids(spec, self.store.list("secret"),
                                         self.store.list("config"))
                     spec["TaskTemplate"]["ForceUpdate"] = \
-                        api.resolve(step.id)["Spec"]["TaskTemplate"].get("ForceUpdate", 0)
-                    api.update(step.id, step.version, spec)
-                else:
-                    api.update(step.id, step.version, step.spec)
+                        current["Spec"]["TaskTemplate"].get("ForceUpdate", 0)
+                api.update(step.id, current["Version"]["Index"], spec)
             elif step.action == "remove":
                 api.remove(step.id)
         except DomainError as exc:
