@@ -270,7 +270,7 @@ def test_stack_ls_and_rm(env):
 
 
 def test_the_route_keeps_a_compose_files_nulls(env):
-    stacks, manager, store = env
+    _, manager, _ = env
     router = Router()
     add_stack_routes(router, router.add, lambda: manager)
     route, _ = router.match("POST", "/stacks/deploy")
