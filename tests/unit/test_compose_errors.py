@@ -97,6 +97,11 @@ BAD = [
      'volumes.v: conflicting parameters "external" and "driver" specified for volume "v"'),
     ("networks: {n: {external: {name: a}, name: b}}\nservices: {web: {image: a}}",
      "networks.n: network.external.name and network.name conflict; only use network.name"),
+    ("networks: {default: {internal: true}}\nservices: {web: {image: a}}",
+     "networks.default.internal: internal: not supported: swarmlet's overlay networks always "
+     "reach out through their nodes"),
+    ("networks: {n: {ipam: {driver: dhcp}}}\nservices: {web: {image: a, networks: [n]}}",
+     "networks.n.ipam.driver: IPAM driver dhcp: not supported"),
     ("include: [other.yml]\nservices: {web: {image: a}}",
      "include: include is not supported by swarmlet stacks"),
 ]

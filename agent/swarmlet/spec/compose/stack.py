@@ -133,6 +133,16 @@ def _add_network(specs: StackSpecs, stack: str, net: str, project: Project) -> N
     if config.get("external"):
         specs.external_networks.append(config.get("name") or net)
         return
+    where = project.origins.get(("networks", net), "")
+    for key, why in (("internal", "swarmlet's overlay networks always reach out through "
+                                  "their nodes"),
+                     ("enable_ipv6", "swarmlet's overlay networks are IPv4 only")):
+        if config.get(key):  # never silently a network other than the one asked for
+            raise ComposeError(where, f"networks.{net}.{key}", f"{key}: not supported: {why}")
+    ipam_driver = (config.get("ipam") or {}).get("driver")
+    if ipam_driver not in (None, "", "default"):
+        raise ComposeError(where, f"networks.{net}.ipam.driver", f"IPAM driver {ipam_driver}: "
+                           "not supported: swarmlet's managers allocate addresses (default)")
     spec: Obj = {"Name": config.get("name") or scope(stack, net),
                  "Labels": with_stack_label(stack, config.get("labels")),
                  "DriverConfiguration": {"Name": config.get("driver") or "overlay"}}
