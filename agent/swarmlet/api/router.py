@@ -66,6 +66,9 @@ class Route:
     # Answers at once, never blocking (no Raft write, no wait): the cluster port runs it on
     # its loop instead of handing it to a thread (api/cluster_server.py).
     inline: bool = False
+    # The handler gets the body as sent, once it passed the model: a compose file's nulls
+    # mean something (`networks: {front: null}`), and the check drops nulls.
+    keeps_nulls: bool = False
     regex: re.Pattern[str] = field(init=False)
     _empty_query_valid: bool | None = field(default=None, init=False, repr=False)
 
@@ -84,8 +87,10 @@ class Route:
             if request.body not in (None, {}):
                 raise HttpError(400, f"{self.method} {self.template} takes no request body")
         else:
-            request.body = checked(self.body, request.body, _what(self.body),
-                                   required=self.body_required)
+            body = checked(self.body, request.body, _what(self.body),
+                           required=self.body_required)
+            if not self.keeps_nulls:
+                request.body = body
         return request
 
 
@@ -122,10 +127,11 @@ class Router:
 
     def add(self, method: str, template: str, summary: str, access: str = "manager",
             body: Model | None = None, query: Model = NoQuery, body_required: bool = True,
-            answer: Any = None, inline: bool = False) -> Callable[[Handler], Handler]:
+            answer: Any = None, inline: bool = False,
+            keeps_nulls: bool = False) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             route = Route(method, template, handler, summary, access, body, query,
-                          body_required, answer, inline)
+                          body_required, answer, inline, keeps_nulls)
 
             @functools.wraps(handler)
             def validating(request: Request) -> Any:
