@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import random
 import statistics
+import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -55,6 +56,21 @@ def tally(containers: list[dict[str, Any]], tasks: list[dict[str, Any]]) -> dict
         "stuck": sum(1 for t in tasks if (t["ID"] in meant) != (state[t["ID"]] == "running")),
         "running": len(containers),
     }
+
+
+def say_duplicates(containers: list[dict[str, Any]], tasks: list[dict[str, Any]]) -> None:
+    """On stderr: the containers of each slot that runs more than one, with their tasks'
+    desired and current states and nodes (so a reader can tell a node marked down, whose
+    tasks were replaced while its containers still ran, from a worse cause)."""
+    by_id = {t["ID"]: t for t in tasks}
+    per_slot = Counter(slot_of(c) for c in containers)
+    for c in containers:
+        if per_slot[slot_of(c)] > 1:
+            task = by_id.get(c["Labels"].get("swarmlet.task.id", ""), {})
+            print(f"  duplicate: {c['Names'][0]} on node "
+                  f"{c['Labels'].get('swarmlet.node.id')}: task desired "
+                  f"{task.get('DesiredState')}, {task.get('Status', {}).get('State')}",
+                  file=sys.stderr)
 
 
 @dataclass
@@ -131,20 +147,26 @@ class ScaleKills:
         self.scale(replicas, deadline)
         role = self.random.choice(ROLES)
         time.sleep(self.random.uniform(0.0, 2.0))
-        self.chaos.kill_agent(self.victim(role, deadline))
+        victim = self.victim(role, deadline)
+        self.chaos.kill_agent(victim)
         worst = 0
         while True:
             containers, tasks = self.observe(deadline + SETTLE)
             counts = tally(containers, tasks)
-            worst = max(worst, counts["duplicates"])
+            if counts["duplicates"] > worst:
+                worst = counts["duplicates"]
+                say_duplicates(containers, tasks)
             meant = sum(1 for t in tasks if t.get("DesiredState") == "running")
             settled = meant == replicas == counts["running"] and not any(
                 counts[k] for k in ("duplicates", "orphans", "stuck"))
             if settled or time.monotonic() > deadline:
                 break
             time.sleep(0.5)
-        return Round(replicas, role, round(time.monotonic() - started, 2) if settled else None,
-                     counts, worst)
+        took = round(time.monotonic() - started, 2)
+        print(f"scale to {replicas}, {role}'s agent ({victim}) killed: "
+              f"{f'settled in {took} s' if settled else f'not settled: {counts}'}",
+              file=sys.stderr)
+        return Round(replicas, role, took if settled else None, counts, worst)
 
     def run(self, n: int) -> dict[str, Any]:
         self.create()
