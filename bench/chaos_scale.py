@@ -12,7 +12,8 @@ machines share (containers labelled with the service's ID):
 - orphans: running containers whose task is not meant to run (gone, or desired shutdown);
 - stuck: tasks meant to run that are not running, and tasks meant to stop that still run.
 At the end the service is scaled to 0 and, 60 s later, every running container of it is an
-orphan.
+orphan; and every node must be ready again (a manager reachable): the machines whose agent
+did not come back are named.
 """
 
 from __future__ import annotations
@@ -168,6 +169,18 @@ class ScaleKills:
               file=sys.stderr)
         return Round(replicas, role, took if settled else None, counts, worst)
 
+    def not_back(self, deadline: float) -> list[str]:
+        """The machines whose node is not ready (or, for a manager, not reachable) by
+        `deadline`: an agent that did not come back after its kill."""
+        def missing(client) -> list[str]:
+            return sorted(n["Description"]["Hostname"] for n in client.get("/nodes")
+                          if n["Status"]["State"] != "ready" or
+                          (n.get("ManagerStatus") or {}).get("Reachability",
+                                                             "reachable") != "reachable")
+        while (gone := self.call(missing, deadline + SETTLE)) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        return gone
+
     def run(self, n: int) -> dict[str, Any]:
         self.create()
         rounds = [self.round(REPLICAS if i % 2 == 0 else 0) for i in range(n)]
@@ -177,6 +190,7 @@ class ScaleKills:
         time.sleep(max(0.0, end - time.monotonic()))
         containers, tasks = self.observe(deadline)
         final = tally(containers, tasks)
+        gone = self.not_back(time.monotonic() + SETTLE)
         self.call(lambda c: c.delete(f"/services/{self.service_id}"), deadline)
         settled = [r.settled_s for r in rounds if r.settled_s is not None]
         return {
@@ -190,4 +204,5 @@ class ScaleKills:
             "orphans_in_rounds": sum(r.counts["orphans"] for r in rounds),
             "orphans_after_60s": final["orphans"],
             "tasks_stuck": sum(r.counts["stuck"] for r in rounds) + final["stuck"],
+            "agents_not_back": gone,
         }
