@@ -24,6 +24,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import docker
@@ -191,6 +192,10 @@ class ScaleKills:
         containers, tasks = self.observe(deadline)
         final = tally(containers, tasks)
         gone = self.not_back(time.monotonic() + SETTLE)
+        for name in gone:  # what its machine's init and agent last said
+            log = Path(self.chaos.machines.store) / "machines" / name / "machine.log"
+            lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+            print(f"  {name} not back:", *lines[-4:], sep="\n    ", file=sys.stderr)
         self.call(lambda c: c.delete(f"/services/{self.service_id}"), deadline)
         settled = [r.settled_s for r in rounds if r.settled_s is not None]
         return {
