@@ -2,8 +2,9 @@
 long writes stop.
 
     .venv/bin/python bench/chaos.py [--kills N] [--power-cuts N] [--partitions N]
-                                    [--garbage S] [--json]
-    (root; defaults: 50 kills, 20 power cuts, 3 partitions, 10 s of garbage)
+                                    [--garbage S] [--scale-kills N [--seed S]] [--json]
+    (root; defaults: 50 kills, 20 power cuts, 3 partitions, 10 s of garbage, 20 scale
+    rounds with a kill each; 0 leaves a scenario out)
 
 Machines: bench/_machines.py (SWARMLET_BENCH_PREFIX + m1..m3 managers, w1 a worker). The
 load (bench/chaos_load.py) writes from the host to the three managers in turn, over mutual
@@ -21,6 +22,11 @@ Scenarios, one after the other, each bounded in time:
 - garbage: the worker tries to send random bytes and oversized frames to the leader's Raft
   port (2378) for S seconds: the connections it made (nftables admits only managers), and
   the longest stretch without an acknowledged write, against the longest before it.
+- scale kills (bench/chaos_scale.py): a service scaled 0 <-> 20 in a loop, an agent (the
+  leader's, a follower's or the worker's, seeded random) SIGKILLed while each scale
+  converges: duplicate containers per slot, orphan containers 60 s after the last scale to
+  0, and tasks stuck (not running though meant to, or running though meant to stop) once a
+  round has had 60 s.
 At the end: acknowledged writes lost (must be 0); writes reported failed or unknown that
 committed anyway (counted: a client checks before it retries). Prints a table; `--json`
 prints one line.
@@ -40,6 +46,7 @@ from pathlib import Path
 
 from _machines import BenchMachines, print_rows
 from chaos_load import WriteLoad, client_tls
+from chaos_scale import ScaleKills
 
 from swarmlet.machine.processes import program_pid
 
@@ -54,6 +61,7 @@ SCRIPTS = Path(__file__).resolve().parent.parent / "scripts" / "chaos"
 class Chaos:
     def __init__(self) -> None:
         self.machines = BenchMachines({})
+        self.managers, self.worker = MANAGERS, WORKER
         self.ips: dict[str, str] = {}
         self.load: WriteLoad | None = None
 
@@ -106,6 +114,10 @@ class Chaos:
             raise RuntimeError(f"no swarmletd runs in {name}")
         return pid
 
+    def kill_agent(self, name: str) -> None:
+        """SIGKILL of the machine's agent; its machine's init starts it again after 1 s."""
+        os.kill(self.agent_pid(name), signal.SIGKILL)
+
     def next_ack_after(self, t: float, deadline: float) -> float:
         """Seconds from `t` until a write sent after `t` is acknowledged."""
         assert self.load is not None
@@ -127,7 +139,7 @@ class Chaos:
             deadline = time.monotonic() + RECOVER
             leader = self.leader(deadline)
             killed_at = time.time()
-            os.kill(self.agent_pid(leader), signal.SIGKILL)
+            self.kill_agent(leader)
             recoveries.append(self.next_ack_after(killed_at, deadline))
             self.answering(leader, deadline)
             time.sleep(1.0)
@@ -198,9 +210,15 @@ def main() -> None:
     parser.add_argument("--partitions", type=int, default=3)
     parser.add_argument("--power-cuts", type=int, default=20)
     parser.add_argument("--garbage", type=float, default=10.0)
+    parser.add_argument("--scale-kills", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=None,
+                        help="of the scale kills' choices (default: from the clock)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    seed = args.seed if args.seed is not None else time.time_ns() % 10**6
+    print(f"scale kills: seed {seed}", file=sys.stderr)
     chaos = Chaos()
+    scaled: dict[str, object] = {}
     try:
         chaos.build()
         assert chaos.load is not None
@@ -211,6 +229,8 @@ def main() -> None:
         cuts = chaos.power_cuts(args.power_cuts)
         acked_cut, lost_cut, cut_recoveries = chaos.partitions(args.partitions)
         gap_before, gap_garbage, garbage_made = chaos.garbage(args.garbage)
+        if args.scale_kills:
+            scaled = {"scale_seed": seed, **ScaleKills(chaos, seed).run(args.scale_kills)}
         time.sleep(1.0)
         chaos.load.stop()
         counts = chaos.load.verify(chaos.ips[chaos.leader(time.monotonic() + RECOVER)])
@@ -229,7 +249,7 @@ def main() -> None:
         "partition_recovery_max_s": round(max(cut_recoveries), 2) if cut_recoveries else None,
         "garbage_seconds": args.garbage, "longest_gap_before_s": round(gap_before, 2),
         "longest_gap_under_garbage_s": round(gap_garbage, 2),
-        "garbage_connections_made": garbage_made, "load_average": load_avg,
+        "garbage_connections_made": garbage_made, **scaled, "load_average": load_avg,
     }
     if args.json:
         print(json.dumps(figures))

@@ -265,6 +265,18 @@ def test_a_store_made_on_a_short_lived_thread_keeps_working(tmp_path):
         store.close()
 
 
+def test_a_raft_port_taken_says_why(tmp_path):
+    """pysyncobj keeps only "BindError": the error says what the system said, so a manager
+    that cannot come back tells its operator (and its machine's log) why."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        with pytest.raises(StoreError, match=f"raft cannot listen on 127.0.0.1:{port}: "
+                                             r"\[Errno 98\] Address already in use"):
+            RaftStore(f"127.0.0.1:{port}", [], tmp_path, PASSWORD)
+
+
 def test_barrier_returns_once_earlier_writes_are_applied(tmp_path):
     port = free_port()
     store = RaftStore(f"127.0.0.1:{port}", [], tmp_path, PASSWORD)

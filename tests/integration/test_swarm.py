@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 
 import pytest
 from swarm_cluster import Cluster, eventually
@@ -19,6 +20,7 @@ from swarmlet.ca.tokens import generate_join_token
 
 MANAGERS = ["sm-1", "sm-2", "sm-3"]
 WORKERS = ["sw-1", "sw-2"]
+IMAGE = "swarmlet/demo:latest"
 NO_LEADER = ("The swarm does not have a leader. It's possible that too few managers are "
              "online. Make sure more than half of the managers are online.")
 
@@ -332,6 +334,56 @@ def test_only_managers_reach_the_raft_port_and_garbage_costs_nothing(cluster):
     assert max(gaps) < 2.0, gaps
     assert cluster.leader(MANAGERS[0]) == leader
     assert cluster.api(leader, "/info")["Swarm"]["Raft"]["term"] == term
+
+
+def service_figures(cluster, manager: str, service: str) -> dict[str, int]:
+    """What a user checks of a service: its tasks (through `manager`) and its running
+    containers (in the one Docker Engine the machines share), counted."""
+    tasks = cluster.api(manager, "/tasks", service=service)
+    meant = {t["ID"] for t in tasks if t["DesiredState"] == "running"}
+    ps = subprocess.run(["docker", "ps", "--filter", f"label=swarmlet.service.name={service}",
+                         "--format", '{{.Label "swarmlet.task.name"}} '
+                                     '{{.Label "swarmlet.task.id"}}'],
+                        capture_output=True, text=True, check=True).stdout.split("\n")
+    containers = [line.split() for line in ps if line.strip()]
+    per_slot = Counter(name for name, _ in containers)
+    return {
+        "meant to run": len(meant),
+        "containers": len(containers),
+        "duplicates per slot": sum(n - 1 for n in per_slot.values() if n > 1),
+        "orphans": sum(1 for _, task_id in containers if task_id not in meant),
+        "stuck": sum(1 for t in tasks if (t["ID"] in meant) != (t["Status"]["State"]
+                                                                == "running")),
+    }
+
+
+def test_scaling_while_agents_are_killed_leaves_one_container_per_slot(cluster):
+    """Scale 0 <-> 6 while the agent of a worker, then the leader's, then a follower's is
+    SIGKILLed in the middle of it: once converged, one running container per slot, none
+    whose task is not meant to run, no task stuck (the short version of bench/chaos.py's
+    scale kills)."""
+    leader = cluster.leader(MANAGERS[0])
+    follower = next(m for m in MANAGERS if m != leader)
+    rounds = [(6, WORKERS[0]), (0, leader), (6, follower), (0, None)]
+    via = next(m for m in MANAGERS if m not in (leader, follower))
+    cluster.cli(via, f"service create -d --name scaler --replicas 0 {IMAGE}")
+    try:
+        for replicas, victim in rounds:
+            assert cluster.cli(via, f"service scale -d scaler={replicas}").strip() == \
+                f"scaler scaled to {replicas}"
+            if victim is not None:
+                time.sleep(0.5)  # the first tasks assigned, not yet all started
+                os.kill(cluster.agent_pid(victim), signal.SIGKILL)
+            want = {"meant to run": replicas, "containers": replicas,
+                    "duplicates per slot": 0, "orphans": 0, "stuck": 0}
+
+            def converged(want=want) -> bool:
+                figures = service_figures(cluster, via, "scaler")
+                assert figures == want, figures
+                return True
+            eventually(converged, timeout=60)
+    finally:
+        cluster.run(via, "swarmlet service rm scaler", check=False)
 
 
 def test_leader_failover_and_a_restarted_manager_keeps_its_state(cluster):

@@ -12,6 +12,7 @@ the caller's thread and refuse to run on the tick thread.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -141,6 +142,20 @@ def _check_addr(addr: str) -> str:
     return addr
 
 
+def _bind_failure(addr: str) -> str:
+    """Why the address cannot be bound, as the system says it (pysyncobj keeps only
+    "BindError"): a bind as pysyncobj's, tried once more."""
+    host, _, port = addr.rpartition(":")
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host.strip("[]"), int(port)))
+            probe.listen(1)
+    except OSError as exc:
+        return str(exc)
+    return ""
+
+
 class RaftStore:
     """This manager's replica of the cluster store."""
 
@@ -192,7 +207,8 @@ class RaftStore:
             self._obj.waitBinded()
         except Exception as err:
             self.close()
-            raise StoreError(f"raft cannot listen on {self.self_addr}: {err}", "bind") from err
+            raise StoreError(f"raft cannot listen on {self.self_addr}: "
+                             f"{_bind_failure(self.self_addr) or err}", "bind") from err
 
     @classmethod
     def force_new_cluster(cls, self_addr: str, data_dir: Path, password: str | RaftKeyRing,
