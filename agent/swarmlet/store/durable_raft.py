@@ -31,6 +31,7 @@ from pysyncobj.transport import TCPTransport
 
 from swarmlet.durable_files import durable_replace
 from swarmlet.store.journal import DurableJournal
+from swarmlet.store.raft_catch_up import CatchUpHint
 
 
 def create_journal(path: str | None) -> Any:
@@ -51,9 +52,10 @@ class DurableTransport(TCPTransport):  # type: ignore[misc]
         return bool(super().send(node, message))
 
 
-class DurableSyncObj(SyncObj):  # type: ignore[misc]
+class DurableSyncObj(CatchUpHint):
     """A SyncObj that syncs its journal at the start of every tick (before it computes the
-    commit index) and speaks through DurableTransport."""
+    commit index) and speaks through DurableTransport; as a follower it catches up past an
+    old leader's uncommitted entries (store/raft_catch_up.py)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("transportClass", DurableTransport)
