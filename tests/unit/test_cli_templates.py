@@ -245,6 +245,17 @@ def test_inspect_json_default_and_pretty():
         render_inspect([SERVICE], "pretty {{.ID}}", lambda s: "")
 
 
+def test_inspect_optional_fields_the_api_left_out_are_docker_zero_values():
+    bare = {"ID": "x", "Spec": {"Name": "bare", "Mode": {"Global": {}}}}
+    assert render_inspect([bare], "{{if .UpdateStatus}}updating{{else}}idle{{end}} "
+                          "{{.Spec.Labels}} {{len .Spec.Labels}} {{index .Spec.Labels \"k\"}}|"
+                          "{{.Spec.Mode.Replicated}} {{json .ManagerStatus}}") == (
+        "idle map[] 0 |<nil> null\n", [])
+    assert render_inspect([bare], "{{.UpdateStatus.State}}")[1] == [
+        'template parsing error: template: :1:2: executing "" at <.UpdateStatus.State>: '
+        'map has no entry for key "UpdateStatus"']
+
+
 def test_inspect_errors_are_the_raw_maps_missing_keys():
     out, errors = render_inspect([SERVICE, {"ID": "x"}], "{{.Spec.Name}}")
     assert out == "web\n"

@@ -33,9 +33,16 @@ from swarmlet.cli.gotemplate_parse import (
     Variable,
 )
 
-# Docker's map-typed fields (map[string]string and the like): a missing key is no error there.
+# Docker's map-typed fields (map[string]string and the like): a missing key is no error in
+# them, and one the API left out is an empty map, as Docker's typed object has it.
 MAP_FIELDS = frozenset({"Labels", "Options", "DriverOpts", "Sysctls", "Containers",
-                        "Capabilities", "Data"})
+                        "Capabilities"})
+# Docker's optional (pointer) fields: one the API left out is nil (false in `if`).
+POINTER_FIELDS = frozenset({"UpdateStatus", "ServiceStatus", "JobStatus", "ManagerStatus",
+                            "PreviousSpec", "ControlError", "Replicated", "Global",
+                            "ReplicatedJob", "GlobalJob", "UpdateConfig", "RollbackConfig",
+                            "RestartPolicy", "Placement", "Resources", "Healthcheck",
+                            "LogDriver", "EndpointSpec", "Privileges", "Driver", "Templating"})
 
 
 class _NoValue:
@@ -46,6 +53,13 @@ class _NoValue:
 
 
 NO_VALUE = _NoValue()
+
+
+@dataclass(frozen=True)
+class NilField:
+    """An optional field the object has not: Go's nil pointer, printed "<nil>"; a field of it
+    fails as Docker's raw fallback does, naming the missing key."""
+    name: str
 
 
 @dataclass(frozen=True)
@@ -129,7 +143,7 @@ def go_print(value: Any) -> str:
         return value
     if value is NO_VALUE:
         return "<no value>"
-    if value is None:
+    if value is None or isinstance(value, NilField):
         return "<nil>"
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -150,7 +164,7 @@ def go_print(value: Any) -> str:
 def go_json(value: Any) -> str:
     """Docker's `json` function: Go's encoding/json, no HTML escaping; a row (its
     MarshalJSON, a Go map) has sorted keys and, as json.Marshal does, escaped < > &."""
-    if value is NO_VALUE:
+    if value is NO_VALUE or isinstance(value, NilField):
         return "null"
     if isinstance(value, GoStruct):
         fields = {k: v for k, v in value.fields.items() if not isinstance(v, Method)}
@@ -164,7 +178,7 @@ def go_json(value: Any) -> str:
 
 def truth(value: Any) -> bool:
     """Go's isTrue: false, 0, nil and empty things are false; a struct is true."""
-    if value is NO_VALUE or value is None:
+    if value is NO_VALUE or value is None or isinstance(value, NilField):
         return False
     if isinstance(value, GoStruct | Method):
         return True
@@ -240,7 +254,7 @@ class Executor:
             self.walk(node.otherwise, dot, out)
 
     def iterate(self, node: Branch, value: Any) -> Iterator[tuple[Any, Any]]:
-        if value is NO_VALUE or value is None:
+        if value is NO_VALUE or value is None or isinstance(value, NilField):
             return iter(())
         if isinstance(value, list | tuple):
             return iter(enumerate(value))
@@ -340,10 +354,16 @@ class Executor:
                 raise self.fail(node, f"{name} is not a method but has arguments")
             if name in receiver:
                 return receiver[name]
+            if via not in MAP_FIELDS and name in MAP_FIELDS:
+                return {}
+            if via not in MAP_FIELDS and name in POINTER_FIELDS:
+                return NilField(name)
             if self.strict_maps and via not in MAP_FIELDS:
                 raise self.fail(node, f"map has no entry for key \"{name}\"")
             return NO_VALUE
-        if receiver is NO_VALUE or receiver is None:
+        if isinstance(receiver, NilField) and self.strict_maps:
+            raise self.fail(node, f"map has no entry for key \"{receiver.name}\"")
+        if receiver is NO_VALUE or receiver is None or isinstance(receiver, NilField):
             if self.strict_maps:
                 raise self.fail(node, f"nil data; no entry for key \"{name}\"")
             return NO_VALUE
@@ -404,8 +424,8 @@ class Executor:
 
     def check_type(self, node: Node, value: Any, kind: str) -> Any:
         if kind == "any":
-            return None if value is NO_VALUE else value
-        if value is NO_VALUE or value is None:
+            return None if value is NO_VALUE or isinstance(value, NilField) else value
+        if value is NO_VALUE or value is None or isinstance(value, NilField):
             raise self.fail(node, f"invalid value; expected {kind}")
         ok = isinstance(value, str) if kind == "string" else (
             isinstance(value, int) and not isinstance(value, bool))
