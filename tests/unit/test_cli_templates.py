@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from swarmlet.cli.gotemplate_exec import go_float, go_print
+from swarmlet.cli.gotemplate.values import go_float, go_print
 from swarmlet.cli.service_format import go_time
 from swarmlet.cli.tabwriter import align
 from swarmlet.cli.templates import (

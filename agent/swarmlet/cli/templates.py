@@ -39,9 +39,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from swarmlet.cli import tabwriter
-from swarmlet.cli.gotemplate_exec import Executor, GoStruct, Method
-from swarmlet.cli.gotemplate_funcs import FUNCTIONS, HEADER_FUNCTIONS
-from swarmlet.cli.gotemplate_parse import Node, TemplateError, parse
+from swarmlet.cli.gotemplate.exec import Executor
+from swarmlet.cli.gotemplate.funcs import FUNCTIONS, HEADER_FUNCTIONS
+from swarmlet.cli.gotemplate.nodes import Node, TemplateError
+from swarmlet.cli.gotemplate.parse import parse
+from swarmlet.cli.gotemplate.values import GoStruct, Method
 from swarmlet.errors import SwarmletError
 
 __all__ = ["Listing", "Method", "TemplateError", "add_format_option",
