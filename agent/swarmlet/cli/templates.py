@@ -15,6 +15,12 @@ For list commands (ls, ps, stack ls/ps/services):
                  field names: DesiredState -> DESIRED STATE)
         quiet    -q: the IDs with the default format (a custom --format still applies)
     is_table(fmt, quiet) -> bool   the output is a table (`service ps` indents history then)
+    add_format_option(parser)      Docker's `--format` flag (default: the table)
+
+    The listings Docker's stack commands share: service_format.SERVICE_LS (stack services,
+    rows from service_format.service_rows), service_format.TASK_PS (stack ps, rows from
+    service_format.task_rows); `stack ls` is print_rows(rows, fmt,
+    "table {{.Name}}\\t{{.Services}}") with rows {"Name": ..., "Services": "3"}.
 
 For inspect commands:
 
