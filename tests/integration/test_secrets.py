@@ -46,8 +46,10 @@ def test_secret_create_ls_inspect_rm(cluster):
     assert re.fullmatch(r"[0-9a-z]{25}", secret_id)
 
     ls = run(cluster, "swarmlet secret ls").stdout.splitlines()
-    assert ls[0].split() == ["ID", "NAME", "CREATED", "UPDATED"]
+    assert ls[0].split() == ["ID", "NAME", "DRIVER", "CREATED", "UPDATED"]  # Docker's columns
     assert ls[1].split()[:2] == [secret_id, "db_pw"]
+    assert run(cluster, "swarmlet secret ls --format '{{.Name}} {{.Label \"env\"}}'"
+               ).stdout == "db_pw test\n"
     [shown] = json.loads(run(cluster, "swarmlet secret inspect db_pw").stdout)
     assert shown["ID"] == secret_id
     assert shown["Spec"] == {"Name": "db_pw", "Labels": {"env": "test"}}

@@ -69,6 +69,13 @@ def test_replicas_spread_evenly_and_run_real_containers(cluster, remove_services
     per_node = Counter(t["Node"] for t in running(cluster, "web"))
     assert per_node == {MANAGER: 2, W1: 2, W2: 2}
     assert replicas(cluster, "web") == "6/6"
+    # Docker's Go-template --format, as scripts use it
+    assert "web 6/6" in cluster.cli(MANAGER, "service ls --format '{{.Name}} {{.Replicas}}'"
+                                    ).splitlines()
+    where = cluster.cli(MANAGER, "service ps -f desired-state=running --format '{{.Node}}' web")
+    assert Counter(where.split()) == per_node
+    assert cluster.cli(MANAGER, "service inspect -f '{{.Spec.Name}} "
+                       "{{.Spec.Mode.Replicated.Replicas}}' web") == "web 6\n"
     found = containers(**{"swarmlet.service.name": "web"})
     assert len(found) == 6
     ids = {t["ID"] for t in tasks(cluster, "web", "--no-trunc")}

@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except SwarmletError as exc:
         print(str(exc), file=sys.stderr)
-        return 1
+        return getattr(exc, "exit_code", 1)  # a bad --format template: 64 for network inspect
     except KeyboardInterrupt:
         return 130
 

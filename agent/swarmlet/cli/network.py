@@ -5,21 +5,30 @@ inspect` prints), made from the swarm's Network object the API returns."""
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from swarmlet.cli.create import create
 from swarmlet.cli.lookup import get_each
 from swarmlet.cli.removal import remove_each
-from swarmlet.cli.service_format import natural_key
+from swarmlet.cli.service_format import go_time, natural_key
 from swarmlet.cli.service_spec import labels
-from swarmlet.cli.table import print_listing
+from swarmlet.cli.templates import (
+    Listing,
+    add_format_option,
+    add_inspect_format_option,
+    label_method,
+    print_inspect,
+    print_rows,
+)
 from swarmlet.client import Client
 from swarmlet.errors import SwarmletError
 
 Obj = dict[str, Any]
-LS_HEADER = ["NETWORK ID", "NAME", "DRIVER", "SCOPE"]
-LS_KEYS = ["ID", "Name", "Driver", "Scope"]
+NETWORK_LS = Listing("table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}",
+                     {"ID": "NETWORK ID", "Name": "NAME", "Driver": "DRIVER", "Scope": "SCOPE",
+                      "IPv4": "IPV4", "IPv6": "IPV6", "Internal": "INTERNAL",
+                      "Labels": "LABELS", "CreatedAt": "CREATED AT"},
+                     "*network.networkContext")
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -45,10 +54,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     p = sub.add_parser("ls", aliases=["list"], help="List networks")
     p.add_argument("-q", "--quiet", action="store_true", help="Only display network IDs")
     p.add_argument("--no-trunc", action="store_true", help="Do not truncate the output")
-    p.add_argument("--format", choices=["json", "table"], default="table")
+    add_format_option(p)
     p.set_defaults(run=cmd_ls)
 
     p = sub.add_parser("inspect", help="Display detailed information on one or more networks")
+    add_inspect_format_option(p)
     p.add_argument("networks", nargs="+", metavar="NETWORK")
     p.set_defaults(run=cmd_inspect)
 
@@ -86,20 +96,21 @@ def cmd_create(args: argparse.Namespace) -> None:
 def network_row(network: Obj, trunc: bool = True) -> Obj:
     """A network as `network ls` shows it, keyed by Docker's --format json names."""
     spec = network.get("Spec") or {}
+    labels = spec.get("Labels") or {}
     return {"ID": network["ID"][:12] if trunc else network["ID"],
             "Name": spec.get("Name", ""),
             "Driver": (spec.get("DriverConfiguration") or {}).get("Name", "overlay"),
-            "Scope": "swarm", "IPv6": "false", "Internal": "false",
-            "Labels": ",".join(f"{k}={v}" for k, v in sorted((spec.get("Labels") or {})
-                                                                .items())),
-            "CreatedAt": network.get("CreatedAt", "")}
+            "Scope": "swarm", "IPv4": "true", "IPv6": "false", "Internal": "false",
+            "Labels": ",".join(f"{k}={v}" for k, v in sorted(labels.items())),
+            "Label": label_method(labels),
+            "CreatedAt": go_time(network.get("CreatedAt", ""))}
 
 
 def cmd_ls(args: argparse.Namespace) -> None:
     networks = sorted(Client(args.host).get("/networks"),
                       key=lambda n: natural_key(n["Spec"].get("Name", "")))
     rows = [network_row(n, trunc=not args.no_trunc) for n in networks]
-    print_listing(rows, args.quiet, args.format, LS_HEADER, lambda r: [r[k] for k in LS_KEYS])
+    print_rows(rows, args.format, NETWORK_LS, quiet=args.quiet)
 
 
 def network_resource(network: Obj) -> Obj:
@@ -128,12 +139,12 @@ def network_resource(network: Obj) -> Obj:
 
 
 def cmd_inspect(args: argparse.Namespace) -> None:
-    """Docker's: the networks found, as a JSON list, then one error line per missing one."""
+    """Docker's: the networks found, as a JSON list (or each through --format), then one
+    error line per missing one. A bad template exits with 64 here, as Docker's does."""
     found, missing = get_each(Client(args.host), "networks", args.networks,
                               lambda ref: f"Error: No such network: {ref}")
-    print(json.dumps([network_resource(n) for n in found], indent=4))
-    if missing:
-        raise SwarmletError("\n".join(missing))
+    print_inspect([network_resource(n) for n in found], args.format, errors=missing,
+                  parse_exit=64)
 
 
 def cmd_rm(args: argparse.Namespace) -> None:

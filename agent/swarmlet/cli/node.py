@@ -7,7 +7,13 @@ from collections.abc import Callable
 from typing import Any
 
 from swarmlet.cli import service
-from swarmlet.cli.table import print_inspect, print_listing
+from swarmlet.cli.templates import (
+    Listing,
+    add_format_option,
+    add_inspect_format_option,
+    print_inspect,
+    print_rows,
+)
 from swarmlet.client import ApiResponseError, Client
 from swarmlet.errors import SwarmletError
 
@@ -18,10 +24,11 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("ls", help="List nodes in the swarm")
     p.add_argument("-q", "--quiet", action="store_true", help="Only display IDs")
-    p.add_argument("--format", choices=["json", "table"], default="table")
+    add_format_option(p)
     p.set_defaults(run=cmd_ls)
 
     p = sub.add_parser("inspect", help="Display detailed information on one or more nodes")
+    add_inspect_format_option(p)
     p.add_argument("--pretty", action="store_true", help="Print the information in a human "
                    "friendly format")
     p.add_argument("nodes", nargs="+", metavar="NODE")
@@ -53,6 +60,16 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.set_defaults(run=cmd_rm)
 
 
+NODE_LS = Listing(
+    "table {{.ID}} {{if .Self}}*{{else}} {{ end }}\t{{.Hostname}}\t{{.Status}}\t"
+    "{{.Availability}}\t{{.ManagerStatus}}\t{{.EngineVersion}}",
+    {"ID": "ID", "Self": "", "Hostname": "HOSTNAME", "Status": "STATUS",
+     "Availability": "AVAILABILITY", "ManagerStatus": "MANAGER STATUS",
+     "EngineVersion": "ENGINE VERSION", "TLSStatus": "TLS STATUS"},
+    "*node.nodeContext")
+TLS_KEYS = ("TrustRoot", "CertIssuerSubject", "CertIssuerPublicKey")
+
+
 def _manager_status(node: dict[str, Any]) -> str:
     status = node.get("ManagerStatus")
     if not status:
@@ -62,7 +79,19 @@ def _manager_status(node: dict[str, Any]) -> str:
     return status.get("Reachability", "").capitalize()
 
 
-def node_row(node: dict[str, Any], self_id: str) -> dict[str, Any]:
+def tls_status(node: dict[str, Any], cluster_tls: dict[str, Any] | None) -> str:
+    """Docker's: Ready when the node's TLS info is the swarm's, Needs Rotation when not,
+    Unknown when either is missing."""
+    mine = node.get("Description", {}).get("TLSInfo") or {}
+    if not any(mine.get(k) for k in TLS_KEYS) or not any((cluster_tls or {}).get(k)
+                                                           for k in TLS_KEYS):
+        return "Unknown"
+    same = all(mine.get(k) == (cluster_tls or {}).get(k) for k in TLS_KEYS)
+    return "Ready" if same else "Needs Rotation"
+
+
+def node_row(node: dict[str, Any], self_id: str,
+             cluster_tls: dict[str, Any] | None = None) -> dict[str, Any]:
     """A node as `node ls` shows it, keyed by Docker's --format json names."""
     return {
         "ID": node["ID"],
@@ -72,25 +101,23 @@ def node_row(node: dict[str, Any], self_id: str) -> dict[str, Any]:
         "Availability": node["Spec"]["Availability"].capitalize(),
         "ManagerStatus": _manager_status(node),
         "EngineVersion": node.get("Description", {}).get("Engine", {}).get("EngineVersion", ""),
+        "TLSStatus": tls_status(node, cluster_tls),
     }
 
 
 def cmd_ls(args: argparse.Namespace) -> None:
     client = Client(args.host)
-    self_id = client.get("/info")["Swarm"]["NodeID"]
-    rows = sorted((node_row(n, self_id) for n in client.get("/nodes")),
+    swarm = client.get("/info")["Swarm"]
+    cluster_tls = (swarm.get("Cluster") or {}).get("TLSInfo")
+    rows = sorted((node_row(n, swarm["NodeID"], cluster_tls) for n in client.get("/nodes")),
                   key=lambda r: (r["Hostname"], r["ID"]))
-    print_listing(rows, args.quiet, args.format,
-                  ["ID", "HOSTNAME", "STATUS", "AVAILABILITY", "MANAGER STATUS",
-                   "ENGINE VERSION"],
-                  lambda r: [r["ID"] + (" *" if r["Self"] else ""), r["Hostname"], r["Status"],
-                             r["Availability"], r["ManagerStatus"], r["EngineVersion"]])
+    print_rows(rows, args.format, NODE_LS, quiet=args.quiet)
 
 
 def cmd_inspect(args: argparse.Namespace) -> None:
     client = Client(args.host)
     print_inspect([client.get(f"/nodes/{service.node_id(client, ref)}") for ref in args.nodes],
-                  args.pretty, pretty)
+                  "pretty" if args.pretty else args.format, pretty)
 
 
 def pretty(node: dict[str, Any]) -> str:

@@ -16,13 +16,27 @@ from swarmlet.cli.lookup import get_each
 from swarmlet.cli.removal import remove_each
 from swarmlet.cli.service_format import ago, natural_key
 from swarmlet.cli.service_spec import labels
-from swarmlet.cli.table import print_inspect, print_listing
+from swarmlet.cli.templates import (
+    Listing,
+    add_format_option,
+    add_inspect_format_option,
+    label_method,
+    print_inspect,
+    print_rows,
+)
 from swarmlet.client import Client
 from swarmlet.errors import SwarmletError
 
 Obj = dict[str, Any]
-LS_HEADER = ["ID", "NAME", "CREATED", "UPDATED"]
-LS_KEYS = ["ID", "Name", "CreatedAt", "UpdatedAt"]
+HEADERS = {"ID": "ID", "Name": "NAME", "Driver": "DRIVER", "CreatedAt": "CREATED",
+           "UpdatedAt": "UPDATED", "Labels": "LABELS"}
+LISTINGS = {
+    "secret": Listing("table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.CreatedAt}}\t{{.UpdatedAt}}",
+                      HEADERS, "*secret.secretContext"),
+    "config": Listing("table {{.ID}}\t{{.Name}}\t{{.CreatedAt}}\t{{.UpdatedAt}}",
+                      {k: v for k, v in HEADERS.items() if k != "Driver"},
+                      "*config.configContext"),
+}
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -43,10 +57,11 @@ def _register(commands: argparse._SubParsersAction, kind: str) -> None:
 
     p = sub.add_parser("ls", aliases=["list"], help=f"List {kind}s")
     p.add_argument("-q", "--quiet", action="store_true", help="Only display IDs")
-    p.add_argument("--format", choices=["json", "table"], default="table")
+    add_format_option(p)
     p.set_defaults(run=cmd_ls, kind=kind)
 
     p = sub.add_parser("inspect", help=f"Display detailed information on one or more {kind}s")
+    add_inspect_format_option(p)
     p.add_argument("--pretty", action="store_true",
                    help="Print the information in a human friendly format")
     p.add_argument("refs", nargs="+", metavar=kind.upper())
@@ -73,20 +88,25 @@ def cmd_create(args: argparse.Namespace) -> None:
     print(create(Client(args.host), args.kind, spec)["ID"])
 
 
-def row(obj: Obj, now: datetime) -> Obj:
-    return {"ID": obj["ID"], "Name": obj["Spec"].get("Name", ""),
-            "CreatedAt": ago(obj.get("CreatedAt", ""), now),
+def row(obj: Obj, now: datetime, kind: str = "secret") -> Obj:
+    """A secret or config as `ls` shows it, keyed by Docker's --format names (a secret has
+    a Driver, empty: swarmlet keeps secrets in its store)."""
+    labels = obj["Spec"].get("Labels") or {}
+    fields: Obj = {"ID": obj["ID"], "Name": obj["Spec"].get("Name", "")}
+    if kind == "secret":
+        fields["Driver"] = (obj["Spec"].get("Driver") or {}).get("Name", "")
+    return {**fields, "CreatedAt": ago(obj.get("CreatedAt", ""), now),
             "UpdatedAt": ago(obj.get("UpdatedAt", ""), now),
-            "Labels": ",".join(f"{k}={v}" for k, v in sorted(
-                (obj["Spec"].get("Labels") or {}).items()))}
+            "Labels": ",".join(f"{k}={v}" for k, v in sorted(labels.items())),
+            "Label": label_method(labels)}
 
 
 def cmd_ls(args: argparse.Namespace) -> None:
     now = datetime.now(UTC)
     objects = sorted(Client(args.host).get(f"/{args.kind}s"),
                      key=lambda o: natural_key(o["Spec"].get("Name", "")))
-    print_listing([row(o, now) for o in objects], args.quiet, args.format, LS_HEADER,
-                  lambda r: [r[k] for k in LS_KEYS])
+    print_rows([row(o, now, args.kind) for o in objects], args.format, LISTINGS[args.kind],
+               quiet=args.quiet)
 
 
 def pretty(obj: Obj) -> str:
@@ -107,9 +127,7 @@ def cmd_inspect(args: argparse.Namespace) -> None:
     """Docker's: those found, then one error line per missing one."""
     found, missing = get_each(Client(args.host), f"{args.kind}s", args.refs,
                               lambda ref: f"Error: no such {args.kind}: {ref}")
-    print_inspect(found, args.pretty, pretty)
-    if missing:
-        raise SwarmletError("\n".join(missing))
+    print_inspect(found, "pretty" if args.pretty else args.format, pretty, errors=missing)
 
 
 def cmd_rm(args: argparse.Namespace) -> None:

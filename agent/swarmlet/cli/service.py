@@ -24,7 +24,13 @@ from swarmlet.cli.service_update import (
     rollback_query,
     updated_spec,
 )
-from swarmlet.cli.table import print_inspect, print_listing
+from swarmlet.cli.templates import (
+    add_format_option,
+    add_inspect_format_option,
+    is_table,
+    print_inspect,
+    print_rows,
+)
 from swarmlet.client import ApiResponseError, Client
 from swarmlet.errors import SwarmletError
 
@@ -54,7 +60,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("ls", aliases=["list"], help="List services")
     p.add_argument("-q", "--quiet", action="store_true", help="Only display IDs")
-    p.add_argument("--format", choices=["json", "table"], default="table")
+    add_format_option(p)
     p.set_defaults(run=cmd_ls)
 
     p = sub.add_parser("ps", help="List the tasks of one or more services")
@@ -63,6 +69,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.set_defaults(run=cmd_ps)
 
     p = sub.add_parser("inspect", help="Display detailed information on one or more services")
+    add_inspect_format_option(p)
     p.add_argument("--pretty", action="store_true",
                    help="Print the information in a human friendly format")
     p.add_argument("services", nargs="+", metavar="SERVICE")
@@ -102,7 +109,7 @@ def add_task_list_options(p: argparse.ArgumentParser) -> None:
                    help="Filter output based on conditions provided")
     p.add_argument("--no-trunc", action="store_true", help="Do not truncate output")
     p.add_argument("-q", "--quiet", action="store_true", help="Only display task IDs")
-    p.add_argument("--format", choices=["json", "table"], default="table")
+    add_format_option(p)
 
 
 def network_resolver(client: Client) -> Callable[[str], str]:
@@ -171,8 +178,7 @@ def cmd_ls(args: argparse.Namespace) -> None:
     for service in services:
         if service.get("ServiceStatus") is None:
             tasks += client.get("/tasks", service=service["ID"])
-    print_listing(fmt.service_rows(services, tasks), args.quiet, args.format, fmt.LS_HEADER,
-                  lambda r: [r[k] for k in fmt.LS_KEYS])
+    print_rows(fmt.service_rows(services, tasks), args.format, fmt.SERVICE_LS, quiet=args.quiet)
 
 
 def cmd_ps(args: argparse.Namespace) -> None:
@@ -211,21 +217,20 @@ def _print_tasks(client: Client, args: argparse.Namespace, tasks: list[dict[str,
         filters["node"] = [node_id(client, v) if v == "self" else v for v in filters["node"]]
     tasks = fmt.filter_tasks(tasks, filters, service_names, node_names)
     trunc = not args.no_trunc and not args.quiet
-    table = args.format == "table" and not args.quiet
     rows = fmt.task_rows(tasks, service_names, node_names, datetime.now(UTC), trunc=trunc,
-                         indent=table)
-    print_listing(rows, args.quiet, args.format, fmt.PS_HEADER,
-                  lambda r: [r[k] for k in fmt.PS_KEYS])
+                         indent=is_table(args.format, args.quiet))
+    print_rows(rows, args.format, fmt.TASK_PS, quiet=args.quiet)
 
 
 def cmd_inspect(args: argparse.Namespace) -> None:
     client = Client(args.host)
     services = [client.get(f"/services/{ref}") for ref in args.services]
+    form = "pretty" if args.pretty else args.format
     names: dict[str, str] = {}
-    if args.pretty and any(s.get("Endpoint", {}).get("VirtualIPs") or
+    if form == "pretty" and any(s.get("Endpoint", {}).get("VirtualIPs") or
                            s["Spec"].get("TaskTemplate", {}).get("Networks") for s in services):
         names = {n["ID"]: n["Spec"]["Name"] for n in client.get("/networks")}
-    print_inspect(services, args.pretty, lambda s: fmt.pretty_service(s, network_names=names))
+    print_inspect(services, form, lambda s: fmt.pretty_service(s, network_names=names))
 
 
 def parse_scale(arg: str) -> tuple[str, str]:

@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from swarmlet.cli.templates import Listing
 from swarmlet.cli.units import bytes_size, cpus_text, duration_text, human_duration
 from swarmlet.errors import SwarmletError
 
@@ -15,6 +16,11 @@ LS_HEADER = ["ID", "NAME", "MODE", "REPLICAS", "IMAGE", "PORTS"]
 LS_KEYS = ["ID", "Name", "Mode", "Replicas", "Image", "Ports"]
 PS_HEADER = ["ID", "NAME", "IMAGE", "NODE", "DESIRED STATE", "CURRENT STATE", "ERROR", "PORTS"]
 PS_KEYS = ["ID", "Name", "Image", "Node", "DesiredState", "CurrentState", "Error", "Ports"]
+SERVICE_LS = Listing("table {{.ID}}\t{{.Name}}\t{{.Mode}}\t{{.Replicas}}\t{{.Image}}\t{{.Ports}}",
+                     dict(zip(LS_KEYS, LS_HEADER, strict=True)), "*service.serviceContext")
+TASK_PS = Listing("table {{.ID}}\t{{.Name}}\t{{.Image}}\t{{.Node}}\t{{.DesiredState}}\t"
+                  "{{.CurrentState}}\t{{.Error}}\t{{.Ports}}",
+                  dict(zip(PS_KEYS, PS_HEADER, strict=True)), "*task.taskContext")
 TASK_STATES = ("new", "allocated", "pending", "assigned", "accepted", "preparing", "ready",
                "starting", "running", "complete", "shutdown", "failed", "rejected", "remove",
                "orphaned")
@@ -51,6 +57,18 @@ def parse_time(text: str | None) -> datetime:
     except ValueError:
         return EPOCH
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def go_time(text: str) -> str:
+    """An API timestamp as Go's time.Time prints it (network ls's CreatedAt):
+    2026-01-01T10:00:00.5Z -> 2026-01-01 10:00:00.5 +0000 UTC."""
+    m = re.fullmatch(r"(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)", text)
+    if not m:
+        return text
+    day, clock, fraction, zone = m.groups()
+    fraction = (fraction or "")[:9].rstrip("0")
+    offset = "+0000 UTC" if zone == "Z" else f"{zone.replace(':', '')} {zone.replace(':', '')}"
+    return f"{day} {clock}{'.' + fraction if fraction else ''} {offset}"
 
 
 # --- service ls -------------------------------------------------------------------------
