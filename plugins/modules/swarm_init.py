@@ -155,7 +155,7 @@ options:
   autolock_managers:
     description:
       - Lock the managers (C(swarmlet swarm init --autolock), C(swarm update
-        --autolock)): each manager keeps its keys sealed with the swarm's unlock key,
+        --autolock)). Each manager keeps its keys sealed with the swarm's unlock key,
         which it does not store, and a manager that starts again waits locked until
         C(swarmlet swarm unlock) gives it the key.
       - The new unlock key is returned in RV(swarm_facts.UnlockKey) when the swarm was just
