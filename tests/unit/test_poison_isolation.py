@@ -102,7 +102,7 @@ def test_a_spec_without_mode_is_replicated_once_and_a_null_mode_is_an_error() ->
     assert len(tasks_of(store, "nomode")) == 1  # Docker's default mode: one replica
     assert FIELD not in store.get("service", "nomode")
     assert error_of(store, "service", "nullmode")["Message"] == \
-        "Spec.Mode: None is neither Replicated nor Global"
+        "Spec.Mode: None is not Replicated, Global, ReplicatedJob or GlobalJob"
 
 
 def test_an_update_whose_parallelism_does_not_read_waits_with_the_error() -> None:
@@ -234,7 +234,8 @@ def test_service_inspect_pretty_shows_the_error_of_a_malformed_service() -> None
     lines = pretty_service(service, now=NOW).splitlines()
     start = lines.index("ControlError:")
     assert lines[start + 1] == " Stage:\t\torchestrator"
-    assert lines[start + 3] == " Message:\tSpec.Mode: None is neither Replicated nor Global"
+    assert lines[start + 3] == \
+        " Message:\tSpec.Mode: None is not Replicated, Global, ReplicatedJob or GlobalJob"
 
     other = add_service(store, "other", spec("other"))
     task = {**T.new_task(other, 1), "ID": "garbled-task"}

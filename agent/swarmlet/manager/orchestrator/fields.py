@@ -29,11 +29,13 @@ def number(value: Any, where: str) -> float:
 
 
 def service_mode(service: dict[str, Any]) -> str:
-    """"replicated" or "global" (a spec without Mode is replicated, as Docker's default)."""
+    """"replicated", "global", "replicated-job" or "global-job" (a spec without Mode is
+    replicated, as Docker's default)."""
     spec = service["Spec"]
     mode = spec.get("Mode", {}) if isinstance(spec, dict) else None
     if not isinstance(mode, dict):
-        raise FieldError(f"Spec.Mode: {mode!r} is neither Replicated nor Global")
+        raise FieldError(f"Spec.Mode: {mode!r} is not Replicated, Global, ReplicatedJob or "
+                         "GlobalJob")
     return mode_of(spec)
 
 
