@@ -273,9 +273,14 @@ def _scale(client: Client, ref: str, replicas: int, dry_run: bool = False) -> An
     with `dry_run` the agent's plan."""
     service = client.get(f"/services/{ref}")
     spec = service["Spec"]
-    if "Replicated" not in spec.get("Mode", {}):
+    mode = spec.get("Mode", {})
+    if "Replicated" in mode:
+        spec["Mode"] = {"Replicated": {**mode["Replicated"], "Replicas": replicas}}
+    elif "ReplicatedJob" in mode:  # a job's scale is its completions (and a new run of it)
+        spec["Mode"] = {"ReplicatedJob": {**mode["ReplicatedJob"],
+                                          "TotalCompletions": replicas}}
+    else:
         raise SwarmletError("scale can only be used with replicated or replicated-job mode")
-    spec["Mode"] = {"Replicated": {**spec["Mode"]["Replicated"], "Replicas": replicas}}
     if dry_run:
         return client.post(f"/services/{service['ID']}/update", spec,
                            version=service["Version"]["Index"], dry_run=1)
