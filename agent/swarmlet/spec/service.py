@@ -151,7 +151,7 @@ def _check_job(spec: dict[str, Any]) -> None:
     """SwarmKit's validateJob (a job's tasks are never rolled out, so it has no policy for
     it), in the words of Docker's CLI, which is where Docker users meet the rule."""
     for key in ("UpdateConfig", "RollbackConfig"):
-        if spec.get(key) is not None:
+        if spec.get(key):  # (an empty one says nothing)
             raise SpecError("update and rollback configuration is not supported for jobs",
                             key)
         spec.pop(key, None)
