@@ -18,7 +18,7 @@ from swarmlet.manager.controlapi.service_status import service_status
 from swarmlet.manager.controlapi.spec_change import job_status, with_new_spec
 from swarmlet.manager.logbroker import Subscription
 from swarmlet.manager.manager import Manager
-from swarmlet.spec.service import normalise_spec
+from swarmlet.spec.service import is_job, normalise_spec
 from swarmlet.store.objects import new_id, now_rfc3339
 from swarmlet.store.state import StoreError
 
@@ -83,9 +83,10 @@ class ServiceAPI:
         else:
             new_spec = self._checked(normalise_spec(spec, old=service["Spec"]), service)
             state, message = "updating", "update in progress"
-        if dry_run:
-            return service_plan(read_objects(self.store), "update", service,
-                                {**service, "Spec": new_spec})
+        if dry_run:  # (a job's next run, as it would be written: its tasks are planned)
+            planned = with_new_spec(service, new_spec, state, message, now_rfc3339()) \
+                if is_job(new_spec) else {**service, "Spec": new_spec}
+            return service_plan(read_objects(self.store), "update", service, planned)
         if new_spec == service["Spec"]:
             return None
         service = with_new_spec(service, new_spec, state, message, now_rfc3339())
