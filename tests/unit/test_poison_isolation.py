@@ -89,6 +89,19 @@ def test_replicas_that_do_not_read_stay_with_their_service() -> None:
     assert tasks_of(store, "bad") == []
 
 
+def test_job_counts_that_do_not_read_stay_with_their_job() -> None:
+    store = world()
+    add_service(store, "bad", {**spec("bad"), "Mode": {"ReplicatedJob": {
+        "MaxConcurrent": "two", "TotalCompletions": 3}}})
+    add_service(store, "web", spec("web", replicas=2))
+    converge(store)
+    assert_healthy_scheduled(store)
+    error = error_of(store, "service", "bad")
+    assert error["Stage"] == "orchestrator"
+    assert "MaxConcurrent and TotalCompletions" in error["Message"]
+    assert tasks_of(store, "bad") == []
+
+
 def test_a_spec_without_mode_is_replicated_once_and_a_null_mode_is_an_error() -> None:
     store = world()
     no_mode = spec("nomode")
@@ -157,6 +170,8 @@ def test_a_node_whose_resources_do_not_read_takes_no_task_and_shows_why() -> Non
     (lambda t: t.update(Status="garbled"), "Status: 'garbled' is not an object"),
     (lambda t: t.pop("ServiceID"), "ServiceID: None is not a service ID"),
     (lambda t: t.update(DesiredState=7), "DesiredState: 7 is not a task state"),
+    (lambda t: t.update(JobIteration={"Index": "x"}),
+     "JobIteration: {'Index': 'x'} is not a job iteration"),
 ])
 def test_a_task_with_a_garbled_field_keeps_the_error(garble, message) -> None:
     store = world()

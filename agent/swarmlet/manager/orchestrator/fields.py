@@ -57,3 +57,8 @@ def check_task(task: dict[str, Any]) -> None:
     node_id = task.get("NodeID")
     if node_id is not None and not isinstance(node_id, str):
         raise FieldError(f"NodeID: {node_id!r} is not a node ID")
+    iteration = task.get("JobIteration")
+    if iteration is not None:  # a job's task
+        index = iteration.get("Index") if isinstance(iteration, dict) else None
+        if isinstance(index, bool) or not isinstance(index, int):
+            raise FieldError(f"JobIteration: {iteration!r} is not a job iteration")
