@@ -7,9 +7,12 @@ import io
 
 import pytest
 
+from swarmlet.cli import service as service_cli
 from swarmlet.cli import service_format as fmt
 from swarmlet.cli.job_progress import JobWaiter, job_bar
+from swarmlet.cli.main import build_parser
 from swarmlet.cli.progress import ConvergeError
+from swarmlet.errors import SwarmletError
 
 N1, N2 = "n1aaaaaaaaaaaaaaaaaaaaaaa", "n2bbbbbbbbbbbbbbbbbbbbbbb"
 
@@ -115,3 +118,47 @@ def test_job_progress_gives_up_with_the_errors_of_tasks_that_keep_failing() -> N
     with pytest.raises(ConvergeError) as exc:
         wait(service, frames)
     assert str(exc.value) == "1/1: task: non-zero exit (3)"
+
+
+class Client:
+    """GET answers with the job; POSTs are recorded."""
+
+    job: dict = {}
+    posted: list = []
+
+    def __init__(self, host=None) -> None:
+        pass
+
+    def get(self, path, **query):
+        return Client.job
+
+    def post(self, path, body=None, **query):
+        Client.posted.append(body)
+        return {}
+
+
+def run(monkeypatch, job_service: dict, *argv: str) -> None:
+    Client.job, Client.posted = job_service, []
+    monkeypatch.setattr(service_cli, "Client", Client)
+    args = build_parser().parse_args(["service", *argv])
+    args.run(args)
+
+
+def test_scale_sets_a_replicated_jobs_completions_and_refuses_a_global_job(monkeypatch,
+                                                                          capsys) -> None:
+    replicated = job({"ReplicatedJob": {"MaxConcurrent": 2, "TotalCompletions": 3}})
+    run(monkeypatch, replicated, "scale", "-d", "batch=5")
+    assert Client.posted[0]["Mode"] == {"ReplicatedJob": {"MaxConcurrent": 2,
+                                                          "TotalCompletions": 5}}
+    with pytest.raises(SwarmletError, match="batch: scale can only be used with replicated or "
+                                            "replicated-job mode"):
+        run(monkeypatch, job({"GlobalJob": {}}), "scale", "-d", "batch=5")
+
+
+def test_update_replicas_of_a_job_is_refused_as_dockers(monkeypatch) -> None:
+    replicated = job({"ReplicatedJob": {"MaxConcurrent": 2, "TotalCompletions": 3}})
+    with pytest.raises(SwarmletError, match="replicas can only be used with replicated mode"):
+        run(monkeypatch, replicated, "update", "-d", "--replicas", "4", "batch")
+    run(monkeypatch, replicated, "update", "-d", "--force", "batch")
+    assert Client.posted[0]["TaskTemplate"]["ForceUpdate"] == 1
+    assert "UpdateConfig" not in Client.posted[0]  # a job is sent without a policy
