@@ -29,13 +29,13 @@ def job_status(spec: Obj, now: str, previous: Obj | None = None) -> Obj:
 def with_new_spec(service: Obj, new_spec: Obj, state: str, message: str, now: str) -> Obj:
     """`service` (a copy, changed) under `new_spec`; `state` and `message` name the update
     that starts ("updating" or "rollback_started") if the tasks must be replaced."""
-    if is_job(new_spec):
-        rerun = {**clone(service), "PreviousSpec": service["Spec"], "Spec": new_spec,
-                 "SpecVersion": {"Index": T.spec_version(service) + 1},
-                 **job_status(new_spec, now, service)}
-        rerun.pop("UpdateStatus", None)
-        return rerun
     service = clone(service)
+    if is_job(new_spec):  # its next run, nothing rolled out
+        service.update(PreviousSpec=service["Spec"], Spec=new_spec,
+                       SpecVersion={"Index": T.spec_version(service) + 1},
+                       **job_status(new_spec, now, service))
+        service.pop("UpdateStatus", None)
+        return service
     # As SwarmKit's IsTaskDirty: a new endpoint (ports, mode) needs new tasks too.
     template_changed = new_spec["TaskTemplate"] != service["Spec"]["TaskTemplate"] or \
         new_spec.get("EndpointSpec") != service["Spec"].get("EndpointSpec")

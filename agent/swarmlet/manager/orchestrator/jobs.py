@@ -24,6 +24,7 @@ Tasks of the snapshot are read-only: a changed task is a copy (tasks.with_fields
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from typing import Any
 
 from swarmlet.manager import tasks as T
@@ -121,7 +122,7 @@ def _global(snap: Snapshot, service: Obj, tasks: list[Obj]) -> list[Obj]:
 
 
 def _settle(snap: Snapshot, service: Obj, history: list[Obj], changes: list[Obj],
-            replacement: Any) -> str:
+            replacement: Callable[[], Obj]) -> str:
     """What the slot (or node) with these tasks of the iteration holds: "complete", "in
     progress" (running, starting, or waiting for its restart delay), "given up", or "free"
     (nothing meant to run: a new task may take it). Appends the changes that settle it:
