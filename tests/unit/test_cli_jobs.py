@@ -9,7 +9,7 @@ import pytest
 
 from swarmlet.cli import service as service_cli
 from swarmlet.cli import service_format as fmt
-from swarmlet.cli.job_progress import JobWaiter, job_bar
+from swarmlet.cli.job_progress import JobWaiter, job_bar, wait_on_service
 from swarmlet.cli.main import build_parser
 from swarmlet.cli.progress import ConvergeError
 from swarmlet.errors import SwarmletError
@@ -162,3 +162,15 @@ def test_update_replicas_of_a_job_is_refused_as_dockers(monkeypatch) -> None:
     run(monkeypatch, replicated, "update", "-d", "--force", "batch")
     assert Client.posted[0]["TaskTemplate"]["ForceUpdate"] == 1
     assert "UpdateConfig" not in Client.posted[0]  # a job is sent without a policy
+
+
+def test_the_wait_of_create_and_update_is_the_job_progress_for_a_job() -> None:
+    class Api:
+        def get(self, path, **query):
+            if path == "/tasks":
+                return [task("a", 1, "complete")]
+            return job({"ReplicatedJob": {"MaxConcurrent": 1, "TotalCompletions": 1}})
+
+    out = io.StringIO()
+    wait_on_service(Api(), "batch", out=out)
+    assert out.getvalue().splitlines()[-2:] == ["active tasks: 0 out of 0 tasks", "job complete"]

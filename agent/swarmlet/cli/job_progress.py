@@ -18,11 +18,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from swarmlet.cli import progress
 from swarmlet.cli.progress import (
     MAX_PROGRESS_BARS,
+    ApiSource,
     ConvergeError,
     Display,
     Source,
+    continuing,
     state_number,
     trunc_error,
 )
@@ -176,3 +179,19 @@ def _failure_message(tracker: JobTracker, failed: Any) -> str:
         return "\n".join(f"{key}: {err}" for key, err in tracker.problems.items())
     errors = [t.get("Status", {}).get("Err") or _state(t) for t in failed]
     return "\n".join(dict.fromkeys(errors)) or "job did not complete"
+
+
+def wait_on_service(client: Any, service_ref: str, quiet: bool = False,
+                    out: TextIO | None = None, stale_status: Obj | None = None) -> None:
+    """Docker's WaitOnService, for a service or a job: a job's progress until its run
+    completed, a service's until it converged (progress.wait_on_service)."""
+    source = ApiSource(client, service_ref)
+    if "JobStatus" not in source.service():
+        progress.wait_on_service(client, service_ref, quiet, out, stale_status)
+        return
+    out = out or sys.stdout
+    try:
+        JobWaiter(source, out=out, quiet=quiet).run()
+    except KeyboardInterrupt:
+        if not quiet:
+            continuing(out, service_ref)

@@ -374,14 +374,15 @@ def wait_on_service(client: Any, service_ref: str, quiet: bool = False,
     """Docker's WaitOnService: show progress until converged; Ctrl-C leaves it running.
     `stale_status`: the service's UpdateStatus before the request (an earlier update's)."""
     out = out or sys.stdout
-    source = ApiSource(client, service_ref)
     try:
-        if "JobStatus" in source.service():  # a job: it completes rather than converges
-            from swarmlet.cli.job_progress import JobWaiter  # (it builds on this module)
-            JobWaiter(source, out=out, quiet=quiet).run()
-            return
-        Waiter(source, out=out, quiet=quiet, stale_status=stale_status).run()
+        Waiter(ApiSource(client, service_ref), out=out, quiet=quiet,
+               stale_status=stale_status).run()
     except KeyboardInterrupt:
         if not quiet:
-            out.write("\nOperation continuing in background.\n"
-                      f"Use `swarmlet service ps {service_ref}` to check progress.\n")
+            continuing(out, service_ref)
+
+
+def continuing(out: TextIO, service_ref: str) -> None:
+    """What Ctrl-C during the wait says: the change goes on without us."""
+    out.write("\nOperation continuing in background.\n"
+              f"Use `swarmlet service ps {service_ref}` to check progress.\n")

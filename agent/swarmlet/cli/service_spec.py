@@ -187,6 +187,8 @@ def service_mode(args: argparse.Namespace) -> Spec:
     completions unless --max-concurrent says otherwise. What is not given, the agent fills
     in."""
     mode = args.mode or "replicated"
+    if mode not in ("replicated", "global", "replicated-job", "global-job"):
+        raise SwarmletError(f"Unknown mode: {mode}, only replicated and global supported")
     replicas = None if args.replicas is None else parse_uint(args.replicas, "replicas")
     concurrent = None if args.max_concurrent is None else parse_uint(
         args.max_concurrent, "max-concurrent")
@@ -206,8 +208,6 @@ def service_mode(args: argparse.Namespace) -> Spec:
         job = {"MaxConcurrent": replicas if concurrent is None else concurrent,
                "TotalCompletions": replicas}
         return {"ReplicatedJob": {k: v for k, v in job.items() if v is not None}}
-    if mode != "replicated":
-        raise SwarmletError(f"Unknown mode: {mode}, only replicated and global supported")
     return {"Replicated": {"Replicas": 1 if replicas is None else replicas}}
 
 
