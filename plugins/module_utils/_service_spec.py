@@ -34,6 +34,11 @@ RESOURCES = ("TaskTemplate", "Resources")
 RESTART = ("TaskTemplate", "RestartPolicy")
 NETWORKS = ("TaskTemplate", "Networks")
 PORT_PROTOCOLS = ("tcp", "udp")
+# Spec.Mode's key -> the module's mode.
+MODES = {"Replicated": "replicated", "Global": "global", "ReplicatedJob": "replicated-job",
+         "GlobalJob": "global-job"}
+REPLICATED_MODES = ("replicated", "replicated-job")
+JOB_MODES = ("replicated-job", "global-job")
 PUBLISH_MODES = ("ingress", "host")
 
 # Flat fact name -> where it lives in the ServiceSpec (simple values only).
@@ -77,7 +82,7 @@ ZERO_IS_UNSET = ("replicas_max_per_node", "limit_cpu", "limit_memory", "reserve_
 PARTIAL = ("healthcheck", "rollback_config")
 # The order `changes` lists them in.
 FACT_ORDER = (
-    "image", "command", "args", "env", "mode", "replicas", "constraints",
+    "image", "command", "args", "env", "mode", "replicas", "max_concurrent", "constraints",
     "placement_preferences", "replicas_max_per_node", "limit_cpu", "limit_memory",
     "reserve_cpu", "reserve_memory", "restart_policy", "restart_policy_attempts",
     "restart_policy_delay", "restart_policy_window", "healthcheck", "mounts", "secrets",
@@ -471,9 +476,9 @@ def wanted_options(params):
         if replicas < -1:
             raise SpecError(f"replicas must be a non-negative number (or -1 to keep the "
                             f"current count), got {replicas}")
-        if p.get("mode") == "global":
-            raise SpecError("replicas can only be used with mode replicated")
         wanted["replicas"] = replicas
+    if p.get("max_concurrent") is not None:
+        wanted["max_concurrent"] = _non_negative(p["max_concurrent"], "max_concurrent")
     if p.get("mounts") is not None:
         mounts = [parse_mount(m) for m in p["mounts"]]
         targets = [m["target"] for m in mounts]
@@ -514,12 +519,16 @@ def wanted_options(params):
 
 
 def check_with_current(wanted, facts):
-    """What is only wrong given the current service (None: it does not exist yet; then
-    only the combination of the options given is checked)."""
-    mode = wanted.get("mode") or (facts or {}).get("mode") or "replicated"
-    if "replicas" in wanted and mode == "global":
-        raise SpecError("replicas can only be used with mode replicated (the service is "
-                        "global; set mode: replicated to rebuild it)")
+    """What is only wrong given the current service (its facts; {} for a service to be
+    created, None when that is not known yet: then only the combination of the options
+    given is checked)."""
+    mode = wanted.get("mode") or (None if facts is None else facts.get("mode") or "replicated")
+    if "replicas" in wanted and mode not in (None, *REPLICATED_MODES):
+        raise SpecError(f"replicas can only be used with mode replicated or replicated-job "
+                        f"(the service is {mode}; set mode to rebuild it)")
+    if "max_concurrent" in wanted and mode not in (None, "replicated-job"):
+        raise SpecError(f"max_concurrent can only be used with mode replicated-job (the "
+                        f"service is {mode})")
     if "endpoint_mode" in wanted or "publish" in wanted:
         endpoint_mode = wanted.get("endpoint_mode") or (facts or {}).get("endpoint_mode")
         ports = wanted["publish"] if "publish" in wanted else (facts or {}).get("publish")
@@ -652,9 +661,12 @@ def service_facts(spec, endpoint=None, network_names=None):
     for name in ZERO_IS_UNSET:
         facts[name] = facts[name] or None
     mode = spec.get("Mode") or {}
-    facts["mode"] = "global" if "Global" in mode else "replicated"
-    facts["replicas"] = None if "Global" in mode else (
-        (mode.get("Replicated") or {}).get("Replicas", 1))
+    facts["mode"] = next((name for key, name in MODES.items() if key in mode), "replicated")
+    job = mode.get("ReplicatedJob")
+    facts["replicas"] = None if facts["mode"] not in REPLICATED_MODES else \
+        (job or {}).get("TotalCompletions", 1) if job is not None else \
+        (mode.get("Replicated") or {}).get("Replicas", 1)
+    facts["max_concurrent"] = None if job is None else job.get("MaxConcurrent", 1)
     prefs = get_path(spec, (*PLACEMENT, "Preferences")) or []
     facts["placement_preferences"] = [
         {"spread": get_path(p, ("Spread", "SpreadDescriptor"))} for p in prefs] or None
@@ -873,15 +885,9 @@ def merged_spec(spec, wanted, force_update=False):
             set_path(spec, PATHS[name], value)
         elif name in CPU_PATHS:
             set_path(spec, CPU_PATHS[name], round(value * NANO) if value else None)
-    if "mode" in wanted or "replicas" in wanted:
-        mode = wanted.get("mode") or before["mode"]
-        if mode == "global":
-            spec["Mode"] = {"Global": {}}
-        else:
-            current = dict((spec.get("Mode") or {}).get("Replicated") or {})
-            if wanted.get("replicas") is not None:
-                current["Replicas"] = wanted["replicas"]
-            spec["Mode"] = {"Replicated": current}
+    if "mode" in wanted or "replicas" in wanted or "max_concurrent" in wanted:
+        spec["Mode"] = _mode_spec(spec.get("Mode") or {}, wanted.get("mode") or before["mode"],
+                                  wanted)
     if "placement_preferences" in wanted:
         prefs = [{"Spread": {"SpreadDescriptor": p["spread"]}}
                  for p in wanted["placement_preferences"] or []]
@@ -931,6 +937,25 @@ def merged_spec(spec, wanted, force_update=False):
     return spec
 
 
+def _mode_spec(current, mode, wanted):
+    """Spec.Mode for ``mode`` with the replicas (a job's completions) and max_concurrent
+    given; what is not given is kept (none: the agent's default). A new replicated job
+    runs as many tasks at once as it wants completions unless max_concurrent says
+    otherwise, as Docker's CLI makes it."""
+    key = dict((name, key) for key, name in MODES.items())[mode]
+    fields = dict(current.get(key) or {})
+    if mode == "replicated" and wanted.get("replicas") is not None:
+        fields["Replicas"] = wanted["replicas"]
+    if mode == "replicated-job":
+        if wanted.get("replicas") is not None:
+            fields["TotalCompletions"] = wanted["replicas"]
+        if wanted.get("max_concurrent") is not None:
+            fields["MaxConcurrent"] = wanted["max_concurrent"]
+        elif key not in current and wanted.get("replicas") is not None:
+            fields["MaxConcurrent"] = wanted["replicas"]
+    return {key: fields}
+
+
 def new_spec(name, wanted):
     """The spec of a new service: the given options; the agent fills in the rest."""
     return merged_spec({"Name": name, "TaskTemplate": {"ContainerSpec": {}}}, wanted)
@@ -940,6 +965,7 @@ def rebuilt_spec(spec, wanted):
     """The spec of a service removed and created again in another mode: the current spec with
     the given options (the agent's default replica count unless given, when it becomes
     replicated)."""
-    spec = dict((k, v) for k, v in spec.items() if k != "Mode")
-    wanted = dict(wanted, mode=wanted.get("mode") or "replicated")
-    return merged_spec(spec, wanted)
+    mode = wanted.get("mode") or "replicated"
+    dropped = ("Mode", "UpdateConfig", "RollbackConfig") if mode in JOB_MODES else ("Mode",)
+    spec = dict((k, v) for k, v in spec.items() if k not in dropped)  # (a job has no policy)
+    return merged_spec(spec, dict(wanted, mode=mode))

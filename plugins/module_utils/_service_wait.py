@@ -12,6 +12,9 @@ running for the update monitor period (default 5 s: the CLI's "verify" step). A 
 rolled back update, or a task of the new template that fails, ends the wait with the tasks'
 errors.
 
+A job is done once the run the change started has completed (``assess_job``); a failed task
+that the agent retries is not a failure, one it gave up on is.
+
 ``assess`` is pure (a snapshot in, a verdict out); ``wait_for_service`` polls the API.
 """
 
@@ -87,6 +90,8 @@ def assess(service, tasks, nodes, target, known_failed=(), stale_status=None, ex
     spec = service["Spec"]
     template = spec.get("TaskTemplate")
     hostnames = dict((n["ID"], (n.get("Description") or {}).get("Hostname")) for n in nodes)
+    if "JobStatus" in service:
+        return assess_job(service, tasks, hostnames, expected)
     down = set(n["ID"] for n in nodes if (n.get("Status") or {}).get("State") == "down")
     result = Assessment()
 
@@ -133,6 +138,41 @@ def assess(service, tasks, nodes, target, known_failed=(), stale_status=None, ex
     return result
 
 
+def assess_job(service, tasks, hostnames, expected=None):
+    """Where a job's current run stands (JobStatus.JobIteration: the run the change
+    started): done once a replicated job has its completions, or every task of a global
+    job has completed (no fewer than the plan placed). A failed task is retried as the
+    restart policy says; only one the agent gave up on (it marks it RestartGivenUp) is a
+    failure."""
+    iteration = ((service.get("JobStatus") or {}).get("JobIteration") or {}).get("Index")
+    mine = [t for t in tasks if (t.get("JobIteration") or {}).get("Index") == iteration]
+    result = Assessment()
+    job = service["Spec"]["Mode"].get("ReplicatedJob")
+    complete = [t for t in mine if _state(t) == "complete"]
+    result.running = len(complete)
+    if job is not None:
+        result.wanted = job.get("TotalCompletions", 1)
+        result.done = len(set(t.get("Slot") for t in complete)) >= result.wanted
+    else:
+        nodes = set(t.get("NodeID") for t in mine if t.get("DesiredState") == "complete"
+                    or _state(t) == "complete")
+        result.wanted = max(len(nodes), expected or 0)
+        result.done = bool(mine) and set(t.get("NodeID") for t in complete) >= nodes \
+            and len(nodes) >= (expected or 0)
+    for task in sorted(mine, key=lambda t: (t.get("Slot") or 0, t.get("NodeID") or "")):
+        line = f"{task_label(task, hostnames)}: {task_error(task)}"
+        if _state(task) in FAILED and "RestartGivenUp" in task:
+            result.failures.append(line)
+        elif _active_job_task(task):
+            (result.problems if (task.get("Status") or {}).get("Err") else
+             result.pending).append(line)
+    return result
+
+
+def _active_job_task(task):
+    return task.get("DesiredState") == "complete" and _state(task) not in TERMINAL
+
+
 def failure_message(name, assessment):
     parts = []
     if assessment.error:
@@ -164,7 +204,7 @@ def wait_for_service(client, service_id, timeout, known_failed=(), stale_status=
         if result.error or result.failures:
             raise ConvergeError(failure_message(name, result))
         if result.done:
-            if result.update_completed:
+            if result.update_completed or "JobStatus" in service:  # a job: done is done
                 return
             monitor = (service["Spec"].get("UpdateConfig") or {}).get("Monitor") or \
                 DEFAULT_MONITOR
@@ -174,7 +214,8 @@ def wait_for_service(client, service_id, timeout, known_failed=(), stale_status=
         else:
             stable_since = None
             if now >= deadline:
-                detail = "; ".join([f"{result.running} of {result.wanted} tasks running",
+                verb = "completed" if "JobStatus" in service else "running"
+                detail = "; ".join([f"{result.running} of {result.wanted} tasks {verb}",
                                     *result.problems, *result.pending])
                 raise ConvergeError(f"Service {name} did not converge within {timeout} "
                                     f"seconds: {detail}")

@@ -81,16 +81,29 @@ options:
   mode:
     description:
       - V(replicated) runs O(replicas) tasks; V(global) runs one task on every eligible node.
+      - V(replicated-job) runs tasks to completion until O(replicas) of them have completed,
+        O(max_concurrent) at a time; V(global-job) runs one task to completion on every
+        eligible node (and on a node that joins later). A task that completed is never
+        restarted; one that failed is retried as O(restart_config) says. A job has no
+        O(update_config) or O(rollback_config); O(force_update=true) runs it again.
       - Default V(replicated) on create; unset on an update keeps the current mode.
       - A change removes and creates the service again (RV(rebuilt=true)).
     type: str
-    choices: [replicated, global]
+    choices: [replicated, global, replicated-job, global-job]
   replicas:
     description:
-      - Number of tasks of a replicated service.
+      - Number of tasks of a replicated service; the number of completions of a replicated
+        job (its C(TotalCompletions)).
       - V(-1) (the default) keeps the current count; a new service gets V(1).
+      - A changed count runs a job again.
     type: int
     default: -1
+  max_concurrent:
+    description:
+      - How many tasks of a replicated job run at once (its C(MaxConcurrent)).
+      - Default on create O(replicas), as C(swarmlet service create --mode replicated-job)
+        makes it; unset on an update keeps the current number.
+    type: int
   placement:
     description:
       - Where tasks may run.
@@ -493,6 +506,8 @@ options:
         replicated service (every eligible node of a global one) runs a task of the new spec,
         the rolling update (if any) has completed, and the new tasks stayed up for the update
         monitor period (default 5 s) when no update watched them.
+      - For a job, until this run of it has completed (O(replicas) completions of a
+        replicated job; a task on every node the agent gave one of a global job).
       - Fails, with the tasks' errors in RV(ignore:msg), when a task of the new spec fails,
         the update is paused or rolled back, or O(wait_timeout) passes.
       - With O(state=absent), waits until the service's tasks have stopped.
@@ -579,6 +594,31 @@ EXAMPLES = r"""
           name: rexray
           options:
             size: "20"
+
+- name: A batch job of 10 tasks, 2 at a time, waited for until all 10 have completed
+  swarmlet.swarm.swarm_service:
+    name: thumbnails
+    image: swarmlet/demo:latest
+    command: [sh, -c, "echo working; sleep 5"]
+    mode: replicated-job
+    replicas: 10
+    max_concurrent: 2
+    restart_config:
+      condition: on-failure
+      max_attempts: 3
+    wait: true
+
+- name: Run the job again (a new run of it, as swarmlet service update --force)
+  swarmlet.swarm.swarm_service:
+    name: thumbnails
+    force_update: true
+
+- name: Once on every node (and on nodes that join later)
+  swarmlet.swarm.swarm_service:
+    name: prune-images
+    image: swarmlet/demo:latest
+    command: [sh, -c, "echo pruned"]
+    mode: global-job
 
 - name: Web servers on an overlay network, published on port 8080 of every node
   swarmlet.swarm.swarm_service:
@@ -668,6 +708,7 @@ swarm_service:
     labels: {team: web}
     limit_cpu: 0.5
     limit_memory: 67108864
+    max_concurrent: null
     mode: replicated
     mounts: [{source: /var/log, target: /host/log, type: bind, readonly: true, tmpfs_size: null,
               tmpfs_mode: null, no_copy: false, labels: null, driver_config: null}]
@@ -796,8 +837,10 @@ def argument_spec():
         command=dict(type="raw"),
         args=dict(type="list", elements="str"),
         env=dict(type="raw"),
-        mode=dict(type="str", choices=["replicated", "global"]),
+        mode=dict(type="str", choices=["replicated", "global", "replicated-job",
+                                       "global-job"]),
         replicas=dict(type="int", default=-1),
+        max_concurrent=dict(type="int"),
         placement=dict(type="dict", options=dict(
             constraints=dict(type="list", elements="str"),
             preferences=dict(type="list", elements="dict"),
@@ -997,6 +1040,10 @@ class ServiceManager:
         if service is None:
             if not wanted.get("image"):
                 self.fail(f"image is required to create service {self.name}")
+            try:
+                check_with_current(wanted, {})
+            except SpecError as exc:
+                self.fail(str(exc))
             return self.create(new_spec(self.name, wanted), "Service created")
         facts = self.facts(service["Spec"])
         self.result["swarm_service"] = self.facts(service["Spec"], service.get("Endpoint"))

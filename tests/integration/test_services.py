@@ -258,3 +258,33 @@ def test_service_logs_come_from_every_node(cluster, remove_services):
     assert sum(line.endswith("| bye") for line in lines) == 3
     tail = cluster.cli(MANAGER, "service logs --tail 1 talk").splitlines()
     assert sorted(line.split("| ")[1] for line in tail) == ["bye", "bye", "bye"]
+
+
+def test_a_replicated_job_runs_to_its_completions_and_force_runs_it_again(cluster,
+                                                                          remove_services):
+    remove_services.append("batch")
+    out = cluster.cli(MANAGER, "service create --name batch --mode replicated-job --replicas 3 "
+                               f"--max-concurrent 2 {IMAGE} sh -c 'sleep 1'")
+    assert "job progress: 3 out of 3 complete" in out and "job complete" in out
+    done = tasks(cluster, "batch")
+    assert len(done) == 3
+    assert all(t["DesiredState"] == "Complete" and t["CurrentState"].startswith("Complete")
+               for t in done)
+    rows = [json.loads(line) for line in cluster.cli(MANAGER, "service ls --format json")
+            .splitlines()]
+    row = next(r for r in rows if r["Name"] == "batch")
+    assert (row["Mode"], row["Replicas"]) == ("replicated job", "0/2 (3/3 completed)")
+    # At most two at once: the third started once one of the first two had finished.
+    states = sorted((c["State"]["StartedAt"], c["State"]["FinishedAt"]) for c in
+                    containers(True, **{"swarmlet.service.name": "batch"}))
+    assert len(states) == 3 and states[2][0] >= min(states[0][1], states[1][1])
+    time.sleep(2)
+    assert len(tasks(cluster, "batch")) == 3  # completed tasks are not restarted
+
+    out = cluster.cli(MANAGER, "service update --force batch")
+    assert "job complete" in out
+    again = tasks(cluster, "batch")
+    assert len(again) == 6 and all(t["CurrentState"].startswith("Complete") for t in again)
+    assert replicas(cluster, "batch") == "0/2 (3/3 completed)"
+    job = json.loads(cluster.cli(MANAGER, "service inspect batch"))[0]
+    assert job["JobStatus"]["JobIteration"]["Index"] == 1

@@ -13,9 +13,10 @@ rollbacks and failover are tested without machines.
 
 Workers: after each pass, every node that is not down acts on its tasks as swarmletd's
 executor would, at once: a task assigned to it and meant to run starts (RUNNING, or FAILED
-when its image is in `failing_images`); a task told to stop (desired SHUTDOWN or REMOVE) that
-has not ended is shut down. A down node does nothing. `run_to_fixed_point(workers=False)`
-leaves the workers out; `work()` then runs them once.
+when its image is in `failing_images`; a job's task runs until `finish` says it exited 0);
+a task told to stop (desired SHUTDOWN or REMOVE) that has not ended is shut down. A down
+node does nothing. `run_to_fixed_point(workers=False)` leaves the workers out; `work()` then
+runs them once.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import Any
 
 from swarmlet.manager import tasks as T
 from swarmlet.manager.allocator.network_objects import new_network
-from swarmlet.manager.controlapi.spec_change import with_new_spec
+from swarmlet.manager.controlapi.spec_change import job_status, with_new_spec
 from swarmlet.manager.loops import run_pass
 from swarmlet.spec.service import normalise_spec
 from swarmlet.store.memory import MemoryStore
@@ -128,12 +129,16 @@ class Harness:
             template["Placement"] = spec.pop("placement")
         if "update" in spec:
             spec["UpdateConfig"] = spec.pop("update")
-        mode_spec = {"Global": {}} if mode == "global" else {
-            "Replicated": {"Replicas": replicas}}
-        full = normalise_spec({"Name": name, "Mode": mode_spec, "TaskTemplate": template,
+        modes = {"global": {"Global": {}}, "replicated": {"Replicated": {"Replicas": replicas}},
+                 "global-job": {"GlobalJob": {}},
+                 "replicated-job": {"ReplicatedJob": {"TotalCompletions": replicas,
+                                                      "MaxConcurrent": spec.pop(
+                                                          "max_concurrent", None)}}}
+        full = normalise_spec({"Name": name, "Mode": modes[mode], "TaskTemplate": template,
                                **spec})
         return self._write("create", "service", {"ID": name, "Spec": full,
-                                                 "SpecVersion": {"Index": 1}})
+                                                 "SpecVersion": {"Index": 1},
+                                                 **job_status(full, self.clock.stamp())})
 
     def update_service(self, name: str, change: Callable[[Obj], None] | None = None, *,
                        image: str | None = None, replicas: int | None = None,
@@ -179,6 +184,10 @@ class Harness:
     def fail(self, task: Obj | str, err: str = EXIT_FAILURE) -> Obj:
         return self.report(task, "failed", err)
 
+    def finish(self, task: Obj | str) -> Obj:
+        """Its process exited 0 (a job's task is done)."""
+        return self.report(task, "complete")
+
     def work(self) -> int:
         """Every node that is up acts on its tasks once; returns how many tasks it changed."""
         acted = 0
@@ -190,8 +199,8 @@ class Harness:
             desired, state = task.get("DesiredState"), T.state_of(task)
             if desired in ("shutdown", "remove"):
                 self.report(task, "shutdown")
-            elif desired == "running" and state in ("assigned", "accepted", "preparing",
-                                                    "starting"):
+            elif desired in ("running", "complete") and state in (
+                    "assigned", "accepted", "preparing", "starting"):
                 image = task["Spec"]["ContainerSpec"]["Image"]
                 if image in self.failing_images:
                     self.fail(task)

@@ -63,13 +63,34 @@ def test_replicas_and_global_mode():
     assert spec("--replicas", "0", "alpine")["Mode"] == {"Replicated": {"Replicas": 0}}
 
 
+def test_job_modes_as_dockers_cli_sends_them():
+    # --max-concurrent defaults to --replicas; what neither gives, the agent fills in.
+    assert spec("--mode", "replicated-job", "--replicas", "5", "alpine")["Mode"] == \
+        {"ReplicatedJob": {"MaxConcurrent": 5, "TotalCompletions": 5}}
+    assert spec("--mode", "replicated-job", "--replicas", "5", "--max-concurrent", "2",
+                "alpine")["Mode"] == {"ReplicatedJob": {"MaxConcurrent": 2,
+                                                        "TotalCompletions": 5}}
+    assert spec("--mode", "replicated-job", "alpine")["Mode"] == {"ReplicatedJob": {}}
+    assert spec("--mode", "global-job", "alpine")["Mode"] == {"GlobalJob": {}}
+
+
 @pytest.mark.parametrize(("argv", "message"), [
     (["--replicas", "abc"], 'invalid argument "abc" for "--replicas" flag: '
      'strconv.ParseUint: parsing "abc": invalid syntax'),
     (["--replicas", "-1"], 'invalid argument "-1" for "--replicas" flag'),
-    (["--mode", "global", "--replicas", "2"], "replicas can only be used with replicated mode"),
+    (["--mode", "global", "--replicas", "2"],
+     "replicas can only be used with replicated or replicated-job mode"),
+    (["--mode", "global-job", "--replicas", "2"],
+     "replicas can only be used with replicated or replicated-job mode"),
     (["--mode", "global", "--replicas-max-per-node", "2"],
-     "replicas-max-per-node can only be used with replicated mode"),
+     "replicas-max-per-node can only be used with replicated or replicated-job mode"),
+    (["--mode", "global-job", "--replicas-max-per-node", "2"],
+     "replicas-max-per-node can only be used with replicated or replicated-job mode"),
+    (["--max-concurrent", "2"], "max-concurrent can only be used with replicated-job mode"),
+    (["--mode", "global-job", "--max-concurrent", "2"],
+     "max-concurrent can only be used with replicated-job mode"),
+    (["--mode", "replicated-job", "--max-concurrent", "x"],
+     'invalid argument "x" for "--max-concurrent" flag'),
     (["--mode", "job"], "Unknown mode: job, only replicated and global supported"),
     (["--replicas-max-per-node", "x"], 'invalid argument "x" for "--replicas-max-per-node"'),
 ])

@@ -940,3 +940,84 @@ def test_references_looked_up_by_exact_name_or_by_id():
     with pytest.raises(S.SpecError, match="secrets: secret abc not found"):
         manager.reference("secret", "abc", None)  # names are exact
     assert Client.calls == 1
+
+
+# --- jobs -------------------------------------------------------------------------------------
+
+def test_a_replicated_job_as_the_cli_makes_it_and_its_facts():
+    job = created(image="i", mode="replicated-job", replicas=5)
+    assert job["Mode"] == {"ReplicatedJob": {"MaxConcurrent": 5, "TotalCompletions": 5}}
+    assert "UpdateConfig" not in job
+    two = created(image="i", mode="replicated-job", replicas=5, max_concurrent=2)
+    facts = S.service_facts(two)
+    assert (facts["mode"], facts["replicas"], facts["max_concurrent"]) == \
+        ("replicated-job", 5, 2)
+    assert S.service_facts(created(image="i", mode="global-job"))["mode"] == "global-job"
+    assert S.service_facts(created(image="i"))["max_concurrent"] is None
+
+
+def test_replicas_of_a_job_are_its_completions_and_keep_its_concurrency():
+    job = created(image="i", mode="replicated-job", replicas=5, max_concurrent=2)
+    facts = S.service_facts(job)
+    assert S.differences(wanted(replicas=5), facts) == []
+    assert S.merged_spec(job, wanted(replicas=8))["Mode"] == {
+        "ReplicatedJob": {"MaxConcurrent": 2, "TotalCompletions": 8}}
+    assert S.merged_spec(job, wanted(max_concurrent=3))["Mode"] == {
+        "ReplicatedJob": {"MaxConcurrent": 3, "TotalCompletions": 5}}
+
+
+def test_job_options_only_with_their_modes():
+    with pytest.raises(S.SpecError, match="max_concurrent can only be used with mode "
+                                          "replicated-job"):
+        wanted(max_concurrent=2, mode="replicated")
+    with pytest.raises(S.SpecError, match="the service is replicated"):  # a new one's default
+        S.check_with_current(wanted(max_concurrent=2), {})
+    with pytest.raises(S.SpecError, match="replicas can only be used with mode replicated or "
+                                          "replicated-job"):
+        wanted(mode="global-job", replicas=2)
+    facts = S.service_facts(created(image="i", mode="global-job"))
+    with pytest.raises(S.SpecError, match="the service is global-job"):
+        S.check_with_current(wanted(replicas=2), facts)
+
+
+def test_a_service_rebuilt_as_a_job_leaves_its_update_policies_behind():
+    current = created(image="i", replicas=3, update_config={"parallelism": 2})
+    spec = S.rebuilt_spec(current, wanted(mode="replicated-job", replicas=4))
+    assert stored(spec)["Mode"] == {"ReplicatedJob": {"MaxConcurrent": 4, "TotalCompletions": 4}}
+    assert "UpdateConfig" not in spec and "RollbackConfig" not in spec
+
+
+def job_task(tid, slot, node_id, state, iteration=1, given_up=False):
+    t = task(tid, slot, node_id, state=state, desired="shutdown" if given_up else "complete")
+    t["JobIteration"] = {"Index": iteration}
+    if given_up:
+        t["RestartGivenUp"] = 3
+    return t
+
+
+def test_wait_for_a_job_means_until_this_run_completed():
+    svc = service(mode={"ReplicatedJob": {"MaxConcurrent": 2, "TotalCompletions": 2}})
+    svc["JobStatus"] = {"JobIteration": {"Index": 1}}
+    target = svc["Spec"]["TaskTemplate"]
+    earlier = [job_task("t1", 1, "n1", "complete", iteration=0),
+               job_task("t2", 2, "n2", "complete", iteration=0)]
+    result = W.assess(svc, [*earlier, job_task("t3", 1, "n1", "running")], NODES, target)
+    assert not result.done and (result.running, result.wanted) == (0, 2)
+    done = [job_task("t3", 1, "n1", "complete"), job_task("t4", 2, "n2", "complete")]
+    assert W.assess(svc, [*earlier, *done], NODES, target).done
+    # a failure the agent retries is none; one it gave up on is
+    retried = [done[0], job_task("t5", 2, "n2", "failed")]
+    assert W.assess(svc, retried, NODES, target).failures == []
+    given_up = [done[0], job_task("t5", 2, "n2", "failed", given_up=True)]
+    assert W.assess(svc, given_up, NODES, target).failures == ["web.2 on w1: failed"]
+
+
+def test_wait_for_a_global_job_covers_every_node_given_a_task():
+    svc = service(mode={"GlobalJob": {}})
+    svc["JobStatus"] = {"JobIteration": {"Index": 1}}
+    target = svc["Spec"]["TaskTemplate"]
+    tasks = [job_task("t1", 0, "n1", "complete"), job_task("t2", 0, "n2", "running")]
+    assert not W.assess(svc, tasks, NODES, target).done
+    tasks[1]["Status"]["State"] = "complete"
+    assert W.assess(svc, tasks, NODES, target).done
+    assert not W.assess(svc, tasks, NODES, target, expected=3).done

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+from harness import Harness
+
+from swarmlet.manager import tasks as T
+from swarmlet.manager.controlapi.service_status import service_status
 from swarmlet.manager.orchestrator.global_ import reconcile_global
+from swarmlet.manager.orchestrator.jobs import reconcile_jobs
 from swarmlet.manager.orchestrator.reaper import reap
 from swarmlet.manager.orchestrator.replicated import reconcile_replicated
 from swarmlet.manager.orchestrator.restart import GAVE_UP_MARK
@@ -172,3 +178,170 @@ def test_reaper_stops_a_task_made_for_a_service_already_removed():
     late = task(svc, 1, state="assigned")
     changes = reap(snap([], [node("n1")], [late]))
     assert [c["object"]["DesiredState"] for c in ops(changes, "update")] == ["remove"]
+
+
+# --- jobs (orchestrator/jobs.py), in the harness: the real passes, simulated workers ---------
+
+def job_world(*nodes: str) -> Harness:
+    h = Harness()
+    for name in nodes or ("a", "b"):
+        h.add_node(name)
+    return h
+
+
+def states(h: Harness, name: str) -> Counter:
+    """Tasks of the job's current iteration by observed state (what `service ps` shows)."""
+    iteration = T.job_iteration(h.service(name))
+    return Counter(T.state_of(t) for t in h.tasks(name, active=False)
+                   if T.task_iteration(t) == iteration)
+
+
+def replicas_column(h: Harness, name: str) -> str:
+    """`service ls` REPLICAS of a replicated job, from the ServiceStatus the API answers."""
+    status = service_status(h.service(name), h.tasks(name, active=False))
+    total = h.service(name)["Spec"]["Mode"]["ReplicatedJob"]["TotalCompletions"]
+    return (f"{status['RunningTasks']}/{status['DesiredTasks']} "
+            f"({status['CompletedTasks']}/{total} completed)")
+
+
+def finish_running(h: Harness, name: str) -> None:
+    for t in h.running(name):
+        h.finish(t)
+    h.run_to_fixed_point()
+
+
+def test_a_replicated_job_runs_max_concurrent_tasks_until_its_completions() -> None:
+    h = job_world()
+    h.add_service("batch", replicas=5, mode="replicated-job", max_concurrent=2)
+    h.run_to_fixed_point()
+    assert sorted(t["Slot"] for t in h.running("batch")) == [1, 2]
+    assert {t["DesiredState"] for t in h.running("batch")} == {"complete"}
+    assert replicas_column(h, "batch") == "2/2 (0/5 completed)"
+    h.finish(h.running("batch")[0])
+    h.run_to_fixed_point()
+    assert len(h.running("batch")) == 2  # the finished one's place goes to the next slot
+    assert replicas_column(h, "batch") == "2/2 (1/5 completed)"
+    finish_running(h, "batch")
+    finish_running(h, "batch")
+    assert states(h, "batch") == {"complete": 5}
+    assert sorted(t["Slot"] for t in h.tasks("batch", active=False)) == [1, 2, 3, 4, 5]
+    assert replicas_column(h, "batch") == "0/2 (5/5 completed)"
+    h.run_for(30)  # done for good: nothing restarts what completed (restart condition any)
+    assert states(h, "batch") == {"complete": 5}
+
+
+def test_a_failed_job_task_is_retried_in_its_slot_after_the_restart_delay() -> None:
+    h = job_world("a")
+    h.add_service("batch", replicas=2, mode="replicated-job", max_concurrent=2)
+    h.run_to_fixed_point()
+    first, second = h.running("batch")
+    h.finish(first)
+    h.fail(second)
+    h.run_to_fixed_point()
+    assert h.running("batch") == []  # the restart delay (5 s) runs
+    h.advance(5)
+    [retry] = h.running("batch")
+    assert retry["Slot"] == second["Slot"] and retry["ID"] != second["ID"]
+    h.finish(retry)
+    h.run_to_fixed_point()
+    assert states(h, "batch") == {"complete": 2, "failed": 1}
+
+
+def test_a_job_task_given_up_keeps_the_job_short_of_its_completions() -> None:
+    h = job_world("a")
+    h.add_service("batch", replicas=3, mode="replicated-job", max_concurrent=3,
+                  restart={"Condition": "none"})
+    h.run_to_fixed_point()
+    a, b, c = h.running("batch")
+    h.finish(a)
+    h.finish(b)
+    h.fail(c)
+    h.run_for(10)
+    assert states(h, "batch") == {"complete": 2, "failed": 1}
+    assert replicas_column(h, "batch") == "0/3 (2/3 completed)"
+
+
+def test_update_force_runs_a_job_again_as_its_next_iteration() -> None:
+    h = job_world()
+    h.add_service("batch", replicas=3, mode="replicated-job", max_concurrent=2)
+    h.run_to_fixed_point()
+    finish_running(h, "batch")
+    finish_running(h, "batch")
+    assert T.job_iteration(h.service("batch")) == 0
+    running_before = h.running("batch")
+    assert running_before == []
+    h.update_service("batch", lambda spec: spec["TaskTemplate"].update(ForceUpdate=1))
+    assert T.job_iteration(h.service("batch")) == 1
+    assert "UpdateStatus" not in h.service("batch")  # a job is run again, not rolled out
+    h.run_to_fixed_point()
+    assert states(h, "batch") == {"running": 2}
+    history = [t for t in h.tasks("batch", active=False) if T.task_iteration(t) == 0]
+    assert Counter(T.state_of(t) for t in history) == {"complete": 3}  # `ps` keeps them
+    finish_running(h, "batch")
+    finish_running(h, "batch")
+    assert states(h, "batch") == {"complete": 3}
+
+
+def test_a_new_iteration_stops_the_tasks_of_the_one_before() -> None:
+    h = job_world("a")
+    h.add_service("batch", replicas=4, mode="replicated-job", max_concurrent=2)
+    h.run_to_fixed_point()
+    old = {t["ID"] for t in h.running("batch")}
+    h.update_service("batch", lambda spec: spec["TaskTemplate"].update(ForceUpdate=1))
+    h.run_to_fixed_point()
+    assert not old & {t["ID"] for t in h.running("batch")}
+    assert len(h.running("batch")) == 2
+    assert all(T.task_iteration(t) == 1 for t in h.running("batch"))
+
+
+def test_a_job_task_on_a_node_that_goes_down_is_replaced_at_once() -> None:
+    h = job_world()
+    h.add_service("batch", replicas=2, mode="replicated-job", max_concurrent=2)
+    h.run_to_fixed_point()
+    lost = next(t for t in h.running("batch") if t["NodeID"] == "a")
+    h.mark_down("a")
+    h.run_to_fixed_point()
+    assert {t["NodeID"] for t in h.running("batch")} == {"b"}
+    assert sorted(t["Slot"] for t in h.running("batch")) == [1, 2]
+    assert h.task(lost["ID"])["DesiredState"] == "shutdown"
+
+
+def test_a_global_job_runs_once_on_every_eligible_node_and_on_a_node_that_joins() -> None:
+    h = job_world("a", "b")
+    h.add_node("c", availability="drain")
+    h.add_node("d", labels={"role": "db"})
+    h.add_service("migrate", mode="global-job",
+                  placement={"Constraints": ["node.labels.role!=db"]})
+    h.run_to_fixed_point()
+    assert h.placement("migrate") == {"a": 1, "b": 1}
+    status = service_status(h.service("migrate"), h.tasks("migrate", active=False))
+    assert status == {"RunningTasks": 2, "DesiredTasks": 2, "CompletedTasks": 0}
+    finish_running(h, "migrate")
+    assert states(h, "migrate") == {"complete": 2}
+    h.add_node("e")
+    h.run_to_fixed_point()
+    assert h.placement("migrate") == {"e": 1}  # the others completed: they run nothing again
+    finish_running(h, "migrate")
+    status = service_status(h.service("migrate"), h.tasks("migrate", active=False))
+    assert status == {"RunningTasks": 0, "DesiredTasks": 0, "CompletedTasks": 3}
+
+
+def test_a_global_job_task_on_a_drained_node_stops() -> None:
+    h = job_world("a", "b")
+    h.add_service("migrate", mode="global-job")
+    h.run_to_fixed_point()
+    h.drain("b")
+    h.run_to_fixed_point()
+    assert h.placement("migrate") == {"a": 1}
+    assert states(h, "migrate") == {"running": 1, "shutdown": 1}
+
+
+def test_services_and_jobs_are_each_left_to_their_own_orchestrator() -> None:
+    svc = service(replicas=2)
+    job = {**service("j1"), "Spec": normalise_spec({
+        "Name": "job", "Mode": {"GlobalJob": {}},
+        "TaskTemplate": {"ContainerSpec": {"Image": "img"}}})}
+    world = snap([svc, job], [node("n1")], [])
+    assert {c["object"]["ServiceID"] for c in reconcile_jobs(world)} == {"j1"}
+    assert {c["object"]["ServiceID"] for c in reconcile_replicated(world)} == {"s1"}
+    assert reconcile_global(world) == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 
 from swarmlet.manager.controlapi.plan import diff, service_plan, spec_plan
+from swarmlet.manager.controlapi.spec_change import job_status, with_new_spec
 from swarmlet.spec.service import normalise_spec
 
 GB = 1 << 30
@@ -89,3 +90,28 @@ def test_spec_plans_diff_field_by_field() -> None:
                      {"Role": "worker", "Labels": {"a": "1"}})
     assert plan["Diff"] == [{"Path": "Labels.a", "Old": None, "New": "1"}]
     assert diff({"a": [1]}, {"a": [1, 2]}) == [{"Path": "a", "Old": [1], "New": [1, 2]}]
+
+
+def test_the_plan_of_a_job_places_its_first_tasks_and_those_of_its_next_run() -> None:
+    spec = normalise_spec({"Name": "batch", "Mode": {"ReplicatedJob": {
+        "MaxConcurrent": 2, "TotalCompletions": 5}},
+        "TaskTemplate": {"ContainerSpec": {"Image": "x"}}})
+    job = {"ID": "batch", "Spec": spec, "SpecVersion": {"Index": 1}, "Version": {"Index": 2},
+           **job_status(spec, "2026-01-01T00:00:00.000000Z")}
+    objects = state(node("a"), node("b"))
+    plan = service_plan(objects, "create", None, job)
+    assert plan["Placement"] == {"Nodes": {"host-a": 1, "host-b": 1}, "Unplaced": []}
+    # Run once (its tasks completed): a scale is its next run, two at a time again.
+    done = [{"ID": f"t{i}", "ServiceID": "batch", "Slot": i, "NodeID": "a",
+             "Version": {"Index": 3}, "CreatedAt": "2026-01-01T00:00:01.000000Z",
+             "DesiredState": "complete", "JobIteration": {"Index": 0}, "Spec": spec[
+                 "TaskTemplate"], "Status": {"State": "complete", "Timestamp":
+                                             "2026-01-01T00:00:02.000000Z"}}
+            for i in range(1, 6)]
+    objects = {**state(node("a"), node("b")), "service": [job], "task": done}
+    scaled = normalise_spec({**spec, "Mode": {"ReplicatedJob": {"MaxConcurrent": 2,
+                                                                "TotalCompletions": 6}}}, spec)
+    plan = service_plan(objects, "update", job, with_new_spec(
+        job, scaled, "updating", "", "2026-01-01T00:00:03.000000Z"))
+    assert sum(plan["Placement"]["Nodes"].values()) == 2
+    assert plan["Diff"] == [{"Path": "Mode.ReplicatedJob.TotalCompletions", "Old": 5, "New": 6}]

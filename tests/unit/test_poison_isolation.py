@@ -89,6 +89,19 @@ def test_replicas_that_do_not_read_stay_with_their_service() -> None:
     assert tasks_of(store, "bad") == []
 
 
+def test_job_counts_that_do_not_read_stay_with_their_job() -> None:
+    store = world()
+    add_service(store, "bad", {**spec("bad"), "Mode": {"ReplicatedJob": {
+        "MaxConcurrent": "two", "TotalCompletions": 3}}})
+    add_service(store, "web", spec("web", replicas=2))
+    converge(store)
+    assert_healthy_scheduled(store)
+    error = error_of(store, "service", "bad")
+    assert error["Stage"] == "orchestrator"
+    assert "MaxConcurrent and TotalCompletions" in error["Message"]
+    assert tasks_of(store, "bad") == []
+
+
 def test_a_spec_without_mode_is_replicated_once_and_a_null_mode_is_an_error() -> None:
     store = world()
     no_mode = spec("nomode")
@@ -102,7 +115,7 @@ def test_a_spec_without_mode_is_replicated_once_and_a_null_mode_is_an_error() ->
     assert len(tasks_of(store, "nomode")) == 1  # Docker's default mode: one replica
     assert FIELD not in store.get("service", "nomode")
     assert error_of(store, "service", "nullmode")["Message"] == \
-        "Spec.Mode: None is neither Replicated nor Global"
+        "Spec.Mode: None is not Replicated, Global, ReplicatedJob or GlobalJob"
 
 
 def test_an_update_whose_parallelism_does_not_read_waits_with_the_error() -> None:
@@ -157,6 +170,8 @@ def test_a_node_whose_resources_do_not_read_takes_no_task_and_shows_why() -> Non
     (lambda t: t.update(Status="garbled"), "Status: 'garbled' is not an object"),
     (lambda t: t.pop("ServiceID"), "ServiceID: None is not a service ID"),
     (lambda t: t.update(DesiredState=7), "DesiredState: 7 is not a task state"),
+    (lambda t: t.update(JobIteration={"Index": "x"}),
+     "JobIteration: {'Index': 'x'} is not a job iteration"),
 ])
 def test_a_task_with_a_garbled_field_keeps_the_error(garble, message) -> None:
     store = world()
@@ -234,7 +249,8 @@ def test_service_inspect_pretty_shows_the_error_of_a_malformed_service() -> None
     lines = pretty_service(service, now=NOW).splitlines()
     start = lines.index("ControlError:")
     assert lines[start + 1] == " Stage:\t\torchestrator"
-    assert lines[start + 3] == " Message:\tSpec.Mode: None is neither Replicated nor Global"
+    assert lines[start + 3] == \
+        " Message:\tSpec.Mode: None is not Replicated, Global, ReplicatedJob or GlobalJob"
 
     other = add_service(store, "other", spec("other"))
     task = {**T.new_task(other, 1), "ID": "garbled-task"}

@@ -176,11 +176,48 @@ def test_dockers_healthcheck_spelling_is_stored_as_healthcheck() -> None:
     assert spec["TaskTemplate"]["ContainerSpec"]["Healthcheck"] == {"Test": ["CMD", "true"]}
 
 
-def test_job_modes_are_typed_but_refused_until_jobs_exist() -> None:
-    assert "job services are not supported yet" in refusal(
-        with_image(Mode={"ReplicatedJob": {"MaxConcurrent": 2}})).message
+def test_a_replicated_job_gets_dockers_defaults() -> None:
+    # The API's: MaxConcurrent 1; TotalCompletions as many as may run at once.
+    assert normalise_spec(with_image(Mode={"ReplicatedJob": {}}))["Mode"] == \
+        {"ReplicatedJob": {"MaxConcurrent": 1, "TotalCompletions": 1}}
+    assert normalise_spec(with_image(Mode={"ReplicatedJob": {"MaxConcurrent": 2}}))["Mode"] == \
+        {"ReplicatedJob": {"MaxConcurrent": 2, "TotalCompletions": 2}}
+    assert normalise_spec(with_image(Mode={"ReplicatedJob": {"TotalCompletions": 5}}))[
+        "Mode"] == {"ReplicatedJob": {"MaxConcurrent": 1, "TotalCompletions": 5}}
+    assert normalise_spec(with_image(Mode={"GlobalJob": {}}))["Mode"] == {"GlobalJob": {}}
+
+
+def test_a_jobs_counts_are_capped_like_replicas() -> None:
     assert refusal(with_image(Mode={"ReplicatedJob": {"MaxConcurrent": 10**6}})).field == \
         "Mode.ReplicatedJob.MaxConcurrent"
+    assert refusal(with_image(Mode={"ReplicatedJob": {"TotalCompletions": -1}})).field == \
+        "Mode.ReplicatedJob.TotalCompletions"
+
+
+def test_a_job_has_no_update_or_rollback_policy() -> None:
+    spec = normalise_spec(with_image(Mode={"GlobalJob": {}}, UpdateConfig=None))
+    assert "UpdateConfig" not in spec and "RollbackConfig" not in spec
+    for key in ("UpdateConfig", "RollbackConfig"):
+        error = refusal(with_image(Mode={"ReplicatedJob": {}}, **{key: {"Parallelism": 2}}))
+        assert error.message == "update and rollback configuration is not supported for jobs"
+        assert error.field == key
+
+
+def test_a_job_stays_a_job_and_keeps_its_kind() -> None:
+    job = normalise_spec(with_image(Name="once", Mode={"ReplicatedJob": {}}))
+    assert normalise_spec(with_image(Name="once", Mode={"ReplicatedJob": {
+        "TotalCompletions": 4}}), job)["Mode"]["ReplicatedJob"]["TotalCompletions"] == 4
+    for other in ({"Replicated": {}}, {"GlobalJob": {}}):
+        assert refusal(with_image(Name="once", Mode=other), job).message == \
+            "service mode change is not allowed"
+
+
+def test_max_replicas_per_node_is_for_replicated_modes_only() -> None:
+    placement = {"ContainerSpec": {"Image": "x"}, "Placement": {"MaxReplicas": 2}}
+    assert normalise_spec({"TaskTemplate": placement, "Mode": {"ReplicatedJob": {}}})
+    for mode in ({"Global": {}}, {"GlobalJob": {}}):
+        assert refusal({"TaskTemplate": placement, "Mode": mode}).message == \
+            "replicas-max-per-node can only be used with replicated or replicated-job mode"
 
 
 def test_update_rules_rename_and_mode_change() -> None:

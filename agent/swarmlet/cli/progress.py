@@ -220,8 +220,9 @@ class Tracker:
 class Display:
     """Writes the lines: redrawn in place on a TTY, else each line when its text changes."""
 
-    def __init__(self, out: TextIO, tty: bool) -> None:
-        self.out, self.tty = out, tty
+    def __init__(self, out: TextIO, tty: bool, last: tuple[str, ...] = (OVERALL, VERIFY)
+                 ) -> None:
+        self.out, self.tty, self.last = out, tty, last
         self.drawn = 0
         self.screen: list[str] = []
         self.printed: dict[str, str] = {}
@@ -238,7 +239,7 @@ class Display:
                 self.out.write(f"\x1b[2K\r{text}\n")
             self.drawn = len(texts)
         else:  # in the order Docker emits them: tasks, then the totals, then verify
-            last = [k for k in (OVERALL, VERIFY) if k in texts]
+            last = [k for k in self.last if k in texts]
             for key in [*(k for k in texts if k not in last), *last]:
                 text = texts[key]
                 if lines[key].strip() and self.printed.get(key) != text:
@@ -378,5 +379,10 @@ def wait_on_service(client: Any, service_ref: str, quiet: bool = False,
                stale_status=stale_status).run()
     except KeyboardInterrupt:
         if not quiet:
-            out.write("\nOperation continuing in background.\n"
-                      f"Use `swarmlet service ps {service_ref}` to check progress.\n")
+            continuing(out, service_ref)
+
+
+def continuing(out: TextIO, service_ref: str) -> None:
+    """What Ctrl-C during the wait says: the change goes on without us."""
+    out.write("\nOperation continuing in background.\n"
+              f"Use `swarmlet service ps {service_ref}` to check progress.\n")

@@ -1,7 +1,7 @@
 """`swarmlet service`: create, update, rollback, ls, ps, inspect, scale, rm (and `node ps`):
 Docker's commands and output. Flags become a spec in service_spec (service_update for what only
 `update` has), output is shaped in service_format, and converge progress is
-progress.wait_on_service."""
+progress.wait_on_service (a job's: job_progress)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from typing import Any
 from swarmlet.cli import plan_view
 from swarmlet.cli import service_format as fmt
 from swarmlet.cli.create import create
+from swarmlet.cli.job_progress import wait_on_service
 from swarmlet.cli.lookup import get_each
-from swarmlet.cli.progress import wait_on_service
 from swarmlet.cli.removal import remove_each
 from swarmlet.cli.service_spec import add_common_options, add_create_options, spec_from_create_args
 from swarmlet.cli.service_update import (
@@ -278,9 +278,14 @@ def _scale(client: Client, ref: str, replicas: int, dry_run: bool = False) -> An
     with `dry_run` the agent's plan."""
     service = client.get(f"/services/{ref}")
     spec = service["Spec"]
-    if "Replicated" not in spec.get("Mode", {}):
+    mode = spec.get("Mode", {})
+    if "Replicated" in mode:
+        spec["Mode"] = {"Replicated": {**mode["Replicated"], "Replicas": replicas}}
+    elif "ReplicatedJob" in mode:  # a job's scale is its completions (and a new run of it)
+        spec["Mode"] = {"ReplicatedJob": {**mode["ReplicatedJob"],
+                                          "TotalCompletions": replicas}}
+    else:
         raise SwarmletError("scale can only be used with replicated or replicated-job mode")
-    spec["Mode"] = {"Replicated": {**spec["Mode"]["Replicated"], "Replicas": replicas}}
     if dry_run:
         return client.post(f"/services/{service['ID']}/update", spec,
                            version=service["Version"]["Index"], dry_run=1)

@@ -74,14 +74,21 @@ def go_time(text: str) -> str:
 # --- service ls -------------------------------------------------------------------------
 
 
+MODE_WORDS = {"Global": "global", "Replicated": "replicated", "ReplicatedJob": "replicated job",
+              "GlobalJob": "global job"}
+
+
 def service_mode(service: Obj) -> str:
     mode = service.get("Spec", {}).get("Mode", {})
-    return "global" if "Global" in mode else "replicated" if "Replicated" in mode else ""
+    return next((word for key, word in MODE_WORDS.items() if key in mode), "")
 
 
 def replicas_text(service: Obj, tasks: list[Obj] | None = None) -> str:
-    """running/desired, from ServiceStatus (or counted from the service's tasks)."""
+    """running/desired, from ServiceStatus (or counted from the service's tasks); a job's
+    adds its completions, as Docker's: "1/2 (3/5 completed)"."""
     status = service.get("ServiceStatus")
+    if service_mode(service).endswith(" job"):
+        return _job_text(service, status or {})
     if status is not None:
         running, desired = status.get("RunningTasks", 0), status.get("DesiredTasks", 0)
     else:
@@ -97,6 +104,14 @@ def replicas_text(service: Obj, tasks: list[Obj] | None = None) -> str:
     if service_mode(service) == "replicated" and max_per_node:
         return f"{running}/{desired} (max {max_per_node} per node)"
     return f"{running}/{desired}"
+
+
+def _job_text(service: Obj, status: Obj) -> str:
+    running, desired = status.get("RunningTasks", 0), status.get("DesiredTasks", 0)
+    completed = status.get("CompletedTasks", 0)
+    job = service["Spec"]["Mode"].get("ReplicatedJob")
+    total = desired + completed if job is None else job.get("TotalCompletions", 0)
+    return f"{running}/{desired} ({completed}/{total} completed)"
 
 
 def service_ports(service: Obj) -> list[Obj]:
@@ -254,6 +269,8 @@ def pretty_service(service: Obj, now: datetime | None = None,
     mode = spec.get("Mode") or {}  # a stored spec may be malformed: show what is there
     if "Global" in mode:
         lines.append("Service Mode:\tGlobal")
+    elif "ReplicatedJob" in mode or "GlobalJob" in mode:  # Docker's template names neither
+        lines.append("Service Mode:")
     else:
         lines.append("Service Mode:\tReplicated")
         if (mode.get("Replicated") or {}).get("Replicas") is not None:

@@ -119,7 +119,10 @@ def add_create_options(p: argparse.ArgumentParser) -> None:
     """Flags of `service create` only (update has --*-add/--*-rm forms instead)."""
     p.add_argument("--name", metavar="string", help="Service name")
     p.add_argument("--mode", metavar="string",
-                   help='Service mode ("replicated" or "global") (default "replicated")')
+                   help='Service mode ("replicated", "global", "replicated-job", '
+                   '"global-job") (default "replicated")')
+    p.add_argument("--max-concurrent", metavar="uint",
+                   help="Number of job tasks to run concurrently (default equal to --replicas)")
     many = (("constraint", "Placement constraints"),
             ("placement-pref", "Add a placement preference"),
             ("env-file", "Read in a file of environment variables"),
@@ -179,17 +182,33 @@ def spec_from_create_args(args: argparse.Namespace,
 
 
 def service_mode(args: argparse.Namespace) -> Spec:
+    """--mode, --replicas and --max-concurrent as Docker's CLI reads them (ToServiceMode):
+    the flags each mode takes; a replicated job runs as many tasks at once as it wants
+    completions unless --max-concurrent says otherwise. What is not given, the agent fills
+    in."""
     mode = args.mode or "replicated"
-    if mode == "global":
-        if args.replicas is not None:
-            raise SwarmletError("replicas can only be used with replicated mode")
-        if args.replicas_max_per_node is not None:
-            raise SwarmletError("replicas-max-per-node can only be used with replicated mode")
-        return {"Global": {}}
-    if mode != "replicated":
+    if mode not in ("replicated", "global", "replicated-job", "global-job"):
         raise SwarmletError(f"Unknown mode: {mode}, only replicated and global supported")
-    replicas = 1 if args.replicas is None else parse_uint(args.replicas, "replicas")
-    return {"Replicated": {"Replicas": replicas}}
+    replicas = None if args.replicas is None else parse_uint(args.replicas, "replicas")
+    concurrent = None if args.max_concurrent is None else parse_uint(
+        args.max_concurrent, "max-concurrent")
+    replicated = mode in ("replicated", "replicated-job")
+    if not replicated and args.replicas is not None:
+        raise SwarmletError("replicas can only be used with replicated or replicated-job mode")
+    if not replicated and args.replicas_max_per_node is not None:
+        raise SwarmletError("replicas-max-per-node can only be used with replicated or "
+                            "replicated-job mode")
+    if mode != "replicated-job" and concurrent is not None:
+        raise SwarmletError("max-concurrent can only be used with replicated-job mode")
+    if mode == "global":
+        return {"Global": {}}
+    if mode == "global-job":
+        return {"GlobalJob": {}}
+    if mode == "replicated-job":
+        job = {"MaxConcurrent": replicas if concurrent is None else concurrent,
+               "TotalCompletions": replicas}
+        return {"ReplicatedJob": {k: v for k, v in job.items() if v is not None}}
+    return {"Replicated": {"Replicas": 1 if replicas is None else replicas}}
 
 
 def apply_common(spec: Spec, args: argparse.Namespace) -> Spec:

@@ -1,5 +1,5 @@
-"""The leader's control pass: orchestrators → updater → allocator → scheduler → node
-attachments → reaper.
+"""The leader's control pass: orchestrators (replicated, global, jobs) → updater →
+allocator → scheduler → node attachments → reaper.
 
 A pass reads one snapshot of the store (manager/snapshot.py: every kind at one index, under
 the store's lock, not copied) and its clock once. The stages share it: each returns changes
@@ -28,6 +28,7 @@ from swarmlet.manager.allocator.allocator import allocate, attach_nodes
 from swarmlet.manager.orchestrator.control_errors import record
 from swarmlet.manager.orchestrator.failures import Failures, describe
 from swarmlet.manager.orchestrator.global_ import reconcile_global
+from swarmlet.manager.orchestrator.jobs import reconcile_jobs
 from swarmlet.manager.orchestrator.reaper import reap
 from swarmlet.manager.orchestrator.replicated import reconcile_replicated
 from swarmlet.manager.orchestrator.update import next_check, update_services
@@ -47,7 +48,8 @@ BATCH = 200
 
 Stage = Callable[[Snapshot], list[dict[str, Any]]]
 STAGES: tuple[tuple[str, Stage], ...] = (
-    ("orchestrator", lambda s: reconcile_replicated(s) + reconcile_global(s)),
+    ("orchestrator",
+     lambda s: reconcile_replicated(s) + reconcile_global(s) + reconcile_jobs(s)),
     ("updater", update_services),
     ("allocator", allocate),
     ("scheduler", schedule_pending),

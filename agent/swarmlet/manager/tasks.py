@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from swarmlet.protocol.tasks import MEANT_TO_RUN as MEANT_TO_RUN
 from swarmlet.protocol.tasks import ORDER as ORDER
 from swarmlet.protocol.tasks import STATES as STATES
 from swarmlet.protocol.tasks import TERMINAL as TERMINAL
@@ -33,6 +34,18 @@ def spec_version(service: dict[str, Any]) -> int:
     return int(service.get("SpecVersion", {}).get("Index", 0))
 
 
+def job_iteration(service: dict[str, Any]) -> int:
+    """The iteration a job service runs (JobStatus.JobIteration.Index; 0 before any)."""
+    status = service.get("JobStatus") or {}
+    return int((status.get("JobIteration") or {}).get("Index", 0))
+
+
+def task_iteration(task: dict[str, Any]) -> int | None:
+    """The job iteration a task was made for (None: a service's task, of no iteration)."""
+    version = task.get("JobIteration")
+    return int(version.get("Index", 0)) if isinstance(version, dict) else None
+
+
 def new_task(service: dict[str, Any], slot: int, node_id: str = "",
              desired: str = "running", now: str | None = None) -> dict[str, Any]:
     return {
@@ -47,6 +60,14 @@ def new_task(service: dict[str, Any], slot: int, node_id: str = "",
         "Status": {"Timestamp": now or now_rfc3339(), "State": "new", "Message": "created"},
         "DesiredState": desired,
     }
+
+
+def new_job_task(service: dict[str, Any], slot: int, node_id: str = "",
+                 now: str | None = None) -> dict[str, Any]:
+    """A task of a job's current iteration: meant to run to completion (desired COMPLETE,
+    as SwarmKit's), never restarted once it has."""
+    return {**new_task(service, slot, node_id, desired="complete", now=now),
+            "JobIteration": {"Index": job_iteration(service)}}
 
 
 def with_fields(task: dict[str, Any], **fields: Any) -> dict[str, Any]:

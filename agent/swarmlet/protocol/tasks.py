@@ -14,6 +14,10 @@ from swarmlet.spec.syntax import ORDER as ORDER  # re-exported: the spec core's 
 from swarmlet.spec.syntax import STATES as STATES
 from swarmlet.spec.syntax import TERMINAL as TERMINAL
 
+# Desired states of a task that is meant to run: RUNNING; READY (placed and prepared, its
+# start delayed); COMPLETE (a job's task: it runs until it exits, as SwarmKit's).
+MEANT_TO_RUN = ("running", "ready", "complete")
+
 
 def state_of(task: dict[str, Any]) -> str:
     return task.get("Status", {}).get("State", "new")
@@ -29,7 +33,7 @@ def is_terminal(task: dict[str, Any]) -> bool:
 
 def is_active(task: dict[str, Any]) -> bool:
     """Meant to run and not ended: it holds its slot and counts as load on its node."""
-    return task.get("DesiredState") in ("running", "ready") and not is_terminal(task)
+    return task.get("DesiredState") in MEANT_TO_RUN and not is_terminal(task)
 
 
 def is_serving(task: dict[str, Any]) -> bool:

@@ -36,9 +36,20 @@ class StoredObject(Answer):
 class ServiceStatus(Answer):
     RunningTasks: int
     DesiredTasks: int
+    CompletedTasks: int | None = None  # jobs: tasks of the current iteration that completed
 
 
 _ServiceStatus = ServiceStatus
+
+
+class JobStatus(Answer):
+    """A job's run: JobIteration moves with every new spec (each run of the job)."""
+
+    JobIteration: ObjectVersion
+    LastExecution: str | None = None
+
+
+_JobStatus = JobStatus
 
 
 class Service(StoredObject):
@@ -46,6 +57,7 @@ class Service(StoredObject):
     PreviousSpec: ServiceSpec | None = None
     ServiceStatus: _ServiceStatus | None = None
     UpdateStatus: dict[str, Any] | None = None
+    JobStatus: _JobStatus | None = None
 
 
 class Node(StoredObject):
@@ -62,6 +74,7 @@ class Task(StoredObject):
     DesiredState: str | None = None
     Status: dict[str, Any] | None = None
     Spec: dict[str, Any] | None = None
+    JobIteration: ObjectVersion | None = None  # a job's task: the run it belongs to
 
 
 class Network(StoredObject):

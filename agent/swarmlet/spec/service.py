@@ -26,6 +26,10 @@ DEFAULT_RESTART = {"Condition": "any", "Delay": 5 * SECOND, "MaxAttempts": 0, "W
 DEFAULT_UPDATE = {"Parallelism": 1, "Delay": 0, "FailureAction": "pause",
                   "Monitor": 5 * SECOND, "MaxFailureRatio": 0, "Order": "stop-first"}
 MODES = ("Replicated", "Global", "ReplicatedJob", "GlobalJob")
+# Mode key -> the word mode_of gives (Docker's --mode values).
+MODE_NAMES = {"Replicated": "replicated", "Global": "global",
+              "ReplicatedJob": "replicated-job", "GlobalJob": "global-job"}
+JOB_MODES = ("replicated-job", "global-job")
 
 # For names Docker would pick (docker's namesgenerator), when the user gives none.
 _LEFT = ("admiring", "brave", "clever", "eager", "focused", "gallant", "happy", "jolly",
@@ -39,7 +43,27 @@ def random_name() -> str:
 
 
 def mode_of(spec: dict[str, Any]) -> str:
-    return "global" if "Global" in (spec.get("Mode") or {}) else "replicated"
+    """replicated, global, replicated-job or global-job (no Mode: replicated, Docker's
+    default)."""
+    mode = spec.get("Mode") or {}
+    return next((word for key, word in MODE_NAMES.items() if key in mode), "replicated")
+
+
+def is_job(spec: dict[str, Any]) -> bool:
+    """Whether the service's tasks run to completion (a job) rather than on and on."""
+    return mode_of(spec) in JOB_MODES
+
+
+def job_counts(spec: dict[str, Any]) -> tuple[int, int]:
+    """(MaxConcurrent, TotalCompletions) of a replicated job; a malformed stored value
+    raises ValueError, as replicas_of does."""
+    job = (spec.get("Mode") or {}).get("ReplicatedJob") or {}
+    counts = job.get("MaxConcurrent", 1), job.get("TotalCompletions", 1)
+    for key, value in zip(("MaxConcurrent", "TotalCompletions"), counts, strict=True):
+        if not isinstance(value, int) or isinstance(value, bool) or \
+                not 0 <= value <= MAX_REPLICAS:
+            raise ValueError(f"invalid Mode.ReplicatedJob.{key} {value!r}")
+    return counts
 
 
 def replicas_of(spec: dict[str, Any]) -> int:
@@ -82,15 +106,18 @@ def normalise_spec(spec: Any, old: dict[str, Any] | None = None) -> dict[str, An
     spec["Mode"] = _mode(spec.get("Mode"))
     if old is not None and mode_of(spec) != mode_of(old):
         raise SpecError("service mode change is not allowed", "Mode")
-    if mode_of(spec) == "global" and placement.get("MaxReplicas"):
-        raise SpecError("replicas-max-per-node can only be used with replicated mode",
-                        "TaskTemplate.Placement.MaxReplicas")
+    if mode_of(spec) in ("global", "global-job") and placement.get("MaxReplicas"):
+        raise SpecError("replicas-max-per-node can only be used with replicated or "
+                        "replicated-job mode", "TaskTemplate.Placement.MaxReplicas")
 
-    spec["UpdateConfig"] = {**DEFAULT_UPDATE, **(spec.get("UpdateConfig") or {})}
-    spec["RollbackConfig"] = {**DEFAULT_UPDATE, **(spec.get("RollbackConfig") or {})}
-    if spec["RollbackConfig"]["FailureAction"] == "rollback":
-        raise SpecError("unrecognized rollback failure action rollback",
-                        "RollbackConfig.FailureAction")
+    if is_job(spec):
+        _check_job(spec)
+    else:
+        spec["UpdateConfig"] = {**DEFAULT_UPDATE, **(spec.get("UpdateConfig") or {})}
+        spec["RollbackConfig"] = {**DEFAULT_UPDATE, **(spec.get("RollbackConfig") or {})}
+        if spec["RollbackConfig"]["FailureAction"] == "rollback":
+            raise SpecError("unrecognized rollback failure action rollback",
+                            "RollbackConfig.FailureAction")
     spec["EndpointSpec"] = _endpoint_spec(spec.get("EndpointSpec"))
     networks = template.get("Networks") or []
     if networks:
@@ -107,12 +134,27 @@ def _mode(mode: dict[str, Any] | None) -> dict[str, Any]:
         raise SpecError("Mode must be one of Replicated, Global, ReplicatedJob or GlobalJob",
                         "Mode")
     kind = next(iter(mode))
-    if kind in ("ReplicatedJob", "GlobalJob"):
-        raise SpecError(f"Mode.{kind}: job services are not supported yet by swarmlet; use "
-                        "Replicated or Global", "Mode")
     if kind == "Replicated":
         return {"Replicated": {"Replicas": mode["Replicated"].get("Replicas", 1)}}
-    return {"Global": {}}
+    if kind == "ReplicatedJob":
+        # Docker's defaults: one task at a time, as many completions as may run at once.
+        job = mode["ReplicatedJob"] or {}
+        concurrent = job.get("MaxConcurrent")
+        concurrent = 1 if concurrent is None else concurrent
+        total = job.get("TotalCompletions")
+        return {"ReplicatedJob": {"MaxConcurrent": concurrent,
+                                  "TotalCompletions": concurrent if total is None else total}}
+    return {kind: {}}
+
+
+def _check_job(spec: dict[str, Any]) -> None:
+    """SwarmKit's validateJob (a job's tasks are never rolled out, so it has no policy for
+    it), in the words of Docker's CLI, which is where Docker users meet the rule."""
+    for key in ("UpdateConfig", "RollbackConfig"):
+        if spec.get(key):  # (an empty one says nothing)
+            raise SpecError("update and rollback configuration is not supported for jobs",
+                            key)
+        spec.pop(key, None)
 
 
 def _check_mounts(mounts: list[dict[str, Any]]) -> None:

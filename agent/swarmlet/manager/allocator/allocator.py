@@ -60,7 +60,7 @@ def allocate(snap: Snapshot) -> list[Obj]:
             failed.setdefault(service["ID"], failure.message)
 
     new = [t for t in snap.readable_tasks() if T.state_of(t) == "new"
-           and t.get("DesiredState") in ("running", "ready")]
+           and t.get("DesiredState") in T.MEANT_TO_RUN]
     for task in by_age(new):
         changes += snap.guard(STAGE, "task", task, lambda t=task: _allocate_task(
             snap, t, ingress_id, addresses, failed), [])

@@ -176,8 +176,7 @@ class NetworkAPI:
         if users:
             raise InvalidArgument(f"network {network_id} is in use by service {users[0]['ID']}")
         for task in self.store.list("task"):
-            if task.get("DesiredState") in ("running", "ready") and not T.is_terminal(task) and \
-                    network_id in N.spec_network_ids(task.get("Spec")):
+            if T.is_active(task) and network_id in N.spec_network_ids(task.get("Spec")):
                 raise InvalidArgument(f"network {network_id} is in use by task {task['ID']}")
         for attachment in NA.on_network(network_id, self.store.list(NA.KIND)):
             node = self.store.get("node", attachment.get("NodeID", "")) or {}

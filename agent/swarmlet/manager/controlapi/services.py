@@ -14,10 +14,11 @@ from swarmlet.manager.controlapi.plan import read_objects, service_plan
 from swarmlet.manager.controlapi.references import resolve
 from swarmlet.manager.controlapi.service_networks import check_service_networks
 from swarmlet.manager.controlapi.service_refs import check_references
-from swarmlet.manager.controlapi.spec_change import with_new_spec
+from swarmlet.manager.controlapi.service_status import service_status
+from swarmlet.manager.controlapi.spec_change import job_status, with_new_spec
 from swarmlet.manager.logbroker import Subscription
 from swarmlet.manager.manager import Manager
-from swarmlet.spec.service import mode_of, normalise_spec, replicas_of
+from swarmlet.spec.service import is_job, normalise_spec
 from swarmlet.store.objects import new_id, now_rfc3339
 from swarmlet.store.state import StoreError
 
@@ -33,7 +34,8 @@ class ServiceAPI:
     def create(self, spec: Any, dry_run: bool = False) -> dict[str, Any]:
         self.manager.require_quorum()
         spec = self._checked(normalise_spec(spec))
-        service = {"ID": new_id(), "Spec": spec, "SpecVersion": {"Index": 1}}
+        service = {"ID": new_id(), "Spec": spec, "SpecVersion": {"Index": 1},
+                   **job_status(spec, now_rfc3339())}
         if dry_run:
             if any(s["Spec"]["Name"] == spec["Name"] for s in self.store.list("service")):
                 raise Conflict(f"service {spec['Name']} already exists")
@@ -53,15 +55,10 @@ class ServiceAPI:
         return resolve(self.store, "service", ref)
 
     def with_status(self, service: dict[str, Any]) -> dict[str, Any]:
-        """Docker's ServiceStatus: running tasks and how many are wanted."""
+        """Docker's ServiceStatus: running tasks and how many are wanted (and, of a job,
+        how many tasks of its iteration completed)."""
         tasks = [t for t in self.store.list("task") if t["ServiceID"] == service["ID"]]
-        running = sum(1 for t in tasks if T.state_of(t) == "running"
-                      and t.get("DesiredState") == "running")
-        if mode_of(service["Spec"]) == "global":
-            desired = sum(1 for t in tasks if t.get("DesiredState") == "running")
-        else:
-            desired = replicas_of(service["Spec"])
-        return {**service, "ServiceStatus": {"RunningTasks": running, "DesiredTasks": desired}}
+        return {**service, "ServiceStatus": service_status(service, tasks)}
 
     def list(self) -> list[dict[str, Any]]:
         self.manager.require_quorum()
@@ -86,9 +83,10 @@ class ServiceAPI:
         else:
             new_spec = self._checked(normalise_spec(spec, old=service["Spec"]), service)
             state, message = "updating", "update in progress"
-        if dry_run:
-            return service_plan(read_objects(self.store), "update", service,
-                                {**service, "Spec": new_spec})
+        if dry_run:  # (a job's next run, as it would be written: its tasks are planned)
+            planned = with_new_spec(service, new_spec, state, message, now_rfc3339()) \
+                if is_job(new_spec) else {**service, "Spec": new_spec}
+            return service_plan(read_objects(self.store), "update", service, planned)
         if new_spec == service["Spec"]:
             return None
         service = with_new_spec(service, new_spec, state, message, now_rfc3339())

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from swarmlet.manager.allocator import network_objects as N
+from swarmlet.protocol.tasks import MEANT_TO_RUN
 
 Obj = dict[str, Any]
-MEANT_TO_RUN = ("running", "ready")
 
 
 def sendable(tasks: list[Obj], node: Obj | None) -> list[Obj]:

@@ -29,11 +29,13 @@ def number(value: Any, where: str) -> float:
 
 
 def service_mode(service: dict[str, Any]) -> str:
-    """"replicated" or "global" (a spec without Mode is replicated, as Docker's default)."""
+    """"replicated", "global", "replicated-job" or "global-job" (a spec without Mode is
+    replicated, as Docker's default)."""
     spec = service["Spec"]
     mode = spec.get("Mode", {}) if isinstance(spec, dict) else None
     if not isinstance(mode, dict):
-        raise FieldError(f"Spec.Mode: {mode!r} is neither Replicated nor Global")
+        raise FieldError(f"Spec.Mode: {mode!r} is not Replicated, Global, ReplicatedJob or "
+                         "GlobalJob")
     return mode_of(spec)
 
 
@@ -55,3 +57,8 @@ def check_task(task: dict[str, Any]) -> None:
     node_id = task.get("NodeID")
     if node_id is not None and not isinstance(node_id, str):
         raise FieldError(f"NodeID: {node_id!r} is not a node ID")
+    iteration = task.get("JobIteration")
+    if iteration is not None:  # a job's task
+        index = iteration.get("Index") if isinstance(iteration, dict) else None
+        if isinstance(index, bool) or not isinstance(index, int):
+            raise FieldError(f"JobIteration: {iteration!r} is not a job iteration")

@@ -26,10 +26,12 @@ from typing import TypeVar
 
 from swarmlet.manager.scheduler.filters import Pipeline, no_suitable_node
 from swarmlet.manager.scheduler.nodeinfo import NodeInfo, build_node_infos, host_ports, reservations
+from swarmlet.protocol.tasks import MEANT_TO_RUN
 from swarmlet.spec.constraints import label_getter
 
-# Desired READY is a restart delay: the task is placed and prepared but not started.
-SCHEDULABLE_DESIRED = frozenset({"running", "ready"})
+# Desired READY is a restart delay: the task is placed and prepared but not started;
+# desired COMPLETE is a job's task.
+SCHEDULABLE_DESIRED = frozenset(MEANT_TO_RUN)
 R = TypeVar("R")
 
 
@@ -44,7 +46,7 @@ class Plan:
 
 
 def schedule(nodes: list[dict], tasks: list[dict], services: dict[str, dict]) -> Plan:
-    """Place every pending task (no NodeID, desired running or ready) of `tasks`, the whole
+    """Place every pending task (no NodeID, meant to run) of `tasks`, the whole
     store's tasks; the others are only load. A pending task that already has a NodeID (a
     global service's) is only checked against that node, and goes first as in SwarmKit."""
     infos = build_node_infos(nodes, tasks)

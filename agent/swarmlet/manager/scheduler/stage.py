@@ -29,7 +29,7 @@ def schedule_pending(snap: Snapshot) -> list[dict[str, Any]]:
     nodes = [n for n in snap.nodes.values()
              if snap.guard(STAGE, "node", n, lambda n=n: _readable_node(n), False)]
     pending = [t for t in snap.readable_tasks()
-               if T.state_of(t) == "pending" and t.get("DesiredState") in ("running", "ready")]
+               if T.state_of(t) == "pending" and t.get("DesiredState") in T.MEANT_TO_RUN]
     if not pending:
         return changes
     # What placement reads: the pending tasks, and the tasks that are load on a node.
