@@ -71,6 +71,7 @@ def member(wire: Wire, me: str, journal_file: str) -> durable_raft.DurableSyncOb
     conf = SyncObjConf(autoTick=False, journalFile=journal_file, appendEntriesUseBatch=False,
                        appendEntriesPeriod=0.02, raftMinTimeout=0.1, raftMaxTimeout=0.2,
                        leaderFallbackTimeout=5.0, dynamicMembershipChange=True,
+                       connectionRetryTime=0.1,  # the start-up grace before a vote
                        appendEntriesBatchSizeBytes=4)  # 4 one-byte entries a batch
     transport = MemoryTransport(wire, me)
     return durable_raft.DurableSyncObj(me, [a for a in (NEW, OLD, CUT) if a != me], conf,
@@ -110,3 +111,26 @@ def test_a_follower_catches_up_with_a_leader_many_batches_ahead(tmp_path, follow
     finally:
         new.destroy()
         old.destroy()
+
+
+def test_a_manager_that_starts_again_waits_for_the_leader_before_calling_a_vote(tmp_path):
+    """Without the grace, a restarted member connected to another follower calls an election
+    after its first timeout (0.1-0.2 s here), before the leader's reconnect (every 1 s)
+    reaches it, and its higher term deposes a healthy leader."""
+    wire = Wire()
+    conf = SyncObjConf(autoTick=False, journalFile=journal(tmp_path / "r", [1] * 3, 1, 3),
+                       appendEntriesUseBatch=False, appendEntriesPeriod=0.02,
+                       raftMinTimeout=0.1, raftMaxTimeout=0.2, connectionRetryTime=1.0,
+                       dynamicMembershipChange=True)
+    restarted = durable_raft.DurableSyncObj(OLD, [NEW, CUT], conf,
+                                            transport=MemoryTransport(wire, OLD))
+    try:
+        restarted._SyncObj__transport._onNodeConnected(TCPNode(CUT))  # a follower, not NEW
+        deadline = time.monotonic() + 0.8
+        while time.monotonic() < deadline:
+            restarted.doTick(0.0)
+            wire.deliver()
+            time.sleep(0.01)
+        assert restarted.raftCurrentTerm == 1  # no vote called yet
+    finally:
+        restarted.destroy()

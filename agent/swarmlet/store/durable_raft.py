@@ -26,6 +26,7 @@ from typing import Any
 from pysyncobj import serializer as syncobj_serializer
 from pysyncobj import syncobj
 from pysyncobj.journal import MemoryJournal
+from pysyncobj.monotonic import monotonic
 from pysyncobj.syncobj import SyncObj
 from pysyncobj.transport import TCPTransport
 
@@ -60,6 +61,14 @@ class DurableSyncObj(CatchUpHint):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("transportClass", DurableTransport)
         super().__init__(*args, **kwargs)
+        if self.otherNodes:
+            # A manager that starts again hears from the leader only once the leader's
+            # reconnect comes round (connectionRetryTime); without a vote of its own first,
+            # pysyncobj (no pre-vote) would call an election as soon as it reaches another
+            # member, and a higher term deposes the healthy leader: seconds without one.
+            conf = self.conf
+            self._SyncObj__raftElectionDeadline = (  # type: ignore[attr-defined]
+                monotonic() + conf.connectionRetryTime + conf.raftMaxTimeout)
 
     def _onTick(self, timeToWait: float = 0.0) -> None:
         _sync_journal(self)
