@@ -457,7 +457,7 @@ def load_compose_files(sources, environ=None, cwd=None, stdin=None):
     dotenv = os.path.join(working_dir, DOTENV)
     if any(isinstance(s, str) for s in sources) and os.path.isfile(dotenv):
         with open(dotenv, encoding="utf-8") as handle:
-            variables = dict(parse_dotenv(handle.read(), dotenv, environ), **environ)
+            variables = {**parse_dotenv(handle.read(), dotenv, environ), **environ}
     files = []
     for index, source in enumerate(sources):
         if isinstance(source, dict):
