@@ -9,6 +9,7 @@ from swarmlet.api.networks import add_network_routes
 from swarmlet.api.results import Parked, PlainText, Streaming
 from swarmlet.api.router import Request, Router, version_param
 from swarmlet.api.secrets import add_secret_routes
+from swarmlet.api.stacks import add_stack_routes
 from swarmlet.node.swarm import SwarmNode
 from swarmlet.protocol.messages import (
     AssignmentsRequest,
@@ -198,6 +199,7 @@ def add_swarm_routes(router: Router, node: SwarmNode) -> None:
 
     add_network_routes(add, manager)
     add_secret_routes(add, manager)
+    add_stack_routes(router, add, manager)
 
     @add("POST", "/services/create", "Create a service from a ServiceSpec (?dry_run=1: its "
          "plan, nothing written)", body=ServiceSpec, query=DryRunQuery, answer=CREATED)
