@@ -323,11 +323,12 @@ class StackManager:
         if not plan or self.module.check_mode:
             self.result.update(changed=bool(plan), stdout="\n".join(deploy_lines(plan)))
             self.exit(plan)
-        removed = []
+        removed, errors = [], []
         for attempt in range(max(0, p["absent_retries"]) + 1):
             try:
                 answer = self.client.delete(f"/stacks/{self.name}")
                 removed += answer.get("Removed") or []
+                errors = answer.get("Errors") or []
             except SwarmletAPIError as exc:
                 if exc.status != 404:
                     self.fail(f"Cannot remove stack {self.name}: {exc.message}")
@@ -341,7 +342,7 @@ class StackManager:
         if left:
             self.result["plan"] = steps
             self.fail(f"Stack {self.name} is not completely removed: " + ", ".join(
-                f"{s['Kind']} {s['Name']}" for s in left))
+                f"{s['Kind']} {s['Name']}" for s in left) + "".join(f"; {e}" for e in errors))
         if p["wait"]:
             for step in steps:
                 if step.get("Kind") == "service" and step.get("ID"):

@@ -173,6 +173,7 @@ def test_dotenv_in_the_first_files_directory_and_environment_wins(tmp_path: Path
     write(tmp_path, ".env", "IMAGE=wrong\n")
     body = load(tmp_path, "app/c.yml", env={"TAG": "2"})
     assert config(body)["services"]["web"]["image"] == "shop:2"
+    assert body["WorkingDir"] == str(tmp_path / "app")
 
 
 def test_dotenv_syntax() -> None:
@@ -265,6 +266,7 @@ def test_a_missing_compose_file_and_no_file(tmp_path: Path) -> None:
 def test_inline_mappings_are_interpolated_and_named_by_index(tmp_path: Path) -> None:
     inline = {"services": {"web": {"image": "x:${TAG:?}"}}}
     body = load_compose_files([inline], environ={"TAG": "3"}, cwd=str(tmp_path))
+    assert "WorkingDir" not in body  # no directory: relative bind sources are refused
     assert body["Files"] == [{"Filename": "compose[0]",
                               "Config": {"services": {"web": {"image": "x:3"}}}}]
     assert inline["services"]["web"]["image"] == "x:${TAG:?}"  # the caller's data untouched

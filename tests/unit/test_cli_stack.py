@@ -113,6 +113,7 @@ def test_deploy_sends_the_files_and_prints_dockers_lines(tmp_path, fake, capsys)
     _post, route, body, query = fake.requests[-1]
     assert (route, query) == ("/stacks/deploy", {})
     assert body == {"Name": "shop", "Prune": True, "ResolveImage": "never", "Contents": {},
+                    "WorkingDir": str(tmp_path),
                     "Files": [{"Filename": path,
                                "Config": {"services": {"web": {"image": "demo:1"}}}}]}
     out, err = capsys.readouterr()
@@ -232,11 +233,15 @@ def test_rm_prints_what_was_removed_and_nothing_found_is_no_failure(fake, capsys
 
 def test_rm_failures_are_collected(fake, capsys) -> None:
     fake.answers["/stacks/shop"] = ApiResponseError(503, "no leader")
-    fake.answers["/stacks/other"] = {"Removed": [{"Kind": "service", "Name": "other_a"}]}
-    assert main(["stack", "rm", "shop", "other"]) == 1
+    fake.answers["/stacks/other"] = {"Removed": [{"Kind": "service", "Name": "other_a"}],
+                                     "Errors": ["network other_net: in use by task x"]}
+    fake.answers["/stacks/third"] = {"Removed": [{"Kind": "service", "Name": "third_a"}]}
+    assert main(["stack", "rm", "shop", "other", "third"]) == 1
     out, err = capsys.readouterr()
-    assert out == "Removing service other_a\n"
-    assert err == "failed to remove some resources from stack: shop: no leader\n"
+    assert out == "Removing service other_a\nRemoving service third_a\n"
+    assert err == ("network other_net: in use by task x\n"
+                   "failed to remove some resources from stack: shop: no leader\n"
+                   "failed to remove some resources from stack: other\n")
 
 
 def test_a_go_template_goes_to_the_template_renderer(fake, monkeypatch, capsys) -> None:

@@ -1,7 +1,7 @@
 # Copyright (c) Swarmlet developers
 # Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
 """The client's half of `stack deploy -c FILE`: compose files read as Docker's CLI reads them,
-ready for POST /stacks/deploy ({"Files": [...], "Contents": {...}}).
+ready for POST /stacks/deploy ({"Files": [...], "Contents": {...}, "WorkingDir": ...}).
 
 - YAML as docker/cli's yaml.v3 reads it, not as YAML 1.1: anchors, aliases and `<<` merge
   keys; only true/false are booleans (`yes`, `on`, `y` stay strings); no base-60 numbers
@@ -445,7 +445,7 @@ def working_directory(sources, cwd):
 
 
 def load_compose_files(sources, environ=None, cwd=None, stdin=None):
-    """The fields Files and Contents of POST /stacks/deploy from `sources`, in order: paths,
+    """The fields Files, Contents and WorkingDir of POST /stacks/deploy from `sources`: paths,
     "-" for stdin, or mappings already parsed (the module's inline data, named compose[N]).
     `environ` defaults to os.environ; `.env` is read when a source is a path or stdin."""
     if not sources:
@@ -470,8 +470,11 @@ def load_compose_files(sources, environ=None, cwd=None, stdin=None):
         config = interpolate(data, variables.get, filename)
         resolve_environment(config, variables.get)
         files.append((filename, config))
-    return {"Files": [{"Filename": f, "Config": c} for f, c in files],
+    body = {"Files": [{"Filename": f, "Config": c} for f, c in files],
             "Contents": collect_contents(files, working_dir)}
+    if any(isinstance(s, str) for s in sources):  # relative bind sources are resolved there
+        body["WorkingDir"] = working_dir
+    return body
 
 
 def _read(source, cwd, stdin):

@@ -295,6 +295,11 @@ def cmd_rm(args: argparse.Namespace) -> None:
             continue
         for line in view.removal_lines(answer):
             print(line)
+        if answer.get("Errors"):  # the rest was removed; Docker names each failure
+            for error in answer["Errors"]:
+                print(error, file=sys.stderr)
+            errors.append(f"failed to remove some resources from stack: {name}")
+            continue
         if args.detach is False:
             _wait_for_tasks_gone(client, [r.get("ID", "") for r in answer.get("Removed") or []
                                           if r.get("Kind") == "service"])
