@@ -436,14 +436,7 @@ BAD_FILES = {
 }
 
 
-# Refused by the network spec rules of the `volumes` work (issue 17, item 7): this marker
-# goes when that is merged (strict: the test then fails until it is removed).
-ENCRYPTED_PENDING = pytest.mark.xfail(strict=True, reason="encrypted overlays are refused by "
-                                      "the network rules of branch volumes")
-
-
-@pytest.mark.parametrize("case", [pytest.param(c, marks=ENCRYPTED_PENDING)
-                                  if c == "encrypted-overlay" else c for c in sorted(BAD_FILES)])
+@pytest.mark.parametrize("case", sorted(BAD_FILES))
 def test_a_bad_file_is_refused_with_its_message_and_creates_nothing(cluster, tmp_path, case):
     text, words = BAD_FILES[case]
     name = "bad" + case.replace("-", "")

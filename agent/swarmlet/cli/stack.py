@@ -21,13 +21,13 @@ from swarmlet.cli import service_format as fmt
 from swarmlet.cli import stack_view as view
 from swarmlet.cli.compose_files import ComposeFileError, load_compose_files
 from swarmlet.cli.progress import terminal, wait_on_service
-from swarmlet.cli.table import print_listing
+from swarmlet.cli.templates import add_format_option, is_table, print_rows
 from swarmlet.client import ApiResponseError, Client
 from swarmlet.errors import SwarmletError
 
 Obj = dict[str, Any]
 RESOLVE_IMAGE = ("always", "changed", "never")
-STACK_HEADER, STACK_KEYS = ["NAME", "SERVICES"], ["Name", "Services"]
+STACK_LS = "table {{.Name}}\t{{.Services}}"  # Docker's `stack ls` (swarm orchestrator)
 SERVICE_FILTERS = ("id", "label", "mode", "name")
 # Go's strconv.ParseBool spellings, for --detach=false as pflag reads a bool flag.
 GO_BOOLS = {"1": True, "t": True, "T": True, "true": True, "TRUE": True, "True": True,
@@ -99,28 +99,6 @@ def add_bool_flag(p: argparse.ArgumentParser, short: str, long: str, text: str) 
                        action="store_const", const=value, help=argparse.SUPPRESS)
 
 
-def add_format_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", default="", metavar="FORMAT",
-                   help='Format output using a custom template: "table", "json", or a Go '
-                   "template")
-
-
-def print_rows(rows: list[Obj], quiet: bool, output: str, header: list[str],
-               keys: list[str]) -> None:
-    """A listing as --format asks: the table (default), JSON lines, or a Go template."""
-    if quiet or output in ("", "table", "json"):
-        print_listing(rows, quiet, output or "table", header, lambda r: [r[k] for k in keys])
-    else:
-        render_template(output, rows)
-
-
-def render_template(template: str, rows: list[Obj]) -> None:
-    """--format TEMPLATE for every list command is cli/templates.py's (Docker's Go template
-    subset); the stack commands hand it their rows, keyed by Docker's field names."""
-    raise SwarmletError(f"template parsing error: Go templates are not supported here yet "
-                        f"({template!r}); use --format table or --format json")
-
-
 def validate_stack_name(name: str) -> None:
     """Docker's validateStackName: something besides quotes and white space."""
     if not name.strip().strip("\"'").strip():
@@ -188,7 +166,7 @@ def _wait_on_services(client: Client, answer: Obj, before: dict[str, Any],
 
 def cmd_ls(args: argparse.Namespace) -> None:
     rows = view.stack_rows(Client(args.host).get("/stacks"))
-    print_rows(rows, False, args.format, STACK_HEADER, STACK_KEYS)
+    print_rows(rows, args.format, STACK_LS)
 
 
 def stack_services(client: Client, stack: str) -> list[Obj]:
@@ -212,10 +190,10 @@ def cmd_ps(args: argparse.Namespace) -> None:
     tasks = fmt.filter_tasks(tasks, filters, service_names, node_names)
     if not tasks:
         raise SwarmletError(f"nothing found in stack: {args.stack}")
-    table = args.format in ("", "table") and not args.quiet
     rows = fmt.task_rows(tasks, service_names, node_names, datetime.now(UTC),
-                         trunc=not args.no_trunc and not args.quiet, indent=table)
-    print_rows(rows, args.quiet, args.format, fmt.PS_HEADER, fmt.PS_KEYS)
+                         trunc=not args.no_trunc and not args.quiet,
+                         indent=is_table(args.format, args.quiet))
+    print_rows(rows, args.format, fmt.TASK_PS, quiet=args.quiet)
 
 
 def _self_node(client: Client) -> str:
@@ -238,8 +216,7 @@ def cmd_services(args: argparse.Namespace) -> None:
     for service in services:
         if service.get("ServiceStatus") is None:
             tasks += client.get("/tasks", service=service["ID"])
-    print_rows(fmt.service_rows(services, tasks), False, args.format, fmt.LS_HEADER,
-               fmt.LS_KEYS)
+    print_rows(fmt.service_rows(services, tasks), args.format, fmt.SERVICE_LS)
 
 
 def parse_service_filters(values: list[str]) -> dict[str, list[str]]:
