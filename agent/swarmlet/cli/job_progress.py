@@ -13,7 +13,6 @@ failed, or an error stays shown for `stall_timeout` with no task completing.
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
@@ -24,7 +23,6 @@ from swarmlet.cli.progress import (
     ApiSource,
     ConvergeError,
     Display,
-    Source,
     continuing,
     state_number,
     trunc_error,
@@ -132,16 +130,7 @@ def _lowest_state(tasks: list[Obj], key: Callable[[Obj], Any]) -> dict[Any, Obj]
 
 
 @dataclass
-class JobWaiter:
-    source: Source
-    out: TextIO = sys.stdout
-    tty: bool | None = None
-    quiet: bool = False
-    clock: Callable[[], float] = time.monotonic
-    sleep: Callable[[float], None] = time.sleep
-    poll_interval: float = 0.5
-    stall_timeout: float = 30.0
-    max_failures: int = 3
+class JobWaiter(progress.Watching):
 
     def run(self) -> None:
         """Until the job's current run completed; ConvergeError if it cannot."""

@@ -291,7 +291,9 @@ class StatusFollower:
 
 
 @dataclass
-class Waiter:
+class Watching:
+    """What a wait on a service or a job (cli/job_progress.py) watches with, and how long."""
+
     source: Source
     out: TextIO = sys.stdout
     tty: bool | None = None
@@ -301,6 +303,10 @@ class Waiter:
     poll_interval: float = 0.5
     stall_timeout: float = 30.0
     max_failures: int = 3
+
+
+@dataclass
+class Waiter(Watching):
     stale_status: Obj | None = None  # the UpdateStatus seen before the request
 
     def run(self) -> None:
