@@ -4,6 +4,7 @@ functions from API objects to rows and text, as Docker's formatters do."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -215,19 +216,27 @@ def task_rows(tasks: list[Obj], service_names: dict[str, str], node_names: dict[
     return rows
 
 
-def parse_filters(values: list[str]) -> dict[str, list[str]]:
+def filter_flags(values: list[str], known: Iterable[str]) -> dict[str, list[str]]:
+    """`--filter k=v` flags by key, in Docker's words for a bad one."""
     filters: dict[str, list[str]] = {}
     for value in values:
         key, sep, arg = value.partition("=")
         if not sep:
             raise SwarmletError(f"bad format of filter (expected name=value): {value}")
         key = key.strip().lower()
-        if key not in TASK_FILTERS:
+        if key not in known:
             raise SwarmletError(f"invalid filter '{key}'")
-        if key == "desired-state" and arg.lower() not in TASK_STATES:
-            raise SwarmletError(f"Invalid desired-state filter: '{arg}'")
-        filters.setdefault(key, []).append(arg.strip())
+        filters.setdefault(key, []).append(arg)
     return filters
+
+
+def parse_filters(values: list[str]) -> dict[str, list[str]]:
+    """`--filter` of `service ps` and `stack ps`."""
+    filters = filter_flags(values, TASK_FILTERS)
+    for arg in filters.get("desired-state", []):
+        if arg.lower() not in TASK_STATES:
+            raise SwarmletError(f"Invalid desired-state filter: '{arg}'")
+    return {key: [arg.strip() for arg in args] for key, args in filters.items()}
 
 
 def filter_tasks(tasks: list[Obj], filters: dict[str, list[str]],

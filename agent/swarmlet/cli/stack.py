@@ -221,17 +221,10 @@ def cmd_services(args: argparse.Namespace) -> None:
 
 def parse_service_filters(values: list[str]) -> dict[str, list[str]]:
     """`--filter` of `stack services` (and `service ls`): id, label, mode, name."""
-    filters: dict[str, list[str]] = {}
-    for value in values:
-        key, sep, arg = value.partition("=")
-        if not sep:
-            raise SwarmletError(f"bad format of filter (expected name=value): {value}")
-        key = key.strip().lower()
-        if key not in SERVICE_FILTERS:
-            raise SwarmletError(f"invalid filter '{key}'")
-        if key == "mode" and arg not in ("replicated", "global"):
+    filters = fmt.filter_flags(values, SERVICE_FILTERS)
+    for arg in filters.get("mode", []):
+        if arg not in ("replicated", "global"):
             raise SwarmletError(f"Invalid filter: 'mode'='{arg}'")
-        filters.setdefault(key, []).append(arg)
     return filters
 
 
