@@ -17,7 +17,20 @@ from swarmlet.client import ApiResponseError
 
 WEB, AGENT = "web0123456789abcdefghijkl", "agent123456789abcdefghijk"
 N1, N2 = "node1aaaaaaaaaaaaaaaaaaaa", "node2bbbbbbbbbbbbbbbbbbbb"
-STAMP = (datetime.now(UTC) - timedelta(minutes=5)).isoformat().replace("+00:00", "Z")
+STAMP = "<5.5 minutes before the request>"  # made a timestamp when the fake API answers
+
+
+def fresh(value):
+    """The fake API's answer with STAMP as a timestamp 5.5 minutes before now (the tests may
+    run long after this module was imported)."""
+    if value == STAMP:
+        stamp = datetime.now(UTC) - timedelta(minutes=5, seconds=30)
+        return stamp.isoformat().replace("+00:00", "Z")
+    if isinstance(value, dict):
+        return {k: fresh(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [fresh(v) for v in value]
+    return value
 SERVICES = [
     {"ID": WEB, "Version": {"Index": 9},
      "Spec": {"Name": "web", "Labels": {"com.docker.stack.namespace": "shop"},
@@ -69,6 +82,9 @@ class FakeClient:
         pass
 
     def get(self, path, **query):
+        return fresh(self._get(path, **query))
+
+    def _get(self, path, **query):
         if path == "/info":
             return {"Swarm": {"NodeID": N1}}
         if path == "/tasks":
