@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 
 import pytest
+from test_cli_service_format import N1, N2, FakeClock, FakeSource
 
 from swarmlet.cli import service as service_cli
 from swarmlet.cli import service_format as fmt
@@ -13,8 +14,6 @@ from swarmlet.cli.job_progress import JobWaiter, job_bar, wait_on_service
 from swarmlet.cli.main import build_parser
 from swarmlet.cli.progress import ConvergeError
 from swarmlet.errors import SwarmletError
-
-N1, N2 = "n1aaaaaaaaaaaaaaaaaaaaaaa", "n2bbbbbbbbbbbbbbbbbbbbbbb"
 
 
 def job(mode: dict, status: dict | None = None, iteration: int = 0) -> dict:
@@ -49,37 +48,9 @@ def test_inspect_pretty_names_no_mode_for_a_job_as_dockers_template() -> None:
     assert "Service Mode:\n" in text + "\n" and "Replicated" not in text
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
-class Source:
-    """The next scripted task list on each poll (the last one forever)."""
-
-    def __init__(self, service: dict, frames: list[list[dict]]) -> None:
-        self.svc, self.frames, self.polls = service, frames, 0
-
-    def service(self) -> dict:
-        return self.svc
-
-    def tasks(self, service_id: str) -> list[dict]:
-        self.polls += 1
-        return self.frames[min(self.polls, len(self.frames)) - 1]
-
-    def active_nodes(self) -> set[str]:
-        return {N1, N2}
-
-
 def wait(service: dict, frames: list[list[dict]]) -> list[str]:
-    clock, out = Clock(), io.StringIO()
-    JobWaiter(Source(service, frames), out=out, tty=False, clock=clock,
+    clock, out = FakeClock(), io.StringIO()
+    JobWaiter(FakeSource(service, frames), out=out, tty=False, clock=clock,
               sleep=clock.sleep).run()
     return out.getvalue().splitlines()
 
