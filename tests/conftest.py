@@ -99,3 +99,32 @@ def swarmlet() -> Swarmlet:
     yield cli
     cli("machine", "rm", "--all", check=False)
     shutil.rmtree(TEST_STORAGE.parent, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def engine_swarm(swarmlet):
+    """The Docker Engine API tests' swarm (tests/integration/engine_cluster.py): two
+    managers and a worker, built once for every test_docker_*.py module."""
+    from engine_cluster import MANAGER, MANAGER2, WORKER, EngineCluster
+    from swarm_cluster import running_cluster
+
+    with running_cluster(swarmlet, [MANAGER, MANAGER2], [WORKER]) as cluster:
+        cluster.__class__ = EngineCluster
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def client_certs(engine_swarm, tmp_path_factory) -> Path:
+    """An operator's client certificate (ca.pem, cert.pem, key.pem) for remote clients."""
+    from engine_cluster import MANAGER
+
+    out = tmp_path_factory.mktemp("docker-certs")
+    inside = f"/tmp/eng-certs-{os.getpid()}"
+    engine_swarm.cli(MANAGER, f"swarm ca client-cert --out {inside}")
+    for name in ("ca.pem", "cert.pem", "key.pem"):
+        text = engine_swarm.run(MANAGER, f"cat {inside}/{name}").stdout
+        (out / name).write_text(text)
+    (out / "key.pem").chmod(0o600)
+    engine_swarm.run(MANAGER, f"rm -rf {inside}")
+    yield out
+    shutil.rmtree(out, ignore_errors=True)

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from swarmlet.api.access import NodeLookup, check_access
+from swarmlet.api.engine.frontend import EngineFrontend, EngineState
 from swarmlet.api.results import Parked, PlainText, Streaming
 from swarmlet.api.router import Request, Route, Router
 from swarmlet.api.server import split_target
@@ -60,8 +61,11 @@ def _encode(value: Any) -> bytes:
 class ClusterApiServer(AsyncTlsServer):
     def __init__(self, address: tuple[str, int], router: Router, context: ContextSource,
                  identify: Identify, lookup: NodeLookup | None,
-                 limits: Limits = CLUSTER_LIMITS, workers: int = WORKERS) -> None:
-        super().__init__(address, context, limits, self._handle)
+                 limits: Limits = CLUSTER_LIMITS, workers: int = WORKERS,
+                 engine: EngineState | None = None) -> None:
+        # The Docker Engine API beside the agent's own: versioned paths and /_ping.
+        raw = EngineFrontend(engine, limits, False, self._engine_access) if engine else None
+        super().__init__(address, context, limits, self._handle, raw)
         self.router = router
         self.identify = identify
         self.lookup = lookup
@@ -92,6 +96,12 @@ class ClusterApiServer(AsyncTlsServer):
         if isinstance(result, Streaming):
             return self._stream_answer(result.chunks)
         return result  # type: ignore[no-any-return]
+
+    def _engine_access(self, conn: Connection) -> NodeIdentity | None:
+        """The Engine API is a manager's: its proxy reaches dockerd, root on this host."""
+        identity = self._identity(conn)
+        check_access("manager", False, identity, self.lookup)
+        return identity
 
     def _identity(self, conn: Connection) -> NodeIdentity | None:
         """The peer's identity, verified once per connection; after that its certificate,

@@ -35,6 +35,7 @@ class Request:
     body: Any
     local: bool  # came over the unix socket
     identity: Any = None  # swarmlet.ca.identity.NodeIdentity of a TLS client, if any
+    api_version: str = ""  # the Docker Engine API's version asked for (api/engine/)
 
 
 Handler = Callable[[Request], Any]

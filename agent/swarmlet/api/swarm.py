@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from swarmlet.api.networks import add_network_routes
+from swarmlet.api.node_control import NodeControl
 from swarmlet.api.results import Parked, PlainText, Streaming
 from swarmlet.api.router import Request, Router, version_param
 from swarmlet.api.secrets import add_secret_routes
@@ -48,17 +49,8 @@ from swarmlet.spec.swarm_models import (
 from swarmlet.transport.errors import HttpError
 
 if TYPE_CHECKING:  # the manager's modules load when the node becomes one (node/swarm.py)
-    from swarmlet.manager.controlapi.nodes import ControlAPI
-    from swarmlet.manager.controlapi.services import ServiceAPI
     from swarmlet.manager.manager import Manager
 
-NOT_A_MANAGER = ("This node is not a swarm manager. Worker nodes can't be used to view or "
-                 "modify cluster state. Please run this command on a manager node or promote "
-                 "the current node to a manager.")
-LOCKED = ('Swarm is encrypted and needs to be unlocked before it can be used. Please use '
-          '"swarmlet swarm unlock" to unlock it.')
-INACTIVE = ('This node is not a swarm manager. Use "swarmlet swarm init" or "swarmlet swarm '
-            'join" to connect this node to swarm and try again.')
 
 
 def _flag(request: Request, name: str) -> bool:
@@ -101,19 +93,8 @@ PLAN = (None, Plan)  # nothing, or with ?dry_run=1 the plan
 
 
 def add_swarm_routes(router: Router, node: SwarmNode) -> None:
-    def control() -> ControlAPI:
-        if node.state is None:
-            raise HttpError(503, INACTIVE)
-        if node.locked:
-            raise HttpError(503, LOCKED)
-        if node.control is None:
-            raise HttpError(503, NOT_A_MANAGER)
-        return node.control
-
-    def manager() -> Manager:
-        control()
-        assert node.manager is not None
-        return node.manager
+    access = NodeControl(node)
+    control, manager = access.control, access.manager
 
     def add(method: str, path: str, summary: str, access: str = "manager",
             **checks: Any) -> Any:
@@ -192,10 +173,7 @@ def add_swarm_routes(router: Router, node: SwarmNode) -> None:
     def node_remove(request: Request) -> None:
         control().remove_node(request.params["id"], _flag(request, "force"))
 
-    def services() -> ServiceAPI:
-        from swarmlet.manager.controlapi.services import ServiceAPI
-
-        return ServiceAPI(manager())
+    services = access.services
 
     add_network_routes(add, manager)
     add_secret_routes(add, manager)

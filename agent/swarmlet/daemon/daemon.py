@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from swarmlet.api.cluster_server import ClusterApiServer
+from swarmlet.api.engine.frontend import EngineFrontend, EngineState
+from swarmlet.api.engine.routes import engine_router
 from swarmlet.api.router import Router
 from swarmlet.api.server import UnixApiServer
 from swarmlet.api.swarm import add_swarm_routes
@@ -27,7 +29,8 @@ from swarmlet.daemon.memory import TRIM_EVERY, release_free_memory
 from swarmlet.errors import SwarmletError
 from swarmlet.node.config import Config
 from swarmlet.node.swarm import SwarmNode
-from swarmlet.transport.limits import CLUSTER_LIMITS
+from swarmlet.transport.async_server import AsyncTlsServer, Response
+from swarmlet.transport.limits import CLUSTER_LIMITS, UNIX_LIMITS
 from swarmlet.transport.threads import serve_in_thread
 
 log = logging.getLogger("swarmletd")
@@ -100,8 +103,10 @@ class Daemon:
         self.node = SwarmNode(config)
         limits = replace(CLUSTER_LIMITS, per_peer=config.cluster_connections_per_peer,
                          connections=min(CLUSTER_LIMITS.connections, open_files() - 512))
+        self.engine = EngineState(Router(), config.dockerd_socket)
+        engine_router(self.node, self.engine)
         self.node.cluster_server = lambda address, context, identify, lookup: ClusterApiServer(
-            address, self.router, context, identify, lookup, limits)
+            address, self.router, context, identify, lookup, limits, engine=self.engine)
         add_system_routes(self.router, self.node.info)
         add_swarm_routes(self.router, self.node)
         self._servers: list[Any] = []
@@ -119,6 +124,8 @@ class Daemon:
             unix = UnixApiServer(self.config.socket, self.router)
             self._servers.append(unix)
             serve_in_thread(unix, "api-unix")
+            if self.config.engine_socket is not None:
+                self._serve_engine(self.config.engine_socket)
             log.info("swarmletd up: API on %s, data dir %s",
                      self.config.socket, self.config.data_dir)
             for sig in (signal.SIGTERM, signal.SIGINT):
@@ -128,6 +135,16 @@ class Daemon:
         finally:
             self.shutdown()
             lock.release()
+
+    def _serve_engine(self, path: Path) -> None:
+        """The Docker Engine API on its own unix socket (docs/docker-api.md)."""
+        try:
+            server = AsyncTlsServer(path, None, UNIX_LIMITS, _unclaimed,
+                                    EngineFrontend(self.engine, UNIX_LIMITS, local=True))
+        except OSError as exc:
+            raise SwarmletError(f"cannot listen on {path}: {exc.strerror}") from exc
+        self._servers.append(server)
+        serve_in_thread(server, "api-engine")
 
     def stop(self, reason: str) -> None:
         log.info("%s: shutting down", reason)
@@ -139,4 +156,10 @@ class Daemon:
             server.shutdown()
             server.server_close()
         self._servers.clear()
+        self.engine.shutdown()
         log.info("swarmletd stopped")
+
+
+async def _unclaimed(*_: Any) -> Response:
+    """The engine socket's frontend claims every request: nothing reaches this."""
+    return Response(500, b'{"message": "unclaimed request"}')

@@ -13,6 +13,10 @@ so a typo never silently falls back to a default.
                                       # /etc/swarmlet/swarm.kek, or DATA_DIR.kek beside a
                                       # data dir that is not the default
     socket: /run/swarmlet/swarmlet.sock
+    engine_socket: /run/swarmlet/docker.sock  # the Docker Engine API (docs/docker-api.md);
+                                      # null: not served on a unix socket
+    dockerd_socket: /var/run/docker.sock  # the node's own dockerd, where the Engine API
+                                      # sends what is not about the swarm
     log_file: null                    # null: stderr
     log_level: info                   # debug | info | warning | error
     heartbeat_period: 5               # seconds; see protocol/heartbeat.py for what follows
@@ -48,6 +52,8 @@ class Config:
     data_dir: Path = DEFAULT_DATA_DIR
     kek_file: Path | None = None
     socket: Path = Path("/run/swarmlet/swarmlet.sock")
+    engine_socket: Path | None = Path("/run/swarmlet/docker.sock")
+    dockerd_socket: Path = Path("/var/run/docker.sock")
     log_file: Path | None = None
     log_level: str = "info"
     heartbeat_period: float = 5.0
@@ -89,6 +95,8 @@ _KINDS: dict[str, tuple[type, ...]] = {
     "data_dir": (str,),
     "kek_file": (str, type(None)),
     "socket": (str,),
+    "engine_socket": (str, type(None)),
+    "dockerd_socket": (str,),
     "log_file": (str, type(None)),
     "log_level": (str,),
     "heartbeat_period": (int, float),
@@ -108,7 +116,8 @@ def parse_config(data: dict[str, Any], source: str = "config") -> Config:
             want = " or ".join("null" if k is type(None) else k.__name__ for k in _KINDS[key])
             raise SwarmletError(f"{source}: {key} must be {want}, not {value!r}")
     values = dict(data)
-    for key in ("data_dir", "kek_file", "socket", "log_file"):
+    for key in ("data_dir", "kek_file", "socket", "engine_socket", "dockerd_socket",
+                "log_file"):
         if values.get(key) is not None:
             values[key] = Path(values[key])
     if values.get("dns_upstreams") is not None:

@@ -21,12 +21,14 @@ import contextlib
 import gc
 import json
 import logging
+import os
 import ssl
 import threading
 from asyncio import sslproto
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 from swarmlet.transport.errors import HttpError
 from swarmlet.transport.http1 import MAX_HEAD, RequestHead, oversized, parse_head, status_line
@@ -75,19 +77,38 @@ BodyReader = Callable[[], Awaitable[bytes]]
 Handler = Callable[[Connection, RequestHead, BodyReader], Awaitable[Response]]
 
 
+class RawHandler(Protocol):
+    """Serves the requests it claims by itself, body and answer, on the connection's
+    streams (the Docker Engine API: its proxy to dockerd relays bodies of any size, chunked
+    ones too, and hijacked connections). `serve` answers whether the connection stays open
+    for another request."""
+
+    def claims(self, head: RequestHead) -> bool: ...
+
+    async def serve(self, conn: Connection, head: RequestHead,
+                    reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool: ...
+
+
 class AsyncTlsServer:
-    def __init__(self, address: tuple[str, int], context: ContextSource, limits: Limits,
-                 handler: Handler) -> None:
+    def __init__(self, address: tuple[str, int] | Path, context: ContextSource | None,
+                 limits: Limits, handler: Handler, raw: RawHandler | None = None) -> None:
+        """`address`: a TCP address, served with TLS from `context`; or the path of a unix
+        socket (root only), served in clear with `context` None."""
         self.limits = limits
         self.limiter = ConnectionLimiter(limits)
         self.handler = handler
+        self.raw = raw
         self._context = context
         self.loop = asyncio.new_event_loop()
         # Bound now, as socketserver does, so a taken port fails in the constructor.
-        self._server = self.loop.run_until_complete(asyncio.start_server(
-            self._serve, address[0], address[1], limit=MAX_HEAD, backlog=1024,
-            reuse_address=True))
-        self.server_address = self._server.sockets[0].getsockname()[:2]
+        if isinstance(address, Path):
+            self._server = self.loop.run_until_complete(_unix_server(self._serve, address))
+            self.server_address: Any = str(address)
+        else:
+            self._server = self.loop.run_until_complete(asyncio.start_server(
+                self._serve, address[0], address[1], limit=MAX_HEAD, backlog=1024,
+                reuse_address=True))
+            self.server_address = self._server.sockets[0].getsockname()[:2]
         self._stopped = threading.Event()
         self._running = False
         self._connections: set[Connection] = set()
@@ -154,7 +175,7 @@ class AsyncTlsServer:
     # --- a connection --------------------------------------------------------------------
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        peer = str((writer.get_extra_info("peername") or ("local",))[0])
+        peer = str((writer.get_extra_info("peername") or ("local",))[0] or "local")
         if not self.limiter.acquire(peer):
             writer.transport.abort()  # before the handshake: a refused peer costs nothing
             return
@@ -178,6 +199,8 @@ class AsyncTlsServer:
 
     async def _handshake(self, writer: asyncio.StreamWriter) -> bool:
         source = self._context
+        if source is None:
+            return True  # a unix socket: no TLS
         context = source if isinstance(source, ssl.SSLContext) else source()
         try:
             async with asyncio.timeout(self.limits.handshake):
@@ -202,6 +225,8 @@ class AsyncTlsServer:
         conn.deadline = None
         try:
             head = parse_head(raw)
+            if self.raw is not None and self.raw.claims(head):
+                return await self.raw.serve(conn, head, reader, writer)
             length = body_length(head.headers)
         except HttpError as exc:
             await self._write(writer, _error_response(exc))
@@ -271,6 +296,19 @@ class AsyncTlsServer:
             close = getattr(chunks, "aclose", None)
             if close is not None:
                 await close()
+
+
+async def _unix_server(serve: Callable[..., Awaitable[None]], path: Path) -> asyncio.Server:
+    """A unix socket server only root may reach: made in a private mode, the socket file
+    replaced if a stopped agent left one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+    old = os.umask(0o177)
+    try:
+        return await asyncio.start_unix_server(serve, str(path), limit=MAX_HEAD, backlog=1024)
+    finally:
+        os.umask(old)
 
 
 def _error_response(exc: HttpError) -> Response:

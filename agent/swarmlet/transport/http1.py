@@ -42,6 +42,10 @@ class Headers:
     def get_all(self, name: str) -> list[str] | None:
         return self._fields.get(name.lower())
 
+    def items(self) -> list[tuple[str, str]]:
+        """Every field as (lower-case name, value), in order per name (a proxy's copy)."""
+        return [(name, value) for name, values in self._fields.items() for value in values]
+
 
 @dataclass
 class RequestHead:
