@@ -1,9 +1,12 @@
-"""/info's Swarm part, in Docker's shape (types/swarm.Info)."""
+"""/info's Swarm part, in Docker's shape (types/swarm.Info), as `docker info` prints it: on
+every node its ID, address and the managers it knows; on a manager also the cluster, the
+node and manager counts."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from swarmlet.api.engine.swarm_shapes import swarm_view
 from swarmlet.api.node_control import NodeControl
 from swarmlet.node.swarm import SwarmNode
 from swarmlet.transport.errors import HttpError
@@ -17,7 +20,9 @@ def swarm_info(node: SwarmNode, access: NodeControl) -> dict[str, Any]:
         "LocalNodeState": mine.get("LocalNodeState", "inactive"),
         "ControlAvailable": bool(mine.get("ControlAvailable")),
         "Error": "",
-        "RemoteManagers": None,
+        # A worker knows its managers' addresses, not their IDs.
+        "RemoteManagers": [{"NodeID": "", "Addr": addr}
+                           for addr in mine.get("RemoteManagers") or []] or None,
     }
     if not info["ControlAvailable"]:
         return info
@@ -27,11 +32,11 @@ def swarm_info(node: SwarmNode, access: NodeControl) -> dict[str, Any]:
         swarm = control.inspect_swarm()
     except HttpError:
         return info
-    managers = [n for n in nodes if (n.get("Spec") or {}).get("Role") == "manager"]
+    # Docker counts the Raft members: the nodes with a ManagerStatus.
+    managers = [n for n in nodes if n.get("ManagerStatus")]
     info["Nodes"] = len(nodes)
     info["Managers"] = len(managers)
-    info["RemoteManagers"] = [{"NodeID": n["ID"],
-                               "Addr": (n.get("ManagerStatus") or {}).get("Addr", "")}
+    info["RemoteManagers"] = [{"NodeID": n["ID"], "Addr": n["ManagerStatus"].get("Addr", "")}
                               for n in managers]
-    info["Cluster"] = {k: v for k, v in swarm.items() if k != "JoinTokens"}
+    info["Cluster"] = {k: v for k, v in swarm_view(swarm).items() if k != "JoinTokens"}
     return info
