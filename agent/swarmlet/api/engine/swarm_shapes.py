@@ -16,9 +16,6 @@ import base64
 import functools
 from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-
 from swarmlet.api.engine.filters import Filters
 from swarmlet.transport.errors import HttpError
 
@@ -120,7 +117,10 @@ def _data_path(body: dict[str, Any]) -> None:
 @functools.lru_cache(maxsize=4)
 def tls_info(trust_root: str) -> dict[str, str]:
     """Docker's TLSInfo of a root CA certificate (PEM): the issuer's subject and public
-    key, base64 DER."""
+    key, base64 DER. (The crypto library: only managers load it, and they answer this.)"""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
     info = {"TrustRoot": trust_root}
     try:
         cert = x509.load_pem_x509_certificate(trust_root.encode())
