@@ -327,10 +327,25 @@ def extra_machine(engine_swarm):
 
 def test_init_leave_join_and_node_rm_on_a_machine_of_its_own(engine_swarm, extra_machine):
     machine = extra_machine
-    out = engine_swarm.docker(machine, "swarm init --task-history-limit 2").stdout
+    out = engine_swarm.docker(machine, "swarm init --task-history-limit 2 --autolock").stdout
     assert "Swarm initialized: current node (" in out and "docker swarm join --token" in out
     info = engine_swarm.docker(machine, "info").stdout
     assert "Is Manager: true" in info and "Task History Retention Limit: 2" in info
+    key = engine_swarm.docker(machine, "swarm unlock-key -q").stdout.strip()
+    assert key in out  # init printed it
+    engine_swarm.machines("machine", "stop", machine)
+    engine_swarm.machines("machine", "start", machine)
+    eventually(lambda: "Swarm: locked" in engine_swarm.docker(machine, "info").stdout)
+    locked = engine_swarm.docker(machine, "node ls", check=False)
+    assert "Swarm is encrypted and needs to be unlocked" in locked.stderr
+    def unlock(with_key: str):
+        return engine_swarm.run(machine, f"echo {with_key} | env DOCKER_HOST={ENGINE_SOCKET} "
+                                         f"{DOCKER_CLIS[0]} swarm unlock", check=False)
+
+    wrong = unlock("SWMKEY-1-" + "A" * 43)
+    assert wrong.returncode != 0 and "invalid key provided" in wrong.stderr
+    assert unlock(key).returncode == 0
+    eventually(lambda: "Is Manager: true" in engine_swarm.docker(machine, "info").stdout)
     again = engine_swarm.docker(machine, "swarm init", check=False)
     assert "This node is already part of a swarm." in again.stderr
     refused = engine_swarm.docker(machine, "swarm leave", check=False)
