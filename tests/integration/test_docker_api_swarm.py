@@ -290,12 +290,21 @@ PLAYBOOK = """
       register: n4
     - community.docker.docker_node_info: {{name: {worker}}}
       register: ni
+    - community.docker.docker_swarm: {{state: present}}
+      register: s1
+    - community.docker.docker_swarm: {{state: present, task_history_retention_limit: 6}}
+      register: s2
+    - community.docker.docker_swarm: {{state: present, task_history_retention_limit: 6}}
+      register: s3
+    - community.docker.docker_swarm: {{state: present, task_history_retention_limit: 5}}
     - ansible.builtin.assert:
         that:
           - info.docker_swarm_manager
           - info.nodes | map(attribute='Hostname') | sort == {nodes}
           - n1.changed and not n2.changed and n3.changed and not n4.changed
           - ni.nodes[0].Spec.Labels == {{}} and ni.nodes[0].Spec.Availability == 'active'
+          - not s1.changed and s2.changed and not s3.changed
+          - s2.swarm_facts.Spec.Orchestration.TaskHistoryRetentionLimit == 6
 """
 
 
@@ -312,6 +321,7 @@ def test_community_docker_modules(engine_swarm, tmp_path):
     finally:
         engine_swarm.docker(MANAGER, f"node update --label-rm eswarm-ans --availability "
                                      f"active {WORKER}", check=False)
+        engine_swarm.docker(MANAGER, "swarm update --task-history-limit 5", check=False)
     assert proc.returncode == 0, proc.stdout[-3000:]
 
 
@@ -364,3 +374,12 @@ def test_init_leave_join_and_node_rm_on_a_machine_of_its_own(engine_swarm, extra
     engine_swarm.docker(machine, "swarm leave")
     assert engine_swarm.docker(MANAGER, f"node rm --force {EXTRA}").stdout.strip() == EXTRA
     assert EXTRA not in [r[1] for r in _rows(engine_swarm, MANAGER)]
+    sdk = engine_swarm.python(machine, f"""
+import docker
+c = docker.DockerClient(base_url="{ENGINE_SOCKET}")
+node_id = c.swarm.init(task_history_retention_limit=3)
+c.swarm.reload()
+print(node_id, c.swarm.attrs["Spec"]["Orchestration"]["TaskHistoryRetentionLimit"],
+      c.swarm.leave(force=True), c.info()["Swarm"]["LocalNodeState"])
+""").stdout.split()
+    assert len(sdk[0]) == 25 and sdk[1:] == ["3", "True", "inactive"]
