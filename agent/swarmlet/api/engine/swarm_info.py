@@ -8,8 +8,15 @@ from typing import Any
 
 from swarmlet.api.engine.swarm_shapes import swarm_view
 from swarmlet.api.node_control import NodeControl
+from swarmlet.errors import SwarmletError
 from swarmlet.node.swarm import SwarmNode
 from swarmlet.transport.errors import HttpError
+
+# Docker's words (daemon/cluster/swarm.go), line breaks included: `docker info` prints them.
+TWO_MANAGERS = """WARNING: Running Swarm in a two-manager configuration. This configuration provides
+         no fault tolerance, and poses a high risk to lose control over the cluster.
+         Refer to https://docs.docker.com/engine/swarm/admin_guide/ to configure the
+         Swarm for fault-tolerance."""
 
 
 def swarm_info(node: SwarmNode, access: NodeControl) -> dict[str, Any]:
@@ -30,7 +37,8 @@ def swarm_info(node: SwarmNode, access: NodeControl) -> dict[str, Any]:
         control = access.control()
         nodes = control.list_nodes()
         swarm = control.inspect_swarm()
-    except HttpError:
+    except (HttpError, SwarmletError) as exc:  # no leader, no quorum: /info answers still
+        info["Error"] = exc.message if isinstance(exc, HttpError) else str(exc)
         return info
     # Docker counts the Raft members: the nodes with a ManagerStatus.
     managers = [n for n in nodes if n.get("ManagerStatus")]
@@ -39,4 +47,6 @@ def swarm_info(node: SwarmNode, access: NodeControl) -> dict[str, Any]:
     info["RemoteManagers"] = [{"NodeID": n["ID"], "Addr": n["ManagerStatus"].get("Addr", "")}
                               for n in managers]
     info["Cluster"] = {k: v for k, v in swarm_view(swarm).items() if k != "JoinTokens"}
+    if len(managers) == 2:  # /info adds it to its own Warnings, as dockerd's does
+        info["Warnings"] = [TWO_MANAGERS]
     return info
