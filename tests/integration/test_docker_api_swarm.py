@@ -34,7 +34,9 @@ def _rows(engine_swarm, machine: str, args: str = "node ls", docker: str | None 
 @clis
 def test_info_of_a_manager_and_a_worker(engine_swarm, docker):
     addrs = [engine_swarm.addr(m) for m in (MANAGER, MANAGER2)]
-    text = engine_swarm.docker(MANAGER, "info", docker=docker).stdout
+    info = engine_swarm.docker(MANAGER, "info", docker=docker)
+    text = info.stdout
+    assert "WARNING: Running Swarm in a two-manager configuration." in info.stderr
     for line in ("Swarm: active", "Is Manager: true", "Managers: 2", "Nodes: 3",
                  "Task History Retention Limit: 5", "Default Address Pool: 10.0.0.0/8",
                  "Data Path Port: 4789", "Autolock Managers: false",
