@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from swarmlet.ca.authority import RootCA
+from swarmlet.ca.authority import RootCA, names_address
 from swarmlet.ca.files import NODE_CERT_FILE
 from swarmlet.ca.node import NodeCertificates, make_csr, new_key
 from swarmlet.ca.node_state import NodeFiles, NodeState
@@ -33,7 +33,8 @@ class FakeManager:
         if path == "/dispatcher/heartbeat":
             return {"Role": self.role, "Period": 5}
         csr = make_csr(new_key()) if self.sign_other_key else body["CSR"].encode()
-        cert = self.root.sign_csr(csr, "w1", self.role, "c1")
+        addresses = ["198.18.0.3"] if self.role == "manager" else []  # as ca_server's
+        cert = self.root.sign_csr(csr, "w1", self.role, "c1", addresses=addresses)
         return {"Certificate": cert.decode(), "Role": self.role}
 
 
@@ -86,3 +87,21 @@ def test_a_heartbeat_renews_a_certificate_past_its_renewal_time(node, monkeypatc
     monkeypatch.setattr(session, "_validity", lambda: due)
     session.beat()
     assert manager.posts == ["/dispatcher/heartbeat", "/ca/renew"]
+
+
+def test_a_manager_certificate_without_its_address_is_renewed_once(tmp_path):
+    """Issued before managers' certificates named their address: renewed at the first
+    heartbeat, so remote clients that check the host accept it without waiting months."""
+    root = RootCA.create()
+    key = new_key()
+    NodeCertificates(key, root.sign_csr(make_csr(key), "w1", "manager", "c1"),
+                     root.cert_pem).save(tmp_path / "certificates")
+    state = NodeState("w1", "c1", "manager", "198.18.0.3", 2377, 2378, [MANAGER_ADDR])
+    session = Session(NodeFiles(tmp_path), state, 5.0, lambda _: None)
+    manager = FakeManager(root, role="manager")
+    session.client = lambda addr, timeout=None: manager  # type: ignore[method-assign]
+    session.beat()
+    session.beat()
+    assert manager.posts == ["/dispatcher/heartbeat", "/ca/renew", "/dispatcher/heartbeat"]
+    renewed = (tmp_path / "certificates" / NODE_CERT_FILE).read_bytes()
+    assert names_address(renewed, "198.18.0.3")

@@ -7,6 +7,8 @@ managers swarm-root-ca.key (mode 0600). Workers hold only the certificate.
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -51,6 +53,23 @@ def _load_ca_certificate(cert_pem: bytes) -> x509.Certificate:
     if not is_ca:
         raise SwarmletError("the root CA certificate is not a CA certificate")
     return cert
+
+
+def _general_name(address: str) -> x509.GeneralName:
+    try:
+        return x509.IPAddress(ipaddress.ip_address(address))
+    except ValueError:
+        return x509.DNSName(address)
+
+
+def names_address(cert_pem: bytes, address: str) -> bool:
+    """Whether a certificate names `address` (an IP or DNS SAN)."""
+    cert = x509.load_pem_x509_certificate(cert_pem)
+    try:
+        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return False
+    return _general_name(address) in list(names)
 
 
 class RootCA:
@@ -108,9 +127,12 @@ class RootCA:
         return self._key is not None
 
     def sign_csr(self, csr_pem: bytes, node_id: str, role: str, cluster_id: str,
-                 validity: timedelta = NODE_CERT_VALIDITY) -> bytes:
+                 validity: timedelta = NODE_CERT_VALIDITY,
+                 addresses: Sequence[str] = ()) -> bytes:
         """Issue a node certificate for the CSR's key. The subject the CSR asks for is
-        ignored: the manager decides who the node is and what role it has."""
+        ignored: the manager decides who the node is and what role it has. `addresses`
+        (a manager's advertise address) become SANs too, so that clients which check the
+        host they dial (DOCKER_TLS_VERIFY=1, tcp://MANAGER_IP:2377) accept it."""
         if self._key is None:
             raise SwarmletError("this node holds no root CA key and cannot sign certificates")
         if validity <= timedelta(0):
@@ -156,7 +178,8 @@ class RootCA:
             )
             .add_extension(
                 x509.SubjectAlternativeName(
-                    [x509.DNSName(identity.node_id), x509.DNSName(identity.ou)]),
+                    [x509.DNSName(identity.node_id), x509.DNSName(identity.ou),
+                     *map(_general_name, addresses)]),
                 critical=False,
             )
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)

@@ -63,7 +63,7 @@ class CAServer:
             node["ManagerStatus"]["RaftKeyEpoch"] = self.store.keys.newest
         self.store.write([{"op": "create", "kind": "node", "object": node}])
         log.info("node %s (%s) joined as a %s", node_id, description.get("Hostname"), role)
-        return self._credentials(node_id, role, csr, raft_addr)
+        return self._credentials(node_id, role, csr, raft_addr, addr)
 
     def renew(self, identity: NodeIdentity, csr: str, raft_port: int) -> dict[str, Any]:
         """A node asks for a new certificate: with the role the store says it has now
@@ -79,7 +79,8 @@ class CAServer:
                                      "RaftAddr": raft_addr,
                                      "RaftKeyEpoch": self.store.keys.newest}
             self.store.write([{"op": "update", "kind": "node", "object": node}])
-        return self._credentials(identity.node_id, role, csr, raft_addr)
+        return self._credentials(identity.node_id, role, csr, raft_addr,
+                                 node["Status"]["Addr"])
 
     def client_certificate(self, csr: str) -> dict[str, Any]:
         """A certificate for an operator's client (Ansible, a remote CLI): manager access to
@@ -95,10 +96,13 @@ class CAServer:
                 "CACertificate": cluster["RootCA"]["CACert"]}
 
     def _credentials(self, node_id: str, role: str, csr: str, raft_addr: str,
-                     ) -> dict[str, Any]:
+                     addr: str) -> dict[str, Any]:
+        """A manager's certificate names its advertise address: remote Docker clients
+        check it (DOCKER_TLS_VERIFY against tcp://ADDR:2377)."""
         cluster = self.cluster()
         cert = self.root_ca().sign_csr(csr.encode(), node_id, role, cluster["ID"],
-                                       node_cert_validity(cluster["Spec"]))
+                                       node_cert_validity(cluster["Spec"]),
+                                       addresses=[addr] if role == MANAGER else [])
         answer: dict[str, Any] = {
             "NodeID": node_id,
             "ClusterID": cluster["ID"],

@@ -156,7 +156,8 @@ class SwarmNode:
             root = RootCA.create()
             cluster_id, node_id = new_id(), new_id()
             key = new_key()
-            cert = root.sign_csr(make_csr(key), node_id, MANAGER, cluster_id)
+            cert = root.sign_csr(make_csr(key), node_id, MANAGER, cluster_id,
+                                 addresses=[addr])
             self.files.wipe()
             NodeCertificates(key, cert, root.cert_pem).save(self.files.certs_dir)
             unlock_kek = new_kek() if autolock else None

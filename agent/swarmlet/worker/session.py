@@ -28,6 +28,7 @@ from swarmlet.ca.files import (
     read_node_key,
     save_node_files,
 )
+from swarmlet.ca.identity import MANAGER
 from swarmlet.ca.node_state import NodeFiles, NodeState
 from swarmlet.ca.renewal import Validity
 from swarmlet.ca.tls import client_context
@@ -60,6 +61,7 @@ class Session:
         self._refused_by: set[str] = set()  # managers that said so in this beat
         self._target: str | None = None  # the leader's API address, once known
         self._unanswered: set[str] = set()  # managers whose last heartbeat went unanswered
+        self._address_checked = False  # _lacks_address ran
         self._stopping = threading.Event()
         self._clients: dict[tuple[str, float], Client] = {}
         self._clients_lock = threading.Lock()
@@ -135,7 +137,7 @@ class Session:
             role = answer.get("Role")
             if role and role != self.state.role:
                 self.renew(addr)
-            elif self._validity().needs_renewal():
+            elif self._validity().needs_renewal() or self._lacks_address():
                 self.renew(addr)  # past a random 50-80 % of its life, as SwarmKit does
             return
         self._target = None
@@ -185,6 +187,18 @@ class Session:
         if answer.get("Managers"):
             self.state.managers = answer["Managers"]
         return answer
+
+    def _lacks_address(self) -> bool:
+        """Once per run: whether this manager's certificate lacks its advertise address
+        (issued before certificates named it): remote Docker clients that check the host
+        refuse it, so it is renewed at once rather than at 50-80 % of its life."""
+        if self._address_checked or self.state.role != MANAGER:
+            return False
+        self._address_checked = True
+        from swarmlet.ca.authority import names_address  # the crypto library: managers'
+
+        cert = (self.files.certs_dir / NODE_CERT_FILE).read_bytes()
+        return not names_address(cert, self.state.advertise_addr)
 
     def _validity(self) -> Validity:
         return Validity.of((self.files.certs_dir / NODE_CERT_FILE).read_bytes())

@@ -52,4 +52,6 @@ def add_system_routes(router: Router, state: EngineState,
         except HttpError:
             answer = {}
         answer["Swarm"] = swarm_info()
+        answer["Warnings"] = [*(answer.get("Warnings") or []),
+                              *answer["Swarm"].get("Warnings", [])]
         return answer
