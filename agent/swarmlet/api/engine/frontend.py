@@ -24,6 +24,7 @@ from swarmlet import __version__
 from swarmlet.api.engine import versions
 from swarmlet.api.engine.answers import Answer
 from swarmlet.api.engine.proxy import UpstreamError, relay
+from swarmlet.api.engine.unsupported import not_served
 from swarmlet.api.engine.upstream import Dockerd
 from swarmlet.api.router import Request, Route, Router
 from swarmlet.api.server import split_target
@@ -106,19 +107,21 @@ class EngineFrontend:
     async def serve(self, conn: Connection, head: RequestHead,
                     reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
         loop = asyncio.get_running_loop()
+        body_read = not _has_body(head)
         try:
+            identity = None
+            if not self.local:  # before anything else: a refused client learns nothing
+                assert self.authorize is not None
+                identity = self.authorize(conn)
             path, query = split_target(head.target)
             highest = await loop.run_in_executor(self.state.pool, self.state.highest)
             version, bare = versions.split_version(path, highest)
-            identity = None
-            if not self.local:
-                assert self.authorize is not None
-                identity = self.authorize(conn)
             matched = self._match(head.method, bare)
             if matched is None:
                 return await self._relay(head, reader, writer)
             route, params = matched
             raw = await self._body(head, reader, writer)
+            body_read = True
             request = Request(head.method, bare, params, query, raw, self.local, identity,
                               api_version=version or highest)
             answer = await loop.run_in_executor(self.state.pool, _call, route, request)
@@ -128,7 +131,7 @@ class EngineFrontend:
                 return await self._relay(head, reader, writer)
         except HttpError as exc:
             answer = Answer(exc.status, {"message": exc.message})
-            if exc.status in (408, 411, 413):
+            if not body_read:  # what is left of it must not be taken for the next request
                 await self._write(writer, answer, close=True)
                 return False
         assert isinstance(answer, Answer)
@@ -139,14 +142,20 @@ class EngineFrontend:
                                  head_only=head.method == "HEAD")
 
     def _match(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+        """The route serving this request; None: dockerd's. Under the swarm's paths a
+        route of Docker's that no handler here serves is 501 (unsupported.py), any other
+        path 404 "page not found" (as dockerd), a known path with another method 405."""
         try:
             return self.state.router.match(method, path)
         except HttpError as exc:
             first = path.split("/", 2)[1] if path.startswith("/") else ""
-            if first in SWARM_SEGMENTS:
-                raise HttpError(exc.status, "page not found" if exc.status == 404
-                                else exc.message) from exc
-            return None
+            if first not in SWARM_SEGMENTS:
+                return None
+            why = not_served(method, path)
+            if why is not None:
+                raise HttpError(501, why) from exc
+            raise HttpError(exc.status, "page not found" if exc.status == 404
+                            else exc.message) from exc
 
     async def _relay(self, head: RequestHead, reader: asyncio.StreamReader,
                      writer: asyncio.StreamWriter) -> bool:
@@ -214,6 +223,11 @@ class EngineFrontend:
             close = getattr(chunks, "close", None)
             if close is not None:
                 await loop.run_in_executor(self.state.streams, close)
+
+
+def _has_body(head: RequestHead) -> bool:
+    length = (head.headers.get("Content-Length") or "0").strip()
+    return bool(head.headers.get("Transfer-Encoding")) or length not in ("", "0")
 
 
 def _call(route: Route, request: Request) -> Answer | _Proxy:
