@@ -10,16 +10,15 @@ import re
 
 from swarmlet import __version__
 
-_UNLOCK = "swarmlet's swarm is not locked with a key: its Raft data is protected on disk"
 # (method, path template) -> what to do instead ("" where nothing more is to say).
 SWARM_ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/swarm"): "",
     ("POST", "/swarm/init"): "create a swarm with `swarmlet swarm init`",
     ("POST", "/swarm/join"): "join one with `swarmlet swarm join`",
     ("POST", "/swarm/leave"): "leave with `swarmlet swarm leave`",
-    ("POST", "/swarm/update"): "",
-    ("GET", "/swarm/unlockkey"): _UNLOCK,
-    ("POST", "/swarm/unlock"): _UNLOCK,
+    ("POST", "/swarm/update"): "use `swarmlet swarm update`",
+    ("GET", "/swarm/unlockkey"): "use `swarmlet swarm unlock-key`",
+    ("POST", "/swarm/unlock"): "use `swarmlet swarm unlock`",
     ("GET", "/nodes"): "",
     ("GET", "/nodes/{id}"): "",
     ("DELETE", "/nodes/{id}"): "",
