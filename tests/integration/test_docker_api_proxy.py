@@ -155,7 +155,8 @@ for method, target, body, headers in json.loads(sys.argv[1]):
     answer = conn.getresponse()
     raw = answer.read()
     try:
-        message = json.loads(raw).get("message", "")
+        value = json.loads(raw)
+        message = value.get("message", "") if isinstance(value, dict) else ""
     except ValueError:
         message = raw.decode(errors="replace")
     out.append([answer.status, message])

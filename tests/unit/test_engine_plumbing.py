@@ -16,6 +16,7 @@ import pytest
 from pydantic import BaseModel
 
 from swarmlet.api.engine import versions
+from swarmlet.api.engine.answers import Answer
 from swarmlet.api.engine.events import add_events_route, swarm_events_asked
 from swarmlet.api.engine.filters import parse_filters
 from swarmlet.api.engine.frontend import EngineFrontend, EngineState
@@ -186,6 +187,10 @@ def facade(tmp_path):
     def create(request: Request) -> dict[str, object]:
         return {"got": request.body}
 
+    @router.add("GET", "/services/{id}/logs", "test", access="public")
+    def logs(request: Request) -> Answer:
+        return Answer(stream=_log_lines(request.params["id"]))
+
     add_events_route(router)
     state = EngineState(router, tmp_path / "dockerd.sock")
     path = tmp_path / "engine.sock"
@@ -198,6 +203,21 @@ def facade(tmp_path):
     state.shutdown()
     dockerd.shutdown()
     dockerd.server_close()
+
+
+LOGS_CLOSED = threading.Event()
+
+
+def _log_lines(service: str):
+    """`logs -f` of a quiet service: two lines, then only ticks until closed."""
+    try:
+        yield f"{service}: one\n".encode()
+        yield f"{service}: two\n".encode()
+        for _ in range(500):  # 10 s at most
+            time.sleep(0.02)
+            yield b""
+    finally:
+        LOGS_CLOSED.set()
 
 
 class _Named(BaseModel):
@@ -387,3 +407,20 @@ def test_a_local_events_filter_goes_to_dockerd(facade):
         raw += sock.recv(4096)
     sock.close()
     assert any(t == target for _, t, _ in dockerd.seen)
+
+
+def test_a_handlers_stream_ends_when_its_client_goes(facade):
+    """`docker service logs -f` ended with Ctrl-C: the stream's iterator is closed within a
+    tick, not left waiting for a line that may never come."""
+    path, _ = facade
+    LOGS_CLOSED.clear()
+    sock = _connect(path)
+    sock.sendall(b"GET /v1.41/services/web/logs HTTP/1.1\r\nHost: d\r\n\r\n")
+    raw = b""
+    while b"web: two" not in raw:
+        data = sock.recv(4096)
+        assert data, raw
+        raw += data
+    assert b"Transfer-Encoding: chunked" in raw and b"web: one" in raw
+    sock.close()
+    assert LOGS_CLOSED.wait(3)

@@ -136,7 +136,7 @@ class EngineFrontend:
                 return False
         assert isinstance(answer, Answer)
         if answer.stream is not None:
-            await self._stream(writer, answer)
+            await self._stream(reader, writer, answer)
             return False
         return await self._write(writer, answer, close=not head.keep_alive,
                                  head_only=head.method == "HEAD")
@@ -204,25 +204,47 @@ class EngineFrontend:
             await writer.drain()
         return not close
 
-    async def _stream(self, writer: asyncio.StreamWriter, answer: Answer) -> None:
+    async def _stream(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                      answer: Answer) -> None:
+        """A handler's stream, chunked as produced, in a thread per step (a step may wait for
+        the next log line). The client is watched meanwhile: once it is gone the stream
+        ends at its next step (a b"" step is a tick for that: answers.Answer), not at a
+        write that may never come; its iterator is closed when no step is running."""
         loop = asyncio.get_running_loop()
         chunks: Iterator[bytes] = answer.stream  # type: ignore[assignment]
         writer.write(status_line(answer.status) + self.state.headers()
                      + b"Content-Type: %s\r\nTransfer-Encoding: chunked\r\n"
                        b"Connection: close\r\n\r\n" % answer.content_type.encode())
+        gone: asyncio.Future[bytes] = asyncio.ensure_future(reader.read(1))
+        step: asyncio.Future[bytes | None] | None = None
         try:
-            while (chunk := await loop.run_in_executor(self.state.streams, next, chunks,
-                                                       None)) is not None:
+            while True:
+                step = loop.run_in_executor(self.state.streams, next, chunks, None)
+                await asyncio.wait({step, gone}, return_when=asyncio.FIRST_COMPLETED)
+                if gone.done() and (gone.cancelled() or gone.exception() or not gone.result()):
+                    break  # the client closed: nobody to send the rest to
+                if gone.done():  # it sent bytes: not a close; stop watching
+                    gone = loop.create_future()
+                if not step.done():
+                    await step
+                chunk = step.result()
+                step = None
+                if chunk is None:
+                    writer.write(b"0\r\n\r\n")
+                    await writer.drain()
+                    break
                 if chunk:
                     writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
                     async with asyncio.timeout(self.limits.write):
                         await writer.drain()
-            writer.write(b"0\r\n\r\n")
-            await writer.drain()
         finally:
+            gone.cancel()
             close = getattr(chunks, "close", None)
             if close is not None:
-                await loop.run_in_executor(self.state.streams, close)
+                if step is not None and not step.done():  # busy: close it once it returns
+                    step.add_done_callback(lambda _: self.state.streams.submit(close))
+                else:
+                    await loop.run_in_executor(self.state.streams, close)
 
 
 def _has_body(head: RequestHead) -> bool:
