@@ -424,3 +424,37 @@ def test_a_handlers_stream_ends_when_its_client_goes(facade):
     assert b"Transfer-Encoding: chunked" in raw and b"web: one" in raw
     sock.close()
     assert LOGS_CLOSED.wait(3)
+
+
+def test_on_the_cluster_port_it_takes_versioned_paths_and_ping_only():
+    frontend = EngineFrontend(None, UNIX_LIMITS, local=False)  # type: ignore[arg-type]
+    assert frontend.claims(_head("GET", "/v1.41/services?filters=x"))
+    assert frontend.claims(_head("HEAD", "/_ping"))
+    assert not frontend.claims(_head("GET", "/services"))  # swarmlet's own API
+    assert not frontend.claims(_head("POST", "/dispatcher/heartbeat"))
+
+
+def test_a_refused_certificate_is_answered_before_anything_else(tmp_path):
+    """A worker's certificate on the cluster port: 403 before dockerd is asked anything."""
+    dockerd = FakeDockerd(tmp_path / "dockerd.sock")
+    threading.Thread(target=dockerd.serve_forever, args=(0.05,), daemon=True).start()
+
+    def worker(_conn: object) -> None:
+        raise HttpError(403, "Permission denied: unauthorized peer role")
+
+    state = EngineState(Router(), tmp_path / "dockerd.sock")
+    server = AsyncTlsServer(tmp_path / "e.sock", None, UNIX_LIMITS, _never,
+                            raw=EngineFrontend(state, UNIX_LIMITS, False, worker))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        status, _, answer = _get(tmp_path / "e.sock", "/v1.41/containers/json")
+        assert (status, answer["message"]) == (403, "Permission denied: unauthorized peer role")
+        status, _, _ = _get(tmp_path / "e.sock", "/v1.99/containers/json", "POST", b"{}")
+        assert status == 403
+        assert dockerd.seen == []
+    finally:
+        server.shutdown()
+        server.server_close()
+        state.shutdown()
+        dockerd.shutdown()
+        dockerd.server_close()
