@@ -12,6 +12,7 @@ ca client-cert`) may use it, the proxy to dockerd included.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import threading
@@ -23,7 +24,7 @@ from typing import Any
 from swarmlet import __version__
 from swarmlet.api.engine import versions
 from swarmlet.api.engine.answers import Answer
-from swarmlet.api.engine.proxy import UpstreamError, relay
+from swarmlet.api.engine.proxy import COPY, UpstreamError, relay
 from swarmlet.api.engine.unsupported import not_served
 from swarmlet.api.engine.upstream import Dockerd
 from swarmlet.api.router import Request, Route, Router
@@ -38,6 +39,10 @@ from swarmlet.transport.limits import Limits, body_length
 log = logging.getLogger("swarmlet.api")
 
 WORKERS = 16
+# After an error answered before the body was read: how long and how much of the rest of
+# the body to drop before closing.
+LINGER_SECONDS = 2.0
+LINGER_BYTES = 8 << 20
 MAX_STREAMS = 64
 # Docker's swarm endpoints: a path under these that no route serves is not dockerd's either.
 SWARM_SEGMENTS = frozenset({"swarm", "nodes", "services", "tasks", "secrets", "configs"})
@@ -133,6 +138,7 @@ class EngineFrontend:
             answer = Answer(exc.status, {"message": exc.message})
             if not body_read:  # what is left of it must not be taken for the next request
                 await self._write(writer, answer, close=True)
+                await _linger(reader, writer)
                 return False
         assert isinstance(answer, Answer)
         if answer.stream is not None:
@@ -245,6 +251,20 @@ class EngineFrontend:
                     step.add_done_callback(lambda _: self.state.streams.submit(close))
                 else:
                     await loop.run_in_executor(self.state.streams, close)
+
+
+async def _linger(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """After an answer that left the body unread: end our side, and read and drop what the
+    client still sends for a moment before closing, so it gets to read the answer (a
+    client still writing its body into a closed socket sees a broken pipe instead)."""
+    if writer.can_write_eof():
+        with contextlib.suppress(OSError):
+            writer.write_eof()
+    dropped = 0
+    with contextlib.suppress(TimeoutError, OSError, ConnectionError):
+        async with asyncio.timeout(LINGER_SECONDS):
+            while dropped < LINGER_BYTES and (data := await reader.read(COPY)):
+                dropped += len(data)
 
 
 def _has_body(head: RequestHead) -> bool:
