@@ -104,7 +104,7 @@ def test_volumes_and_their_events_go_to_dockerd(engine_swarm, docker):
     assert swarm.returncode != 0 and "not supported by swarmlet" in swarm.stderr
 
 
-@pytest.mark.parametrize("docker", DOCKER_CLIS[:1], ids=cli_version)
+@pytest.mark.parametrize("docker", DOCKER_CLIS, ids=cli_version)
 def test_build_sends_its_context_chunked_to_dockerd(engine_swarm, docker, tmp_path):
     """The classic builder (DOCKER_BUILDKIT=0): the context as a chunked request body."""
     c, image = engine_swarm, f"{_tag(docker)}-build:1"
@@ -178,7 +178,8 @@ def test_bad_requests_get_dockers_answers_never_a_500_or_a_hang(engine_swarm):
         ("GET", "/v1.41/services/x/y/z", "", {}, 404, "page not found"),
         ("GET", "/v1.41/secrets/a/b/c", "", {}, 404, "page not found"),
         ("DELETE", "/v1.41/swarm", "", {}, 405 if swarm else 404, ""),
-        ("GET", "/v1.41/containers/json?filters=%7Bbad", "", {}, 400, ""),  # dockerd's
+        # dockerd 20.10 answers this 500: checked before it goes there
+        ("GET", "/v1.41/containers/json?filters=%7Bbad", "", {}, 400, "invalid filter"),
         ("GET", "/v1.41/events?filters=%7Bbad", "", {}, 400, "invalid filter"),
         ("GET", "/v1.41/events?filters=%7B%22type%22%3A%5B%22node%22%5D%7D", "", {}, 501,
          "not supported by swarmlet"),

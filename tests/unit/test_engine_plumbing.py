@@ -279,6 +279,8 @@ BAD_REQUESTS = [
     ("POST", "/v1.41/services/create", b"{not json", 400, "not valid JSON"),
     ("GET", '/v1.41/events?filters={"type":["service"]}', b"", 501, "the swarm's events"),
     ("GET", "/v1.41/events?filters={bad", b"", 400, "invalid filter"),
+    ("GET", "/v1.41/containers/json?filters={bad", b"", 400, "invalid filter"),
+    ("GET", '/v1.41/images/json?filters=["x"]', b"", 400, "invalid filter"),
     ("GET", '/v1.41/events?filters={"colour":["red"]}', b"", 400, "Invalid filter 'colour'"),
 ]
 

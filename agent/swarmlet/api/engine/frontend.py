@@ -24,6 +24,7 @@ from typing import Any
 from swarmlet import __version__
 from swarmlet.api.engine import versions
 from swarmlet.api.engine.answers import Answer
+from swarmlet.api.engine.filters import parse_filters
 from swarmlet.api.engine.proxy import COPY, UpstreamError, relay
 from swarmlet.api.engine.unsupported import not_served
 from swarmlet.api.engine.upstream import Dockerd
@@ -123,6 +124,7 @@ class EngineFrontend:
             version, bare = versions.split_version(path, highest)
             matched = self._match(head.method, bare)
             if matched is None:
+                parse_filters(query.get("filters"), None)  # a client's fault is no 500
                 return await self._relay(head, reader, writer)
             route, params = matched
             raw = await self._body(head, reader, writer)
