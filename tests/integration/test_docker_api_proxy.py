@@ -260,7 +260,8 @@ def test_a_remote_cli_verifying_the_managers_name(engine_swarm, client_certs, do
     """DOCKER_TLS_VERIFY: the manager's certificate must name its address."""
     address = engine_swarm.addr(MANAGER)
     if not _has_ip_san(address):
-        pytest.skip(f"the manager's certificate has no IP SAN for {address} yet (managers' "
-                    "certificates get one with the eswarm branch): enable once it does")
+        host = address.rsplit(":", 1)[0]
+        pytest.skip(f"the manager's certificate has no IP SAN for {host} yet (managers' "
+                    "certificates get one with the eswarm branch): runs once it does")
     ps = _remote(engine_swarm, client_certs, docker, "ps", verify=True)
     assert ps.returncode == 0, ps.stderr
