@@ -78,8 +78,41 @@ def test_containers_images_and_exec_go_to_dockerd(engine_swarm, docker):
         text = "line one\nline two\n" + "x" * 100_000 + "\nlast\n"
         out = _docker(c, MANAGER, docker, f"exec -i {name}-cat cat", stdin=text)
         assert out.stdout == text
+        # cp: a tar body up (PUT .../archive, chunked) and down (GET .../archive)
+        local = f"/tmp/{name}-cp-{os.getpid()}"
+        c.run(MANAGER, f"printf copied > {local}")
+        try:
+            _docker(c, MANAGER, docker, f"cp {local} {name}-cat:/tmp/in")
+            inside = _docker(c, MANAGER, docker, f"exec {name}-cat cat /tmp/in")
+            assert inside.stdout == "copied"
+            _docker(c, MANAGER, docker, f"cp {name}-cat:/tmp/in {local}.back")
+            assert c.run(MANAGER, f"cat {local}.back").stdout == "copied"
+        finally:
+            c.run(MANAGER, f"rm -f {local} {local}.back", check=False)
     finally:
         _docker(c, MANAGER, docker, f"rm -f {name}-cat", check=False)
+
+
+_SDK = f"""
+import docker
+client = docker.DockerClient(base_url="{ENGINE_SOCKET}", version="auto")
+name = "{PREFIX}-sdk"
+box = client.containers.run("{IMAGE}", "sleep 120", name=name, detach=True)
+try:
+    code, out = box.exec_run("sh -c 'echo from exec'")
+    print(code, out.decode().strip())
+    print(client.containers.get(name).status)
+    print(client.api.version()["ApiVersion"])
+finally:
+    box.remove(force=True)
+"""
+
+
+def test_the_docker_sdk_through_the_engine_socket(engine_swarm):
+    """The docker SDK negotiates its version with /version and hijacks for exec as the
+    CLI does."""
+    out = engine_swarm.python(MANAGER, _SDK).stdout.splitlines()
+    assert out == ["0 from exec", "running", "1.41"]
 
 
 @pytest.mark.parametrize("docker", DOCKER_CLIS, ids=cli_version)

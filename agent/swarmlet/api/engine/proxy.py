@@ -71,7 +71,12 @@ async def relay(head: RequestHead, reader: asyncio.StreamReader,
             writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
         up_writer.write(head_bytes(head))
         await _copy_body(head.headers, reader, up_writer)
-        raw = await up_reader.readuntil(b"\r\n\r\n")
+        try:
+            raw = await up_reader.readuntil(b"\r\n\r\n")
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
+            raise UpstreamError("the node's dockerd closed the connection without an "
+                                "answer" if isinstance(exc, asyncio.IncompleteReadError)
+                                else "the node's dockerd answered a head too large") from exc
         status, headers = _response_head(raw)
         writer.write(raw)
         await writer.drain()
