@@ -452,7 +452,13 @@ def test_a_refused_certificate_is_answered_before_anything_else(tmp_path):
     def worker(_conn: object) -> None:
         raise HttpError(403, "Permission denied: unauthorized peer role")
 
-    state = EngineState(Router(), tmp_path / "dockerd.sock")
+    router = Router()
+
+    @router.add("GET", "/_ping", "test", access="public")
+    def ping(_: Request) -> Answer:
+        return Answer(text="OK")
+
+    state = EngineState(router, tmp_path / "dockerd.sock")
     server = AsyncTlsServer(tmp_path / "e.sock", None, UNIX_LIMITS, _never,
                             raw=EngineFrontend(state, UNIX_LIMITS, False, worker))
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -462,6 +468,9 @@ def test_a_refused_certificate_is_answered_before_anything_else(tmp_path):
         status, _, _ = _get(tmp_path / "e.sock", "/v1.99/containers/json", "POST", b"{}")
         assert status == 403
         assert dockerd.seen == []
+        with _connect(tmp_path / "e.sock") as sock:  # public, as the agent's own /_ping
+            status, _, raw = _exchange(sock, b"GET /_ping HTTP/1.1\r\nHost: d\r\n\r\n")
+        assert (status, raw) == (200, b"OK")
     finally:
         server.shutdown()
         server.server_close()

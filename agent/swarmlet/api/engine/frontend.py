@@ -115,11 +115,13 @@ class EngineFrontend:
         loop = asyncio.get_running_loop()
         body_read = not _has_body(head)
         try:
+            path, query = split_target(head.target)
             identity = None
-            if not self.local:  # before anything else: a refused client learns nothing
+            # Before anything else, a refused client learns nothing; /_ping stays public,
+            # as on the agent's own API (docs/api.md).
+            if not self.local and path != "/_ping":
                 assert self.authorize is not None
                 identity = self.authorize(conn)
-            path, query = split_target(head.target)
             highest = await loop.run_in_executor(self.state.pool, self.state.highest)
             version, bare = versions.split_version(path, highest)
             matched = self._match(head.method, bare)
