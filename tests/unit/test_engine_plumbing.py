@@ -284,6 +284,7 @@ BAD_REQUESTS = [
     ("GET", "/v1.41/containers/json?filters={bad", b"", 400, "invalid filter"),
     ("GET", '/v1.41/images/json?filters=["x"]', b"", 400, "invalid filter"),
     ("GET", '/v1.41/events?filters={"colour":["red"]}', b"", 400, "Invalid filter 'colour'"),
+    ("GET", "/v1.41/events", b"{}", 400, "takes no request body"),
     ("GET", "/v1.41/crash", b"", 502, "closed the connection without an answer"),
 ]
 

@@ -134,8 +134,8 @@ class EngineFrontend:
             request = Request(head.method, bare, params, query, raw, self.local, identity,
                               api_version=version or highest)
             answer = await loop.run_in_executor(self.state.pool, _call, route, request)
-            if answer is PROXY:
-                if raw:
+            if answer is PROXY:  # its body, if any, is read: dockerd would wait for it
+                if _has_body(head):
                     raise HttpError(400, f"{head.method} {bare} takes no request body")
                 return await self._relay(head, reader, writer)
         except HttpError as exc:
