@@ -366,6 +366,24 @@ def test_a_chunked_answer_is_relayed_with_its_trailer_and_the_connection_kept(fa
         assert json.loads(again[2])["path"] == "/v1.41/info2"
 
 
+def test_a_request_sent_before_a_chunked_answer_ended_is_served_after_it(facade):
+    """A client that pipelines (or is quick): its next request is neither lost nor cut."""
+    path, _ = facade
+    with _connect(path) as sock:
+        sock.sendall(b"GET /v1.41/logs HTTP/1.1\r\nHost: d\r\n\r\n"
+                     b"GET /v1.41/info3 HTTP/1.1\r\nHost: d\r\n\r\n")
+        f = sock.makefile("rb")
+        raw = b""
+        while not raw.endswith(b"X-Trailer: t\r\n\r\n"):
+            raw += f.read1(4096)
+        assert b"hello" in raw
+        status = int(f.readline().split()[1])
+        rest = b""
+        while b"/v1.41/info3" not in rest and (data := f.read1(4096)):
+            rest += data
+        assert status == 200 and b"/v1.41/info3" in rest
+
+
 def test_a_hijacked_attach_pipes_both_ways_and_passes_the_half_close(facade):
     path, _ = facade
     with _connect(path) as sock:

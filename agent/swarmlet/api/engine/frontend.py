@@ -25,7 +25,7 @@ from swarmlet import __version__
 from swarmlet.api.engine import versions
 from swarmlet.api.engine.answers import Answer
 from swarmlet.api.engine.filters import parse_filters
-from swarmlet.api.engine.proxy import COPY, UpstreamError, relay
+from swarmlet.api.engine.proxy import COPY, UpstreamError, client_gone, relay
 from swarmlet.api.engine.unsupported import not_served
 from swarmlet.api.engine.upstream import Dockerd
 from swarmlet.api.router import Request, Route, Router
@@ -225,13 +225,13 @@ class EngineFrontend:
         writer.write(status_line(answer.status) + self.state.headers()
                      + b"Content-Type: %s\r\nTransfer-Encoding: chunked\r\n"
                        b"Connection: close\r\n\r\n" % answer.content_type.encode())
-        gone: asyncio.Future[bytes] = asyncio.ensure_future(reader.read(1))
+        gone: asyncio.Future[bool] = asyncio.ensure_future(client_gone(reader))
         step: asyncio.Future[bytes | None] | None = None
         try:
             while True:
                 step = loop.run_in_executor(self.state.streams, next, chunks, None)
                 await asyncio.wait({step, gone}, return_when=asyncio.FIRST_COMPLETED)
-                if gone.done() and (gone.cancelled() or gone.exception() or not gone.result()):
+                if gone.done() and (gone.cancelled() or gone.exception() or gone.result()):
                     break  # the client closed: nobody to send the rest to
                 if gone.done():  # it sent bytes: not a close; stop watching
                     gone = loop.create_future()

@@ -102,25 +102,29 @@ async def relay(head: RequestHead, reader: asyncio.StreamReader,
 
 async def _watching_client(reader: asyncio.StreamReader, copy: Coroutine[Any, Any, None]) -> bool:
     """Run `copy` (an answer streamed to the client) while watching the client: if it
-    closes, the copy ends at once. Whether the connection may serve another request: not
-    if the client sent anything meanwhile (a pipelined request is not read here: closing
-    tells the client to send it again)."""
+    closes, the copy ends at once. Whether the connection may serve another request."""
     copying = asyncio.ensure_future(copy)
-    watching = asyncio.ensure_future(reader.read(1))
+    watching = asyncio.ensure_future(client_gone(reader))
     try:
-        done, _ = await asyncio.wait({copying, watching}, return_when=asyncio.FIRST_COMPLETED)
-        if copying in done:
-            copying.result()
-            return not watching.done()
-        if not watching.exception() and watching.result() == b"":
+        await asyncio.wait({copying, watching}, return_when=asyncio.FIRST_COMPLETED)
+        if not copying.done() and watching.result():
             return False  # the client is gone: nobody to send the rest to
-        await copying  # it sent bytes: finish the answer, then close
-        return False
+        await copying
+        return True
     finally:
         for task in (copying, watching):
             task.cancel()
         with contextlib.suppress(asyncio.CancelledError, OSError, ConnectionError):
             await asyncio.gather(copying, watching, return_exceptions=True)
+
+
+async def client_gone(reader: asyncio.StreamReader) -> bool:
+    """Wait until the client closes (True) or sends bytes (False: a request sent before the
+    answer ended, left where it is for the next round), consuming nothing. StreamReader has
+    no public wait for that; its _wait_for_data is the one every read uses."""
+    if not reader._buffer and not reader.at_eof():
+        await reader._wait_for_data("client_gone")
+    return reader.at_eof()
 
 
 def _response_head(raw: bytes) -> tuple[int, Headers]:
