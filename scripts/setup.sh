@@ -2,7 +2,9 @@
 # One-shot setup for a fresh Debian 12 machine, as root, with or without systemd.
 # Idempotent: run it as often as you like; it only does what is missing.
 #   1. Debian packages (docker.io, busybox-static, nftables, iproute2, openssh-server, curl,
-#      fuse3 + libfuse3-3 for the local machines' power-cut filesystem)
+#      fuse3 + libfuse3-3 for the local machines' power-cut filesystem); docker.io is also
+#      the docker CLI (20.10) the Engine API tests drive (a newer one at
+#      /usr/local/bin/docker is optional: tests/integration/engine_cluster.py)
 #   2. dockerd running (started by hand when there is no service manager)
 #   3. .venv with the agent and the test tools
 #   4. the local test image swarmlet/demo:latest

@@ -15,7 +15,10 @@ class Answer:
     status: int = 200
     body: Any = None  # JSON-able; None: an empty body
     headers: list[tuple[str, str]] = field(default_factory=list)
-    stream: Iterator[bytes] | None = None  # sent chunked as produced (logs)
+    # Sent chunked as produced (logs), each step in a thread. A step that may wait long
+    # should yield b"" now and then (a second or so): nothing is sent, but the frontend
+    # sees a client that went away and closes the iterator (its `finally` runs).
+    stream: Iterator[bytes] | None = None
     content_type: str = "application/json"
     text: str | None = None  # a text/plain body (/_ping)
 
