@@ -9,6 +9,7 @@ from swarmlet.api.engine.filters import Filters, parse_filters
 from swarmlet.api.node_control import NodeControl
 from swarmlet.api.router import Request, Router
 from swarmlet.errors import NotFound
+from swarmlet.manager.tasks import runs_current_spec
 from swarmlet.spec.engine.services import TaskListQuery
 from swarmlet.transport.errors import HttpError
 
@@ -33,9 +34,7 @@ def check_desired_states(filters: Filters) -> None:
 
 def up_to_date(task: dict[str, Any], service: dict[str, Any] | None) -> bool:
     """Whether a task runs the service's current spec (the CLI's progress bars ask)."""
-    if service is None:
-        return False
-    return task.get("SpecVersion") == (service.get("SpecVersion") or {}).get("Index")
+    return service is not None and runs_current_spec(task, service)
 
 
 def select_tasks(tasks: list[dict[str, Any]], filters: Filters,
