@@ -127,7 +127,11 @@ out = {}
 s = c.services.create("%s", name="esvc-sdk", mode=ServiceMode("replicated", 1),
                       endpoint_spec=EndpointSpec(ports={18090: 80}), command=%s)
 out["listed"] = [x.name for x in c.services.list(filters={"name": "esvc-sdk"})]
-s.reload()
+for _ in range(50):  # as SwarmKit's, the allocator writes a new service once (its VIPs)
+    s.reload()
+    if s.attrs.get("Endpoint", {}).get("VirtualIPs"):
+        break
+    time.sleep(0.2)
 s.update(env=["ESVC=2"])
 s.reload()
 out["env"] = s.attrs["Spec"]["TaskTemplate"]["ContainerSpec"]["Env"]
