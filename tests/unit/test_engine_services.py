@@ -7,12 +7,14 @@ import struct
 from urllib.parse import unquote
 
 import pytest
+from pydantic import ValidationError
 
 from swarmlet.api.engine.filters import parse_filters
 from swarmlet.api.engine.logs import details, frame, log_frame, tail_of
 from swarmlet.api.engine.service_specs import to_swarmlet
 from swarmlet.api.engine.services import select_services, without_status
 from swarmlet.api.engine.tasks import check_desired_states, select_tasks
+from swarmlet.spec.engine.services import LogsQuery
 from swarmlet.spec.errors import SpecError
 from swarmlet.spec.service import normalise_spec
 from swarmlet.transport.errors import HttpError
@@ -204,3 +206,16 @@ def test_details_escape_values() -> None:
                                            ("0", 0), ("25", 25)])
 def test_tail(raw: str | None, tail: int) -> None:
     assert tail_of(raw) == tail
+
+
+@pytest.mark.parametrize(("since", "valid"), [
+    ("1733512345.000000000", True), ("0", True), ("2026-12-06T19:00:00Z", True),
+    ("2026-12-06T19:00:00.5+01:00", True), ("bogus", False), ("10m", False)])
+def test_since_is_what_dockerd_takes(since: str, valid: bool) -> None:
+    # dockerd on each node reads it: a bad one must be refused here, not lost there.
+    try:
+        LogsQuery.model_validate({"since": since})
+    except ValidationError:
+        assert not valid
+    else:
+        assert valid

@@ -43,8 +43,11 @@ class LogsQuery(EngineQuery):
     follow: BoolParam | None = None
     timestamps: BoolParam | None = None
     details: BoolParam | None = None
-    # RFC 3339 or Unix seconds (with a fraction), as the CLI converts --since.
-    since: Annotated[str, Field(max_length=64)] | None = None
+    # Unix seconds with a fraction (the CLI converts --since to it) or RFC 3339: handed to
+    # each node's dockerd, so checked here rather than failing there unseen.
+    since: Annotated[str, Field(pattern=r"^(|-?[0-9]{1,12}(\.[0-9]{1,9})?|[0-9]{4}-[0-9]{2}-"
+                                        r"[0-9]{2}T[0-9:.]{8,18}(Z|[+-][0-9]{2}:[0-9]{2}))$")] \
+        | None = None
     tail: Annotated[str, Field(pattern=r"^(|all|-?[0-9]{1,9})$")] | None = None
 
 
