@@ -103,9 +103,11 @@ def test_cli_service_logs(engine_swarm):
             return out
 
         eventually(logged, timeout=30)
-        stamped = engine_swarm.docker(MANAGER2, "service logs --tail 1 --timestamps "
-                                                "esvc-logs", docker=docker).stdout
-        assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z esvc-logs\.", stamped)
+        stamped = engine_swarm.docker(MANAGER2, "service logs --tail 4 --timestamps "
+                                                "esvc-logs", docker=docker).stdout.splitlines()
+        assert stamped and all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z "
+                                        r"esvc-logs\.\d\.\w{12}@\S+ +\| line ", x)
+                               for x in stamped), stamped
         followed = engine_swarm.run(
             MANAGER, f"env DOCKER_HOST={ENGINE_SOCKET} timeout 4 {docker} service logs -f "
                      "--tail 0 esvc-logs", check=False)
