@@ -27,6 +27,7 @@ class Subscription:
     Tail: int          # lines per container from the end; -1 for all
     Follow: bool
     Publisher: str     # API address of the manager streaming to the client
+    Since: str | None = None  # Docker's `since`, as each node's dockerd takes it
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -72,8 +73,9 @@ class LogStreams:
         self._streams: dict[str, LogStream] = {}
         self._lock = threading.Lock()
 
-    def open(self, service_id: str, tail: int, follow: bool, publisher: str) -> LogStream:
-        sub = Subscription(new_id(), service_id, tail, follow, publisher)
+    def open(self, service_id: str, tail: int, follow: bool, publisher: str,
+             since: str | None = None) -> LogStream:
+        sub = Subscription(new_id(), service_id, tail, follow, publisher, since)
         stream = LogStream(sub, queue.Queue(maxsize=10_000), set())
         with self._lock:
             self._streams[sub.ID] = stream

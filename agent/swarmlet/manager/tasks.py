@@ -34,6 +34,16 @@ def spec_version(service: dict[str, Any]) -> int:
     return int(service.get("SpecVersion", {}).get("Index", 0))
 
 
+def runs_current_spec(task: dict[str, Any], service: dict[str, Any]) -> bool:
+    """Whether the task runs the service's spec: its template and (as SwarmKit's
+    IsTaskDirty, when the task has one) its endpoint, which decides its networks. A rolling
+    update replaces the tasks that do not; Docker's `_up-to-date` task filter lists those
+    that do."""
+    endpoint = service["Spec"].get("EndpointSpec") or {}
+    return task["Spec"] == service["Spec"]["TaskTemplate"] and \
+        ("Endpoint" not in task or task["Endpoint"] == endpoint)
+
+
 def job_iteration(service: dict[str, Any]) -> int:
     """The iteration a job service runs (JobStatus.JobIteration.Index; 0 before any)."""
     status = service.get("JobStatus") or {}

@@ -115,6 +115,8 @@ class LogSubscription(Strict):
     Tail: Annotated[int, Field(ge=-1, le=10**9)]
     Follow: bool
     Publisher: ShortText
+    # Docker's `since` (Unix seconds or RFC 3339), passed to each node's dockerd.
+    Since: Annotated[str, Field(max_length=64)] | None = None
 
 
 class Unsubscribe(Strict):
@@ -126,6 +128,10 @@ class LogLine(Strict):
     TaskName: ShortText
     Node: ShortText
     Line: Annotated[str, Field(max_length=MAX_STRING)]
+    # For the Engine API's multiplexed logs: who sent it, which stream, when (RFC 3339).
+    NodeID: Ident | None = None
+    Stream: Literal["stdout", "stderr"] | None = None
+    Time: ShortText | None = None
 
 
 class LogPublish(Strict):

@@ -166,16 +166,21 @@ class Engine:
         """With its anonymous volumes, running or not."""
         self.call("DELETE", f"/containers/{quote(container)}", {"force": 1, "v": 1})
 
-    def logs(self, container: str, tail: int | str, follow: bool) -> Iterator[bytes]:
-        """A container's output (stdout and stderr), frame by frame. Containers of tasks
-        have no TTY, so dockerd multiplexes the two streams: an 8-byte header, then data."""
-        query = {"stdout": 1, "stderr": 1, "tail": tail, "follow": int(follow)}
+    def log_frames(self, container: str, tail: int | str, follow: bool, since: str | None,
+                   timestamps: bool) -> Iterator[tuple[int, bytes]]:
+        """A container's output, frame by frame: (stream: 1 stdout, 2 stderr; data), with
+        dockerd's timestamp before each line if asked, only lines after `since`. Containers
+        of tasks have no TTY, so dockerd multiplexes: an 8-byte header, then data."""
+        query: dict[str, Any] = {"stdout": 1, "stderr": 1, "tail": tail,
+                                 "follow": int(follow), "timestamps": int(timestamps)}
+        if since:
+            query["since"] = since
         with self.stream(f"/containers/{quote(container)}/logs", query) as response:
             while header := response.read(8):
                 if len(header) < 8:
                     return
                 size = struct.unpack(">I", header[4:])[0]
-                yield response.read(size)
+                yield header[0], response.read(size)
 
     def events(self, filters: dict[str, Any]) -> Iterator[dict[str, Any]]:
         """The engine's events as they happen, one JSON object per line."""

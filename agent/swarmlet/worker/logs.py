@@ -64,11 +64,14 @@ class LogPublisher:
         task_id = labels.get(TASK_LABEL, "")
         batch: list[dict[str, Any]] = []
         try:
-            stream = client.logs(container["Id"], tail, sub["Follow"])
-            for chunk in stream:
+            stream = client.log_frames(container["Id"], tail, sub["Follow"], sub.get("Since"),
+                                       timestamps=True)
+            for kind, chunk in stream:
                 for line in chunk.decode(errors="replace").splitlines():
+                    time, _, text = line.partition(" ")  # dockerd's RFC 3339 timestamp
                     batch.append({"Task": task_id, "TaskName": name, "Node": self.hostname,
-                                  "Line": line})
+                                  "Line": text, "NodeID": self.node_id, "Time": time,
+                                  "Stream": "stderr" if kind == 2 else "stdout"})
                 if len(batch) >= BATCH_LINES or sub["Follow"]:
                     if not self._send(sub, batch, done=False) or stop.is_set():
                         stream.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from swarmlet.api.engine.events import add_events_route
 from swarmlet.api.engine.frontend import EngineState
+from swarmlet.api.engine.services import add_service_routes
 from swarmlet.api.engine.swarm_info import swarm_info
 from swarmlet.api.engine.swarm_routes import add_swarm_area
 from swarmlet.api.engine.system import add_system_routes
@@ -18,4 +19,5 @@ def engine_router(node: SwarmNode, state: EngineState) -> None:
     access = NodeControl(node, cli="docker")
     add_system_routes(router, state, lambda: swarm_info(node, access))
     add_swarm_area(router, node, access)
+    add_service_routes(router, access)
     add_events_route(router)

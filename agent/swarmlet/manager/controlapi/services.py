@@ -117,18 +117,32 @@ class ServiceAPI:
 
     def logs(self, ref: str, tail: int, follow: bool) -> Iterator[bytes]:
         """The service's log lines from every node, as Docker prints them:
-        `<task name>.<task id>@<node>    | <line>`. Without `follow`, it ends once every node
-        with tasks of the service has sent its lines (or after LOGS_TIMEOUT)."""
-        service = self.resolve(ref)
+        `<task name>.<task id>@<node>    | <line>`."""
+        def lines() -> Iterator[bytes]:
+            for item in items:
+                prefix = f"{item['TaskName']}.{item['Task'][:12]}@{item['Node']}"
+                yield f"{prefix}    | {item['Line']}\n".encode()
+
+        items = self.log_items(self.resolve(ref)["ID"], tail, follow)
+        return lines()
+
+    def log_items(self, service_id: str, tail: int, follow: bool, since: str | None = None,
+                  task_id: str | None = None) -> Iterator[dict[str, Any]]:
+        """The log lines of a service (of one of its tasks, with `task_id`) from every node
+        (logbroker's LogLine items: Task, TaskName, Node, Line, NodeID, Stream, Time).
+        Without `follow`, it ends once every node with tasks of the service has sent its
+        lines (or after LOGS_TIMEOUT). The subscription is made before this returns, so a
+        bad request fails here rather than in the stream."""
         manager = self.manager
         me = manager.api_addr
-        stream = manager.log_streams.open(service["ID"], tail, follow, publisher=me)
+        stream = manager.log_streams.open(service_id, tail, follow, publisher=me, since=since)
         sub = stream.subscription
         nodes = {t["NodeID"] for t in self.store.list("task")
-                 if t["ServiceID"] == service["ID"] and t.get("NodeID")}
+                 if t["ServiceID"] == service_id and t.get("NodeID")
+                 and (task_id is None or t["ID"] == task_id)}
         self._at_leader("/logbroker/subscribe", sub.as_dict())
 
-        def lines() -> Iterator[bytes]:
+        def items() -> Iterator[dict[str, Any]]:
             deadline = time.monotonic() + LOGS_TIMEOUT
             try:
                 while follow or (nodes - stream.done_nodes and time.monotonic() < deadline):
@@ -136,14 +150,13 @@ class ServiceAPI:
                         item = stream.lines.get(timeout=0.5)
                     except queue.Empty:
                         continue
-                    if "Line" in item:
-                        prefix = f"{item['TaskName']}.{item['Task'][:12]}@{item['Node']}"
-                        yield f"{prefix}    | {item['Line']}\n".encode()
+                    if "Line" in item and (task_id is None or item["Task"] == task_id):
+                        yield item
             finally:
                 manager.log_streams.close(sub.ID)
                 self._at_leader("/logbroker/unsubscribe", {"ID": sub.ID})
 
-        return lines()
+        return items()
 
     def _at_leader(self, path: str, body: dict[str, Any]) -> None:
         """Subscriptions live on the leader: here if we lead, else sent there."""

@@ -164,11 +164,7 @@ def _update(snap: Snapshot, service: dict[str, Any],
     return changes
 
 
-def _new_spec(task: dict[str, Any], service: dict[str, Any]) -> bool:
-    """Whether the task runs the service's spec: its template and (as SwarmKit's
-    IsTaskDirty, when the task has one) its endpoint, which decides its networks."""
-    return task["Spec"] == service["Spec"]["TaskTemplate"] and \
-        ("Endpoint" not in task or task["Endpoint"] == (service["Spec"].get("EndpointSpec") or {}))
+_new_spec = T.runs_current_spec  # (its rule lives with the tasks: /tasks filters by it)
 
 
 def _set_status(snap: Snapshot, service: dict[str, Any], state: str, message: str,
