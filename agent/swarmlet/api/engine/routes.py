@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from swarmlet.api.engine.data import add_data_routes
 from swarmlet.api.engine.frontend import EngineState
+from swarmlet.api.engine.networks import add_network_routes
 from swarmlet.api.engine.swarm_info import swarm_info
 from swarmlet.api.engine.system import add_system_routes
 from swarmlet.api.node_control import NodeControl
@@ -15,3 +17,5 @@ def engine_router(node: SwarmNode, state: EngineState) -> None:
     router: Router = state.router
     access = NodeControl(node, cli="docker")
     add_system_routes(router, state, lambda: swarm_info(node, access))
+    add_data_routes(router, access)
+    add_network_routes(router, access, state)
