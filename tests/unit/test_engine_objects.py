@@ -151,3 +151,14 @@ def test_bad_network_filter_values_are_refused():
         with pytest.raises(HttpError) as err:
             shape.check_values(parse_filters(raw, shape.FILTERS))
         assert err.value.status == 400
+
+
+def test_the_local_copy_of_a_swarm_network_for_connect():
+    copies = [{"Id": "d1", "Name": "swarmlet-m1-front",
+               "Labels": {"swarmlet.network.id": "abcdef123"}},
+              {"Id": "d2", "Name": "bridge", "Labels": {}}]
+    assert shape.local_copy(copies, "front", "abcdef123", "m1")["Id"] == "d1"
+    assert shape.local_copy(copies, "front", None, "m1")["Id"] == "d1"  # a worker: by name
+    assert shape.local_copy(copies, "abcdef", None, "m1")["Id"] == "d1"  # by ID prefix
+    assert shape.local_copy(copies, "back", None, "m1") is None
+    assert shape.local_copy(copies, "bridge", None, "m1") is None

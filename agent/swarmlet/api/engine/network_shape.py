@@ -9,7 +9,7 @@ import re
 from typing import Any
 
 from swarmlet.api.engine.filters import Filters
-from swarmlet.net.names import LABEL_NETWORK_ID
+from swarmlet.net.names import LABEL_NETWORK_ID, docker_network_name
 from swarmlet.transport.errors import HttpError
 
 Obj = dict[str, Any]
@@ -53,6 +53,22 @@ def is_swarm_copy(docker_network: Obj) -> bool:
     """A Docker network the agent made for one of its overlays (net/dockernet.py): the swarm
     network itself is listed instead."""
     return LABEL_NETWORK_ID in (docker_network.get("Labels") or {})
+
+
+def local_copy(docker_networks: list[Obj], ref: str, network_id: str | None,
+               machine: str | None) -> Obj | None:
+    """This node's Docker network for the swarm network `ref` (its swarm ID, name or ID
+    prefix; `network_id` when a manager resolved it), among dockerd's networks of this
+    node's driver: what `docker network connect NETWORK` means on a swarm node."""
+    name = docker_network_name(machine, ref)
+    for net in docker_networks:
+        swarm_id = (net.get("Labels") or {}).get(LABEL_NETWORK_ID, "")
+        if not swarm_id:
+            continue
+        if swarm_id == network_id or net.get("Name") == name or (
+                network_id is None and len(ref) >= 6 and swarm_id.startswith(ref)):
+            return net
+    return None
 
 
 def is_overlay_request(body: Obj) -> bool:

@@ -8,7 +8,9 @@ swarm-scoped (overlay) ones, as a Docker daemon in a swarm answers both.
   ID prefix, else dockerd's (frontend.PROXY).
 - POST /networks/create: driver overlay makes a swarm network; any other goes to dockerd.
 - POST /networks/prune: dockerd's, never taking the agent's Docker networks.
-- connect, disconnect: no route here, so dockerd's unchanged.
+- connect, disconnect: dockerd's, onto this node's Docker network when NETWORK names a
+  swarm network (its ID, name or ID prefix), as `docker network connect appnet c` does in a
+  swarm; dockerd's network otherwise.
 """
 
 from __future__ import annotations
@@ -24,8 +26,13 @@ from swarmlet.api.engine.frontend import PROXY, EngineState
 from swarmlet.api.node_control import NOT_A_MANAGER, NodeControl
 from swarmlet.api.router import Request, Router
 from swarmlet.errors import NotFound
-from swarmlet.net.names import LABEL_NETWORK_ID
-from swarmlet.spec.engine.objects import ListQuery, NetworkCreateBody, NetworkInspectQuery
+from swarmlet.net import names
+from swarmlet.spec.engine.objects import (
+    ConnectBody,
+    ListQuery,
+    NetworkCreateBody,
+    NetworkInspectQuery,
+)
 from swarmlet.spec.validate import without_nulls
 from swarmlet.transport.errors import HttpError
 
@@ -139,6 +146,29 @@ def add_network_routes(router: Router, access: NodeControl, state: EngineState) 
     def network_prune(request: Request) -> Answer:
         raw = request.query.get("filters")
         filters = parse_filters(raw, ("until", "label", "label!")).values
-        filters["label!"] = [*filters.get("label!", []), LABEL_NETWORK_ID]
+        filters["label!"] = [*filters.get("label!", []), names.LABEL_NETWORK_ID]
         query = urllib.parse.quote(json.dumps(filters))
         return dockerd("POST", request, f"/networks/prune?filters={query}")
+
+    for action in ("connect", "disconnect"):
+        @router.add("POST", f"/networks/{{id}}/{action}", f"dockerd's {action}, onto this "
+                    "node's Docker network of a swarm network", body=ConnectBody,
+                    keeps_nulls=True)
+        def network_attach(request: Request, action: str = action) -> Answer:
+            ref = request.params["id"]
+            found = swarm_network(ref)
+            machine = names.machine()
+            driver = urllib.parse.quote(json.dumps({"driver": [names.driver_name(machine)]}))
+            ours = state.dockerd.call("GET", f"/networks?filters={driver}")[1]
+            copy = shape.local_copy(ours if isinstance(ours, list) else [], ref,
+                                    found["ID"] if found else None, machine)
+            if copy is not None:
+                ref = copy["Id"]
+            elif found is not None:
+                name = found["Spec"]["Name"]
+                if not found["Spec"].get("Attachable"):
+                    raise HttpError(403, f"Could not attach to network {name}: network {name} "
+                                         "not manually attachable")
+                raise HttpError(404, f"network {name} is not on this node yet")
+            return dockerd("POST", request, f"/networks/{urllib.parse.quote(ref)}/{action}",
+                           request.body)

@@ -89,3 +89,11 @@ class NetworkCreateBody(EngineBody):
     ConfigFrom: dict[str, Any] | None = None
     Options: OptionMap | None = None
     Labels: LabelMap | None = None
+
+
+class ConnectBody(EngineBody):
+    """POST /networks/{id}/connect and /disconnect: dockerd's, passed on as sent."""
+
+    Container: ShortText
+    EndpointConfig: dict[str, Any] | None = None
+    Force: bool | None = None
