@@ -199,9 +199,6 @@ print(json.dumps(out))
 
 
 def test_bad_requests_get_dockers_answers_never_a_500_or_a_hang(engine_swarm):
-    served = _statuses(engine_swarm, [["GET", "/v1.41/services", "", {}],
-                                      ["GET", "/v1.41/swarm", "", {}]])
-    services, swarm = (status != 501 for status, _ in served)
     cases = [
         # method, target, body, headers, wanted status, part of the message
         ("GET", "/v1.99/containers/json", "", {}, 400, "is too new. Maximum supported API "
@@ -210,17 +207,16 @@ def test_bad_requests_get_dockers_answers_never_a_500_or_a_hang(engine_swarm):
                                                        "version is 1.24"),
         ("GET", "/v1.41/services/x/y/z", "", {}, 404, "page not found"),
         ("GET", "/v1.41/secrets/a/b/c", "", {}, 404, "page not found"),
-        ("DELETE", "/v1.41/swarm", "", {}, 405 if swarm else 404, ""),
+        ("DELETE", "/v1.41/swarm", "", {}, 405, ""),
         # dockerd 20.10 answers this 500: checked before it goes there
         ("GET", "/v1.41/containers/json?filters=%7Bbad", "", {}, 400, "invalid filter"),
         ("GET", "/v1.41/events?filters=%7Bbad", "", {}, 400, "invalid filter"),
         ("GET", "/v1.41/events?filters=%7B%22type%22%3A%5B%22node%22%5D%7D", "", {}, 501,
          "not supported by swarmlet"),
         ("POST", "/v1.41/services/create", "{not json", {"Content-Type": "application/json"},
-         400 if services else 501, "not valid JSON" if services else "swarmlet"),
-        ("POST", "/v1.41/services/create", "{}", {"Content-Length": str(5 << 20)},
-         413 if services else 501, ""),
-        ("POST", "/v1.41/swarm/unlock", "{}", {}, 501, "swarmlet"),
+         400, "not valid JSON"),
+        ("POST", "/v1.41/services/create", "{}", {"Content-Length": str(5 << 20)}, 413, ""),
+        ("POST", "/v1.41/swarm/unlock", "{}", {}, 400, "UnlockKey"),
         ("GET", "/v1.41/containers/json", "", {}, 200, ""),  # the socket still serves
     ]
     got = _statuses(engine_swarm, [[m, t, b, h] for m, t, b, h, *_ in cases])

@@ -110,7 +110,8 @@ def test_only_labels_change(store):
         "only updates to Labels are allowed")
     assert message(secrets.update, "s", version, {"Name": "t"}) == (
         "only updates to Labels are allowed")
-    secrets.update("s", version, {"Name": "s", "Labels": {"rotated": "no"}})
+    # The same data again is no change (SwarmKit's rule; `docker stack deploy` sends it).
+    secrets.update("s", version, {"Name": "s", "Data": b64(MARKER), "Labels": {"rotated": "no"}})
     assert secrets.inspect("s")["Spec"]["Labels"] == {"rotated": "no"}
     assert message(secrets.update, "s", version, {"Labels": {}}) == "update out of sequence"
 

@@ -112,7 +112,8 @@ class DataObjectAPI:
         obj = self.resolve(ref)
         if not isinstance(spec, dict):
             raise InvalidArgument(f"{self.kind.name} spec must be a JSON object")
-        if spec.get("Name", obj["Spec"]["Name"]) != obj["Spec"]["Name"] or spec.get("Data"):
+        if (spec.get("Name", obj["Spec"]["Name"]) != obj["Spec"]["Name"]
+                or (spec.get("Data") and not self._same_data(obj, spec["Data"]))):
             raise InvalidArgument("only updates to Labels are allowed")
         if obj["Version"]["Index"] != version:
             raise Conflict("update out of sequence")
@@ -122,6 +123,15 @@ class DataObjectAPI:
         obj["Spec"] = new_spec
         self.store.write([{"op": "update", "kind": self.kind.name, "object": obj}])
         return None
+
+    def _same_data(self, obj: Obj, data: Any) -> bool:
+        """SwarmKit's rule: the data may be sent again unchanged (`docker stack deploy`
+        updates an existing secret with its whole spec)."""
+        try:
+            sent = base64.b64decode(data, validate=True)
+        except (ValueError, TypeError):
+            return False
+        return sent == self._key.unseal(obj["ID"], obj["SealedData"])
 
     def remove(self, ref: str) -> None:
         obj = self.resolve(ref)
