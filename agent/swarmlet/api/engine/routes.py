@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-<<<<<<< HEAD
+from swarmlet.api.engine.data import add_data_routes
 from swarmlet.api.engine.events import add_events_route
 from swarmlet.api.engine.frontend import EngineState
-from swarmlet.api.engine.services import add_service_routes
-=======
-from swarmlet.api.engine.data import add_data_routes
-from swarmlet.api.engine.frontend import EngineState
 from swarmlet.api.engine.networks import add_network_routes
->>>>>>> eobj
+from swarmlet.api.engine.services import add_service_routes
 from swarmlet.api.engine.swarm_info import swarm_info
 from swarmlet.api.engine.swarm_routes import add_swarm_area
 from swarmlet.api.engine.system import add_system_routes
