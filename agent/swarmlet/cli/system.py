@@ -25,6 +25,11 @@ def cmd_version(args: argparse.Namespace) -> None:
     except SwarmletError as exc:
         print(f"Server:\n {exc}")
         return
+    # Over the cluster port /version is the Docker Engine API's: the agent is a component.
+    for component in server.get("Components") or []:
+        if component.get("Name") == "swarmlet":
+            server = {**server, "Version": component["Version"],
+                      "ApiVersion": component["Details"]["ApiVersion"]}
     print(f"Server:\n Version:     {server['Version']}\n API version: {server['ApiVersion']}\n"
           f" OS/Arch:     {server['Os']}/{server['Arch']}")
 

@@ -108,7 +108,10 @@ class EngineFrontend:
         if self.local:
             return True
         target = head.target
-        return versions.is_versioned(target) or target.split("?", 1)[0] == "/_ping"
+        # /version unversioned too: the docker SDK and community.docker ask it first to
+        # negotiate (version="auto"); the agent's own CLI reads the swarmlet component.
+        return versions.is_versioned(target) or target.split("?", 1)[0] in ("/_ping",
+                                                                            "/version")
 
     async def serve(self, conn: Connection, head: RequestHead,
                     reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:

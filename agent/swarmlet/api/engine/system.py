@@ -11,6 +11,7 @@ from swarmlet.api.engine import versions
 from swarmlet.api.engine.answers import Answer
 from swarmlet.api.engine.frontend import EngineState
 from swarmlet.api.router import Request, Router
+from swarmlet.api.system import API_VERSION as AGENT_API_VERSION
 from swarmlet.transport.errors import HttpError
 
 PING_HEADERS = [("Cache-Control", "no-cache, no-store, must-revalidate"), ("Pragma", "no-cache")]
@@ -40,7 +41,8 @@ def add_system_routes(router: Router, state: EngineState,
         answer["MinAPIVersion"] = versions.ENGINE_MIN
         components = list(answer.get("Components") or [])
         components.append({"Name": "swarmlet", "Version": __version__,
-                           "Details": {"ApiVersion": state.highest()}})
+                           "Details": {"ApiVersion": AGENT_API_VERSION,
+                                       "EngineApiVersion": state.highest()}})
         answer["Components"] = components
         return answer
 
