@@ -78,9 +78,9 @@ def test_cli_waits_for_the_service_to_converge(engine_swarm):
     out = engine_swarm.docker(MANAGER, f"service create --detach=false --name esvc-wait "
                                        f"--replicas 2 {IMAGE}", docker=docker)
     try:
-        assert re.search(r"verify: Service (\w+ )?converged", out.stdout)
+        assert re.search(r"verify: Service ([\w.-]+ )?converged", out.stdout)
         out = engine_swarm.docker(MANAGER, "service scale esvc-wait=3", docker=docker)
-        assert re.search(r"verify: Service (\w+ )?converged", out.stdout)
+        assert re.search(r"verify: Service ([\w.-]+ )?converged", out.stdout)
     finally:
         engine_swarm.docker(MANAGER, "service rm esvc-wait", check=False)
 
