@@ -126,7 +126,7 @@ def test_agent_restarts_only_when_its_config_changes(deployment: Deployment, hos
     role = Path(__file__).with_name("agent.yml")
     before = agent_pid(hosts[worker])
 
-    run = deployment.playbook(role, "--limit", worker, "-e", "swarmlet_agent_log_level=debug")
+    run = deployment.playbook(role, "--limit", worker, "-e", "agent_log_level=debug")
     assert run.returncode == 0, run.output[-4000:]
     assert run.recap()[worker]["changed"] == 2  # the config file and the restart
     debug_pid = agent_pid(hosts[worker])
