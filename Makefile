@@ -29,12 +29,16 @@ vendor:
 sanity: setup vendor
 	@scripts/ansible-sanity.sh
 
-# The gates CI runs before the tests: ruff, the layers contract (.importlinter), and the
-# vendored spec syntax matching its source.
+# The gates CI runs before the tests: ruff, the layers contract (.importlinter), the
+# vendored spec syntax matching its source, ansible-lint's production profile on the
+# collection as built (no findings; offline), and the changelog's fragments and file.
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 	@scripts/vendor-spec.sh --check
+	@scripts/ansible-lint.sh
+	$(VENV)/bin/antsibull-changelog lint
+	$(VENV)/bin/antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml
 
 clean-machines:
 	$(VENV)/bin/swarmlet machine rm --all

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The agent's wheels for the Ansible role: the swarmlet wheel of this checkout and its
 # dependencies' wheels in dist/wheels, packed into dist/swarmlet-wheels.tar (the role's
-# swarmlet_agent_wheels: one file to copy, hosts then install with no index).
+# agent_wheels: one file to copy, hosts then install with no index).
 # Reproducible: a rebuild of unchanged sources gives the same bytes (SOURCE_DATE_EPOCH), so
 # the role copies, reinstalls and restarts only when the code changed.
 set -euo pipefail

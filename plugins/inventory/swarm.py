@@ -51,31 +51,51 @@ options:
       - The manager to ask, V(tcp://MANAGER:2377) (its cluster port, over mutual TLS with
         O(ca_path), O(client_cert) and O(client_key)), or V(unix:///run/swarmlet/swarmlet.sock)
         when the controller is itself a manager.
+      - The aliases are the names of community.docker's C(docker_swarm) plugin.
     type: str
     required: true
-    aliases: [host]
+    aliases: [host, docker_host, docker_url]
     env:
       - name: SWARMLET_HOST
   ca_path:
     description:
       - The swarm's root CA certificate (PEM) to verify the manager with.
       - Required with a V(tcp://) O(swarmlet_host).
+      - The aliases are community.docker's names.
     type: path
+    aliases: [ca_cert, tls_ca_cert, cacert_path]
     env:
       - name: SWARMLET_CA_PATH
   client_cert:
     description:
       - A client certificate issued by the swarm's CA
         (C(swarmlet swarm ca client-cert --out DIR) on a manager).
+      - The aliases are community.docker's names.
     type: path
+    aliases: [tls_client_cert, cert_path]
     env:
       - name: SWARMLET_CLIENT_CERT
   client_key:
     description:
       - The private key of O(client_cert).
+      - The aliases are community.docker's names.
     type: path
+    aliases: [tls_client_key, key_path]
     env:
       - name: SWARMLET_CLIENT_KEY
+  tls:
+    description:
+      - community.docker's option, accepted so that its configurations move over with few
+        edits. A V(tcp://) O(swarmlet_host) is always reached over mutual TLS, verified
+        against O(ca_path); V(false) with such a host fails rather than connect another way.
+    type: bool
+  validate_certs:
+    description:
+      - community.docker's option, accepted so that its configurations move over with few
+        edits. The manager's certificate is always verified against O(ca_path); V(false)
+        with a V(tcp://) O(swarmlet_host) fails rather than skip the check.
+    type: bool
+    aliases: [tls_verify]
   timeout:
     description:
       - Seconds to wait for the manager's answer.
@@ -161,14 +181,15 @@ from ansible.parsing.utils.addresses import parse_address
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.utils.display import Display
 from ansible.utils.unsafe_proxy import wrap_var
-from ansible_collections.swarmlet.swarm.plugins.module_utils._api import (
-    SwarmletAPIError,
-    SwarmletClient,
-)
+from ansible_collections.swarmlet.swarm.plugins.module_utils._api import SwarmletAPIError
+from ansible_collections.swarmlet.swarm.plugins.module_utils._module import connect
 
 display = Display()
 
 GROUPS = ("manager", "worker", "leader", "nonleaders")
+# The options connect() reads: the modules' connection options, community.docker's aliases too.
+CONNECTION_OPTIONS = ("swarmlet_host", "ca_path", "client_cert", "client_key", "tls",
+                      "validate_certs", "timeout")
 UNSPECIFIED_ADDRS = ("", "0.0.0.0", "::")
 
 
@@ -275,10 +296,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 path = self.get_option(option)
                 if path and not os.path.isfile(path):
                     raise SwarmletAPIError(f"{option} {path} is not a file")
-            client = SwarmletClient(
-                self.get_option("swarmlet_host"), self.get_option("ca_path"),
-                self.get_option("client_cert"), self.get_option("client_key"),
-                self.get_option("timeout"))
+            client = connect({name: self.get_option(name) for name in CONNECTION_OPTIONS})
             nodes = client.get("/nodes")
             if not isinstance(nodes, list):
                 raise SwarmletAPIError(f"GET /nodes returned {type(nodes).__name__}, not a list")

@@ -5,6 +5,8 @@ and the before/after record that becomes ``diff``."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from ansible.module_utils.basic import env_fallback
 from ansible_collections.swarmlet.swarm.plugins.module_utils._api import (
     SwarmletAPIError,
@@ -15,23 +17,43 @@ NOT_A_MANAGER = "Error running swarmlet module: must run on a swarm manager node
 
 
 def api_argument_spec():
-    """The connection options (doc fragment swarmlet.swarm.api)."""
+    """The connection options (doc fragment swarmlet.swarm.api). The aliases are
+    community.docker's names, so a playbook moves over with few edits."""
     return dict(
-        swarmlet_host=dict(type="str", aliases=["host"],
+        swarmlet_host=dict(type="str", aliases=["host", "docker_host", "docker_url"],
                            fallback=(env_fallback, ["SWARMLET_HOST"])),
-        ca_path=dict(type="path", fallback=(env_fallback, ["SWARMLET_CA_PATH"])),
-        client_cert=dict(type="path", fallback=(env_fallback, ["SWARMLET_CLIENT_CERT"])),
-        client_key=dict(type="path", fallback=(env_fallback, ["SWARMLET_CLIENT_KEY"])),
+        ca_path=dict(type="path", aliases=["ca_cert", "tls_ca_cert", "cacert_path"],
+                     fallback=(env_fallback, ["SWARMLET_CA_PATH"])),
+        client_cert=dict(type="path", aliases=["tls_client_cert", "cert_path"],
+                         fallback=(env_fallback, ["SWARMLET_CLIENT_CERT"])),
+        client_key=dict(type="path", aliases=["tls_client_key", "key_path"],
+                        fallback=(env_fallback, ["SWARMLET_CLIENT_KEY"])),
+        tls=dict(type="bool"),
+        validate_certs=dict(type="bool", aliases=["tls_verify"]),
         timeout=dict(type="int", default=60),
     )
 
 
+def connect(params):
+    """The client the connection options describe; SwarmletAPIError for a bad option."""
+    host = params["swarmlet_host"]
+    if host and urlsplit(host).scheme in ("tcp", "https"):
+        # community.docker's tls/validate_certs pick plain TCP or unverified TLS; a manager's
+        # cluster port speaks mutual TLS only, verified against the swarm's CA.
+        for name in ("tls", "validate_certs"):
+            if params.get(name) is False:
+                raise SwarmletAPIError(
+                    f"{name}: false is not supported: swarmlet_host {host} is reached over "
+                    "mutual TLS only, verified against the swarm's root CA (ca_path); "
+                    f"leave {name} out or set it to true")
+    return SwarmletClient(host, params["ca_path"], params["client_cert"],
+                          params["client_key"], params["timeout"])
+
+
 def client_for(module):
     """The client the connection options describe; a bad option fails the module."""
-    p = module.params
     try:
-        return SwarmletClient(p["swarmlet_host"], p["ca_path"], p["client_cert"],
-                              p["client_key"], p["timeout"])
+        return connect(module.params)
     except SwarmletAPIError as exc:
         module.fail_json(msg=exc.message)
 

@@ -17,6 +17,7 @@ description:
 extends_documentation_fragment:
   - swarmlet.swarm.api
   - swarmlet.swarm.api.attributes
+  - swarmlet.swarm.api.actiongroup_swarm
 attributes:
   check_mode:
     support: full
@@ -179,13 +180,11 @@ tasks:
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.swarmlet.swarm.plugins.module_utils._api import (
-    SwarmletAPIError,
-    SwarmletClient,
-)
+from ansible_collections.swarmlet.swarm.plugins.module_utils._api import SwarmletAPIError
 from ansible_collections.swarmlet.swarm.plugins.module_utils._module import (
     NOT_A_MANAGER,
     api_argument_spec,
+    connect,
 )
 from ansible_collections.swarmlet.swarm.plugins.module_utils._swarm_info import (
     NODE_FILTERS,
@@ -225,8 +224,7 @@ def main():
         module.fail_json(msg=msg, **facts)
 
     try:
-        client = SwarmletClient(p["swarmlet_host"], p["ca_path"], p["client_cert"],
-                                p["client_key"], p["timeout"])
+        client = connect(p)
         info = client.local_info()
         if info is None:  # a remote manager, reached with a manager's client certificate
             client.get("/_ping")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import testinfra
+import yaml
 
 from collection.site import MANAGER, SPARE, WORKERS, Deployment, site
 from conftest import wait_for
@@ -30,7 +31,7 @@ def test_first_run_builds_the_cluster(deployment: Deployment) -> None:
     run = deployment.first_run
     assert run.returncode == 0, run.output[-4000:]
     recap = run.recap()
-    assert set(recap) == set(HOSTS), recap
+    assert set(recap) == {*HOSTS, "localhost"}, recap  # localhost: gathering the groups
     assert all(r["failed"] == 0 and r["unreachable"] == 0 for r in recap.values()), recap
 
 
@@ -50,9 +51,34 @@ def test_second_run_changes_nothing_and_shows_no_join_token(deployment: Deployme
     again = site(deployment.inventory, "-v")
     assert again.returncode == 0, again.output[-4000:]
     recap = again.recap()
-    assert {h: r["changed"] for h, r in recap.items()} == {h: 0 for h in HOSTS}, \
+    assert {h: r["changed"] for h, r in recap.items()} == {h: 0 for h in [*HOSTS, "localhost"]}, \
         again.output[-6000:]
     assert "SWMTKN-1-" not in again.output
+
+
+def test_plugin_group_names_and_no_ansible_host(deployment: Deployment, tmp_path: Path) -> None:
+    """The same cluster in the inventory plugin's groups `manager`/`worker`, its hosts named
+    by address with no ansible_host: site.yml finds them (SSH and the join address are the
+    inventory names) and changes nothing."""
+    base = yaml.safe_load(deployment.inventory.read_text())["all"]
+
+    def by_address(names: list[str]) -> dict[str, dict]:
+        return {deployment.ip(name): {"swarmlet_node_hostname": name,
+                                      "agent_advertise_addr": deployment.ip(name)}
+                for name in names}
+
+    workers = by_address(WORKERS)
+    workers[deployment.ip(WORKERS[0])]["swarmlet_node_labels"] = {"type": "db"}
+    inventory = tmp_path / "plugin-groups.yml"
+    inventory.write_text(yaml.safe_dump({"all": {
+        "vars": base["vars"],
+        "children": {"manager": {"hosts": by_address([MANAGER])}, "worker": {"hosts": workers}},
+    }}))
+    run = site(inventory)
+    assert run.returncode == 0, run.output[-4000:]
+    expected = [*(deployment.ip(name) for name in HOSTS), "localhost"]
+    assert {h: r["changed"] for h, r in run.recap().items()} == {h: 0 for h in expected}, \
+        run.output[-6000:]
 
 
 @pytest.mark.parametrize("name", HOSTS)
@@ -126,7 +152,7 @@ def test_agent_restarts_only_when_its_config_changes(deployment: Deployment, hos
     role = Path(__file__).with_name("agent.yml")
     before = agent_pid(hosts[worker])
 
-    run = deployment.playbook(role, "--limit", worker, "-e", "swarmlet_agent_log_level=debug")
+    run = deployment.playbook(role, "--limit", worker, "-e", "agent_log_level=debug")
     assert run.returncode == 0, run.output[-4000:]
     assert run.recap()[worker]["changed"] == 2  # the config file and the restart
     debug_pid = agent_pid(hosts[worker])

@@ -28,6 +28,7 @@ from ansible.template import Templar, trust_as_template  # noqa: E402
 from ansible_collections.swarmlet.swarm.plugins.inventory import swarm  # noqa: E402
 from ansible_collections.swarmlet.swarm.plugins.module_utils._api import (  # noqa: E402
     SwarmletAPIError,
+    SwarmletClient,
 )
 
 
@@ -60,7 +61,8 @@ NODES = [
 DEFAULTS = {
     "plugin": "swarmlet.swarm.swarm",
     "swarmlet_host": "tcp://198.18.0.2:2377",
-    "ca_path": None, "client_cert": None, "client_key": None, "timeout": 60,
+    "ca_path": None, "client_cert": None, "client_key": None, "tls": None,
+    "validate_certs": None, "timeout": 60,
     "hostname_key": "hostname", "verbose_output": True, "filters": [],
     "compose": {}, "groups": {}, "keyed_groups": [], "strict": False,
     "leading_separator": True, "use_extra_vars": False, "cache": False,
@@ -275,7 +277,7 @@ def test_a_non_manager_answer_is_wrapped_too():
     plugin = swarm.InventoryModule()
     plugin.get_option = dict(DEFAULTS, swarmlet_host="unix:///x.sock").__getitem__
     error = SwarmletAPIError("This node is not a swarm manager.", 503)
-    with mock.patch.object(swarm.SwarmletClient, "get", side_effect=error), \
+    with mock.patch.object(SwarmletClient, "get", side_effect=error), \
             pytest.raises(AnsibleError, match="original exception: This node is not a swarm"):
         plugin._fetch_nodes()
 
@@ -354,6 +356,31 @@ def test_ansible_inventory_lists_nodes_groups_and_keyed_groups(tmp_path, fake_ma
     m2 = data["_meta"]["hostvars"]["m2"]
     assert m2["ansible_host"] in ("198.18.0.5", {"__ansible_unsafe": "198.18.0.5"})
     assert m2["swarmlet_leader"] is False
+
+
+def test_ansible_inventory_takes_community_docker_option_names(tmp_path, fake_manager):
+    """docker_swarm's configuration keys work as they are (aliases): docker_host, tls,
+    validate_certs."""
+    sock, seen = fake_manager
+    config = tmp_path / "moved.swarm.yml"
+    config.write_text("plugin: swarmlet.swarm.swarm\n"
+                      f"docker_host: unix://{sock}\n"
+                      "tls: true\nvalidate_certs: true\n")
+    proc = ansible_inventory(config, "--list")
+    assert proc.returncode == 0, proc.stderr
+    assert seen == ["/nodes"]
+    assert sorted(json.loads(proc.stdout)["manager"]["hosts"]) == ["m1", "m2"]
+
+
+def test_ansible_inventory_refuses_tls_false_to_a_manager_port(tmp_path):
+    config = tmp_path / "plain.swarm.yml"
+    config.write_text("plugin: swarmlet.swarm.swarm\n"
+                      "docker_host: tcp://198.18.0.250:2377\n"
+                      "tls_verify: false\n")
+    proc = ansible_inventory(config, "--list")
+    assert proc.returncode != 0
+    assert "validate_certs: false is not supported: swarmlet_host tcp://198.18.0.250:2377" \
+        in " ".join(proc.stderr.split()), proc.stderr
 
 
 def test_ansible_inventory_fails_clearly_when_the_manager_is_unreachable(tmp_path):

@@ -51,6 +51,7 @@ def test_inventory_puts_the_first_n_in_managers(tmp_path):
         "m0": {"ansible_host": "198.18.0.2"}, "m1": {"ansible_host": "198.18.0.3"}}
     assert list(inv["children"]["workers"]["hosts"]) == ["m2"]
     assert inv["vars"]["ansible_user"] == "root"
+    assert inv["vars"]["ansible_become"] is False  # root already; no sudo on the machines
     assert "StrictHostKeyChecking=yes" in inv["vars"]["ansible_ssh_common_args"]
     with pytest.raises(SwarmletError, match="more managers than the 3"):
         build_inventory(store, machines, managers=4)

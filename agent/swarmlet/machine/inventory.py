@@ -27,6 +27,9 @@ def build_inventory(store: MachineStore, machines: list[Machine], managers: int)
         "all": {
             "vars": {
                 "ansible_user": "root",
+                # Root already, and the machines have no sudo: site.yml's `become: true`
+                # (for real hosts reached as a sudoer) must not run it here.
+                "ansible_become": False,
                 "ansible_ssh_private_key_file": str(store.key_path),
                 "ansible_ssh_common_args": shlex.join(client_options(store)),
                 # Machines share the host's filesystem: modules run on its system Python.
