@@ -195,10 +195,9 @@ diff:
                             "iprange": "10.0.3.0/24"}]}}
 """
 
-import time
-
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.swarmlet.swarm.plugins.module_utils._api import SwarmletAPIError
+from ansible_collections.swarmlet.swarm.plugins.module_utils._calls import patiently
 from ansible_collections.swarmlet.swarm.plugins.module_utils._module import (
     api_argument_spec,
     client_for,
@@ -216,8 +215,6 @@ from ansible_collections.swarmlet.swarm.plugins.module_utils._network import (
     wanted_spec,
 )
 
-NO_LEADER_WAIT = 10  # seconds to wait out a swarm without a leader
-
 
 class NetworkManager:
     def __init__(self, module, client):
@@ -228,15 +225,7 @@ class NetworkManager:
         self.changes = []
 
     def call(self, method, *args, **query):
-        """An API call; a swarm without a leader for a moment (503) is waited out."""
-        deadline = time.monotonic() + NO_LEADER_WAIT
-        while True:
-            try:
-                return method(*args, **query)
-            except SwarmletAPIError as exc:
-                if exc.status != 503 or time.monotonic() > deadline:
-                    raise
-            time.sleep(1)
+        return patiently(method, *args, **query)
 
     def find(self):
         """The network of that exact name (not an ID or ID prefix), or None."""
