@@ -264,6 +264,8 @@ class NetworkManager:
             self.module.fail_json(msg=f"Cannot remove network {self.p['name']} to create it "
                                       f"again: {exc.message}", changes=self.changes)
         if self.module.check_mode:  # the new one cannot be planned beside the old name
+            self.actions.append(f"Created network {self.p['name']} with driver "
+                                f"{self.p['driver']}")
             return None
         try:
             return self.create(wanted_spec(self.p))[0]
