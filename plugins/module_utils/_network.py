@@ -65,35 +65,33 @@ def _strings(values, option):
     return result
 
 
-def _network(text, what, where):
+def _network(text, what):
     try:
         return ipaddress.ip_network(text, strict=False)
     except ValueError:
-        raise NetworkOptionError(f'{where}.{what}: "{text}" is not a valid CIDR') from None
+        raise NetworkOptionError(f"ipam configuration: invalid {what} {text}") from None
 
 
 def check_ipam_config(configs):
-    """The ipam_config entries with their addresses checked (Docker's CLI rules: a valid
-    CIDR subnet, a gateway and an ip range inside it); NetworkOptionError otherwise."""
-    for idx, config in enumerate(configs or []):
-        where = f"ipam_config[{idx}]"
-        subnet = _network(config["subnet"], "subnet", where)
+    """The ipam_config entries with their addresses checked, in the agent's words (a valid
+    subnet, a gateway and an ip range inside it), before anything is removed or created;
+    NetworkOptionError otherwise. Host bits in a subnet are the agent's to refuse."""
+    for config in configs or []:
+        subnet = _network(config["subnet"], "subnet")
         if config.get("iprange"):
-            iprange = _network(config["iprange"], "iprange", where)
+            iprange = _network(config["iprange"], "ip range")
             if iprange.version != subnet.version or not iprange.subnet_of(subnet):
-                raise NetworkOptionError(
-                    f"{where}.iprange: {config['iprange']} is not inside subnet "
-                    f"{config['subnet']}")
+                raise NetworkOptionError(f"ipam configuration: subnet {config['subnet']} "
+                                         f"does not contain ip range {config['iprange']}")
         if config.get("gateway"):
             try:
                 gateway = ipaddress.ip_address(config["gateway"])
             except ValueError:
                 raise NetworkOptionError(
-                    f'{where}.gateway: "{config["gateway"]}" is not a valid IP address'
-                ) from None
+                    f"ipam configuration: invalid gateway {config['gateway']}") from None
             if gateway not in subnet:
-                raise NetworkOptionError(
-                    f"{where}.gateway: {gateway} is not inside subnet {config['subnet']}")
+                raise NetworkOptionError(f"ipam configuration: subnet {config['subnet']} "
+                                         f"does not contain gateway {config['gateway']}")
     return configs
 
 

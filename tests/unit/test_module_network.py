@@ -76,15 +76,14 @@ def test_the_spec_sent_to_the_agent():
 
 
 @pytest.mark.parametrize(("config", "message"), [
-    ({"subnet": "10.1.2.0/33"}, 'ipam_config[0].subnet: "10.1.2.0/33" is not a valid CIDR'),
+    ({"subnet": "10.1.2.0/33"}, "ipam configuration: invalid subnet 10.1.2.0/33"),
     ({"subnet": "10.1.2.0/24", "gateway": "10.1.3.1"},
-     "ipam_config[0].gateway: 10.1.3.1 is not inside subnet 10.1.2.0/24"),
-    ({"subnet": "10.1.2.0/24", "gateway": "nope"},
-     'ipam_config[0].gateway: "nope" is not a valid IP address'),
+     "ipam configuration: subnet 10.1.2.0/24 does not contain gateway 10.1.3.1"),
+    ({"subnet": "10.1.2.0/24", "gateway": "nope"}, "ipam configuration: invalid gateway nope"),
     ({"subnet": "10.1.2.0/24", "iprange": "10.1.0.0/16"},
-     "ipam_config[0].iprange: 10.1.0.0/16 is not inside subnet 10.1.2.0/24"),
+     "ipam configuration: subnet 10.1.2.0/24 does not contain ip range 10.1.0.0/16"),
 ])
-def test_bad_addresses_are_refused_before_the_agent_is_asked(config, message):
+def test_bad_addresses_are_refused_in_the_agents_words_before_it_is_asked(config, message):
     with pytest.raises(NetworkOptionError) as refused:
         check_ipam_config([config])
     assert str(refused.value) == message
