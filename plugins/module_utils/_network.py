@@ -156,6 +156,10 @@ def wanted_settings(params, planned=None):
     return after
 
 
+def _subnet(text):
+    return ipaddress.ip_network(text, strict=False)
+
+
 def _same_address(a, b, parse):
     try:
         return a is not None and b is not None and parse(a) == parse(b)
@@ -178,9 +182,7 @@ def differences(params, resource):
         if params.get(key) is not None and params[key] != current:
             found.append((key, params[key], current))
     net_configs = resource["IPAM"]["Config"]
-    def net(text):
-        return ipaddress.ip_network(text, strict=False)
-
+    net = _subnet
     for idx, config in enumerate(params.get("ipam_config") or []):
         have = next((c for c in net_configs
                      if _same_address(config["subnet"], c.get("Subnet"), net)), None)
