@@ -13,7 +13,9 @@ description:
     manager; these three facts are returned even when the module fails.
   - On a manager, returns the swarm (its inspect, with the join tokens) and, on request,
     the lists of nodes, services and tasks, with Docker's filters.
-  - The swarmlet counterpart of community.docker's docker_swarm_info.
+  - The swarmlet counterpart of community.docker's docker_swarm_info; its facts
+    RV(can_talk_to_docker), RV(docker_swarm_active) and RV(docker_swarm_manager) are
+    returned too, beside swarmlet's names.
 extends_documentation_fragment:
   - swarmlet.swarm.api
   - swarmlet.swarm.api.attributes
@@ -125,6 +127,18 @@ swarm_manager:
   description: Whether this node is a manager. Returned even when the module fails.
   returned: both on success and on error
   type: bool
+can_talk_to_docker:
+  description: RV(can_talk_to_swarmlet) under community.docker's name.
+  returned: both on success and on error
+  type: bool
+docker_swarm_active:
+  description: RV(swarm_active) under community.docker's name.
+  returned: both on success and on error
+  type: bool
+docker_swarm_manager:
+  description: RV(swarm_manager) under community.docker's name.
+  returned: both on success and on error
+  type: bool
 swarm_facts:
   description: The swarm's inspect, with its C(JoinTokens).
   returned: always
@@ -220,8 +234,14 @@ def main():
     p = module.params
     facts = dict(can_talk_to_swarmlet=False, swarm_active=False, swarm_manager=False)
 
+    def with_docker_names():
+        """The three facts also under community.docker's docker_swarm_info names."""
+        return dict(facts, can_talk_to_docker=facts["can_talk_to_swarmlet"],
+                    docker_swarm_active=facts["swarm_active"],
+                    docker_swarm_manager=facts["swarm_manager"])
+
     def fail(msg):
-        module.fail_json(msg=msg, **facts)
+        module.fail_json(msg=msg, **with_docker_names())
 
     try:
         client = connect(p)
@@ -258,7 +278,7 @@ def main():
                     fail(exc.message)
             time.sleep(1)
 
-    result = dict(changed=False, swarm_facts=get("/swarm"), **facts)
+    result = dict(changed=False, swarm_facts=get("/swarm"), **with_docker_names())
     if p["unlock_key"]:
         result["swarm_unlock_key"] = None
     verbose = p["verbose_output"]

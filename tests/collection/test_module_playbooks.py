@@ -17,8 +17,8 @@ import pytest
 from collection.site import Deployment
 
 PLAYBOOKS = Path(__file__).with_name("playbooks")
-ORDER = ["swarm_info", "swarm_node", "swarm_service", "swarm_secret", "swarm_stack",
-         "inventory_swarm", "module_defaults", "swarm_init"]
+ORDER = ["swarm_info", "swarm_node", "swarm_service", "swarm_secret", "swarm_network",
+         "swarm_stack", "inventory_swarm", "module_defaults", "swarm_init"]
 # Playbooks given a random secret_marker and run with -v, whose output must not hold it.
 WITH_SECRETS = ("swarm_secret",)
 

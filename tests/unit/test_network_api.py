@@ -109,9 +109,14 @@ def test_rm_refused_while_a_service_uses_it_then_accepted(api):
         {"Target": network_id, "Aliases": []}]
     assert message(networks.remove, "backend") == (
         f"network {network_id} is in use by service {service_id}")
+    assert message(lambda: networks.remove("backend", dry_run=True)) == (
+        f"network {network_id} is in use by service {service_id}")
     service = store.get("service", service_id)
     store.state.apply([T.create(T.new_task(service, 1))], TS)
     services.remove(service_id)
+    plan = networks.remove("backend", dry_run=True)
+    assert plan["Action"] == "remove" and plan["ID"] == network_id and plan["Spec"] == {}
+    assert store.find_by_name("network", "backend") is not None  # a plan writes nothing
     networks.remove("backend")  # the removed service's tasks do not count
     assert store.find_by_name("network", "backend") is None
 

@@ -66,6 +66,24 @@ def test_a_given_subnet_and_gateway(existing):
     assert net["Spec"]["Attachable"] is True and net["Spec"]["Labels"] == {"a": "b"}
 
 
+@pytest.mark.parametrize(("extra", "refusal"), [
+    ({"Internal": True}, "internal networks are not supported"),
+    ({"IPv6Enabled": True}, "IPv6 is not supported"),
+    ({"IPAMOptions": {"Configs": [{"Subnet": "10.9.0.0/16", "Range": "10.9.1.0/24"}]}},
+     "ipam configuration: an ip-range other than the whole subnet is not supported"),
+])
+def test_settings_swarmlet_lacks_are_refused_not_dropped(existing, extra, refusal):
+    assert message(build_network, {"Name": "mine", **extra}, existing, HOST).startswith(refusal)
+
+
+def test_settings_that_ask_for_nothing_are_accepted(existing):
+    net = build_network({"Name": "mine", "Internal": False, "IPv6Enabled": False,
+                         "IPAMOptions": {"Configs": [{"Subnet": "10.9.0.0/16",
+                                                      "Range": "10.9.0.0/16"}]}},
+                        existing, HOST)
+    assert net["IPAM"]["Configs"] == [{"Subnet": "10.9.0.0/16", "Gateway": "10.9.0.1"}]
+
+
 @pytest.mark.parametrize("value", ["", "true", "false", "1"])
 def test_an_encrypted_overlay_is_refused_naming_the_network_and_the_kernel(existing, value,
                                                                             monkeypatch):

@@ -38,6 +38,8 @@ def add_network_routes(add: Callable[..., Any], manager: Callable[[], Manager]) 
     def network_inspect(request: Request) -> dict[str, Any]:
         return networks().resolve(request.params["id"])
 
-    @add("DELETE", "/networks/{id}", "Remove a network no service uses")
-    def network_remove(request: Request) -> None:
-        networks().remove(request.params["id"])
+    @add("DELETE", "/networks/{id}", "Remove a network no service uses (?dry_run=1: the "
+         "checks and the plan)", query=DryRunQuery, answer=(None, Plan))
+    def network_remove(request: Request) -> dict[str, Any] | None:
+        return networks().remove(request.params["id"],
+                                 dry_run=is_true(request.query.get("dry_run")))

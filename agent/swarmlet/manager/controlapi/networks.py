@@ -71,6 +71,7 @@ def build_network(spec: Any, existing: list[Obj], host: list[IPv4Network] | None
     ingress, attachable = bool(spec.get("Ingress")), bool(spec.get("Attachable"))
     if ingress and attachable:
         raise InvalidArgument("ingress network cannot be attachable")
+    _refuse_unsupported(spec)
     labels = spec.get("Labels") or {}
     if not isinstance(labels, dict) or not all(isinstance(v, str) for v in labels.values()):
         raise InvalidArgument("Labels must be a mapping of strings")
@@ -102,6 +103,22 @@ def build_network(spec: Any, existing: list[Obj], host: list[IPv4Network] | None
         raise InvalidArgument(str(exc)) from None
     return N.new_network(network_id or new_id(), name, subnet, gateway, vni, labels,
                          attachable, ingress, options)
+
+
+def _refuse_unsupported(spec: Obj) -> None:
+    """Settings Docker has and swarmlet's overlays do not: refused, never a network other
+    than the one asked for (`false` and a range equal to the subnet ask for nothing)."""
+    if spec.get("Internal"):
+        raise InvalidArgument("internal networks are not supported: swarmlet's overlay "
+                              "networks always reach out through their nodes")
+    if spec.get("IPv6Enabled"):
+        raise InvalidArgument("IPv6 is not supported: swarmlet's overlay networks are IPv4 only")
+    for config in (spec.get("IPAMOptions") or {}).get("Configs") or []:
+        if isinstance(config, dict) and config.get("Range") not in (None, "",
+                                                                     config.get("Subnet")):
+            raise InvalidArgument("ipam configuration: an ip-range other than the whole subnet "
+                                  "is not supported: swarmlet's managers allocate from the "
+                                  "whole subnet")
 
 
 def ingress_network(host: list[IPv4Network]) -> Obj:
@@ -151,7 +168,8 @@ class NetworkAPI:
         self.manager.require_quorum()
         return resolve(self.store, "network", ref)
 
-    def remove(self, ref: str) -> None:
+    def remove(self, ref: str, dry_run: bool = False) -> dict[str, Any] | None:
+        """`dry_run`: the checks, then the plan of the removal (nothing written)."""
         network = self.resolve(ref)
         services = self.store.list("service")
         if N.is_ingress(network):
@@ -161,6 +179,8 @@ class NetworkAPI:
                                         f"{service['ID']} depends on it")
         else:
             self._check_unused(network["ID"], services)
+        if dry_run:
+            return spec_plan("network", "remove", network["ID"], network["Spec"], {})
         try:
             self.store.write([{"op": "delete", "kind": "network", "id": network["ID"],
                                "version": network["Version"]["Index"]}])
@@ -168,6 +188,7 @@ class NetworkAPI:
             if exc.code == "not_found":
                 raise NotFound(f"network {ref} not found") from None
             raise
+        return None
 
     def _check_unused(self, network_id: str, services: list[Obj]) -> None:
         """SwarmKit's removeNetwork: no service may refer to it, nor a task still meant to
