@@ -17,6 +17,7 @@ description:
 extends_documentation_fragment:
   - swarmlet.swarm.api
   - swarmlet.swarm.api.attributes
+  - swarmlet.swarm.api.actiongroup_swarm
 attributes:
   check_mode:
     support: full
