@@ -180,6 +180,39 @@ def parse_labels(pairs):
     return result
 
 
+def parse_env_file(raw, path, environ=None):
+    """Docker's env-file format (bytes): NAME=value lines (the value kept verbatim), #
+    comments and blank lines skipped; a bare NAME takes its value from `environ`, or is
+    passed on unset."""
+    environ = {} if environ is None else environ
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    result = []
+    for number, line_bytes in enumerate(raw.splitlines(), start=1):
+        try:
+            text = line_bytes.decode()
+        except UnicodeDecodeError:
+            raise SyntaxValueError(f"env file {path} contains invalid utf8 bytes at line "
+                                   f"{number}: {line_bytes!r}") from None
+        line = text.lstrip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, value = line.partition("=")
+        name = name.lstrip()
+        if not name:
+            raise SyntaxValueError(f"no variable name on line '{line}'")
+        if any(c in name for c in " \t"):
+            raise SyntaxValueError(
+                f"poorly formatted environment: variable '{name}' contains whitespaces")
+        if sep:
+            result.append(f"{name}={value}")
+        elif name in environ:
+            result.append(f"{name}={environ[name]}")
+        else:
+            result.append(name)
+    return result
+
+
 def env_name(value):
     """The variable name of an Env entry ("A=1" -> "A", "A" -> "A")."""
     return value.partition("=")[0]

@@ -428,34 +428,11 @@ def read_env_file(path: str, environ: Mapping[str, str]) -> list[str]:
 
 
 def parse_env_lines(raw: bytes, path: str, environ: Mapping[str, str]) -> list[str]:
-    """Docker's env-file format: NAME=value lines (value kept verbatim), # comments, blank
-    lines; a bare NAME takes its value from the environment, or is passed on unset."""
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    result: list[str] = []
-    for number, line_bytes in enumerate(raw.splitlines(), start=1):
-        try:
-            text = line_bytes.decode()
-        except UnicodeDecodeError:
-            raise SwarmletError(f"env file {path} contains invalid utf8 bytes at line "
-                                f"{number}: {line_bytes!r}") from None
-        line = text.lstrip()
-        if not line or line.startswith("#"):
-            continue
-        name, sep, value = line.partition("=")
-        name = name.lstrip()
-        if not name:
-            raise SwarmletError(f"no variable name on line '{line}'")
-        if any(c in name for c in " \t"):
-            raise SwarmletError(
-                f"poorly formatted environment: variable '{name}' contains whitespaces")
-        if sep:
-            result.append(f"{name}={value}")
-        elif name in environ:
-            result.append(f"{name}={environ[name]}")
-        else:
-            result.append(name)
-    return result
+    """Docker's env-file format (the spec core's syntax), with the CLI's error."""
+    try:
+        return syntax.parse_env_file(raw, path, environ)
+    except ValueError as exc:
+        raise SwarmletError(str(exc)) from None
 
 
 def parse_mount(value: str, flag: str = "mount") -> Spec:
