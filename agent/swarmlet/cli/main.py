@@ -31,8 +31,8 @@ def build_parser() -> Parser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(bool_values(sys.argv[1:] if argv is None else argv))
-    try:
+    try:  # a flag's type check (go_bool, ...) raises SwarmletError with pflag's words
+        args = build_parser().parse_args(bool_values(sys.argv[1:] if argv is None else argv))
         return args.run(args) or 0
     except ApiResponseError as exc:
         print(f"Error response from daemon: {exc}", file=sys.stderr)

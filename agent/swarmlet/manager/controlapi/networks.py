@@ -54,12 +54,20 @@ def subnets_of(networks: list[Obj]) -> list[IPv4Network]:
     return found
 
 
+def address_pools(cluster: Obj | None) -> tuple[list[str], int]:
+    """The swarm's default address pools and subnet size (given at init)."""
+    cluster = cluster or {}
+    return (list(cluster.get("DefaultAddrPool") or [ipam.DEFAULT_POOL]),
+            int(cluster.get("SubnetSize") or ipam.SUBNET_SIZE))
+
+
 def build_network(spec: Any, existing: list[Obj], host: list[IPv4Network] | None = None,
-                  network_id: str | None = None) -> Obj:
+                  network_id: str | None = None,
+                  pools: tuple[list[str], int] | None = None) -> Obj:
     """A new network object for `spec` (a NetworkSpec), given the networks there are:
-    checked, with a subnet (the one asked for, else the lowest free /24 of 10.0.0.0/8) and
-    the lowest free VNI. `host`: the host's routes and resolvers (read when None and a
-    subnet has to be chosen)."""
+    checked, with a subnet (the one asked for, else the lowest free one of the swarm's
+    `pools`, by default /24s of 10.0.0.0/8) and the lowest free VNI. `host`: the host's
+    routes and resolvers (read when None and a subnet has to be chosen)."""
     if not isinstance(spec, dict):
         raise InvalidArgument("network spec must be a JSON object")
     name = check_name(spec.get("Name"))
@@ -94,7 +102,9 @@ def build_network(spec: Any, existing: list[Obj], host: list[IPv4Network] | None
         elif config.get("Gateway"):
             raise ipam.IpamError("ipam configuration: invalid subnet ")
         else:
-            subnet = ipam.pick_subnet(in_use, host_networks() if host is None else host)
+            bases, size = pools or address_pools(None)
+            subnet = ipam.pick_subnet(in_use, host_networks() if host is None else host,
+                                      bases, size)
         gateway = (ipam.parse_gateway(config["Gateway"], subnet) if config.get("Gateway")
                    else ipam.default_gateway(subnet))
         vni = ipam.pick_vni(v for n in existing if (v := N.vni_of(n)) is not None)
@@ -104,11 +114,12 @@ def build_network(spec: Any, existing: list[Obj], host: list[IPv4Network] | None
                          attachable, ingress, options)
 
 
-def ingress_network(host: list[IPv4Network]) -> Obj:
-    """The `ingress` network `swarm init` makes: 10.0.0.0/24 (the first /24 of the default
-    pool, unless the host already uses it), VNI 4096."""
+def ingress_network(host: list[IPv4Network],
+                    pools: tuple[list[str], int] | None = None) -> Obj:
+    """The `ingress` network `swarm init` makes: 10.0.0.0/24 (the first subnet of the
+    default pool, unless the host already uses it), VNI 4096."""
     spec = {"Name": N.INGRESS_NAME, "Ingress": True, "Labels": {}}
-    return build_network(spec, [], host)
+    return build_network(spec, [], host, pools=pools)
 
 
 class NetworkAPI:
@@ -120,13 +131,15 @@ class NetworkAPI:
         self.manager.require_quorum()
         host = host_networks()
         if dry_run:  # the network as it would be made: its subnet, gateway and VNI
-            network = build_network(spec, self.store.list("network"), host)
+            network = build_network(spec, self.store.list("network"), host,
+                                    pools=address_pools(self.manager.cluster()))
             return spec_plan("network", "create", "", {}, network)
         for attempt in range(ATTEMPTS):
             if attempt:
                 time.sleep(RETRY_PAUSE * attempt)  # a follower's replica catching up
             cluster = self.manager.cluster()
-            network = build_network(spec, self.store.list("network"), host)
+            network = build_network(spec, self.store.list("network"), host,
+                                    pools=address_pools(cluster))
             # The cluster object, unchanged, as a guard: a concurrent creation commits first
             # and this write fails with a conflict instead of taking the same subnet.
             try:
