@@ -13,9 +13,14 @@ from swarmlet.cli.main import build_parser
 from swarmlet.cli.swarm import init_request
 from swarmlet.errors import InvalidArgument, SwarmletError
 from swarmlet.manager.allocator import ipam
-from swarmlet.manager.controlapi.networks import address_pools as cluster_pools
-from swarmlet.manager.controlapi.networks import build_network, ingress_network
+from swarmlet.manager.controlapi.networks import (
+    NetworkDefaults,
+    build_network,
+    ingress_network,
+    network_defaults,
+)
 from swarmlet.manager.controlapi.nodes import check_no_ca_rotation
+from swarmlet.net.spec import parse_entry
 from swarmlet.spec.errors import SpecError
 from swarmlet.spec.swarm import address_pools, data_path_port, merged_swarm_spec, signing_ca
 
@@ -34,25 +39,30 @@ def test_pools_and_size_as_docker_checks_them() -> None:
 
 
 def test_new_networks_come_from_the_swarms_pools_in_their_size() -> None:
-    pools = (["10.20.0.0/16", "10.30.0.0/16"], 26)
+    pools = NetworkDefaults(["10.20.0.0/16", "10.30.0.0/16"], 26)
     ingress = ingress_network([], pools)
     assert ingress["IPAM"]["Configs"][0]["Subnet"] == "10.20.0.0/26"
-    front = build_network(NET, [ingress], [], pools=pools)
+    front = build_network(NET, [ingress], [], defaults=pools)
     assert front["IPAM"]["Configs"][0]["Subnet"] == "10.20.0.64/26"
     # the host's routes are skipped; a full first pool moves on to the next
     assert ipam.pick_subnet([IPv4Network("10.20.0.0/16")], [], pools[0], 26) == \
         IPv4Network("10.30.0.0/26")
-    assert cluster_pools({"DefaultAddrPool": ["10.20.0.0/16"], "SubnetSize": 26}) == (
-        ["10.20.0.0/16"], 26)
-    assert cluster_pools({}) == (["10.0.0.0/8"], 24)  # a swarm made before the field
+    assert network_defaults({"DefaultAddrPool": ["10.20.0.0/16"], "SubnetSize": 26}) == (
+        ["10.20.0.0/16"], 26, 4789)
+    assert network_defaults({}) == (["10.0.0.0/8"], 24, 4789)  # made before the fields
 
 
-def test_data_path_port_4789_only() -> None:
-    assert data_path_port(None) == data_path_port(0) == data_path_port(4789) == 4789
+def test_the_data_path_port_reaches_each_nodes_vxlan_device() -> None:
+    assert data_path_port(None) == data_path_port(0) == 4789
+    assert data_path_port(9789) == 9789
     with pytest.raises(SpecError, match=r"not in valid range \(1024-49151\) : 80"):
         data_path_port(80)
-    with pytest.raises(SpecError, match="use VXLAN port 4789 only"):
-        data_path_port(9789)
+    network = build_network(NET, [], [], defaults=NetworkDefaults(["10.0.0.0/8"], 24, 9789))
+    entry = {"Network": network, "NodeAddress": "10.0.0.2/24"}
+    assert parse_entry(entry).port == 9789
+    plain = build_network(NET, [], [])
+    assert "swarmlet.network.vxlan.port" not in plain["DriverState"]["Options"]
+    assert parse_entry({"Network": plain, "NodeAddress": "10.0.0.2/24"}).port == 4789
 
 
 def test_a_signing_ca_is_used_at_init_and_never_stored() -> None:

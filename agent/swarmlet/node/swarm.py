@@ -143,7 +143,7 @@ class SwarmNode:
         from swarmlet.ca.node import NodeCertificates, make_csr, new_key
         from swarmlet.manager import cluster_secrets
         from swarmlet.manager.controlapi.host_networks import host_networks
-        from swarmlet.manager.controlapi.networks import ingress_network
+        from swarmlet.manager.controlapi.networks import NetworkDefaults, ingress_network
         from swarmlet.manager.objects import SECOND, new_cluster, new_node
         from swarmlet.manager.raft_keys import new_raft_key
         from swarmlet.manager.sealing import DataKeys
@@ -191,7 +191,8 @@ class SwarmNode:
             store.write([{"op": "create", "kind": "cluster", "object": cluster},
                          {"op": "create", "kind": "node", "object": node},
                          {"op": "create", "kind": "network",
-                          "object": ingress_network(host_networks(), address_pools)}])
+                          "object": ingress_network(
+                              host_networks(), NetworkDefaults(*address_pools, port))}])
             self.files.save(state)
             self._run_manager(store)
             self._start_session()

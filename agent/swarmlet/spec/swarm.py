@@ -78,16 +78,12 @@ def address_pools(pools: list[str] | None, size: int | None) -> tuple[list[str],
 
 
 def data_path_port(port: int | None) -> int:
-    """The VXLAN port of the swarm's overlays (Docker's --data-path-port). Swarmlet's
-    overlays use 4789, Linux's and Docker's default: another port is refused."""
+    """The UDP port of the swarm's VXLAN traffic (Docker's --data-path-port; 0 or unset:
+    4789), checked as Docker's validateDataPathPort checks it."""
     if not port:
         return VXLAN_PORT
     if not 1024 <= port <= 49151:
         raise SpecError(f"Datapath port number is not in valid range (1024-49151) : {port}",
-                        "DataPathPort")
-    if port != VXLAN_PORT:
-        raise SpecError(f"data path port {port}: swarmlet's overlay networks use VXLAN port "
-                        f"{VXLAN_PORT} only (leave it unset, or give {VXLAN_PORT})",
                         "DataPathPort")
     return port
 
