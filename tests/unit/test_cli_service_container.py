@@ -132,3 +132,8 @@ def test_capabilities_are_stored_as_docker_normalises_them() -> None:
     container = spec["TaskTemplate"]["ContainerSpec"]
     assert container["CapabilityAdd"] == ["CAP_NET_ADMIN", "ALL"]
     assert container["CapabilityDrop"] == ["CAP_CHOWN"]
+
+
+def test_the_host_flag_leaves_the_daemon_host_alone() -> None:
+    args = build_parser().parse_args(["service", "create", "--host", "a:192.0.2.1", IMAGE])
+    assert args.host != ["a:192.0.2.1"]

@@ -65,7 +65,12 @@ def bool_values(argv: list[str]) -> list[str]:
 def add_create_options(p: argparse.ArgumentParser) -> None:
     for flag in (*LISTS, "sysctl", "ulimit"):
         p.add_argument(f"--{flag}", action="append", default=[], metavar="list",
-                       help=HELP[flag])
+                       help=HELP[flag], dest=_dest(flag))
+
+
+def _dest(flag: str) -> str:
+    """The attribute of a create flag: --host's is not `host`, the global -H/--host's."""
+    return "extra_hosts" if flag == "host" else flag.replace("-", "_")
 
 
 def add_update_options(p: argparse.ArgumentParser) -> None:
@@ -125,7 +130,7 @@ def apply_create(spec: Spec, args: argparse.Namespace) -> None:
     """create's list flags onto a new spec."""
     container = spec["TaskTemplate"]["ContainerSpec"]
     for flag, place in LISTS.items():
-        values = getattr(args, flag.replace("-", "_"))
+        values = getattr(args, _dest(flag))
         _set(container, place, hosts(values, flag) if flag == "host" else list(values))
     if args.sysctl:
         container["Sysctls"] = sysctls(args.sysctl, "sysctl")
