@@ -137,3 +137,12 @@ def test_capabilities_are_stored_as_docker_normalises_them() -> None:
 def test_the_host_flag_leaves_the_daemon_host_alone() -> None:
     args = build_parser().parse_args(["service", "create", "--host", "a:192.0.2.1", IMAGE])
     assert args.host != ["a:192.0.2.1"]
+
+
+def test_host_rm_by_mapping_or_by_name() -> None:
+    spec = create("--host", "a:192.0.2.1", "--host", "a:192.0.2.2", "--host", "b:192.0.2.3",
+                  IMAGE)
+    by_pair = update(spec, "--host-rm", "a:192.0.2.1")
+    assert by_pair["TaskTemplate"]["ContainerSpec"]["Hosts"] == ["192.0.2.2 a", "192.0.2.3 b"]
+    by_name = update(spec, "--host-rm", "a")
+    assert by_name["TaskTemplate"]["ContainerSpec"]["Hosts"] == ["192.0.2.3 b"]

@@ -146,11 +146,12 @@ def apply_update(spec: Spec, args: argparse.Namespace) -> None:
         remove = getattr(args, f"{flag.replace('-', '_')}_rm")
         if not add and not remove:
             continue
-        if flag == "host":
+        if flag == "host":  # --host-rm name:IP drops that mapping, --host-rm name all its
             add = hosts(add, "host-add")
-            gone = {e.split()[-1] if " " in e else e for e in hosts(remove, "host-rm")} \
-                if all(":" in r or "=" in r for r in remove) else set(remove)
-            kept = [e for e in _get(container, place) if e.split()[1] not in gone]
+            names = {r for r in remove if ":" not in r and "=" not in r}
+            pairs = set(hosts([r for r in remove if r not in names], "host-rm"))
+            kept = [e for e in _get(container, place)
+                    if e not in pairs and not names & set(e.split()[1:])]
         else:
             kept = [v for v in _get(container, place) if v not in remove]
         _set(container, place, kept + [v for v in add if v not in kept])
