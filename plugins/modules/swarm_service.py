@@ -557,8 +557,8 @@ options:
     elements: raw
   logging:
     description:
-      - The tasks' log driver (C(--log-driver), C(--log-opt)). Unset, the swarm's task
-        default (C(TaskDefaults.LogDriver)), else the node's Docker Engine's.
+      - The tasks' log driver (C(--log-driver), C(--log-opt)). Unset, the node's Docker
+        Engine's default driver. V({}) removes it.
     type: dict
     suboptions:
       driver:
