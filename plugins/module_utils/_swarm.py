@@ -145,6 +145,8 @@ def init_only_spec(wanted):
         spec["Dispatcher"] = {"HeartbeatPeriod": wanted["dispatcher_heartbeat_period"]}
     if wanted.get("autolock_managers"):
         spec["EncryptionConfig"] = {"AutoLockManagers": True}
+    if wanted.get("ca_force_rotate"):  # a later change of it is refused (no CA rotation)
+        spec["CAConfig"] = {"ForceRotate": wanted["ca_force_rotate"]}
     return spec or None
 
 

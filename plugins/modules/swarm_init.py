@@ -455,7 +455,8 @@ class SwarmInit:
         if not force_new_cluster:
             body.update(init_request_fields(self.params))
             if self.signing_ca:
-                spec = dict(spec or {}, CAConfig=dict(self.signing_ca))
+                spec = dict(spec or {}, CAConfig=dict((spec or {}).get("CAConfig") or {},
+                                                      **self.signing_ca))
         if spec and not force_new_cluster:
             body["Spec"] = spec
         self.call(self.client.post, "/swarm/init", body,

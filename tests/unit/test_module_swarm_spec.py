@@ -315,3 +315,7 @@ def test_signing_ca_and_force_rotate() -> None:
     assert _swarm.spec_update({"CAConfig": {}}, {"ca_force_rotate": 0})[1] == []
     assert _swarm.spec_update({"CAConfig": {}}, {"ca_force_rotate": 1})[1] == [
         ("ca_force_rotate", 1, 0)]
+
+
+def test_ca_force_rotate_given_at_init_goes_with_the_init() -> None:
+    assert _swarm.init_only_spec({"ca_force_rotate": 3}) == {"CAConfig": {"ForceRotate": 3}}
