@@ -70,6 +70,8 @@ def argument_spec(kind):
         rolling_versions=dict(type="bool", default=False),
         versions_to_keep=dict(type="int", default=5),
     )
+    if kind is CONFIG:
+        spec["template_driver"] = dict(type="str", choices=["golang"])
     spec.update(api_argument_spec())
     return spec
 
@@ -306,6 +308,10 @@ def run_module(module, kind):
         module.fail_json(msg=msg, **out)
 
     value = None
+    if p.get("template_driver"):  # the agent's words (manager/controlapi/secrets.py)
+        fail(f"template_driver: config templating is not supported (Templating.Name "
+             f"{p['template_driver']}): swarmlet mounts a config's data as it is; render it "
+             "before creating the config (ansible.builtin.template, then data_src)")
     try:
         check_name(kind, p["name"])
         if p["state"] == "present":

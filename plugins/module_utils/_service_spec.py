@@ -62,7 +62,23 @@ PATHS = {
     "restart_policy_attempts": (*RESTART, "MaxAttempts"),
     "restart_policy_delay": (*RESTART, "Delay"),
     "restart_policy_window": (*RESTART, "Window"),
+    "dns": (*CS, "DNSConfig", "Nameservers"),
+    "dns_search": (*CS, "DNSConfig", "Search"),
+    "dns_options": (*CS, "DNSConfig", "Options"),
+    "groups": (*CS, "Groups"),
+    "init": (*CS, "Init"),
+    "read_only": (*CS, "ReadOnly"),
+    "tty": (*CS, "TTY"),
+    "sysctls": (*CS, "Sysctls"),
+    "cap_add": (*CS, "CapabilityAdd"),
+    "cap_drop": (*CS, "CapabilityDrop"),
+    "log_driver": ("TaskTemplate", "LogDriver", "Name"),
+    "log_driver_options": ("TaskTemplate", "LogDriver", "Options"),
 }
+# Booleans whose false is Docker's default (stored as absent); init's unset is dockerd's.
+FALSE_IS_UNSET = ("read_only", "tty")
+# Lists compared as sets (Docker's CLI sorts them); capabilities by Docker's normal name.
+SET_LISTS = ("groups", "cap_add", "cap_drop")
 CPU_PATHS = {"limit_cpu": (*RESOURCES, "Limits", "NanoCPUs"),
              "reserve_cpu": (*RESOURCES, "Reservations", "NanoCPUs")}
 # update_config's sub-options are flat facts (community.docker's names); rollback_config is
@@ -89,7 +105,9 @@ FACT_ORDER = (
     "configs", "labels",
     "container_labels", "hostname", "user", "working_dir", "stop_grace_period", "stop_signal",
     "networks", "endpoint_mode", "publish", *("update_" + sub for sub in POLICY_SUBS),
-    "rollback_config")
+    "rollback_config", "dns", "dns_search", "dns_options", "hosts", "groups", "init",
+    "read_only", "tty", "sysctls", "cap_add", "cap_drop", "ulimits", "log_driver",
+    "log_driver_options")
 
 
 class SpecError(Exception):
@@ -254,7 +272,8 @@ def parse_mount(mount):
             tmpfs_mode=parse_mode(mount.get("tmpfs_mode"), "mounts.tmpfs_mode"),
             nocopy=mount.get("no_copy"), volume_labels=_strings(mount.get("labels")),
             driver=driver.get("name") if mount.get("driver_config") is not None else None,
-            driver_opts=_strings(driver.get("options")))
+            driver_opts=_strings(driver.get("options")),
+            propagation=mount.get("propagation"))
     except ValueError as exc:
         raise SpecError(f"mounts: the {kind} mount at {target}: {exc}") from None
     return _mount_facts(spec)
@@ -514,8 +533,77 @@ def wanted_options(params):
     for kind in REF_KINDS:
         if p.get(kind + "s") is not None:
             wanted[kind + "s"] = [parse_reference(kind, r) for r in p[kind + "s"]] or None
+    container_options(p, wanted)
     check_with_current(wanted, None)
     return wanted
+
+
+def container_options(p, wanted):
+    """The container's process and sandbox options (community.docker's names), and the
+    env files (read on the target; O(env) wins over them, as there)."""
+    for name in ("dns", "dns_search", "dns_options", "groups", "cap_add", "cap_drop"):
+        if p.get(name) is not None:
+            wanted[name] = [str(v) for v in p[name]] or None
+    for name in ("init", "read_only", "tty"):
+        if p.get(name) is not None:
+            wanted[name] = p[name]
+    if p.get("sysctls") is not None:
+        wanted["sysctls"] = _string_map(p["sysctls"], "sysctls") or None
+    if p.get("hosts") is not None:
+        wanted["hosts"] = _string_map(p["hosts"], "hosts") or None
+    if p.get("ulimits") is not None:
+        wanted["ulimits"] = [parse_ulimit(u) for u in p["ulimits"]] or None
+    logging = _group_given(p.get("logging"))
+    if logging is not None:
+        if not logging or "driver" in logging:
+            wanted["log_driver"] = logging.get("driver") or None
+        if not logging or "options" in logging:
+            wanted["log_driver_options"] = _string_map(logging.get("options"),
+                                                       "logging.options") or None
+    if p.get("env_files"):
+        env = []
+        for path in p["env_files"]:
+            env += read_env_file(path)
+        if p.get("env") is not None:
+            env += wanted.get("env") or []
+        merged = {}
+        for item in env:
+            merged[syntax.env_name(item)] = item
+        wanted["env"] = list(merged.values()) or None
+    if p.get("resolve_image"):
+        raise SpecError("resolve_image: swarmlet does not resolve image digests from a "
+                        "registry; pin the digest in image (name@sha256:...) instead")
+
+
+def parse_ulimit(item):
+    """A ulimit as {name, soft, hard} (hard defaults to soft), or Docker's `name=soft:hard`."""
+    if isinstance(item, str):
+        try:
+            item = syntax.parse_ulimit(item)
+        except ValueError as exc:
+            raise SpecError(f"ulimits: {exc}") from None
+        return {"name": item["Name"], "soft": item["Soft"], "hard": item["Hard"]}
+    if not isinstance(item, dict) or not item.get("name") or item.get("soft") is None:
+        raise SpecError(f"ulimits: each item needs name and soft (and hard), got {item!r}")
+    try:
+        soft = int(item["soft"])
+        hard = soft if item.get("hard") is None else int(item["hard"])
+    except (TypeError, ValueError):
+        raise SpecError(f"ulimits: soft and hard of {item['name']} must be integers") from None
+    return {"name": str(item["name"]), "soft": soft, "hard": hard}
+
+
+def read_env_file(path):
+    """An env file on the target, in Docker's format (the spec core's syntax)."""
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read()
+    except OSError as exc:
+        raise SpecError(f"env_files: cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        return syntax.parse_env_file(raw, path)
+    except ValueError as exc:
+        raise SpecError(f"env_files: {exc}") from None
 
 
 def check_with_current(wanted, facts):
@@ -602,6 +690,7 @@ def _mount_facts(mount):
     return {"source": mount.get("Source") or None, "target": mount.get("Target"),
             "type": mount.get("Type") or "volume", "readonly": bool(mount.get("ReadOnly")),
             "tmpfs_size": tmpfs.get("SizeBytes"), "tmpfs_mode": tmpfs.get("Mode"),
+            "propagation": (mount.get("BindOptions") or {}).get("Propagation"),
             "no_copy": bool(volume.get("NoCopy")), "labels": dict(volume.get("Labels") or {})
             or None, "driver_config": None if driver is None else {
                 "name": driver.get("Name") or None,
@@ -685,6 +774,13 @@ def service_facts(spec, endpoint=None, network_names=None):
     facts["endpoint_mode"] = endpoint_spec.get("Mode") or "vip"
     facts["publish"] = _assigned_ports(_port_facts(endpoint_spec.get("Ports")),
                                        spec.get("EndpointSpec"), endpoint)
+    hosts = get_path(spec, (*CS, "Hosts")) or []
+    facts["hosts"] = dict((name, entry.split()[0]) for entry in hosts
+                          for name in entry.split()[1:]) or None
+    facts["ulimits"] = [{"name": u.get("Name"), "soft": u.get("Soft"), "hard": u.get("Hard")}
+                        for u in get_path(spec, (*CS, "Ulimits")) or []] or None
+    for name in FALSE_IS_UNSET:
+        facts[name] = facts[name] or None
     return dict(sorted(facts.items()))
 
 
@@ -701,7 +797,19 @@ def _normal(name, value):
         return sorted(_OPERATOR.sub(r"\1", c.strip()) for c in value)
     if name == "mounts":
         return sorted(value, key=lambda m: m["target"])
+    if name in FALSE_IS_UNSET:
+        return value or None
+    if name in SET_LISTS:
+        return sorted(set(capability(v) if name.startswith("cap_") else v for v in value))
+    if name == "ulimits":
+        return sorted(value, key=lambda u: u["name"])
     return value
+
+
+def capability(name):
+    """Docker's normal name of a capability (CAP_ prefix, upper case; ALL stays)."""
+    upper = name.strip().upper()
+    return upper if upper == "ALL" or upper.startswith("CAP_") else "CAP_" + upper
 
 
 def _networks_same(wanted, current):
@@ -825,6 +933,8 @@ def _mount_spec(mount):
             + ([("Options", dict(driver["options"]))] if driver.get("options") else []))
     if volume:
         spec["VolumeOptions"] = volume
+    if mount.get("propagation"):
+        spec["BindOptions"] = {"Propagation": mount["propagation"]}
     return spec
 
 
@@ -931,6 +1041,19 @@ def merged_spec(spec, wanted, force_update=False):
                               "Mode": r["mode"]}, key + "ID": r["id"], key + "Name": r["name"]}
                     for r in wanted[name] or []]
             set_path(spec, (*CS, key + "s"), refs or None)
+    if "hosts" in wanted:
+        set_path(spec, (*CS, "Hosts"), [f"{ip} {name}" for name, ip in
+                                        (wanted["hosts"] or {}).items()] or None)
+    if "ulimits" in wanted:
+        set_path(spec, (*CS, "Ulimits"), [{"Name": u["name"], "Soft": u["soft"],
+                                           "Hard": u["hard"]}
+                                          for u in wanted["ulimits"] or []] or None)
+    for name in FALSE_IS_UNSET:
+        if name in wanted and not wanted[name]:
+            set_path(spec, PATHS[name], None)
+    for path in ((*CS, "DNSConfig"), ("TaskTemplate", "LogDriver")):
+        if get_path(spec, path) == {}:  # its last field cleared
+            set_path(spec, path, None)
     if force_update:
         task = spec.setdefault("TaskTemplate", {})
         task["ForceUpdate"] = int(task.get("ForceUpdate") or 0) + 1

@@ -27,7 +27,12 @@ SPEC_OPTIONS = (
     ("dispatcher_heartbeat_period", ("Dispatcher", "HeartbeatPeriod")),
     ("node_cert_expiry", ("CAConfig", "NodeCertExpiry")),
     ("autolock_managers", ("EncryptionConfig", "AutoLockManagers")),
+    ("ca_force_rotate", ("CAConfig", "ForceRotate")),
 )
+# Options of POST /swarm/init only (never compared afterwards, as community.docker's):
+# option -> the init request's field
+INIT_OPTIONS = (("default_addr_pool", "DefaultAddrPool"), ("subnet_size", "SubnetSize"),
+                ("data_path_port", "DataPathPort"))
 POSITIVE = ("snapshot_interval", "heartbeat_tick", "election_tick",
             "dispatcher_heartbeat_period", "node_cert_expiry")
 NOT_NEGATIVE = ("task_history_retention_limit", "keep_old_snapshots",
@@ -101,10 +106,35 @@ def spec_update(current_spec, wanted):
         current = get_path(current_spec or {}, path)
         if name == "labels":
             current = current or {}
+        if name == "ca_force_rotate":
+            current = current or 0
         if wanted[name] != current:
             differences.append((name, wanted[name], current))
             set_path(new_spec, path, wanted[name])
     return new_spec, differences
+
+
+def init_request_fields(params):
+    """The fields of POST /swarm/init the init-only options give (the address pools, the
+    subnet size, the data path port)."""
+    return dict((field, params[name]) for name, field in INIT_OPTIONS
+                if params.get(name) is not None)
+
+
+def signing_ca(params):
+    """CAConfig's SigningCACert/Key from signing_ca_cert/signing_ca_key (PEM contents), or
+    None; one without the other raises ValueError."""
+    cert, key = params.get("signing_ca_cert"), params.get("signing_ca_key")
+    if not cert and not key:
+        return None
+    if not cert or not key:
+        raise ValueError("signing_ca_cert and signing_ca_key must be given together")
+    return {"SigningCACert": cert, "SigningCAKey": key}
+
+
+def same_ca(cert, trust_root):
+    """Whether a PEM certificate is the swarm's root CA (TLSInfo.TrustRoot)."""
+    return (cert or "").strip() == (trust_root or "").strip()
 
 
 def init_only_spec(wanted):
@@ -115,6 +145,8 @@ def init_only_spec(wanted):
         spec["Dispatcher"] = {"HeartbeatPeriod": wanted["dispatcher_heartbeat_period"]}
     if wanted.get("autolock_managers"):
         spec["EncryptionConfig"] = {"AutoLockManagers": True}
+    if wanted.get("ca_force_rotate"):  # a later change of it is refused (no CA rotation)
+        spec["CAConfig"] = {"ForceRotate": wanted["ca_force_rotate"]}
     return spec or None
 
 

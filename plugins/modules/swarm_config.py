@@ -100,6 +100,13 @@ options:
       - V(-1) keeps them all; V(0) and V(1) keep only the current one.
     type: int
     default: 5
+  template_driver:
+    description:
+      - Docker's template driver for the config's data. Swarmlet does not render config
+        templates on the nodes, so V(golang) fails with a message saying so; render the
+        file with M(ansible.builtin.template) and give it as O(data_src).
+    type: str
+    choices: [golang]
 notes:
   - The agent refuses configs of 1024000 bytes or more (500 KB for secrets, 1000 KB for configs);
     the module says so before sending anything.

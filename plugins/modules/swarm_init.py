@@ -163,6 +163,43 @@ options:
         created with it or autolock was just turned on. Keep it in a vault.
       - Unset leaves the setting as it is; V(false) turns autolock off.
     type: bool
+  default_addr_pool:
+    description:
+      - Address pools (CIDRs) the subnets of new overlay networks are carved from, the first
+        one first (C(swarmlet swarm init --default-addr-pool)). Used only when the swarm is
+        created, as community.docker's; default V(10.0.0.0/8).
+    type: list
+    elements: str
+  subnet_size:
+    description:
+      - Prefix length of the subnets carved from O(default_addr_pool)
+        (C(--default-addr-pool-mask-length)); default V(24), at most V(29). Used only when
+        the swarm is created.
+    type: int
+  data_path_port:
+    description:
+      - UDP port of the overlays' VXLAN traffic (C(--data-path-port)), 1024 to 49151;
+        default V(4789). Used only when the swarm is created; every node's VXLAN devices use
+        it.
+    type: int
+  signing_ca_cert:
+    description:
+      - PEM contents of a root CA certificate for the swarm, with O(signing_ca_key). Given
+        when the swarm is created, it signs every node certificate and the join tokens pin
+        its digest. The key must be ECDSA.
+      - On an existing swarm the same certificate is no change; another one fails (root CA
+        rotation is not supported).
+    type: str
+  signing_ca_key:
+    description:
+      - PEM contents of the key of O(signing_ca_cert). Never stored in the swarm's spec nor
+        returned.
+    type: str
+  ca_force_rotate:
+    description:
+      - Docker's counter that forces a root CA rotation. Root CA rotation is not supported,
+        so the value the swarm has (V(0) unless set at init) is no change and another fails.
+    type: int
   rotate_worker_token:
     description:
       - Replace the worker join token with a new one (nodes already joined stay).
@@ -290,8 +327,11 @@ from ansible_collections.swarmlet.swarm.plugins.module_utils._swarm import (
     check_spec_params,
     data_dir_from_config,
     init_only_spec,
+    init_request_fields,
     parse_join_token,
     requested_spec_options,
+    same_ca,
+    signing_ca,
     spec_update,
     swarm_facts,
     token_matches_ca,
@@ -315,6 +355,7 @@ class SwarmInit:
         self.differences = Differences()
         self.results = dict(changed=False, actions=[], changes=[], swarm_facts={})
         self.wanted = {}
+        self.signing_ca = None
         self.info = self.call(client.local_info)
 
     def __call__(self):
@@ -380,6 +421,7 @@ class SwarmInit:
             self.fail(error)
         try:
             self.wanted = requested_spec_options(self.params)
+            self.signing_ca = signing_ca(self.params)
         except ValueError as exc:
             self.fail(str(exc))
         info = self.info
@@ -411,6 +453,11 @@ class SwarmInit:
                 "ListenAddr": self.params["listen_addr"],
                 "ForceNewCluster": force_new_cluster}
         spec = init_only_spec(self.wanted)
+        if not force_new_cluster:
+            body.update(init_request_fields(self.params))
+            if self.signing_ca:
+                spec = dict(spec or {}, CAConfig=dict((spec or {}).get("CAConfig") or {},
+                                                      **self.signing_ca))
         if spec and not force_new_cluster:
             body["Spec"] = spec
         self.call(self.client.post, "/swarm/init", body,
@@ -433,6 +480,12 @@ class SwarmInit:
         new_spec, differences = spec_update(inspect.get("Spec"), self.wanted)
         for name, wanted, current in differences:
             self.differences.add(name, wanted, current)
+        trust_root = (inspect.get("TLSInfo") or {}).get("TrustRoot")
+        if self.signing_ca and not same_ca(self.signing_ca["SigningCACert"], trust_root):
+            # another root CA: the agent refuses the rotation with its message
+            self.differences.add("signing_ca_cert", "(another certificate)", "(the swarm's)")
+            new_spec = dict(new_spec, CAConfig=dict(new_spec.get("CAConfig") or {},
+                                                    **self.signing_ca))
         rotate = {}
         for option, query in (("rotate_worker_token", "rotateWorkerToken"),
                               ("rotate_manager_token", "rotateManagerToken")):
@@ -671,6 +724,12 @@ def main():
         rotate_worker_token=dict(type="bool", default=False, no_log=False),
         rotate_manager_token=dict(type="bool", default=False, no_log=False),
         autolock_managers=dict(type="bool"),
+        default_addr_pool=dict(type="list", elements="str"),
+        subnet_size=dict(type="int"),
+        data_path_port=dict(type="int"),
+        signing_ca_cert=dict(type="str"),
+        signing_ca_key=dict(type="str", no_log=True),
+        ca_force_rotate=dict(type="int"),
     )
     argument_spec.update(api_argument_spec())
     module = AnsibleModule(

@@ -264,6 +264,11 @@ options:
             description:
               - Driver options, such as C(type=tmpfs) and C(device=tmpfs) for the local driver.
             type: dict
+      propagation:
+        description:
+          - For a bind mount, its propagation mode (C(bind-propagation)).
+        type: str
+        choices: [shared, slave, private, rshared, rslave, rprivate]
   secrets:
     description:
       - The secrets the tasks read as files, each given by name or ID, as C(--secret) of
@@ -487,6 +492,96 @@ options:
         type: str
         default: ingress
         choices: [ingress, host]
+  dns:
+    description:
+      - DNS servers of the containers (C(--dns)), in order. On an overlay network the node's
+        resolver still answers the names of services and forwards the other names to them,
+        as Docker's embedded resolver does. V([]) removes them.
+    type: list
+    elements: str
+  dns_search:
+    description:
+      - DNS search domains of the containers (C(--dns-search)).
+    type: list
+    elements: str
+  dns_options:
+    description:
+      - Resolver options of the containers, such as V(ndots:2) (C(--dns-option)).
+    type: list
+    elements: str
+  hosts:
+    description:
+      - Host names and their IP addresses, added to the containers' C(/etc/hosts)
+        (C(--host name:IP)). V({}) removes them.
+    type: dict
+  groups:
+    description:
+      - Supplementary groups (names or IDs) of the container's process (C(--group)).
+        Compared regardless of order.
+    type: list
+    elements: str
+  init:
+    description:
+      - Run an init inside each container that forwards signals and reaps processes
+        (C(--init)). Unset, the node's Docker Engine decides.
+    type: bool
+  read_only:
+    description:
+      - Mount the containers' root filesystem read-only (C(--read-only)).
+    type: bool
+  tty:
+    description:
+      - Allocate a pseudo-TTY (C(--tty)).
+    type: bool
+  sysctls:
+    description:
+      - Namespaced kernel parameters of the containers (C(--sysctl)), such as
+        V(net.core.somaxconn).
+    type: dict
+  cap_add:
+    description:
+      - Linux capabilities to add (C(--cap-add)); V(NET_ADMIN) and V(CAP_NET_ADMIN) are one.
+        Compared regardless of order.
+    type: list
+    elements: str
+  cap_drop:
+    description:
+      - Linux capabilities to drop (C(--cap-drop)).
+    type: list
+    elements: str
+  ulimits:
+    description:
+      - "Resource limits of the containers (C(--ulimit)): each a dict with C(name), C(soft)
+        and C(hard) (hard defaults to soft), or Docker's V(nofile=1024:2048). Not in
+        community.docker."
+    type: list
+    elements: raw
+  logging:
+    description:
+      - The tasks' log driver (C(--log-driver), C(--log-opt)). Unset, the node's Docker
+        Engine's default driver. V({}) removes it.
+    type: dict
+    suboptions:
+      driver:
+        description:
+          - Log driver name, such as V(json-file), V(local), V(syslog), V(none).
+        type: str
+      options:
+        description:
+          - Options of the log driver, such as V(max-size).
+        type: dict
+  env_files:
+    description:
+      - Files on the target in Docker's env-file format (C(NAME=value) lines), read in order;
+        a variable of O(env) wins over them. They make O(env) together with it.
+    type: list
+    elements: path
+  resolve_image:
+    description:
+      - Whether to resolve the image's digest from its registry. Swarmlet does not talk to
+        registries, so only V(false) is accepted; pin a digest in O(image) instead.
+    type: bool
+    default: false
   endpoint_mode:
     description:
       - How clients find the tasks on the service's networks. V(vip) gives the service a
@@ -712,7 +807,22 @@ swarm_service:
     max_concurrent: null
     mode: replicated
     mounts: [{source: /var/log, target: /host/log, type: bind, readonly: true, tmpfs_size: null,
-              tmpfs_mode: null, no_copy: false, labels: null, driver_config: null}]
+              tmpfs_mode: null, no_copy: false, labels: null, driver_config: null,
+              propagation: null}]
+    cap_add: [CAP_NET_ADMIN]
+    cap_drop: null
+    dns: null
+    dns_options: null
+    dns_search: null
+    groups: null
+    hosts: {db.local: 192.0.2.7}
+    init: true
+    log_driver: json-file
+    log_driver_options: {max-size: 10m}
+    read_only: true
+    sysctls: null
+    tty: null
+    ulimits: [{name: nofile, soft: 1024, hard: 2048}]
     secrets: [{secret_id: 7w3skbb2q0sy4o6pt3hrvyl2g, secret_name: db_password_v2,
                filename: db_password, uid: "0", gid: "0", mode: 256}]
     configs: null
@@ -871,6 +981,8 @@ def argument_spec():
             tmpfs_mode=dict(type="raw"),
             no_copy=dict(type="bool"),
             labels=dict(type="dict"),
+            propagation=dict(type="str", choices=["shared", "slave", "private", "rshared",
+                                                  "rslave", "rprivate"]),
             driver_config=dict(type="dict", options=dict(
                 name=dict(type="str"),
                 options=dict(type="dict"),
@@ -897,6 +1009,22 @@ def argument_spec():
             mode=dict(type="str", default="ingress", choices=["ingress", "host"]),
         )),
         endpoint_mode=dict(type="str", choices=["vip", "dnsrr"]),
+        dns=dict(type="list", elements="str"),
+        dns_search=dict(type="list", elements="str"),
+        dns_options=dict(type="list", elements="str"),
+        hosts=dict(type="dict"),
+        groups=dict(type="list", elements="str"),
+        init=dict(type="bool"),
+        read_only=dict(type="bool"),
+        tty=dict(type="bool"),
+        sysctls=dict(type="dict"),
+        cap_add=dict(type="list", elements="str"),
+        cap_drop=dict(type="list", elements="str"),
+        ulimits=dict(type="list", elements="raw"),
+        logging=dict(type="dict", options=dict(driver=dict(type="str"),
+                                               options=dict(type="dict"))),
+        env_files=dict(type="list", elements="path"),
+        resolve_image=dict(type="bool", default=False),
         force_update=dict(type="bool", default=False),
         wait=dict(type="bool", default=False),
         wait_timeout=dict(type="int", default=120),

@@ -61,9 +61,11 @@ class Cluster:
             raise AssertionError(f"no swarmletd runs in {machine}")
         return pid
 
-    def build(self, managers: list[str], workers: list[str], heartbeat: str = "1s") -> None:
-        """`swarm init` on the first manager, the others joined with the CLI."""
-        out = self.cli(managers[0], f"swarm init --dispatcher-heartbeat {heartbeat}")
+    def build(self, managers: list[str], workers: list[str], heartbeat: str = "1s",
+              init: str = "") -> None:
+        """`swarm init` (with the flags `init`) on the first manager, the others joined
+        with the CLI."""
+        out = self.cli(managers[0], f"swarm init --dispatcher-heartbeat {heartbeat} {init}")
         assert "Swarm initialized: current node (" in out
         manager_token = self.cli(managers[0], "swarm join-token -q manager").strip()
         worker_token = self.cli(managers[0], "swarm join-token -q worker").strip()
@@ -77,14 +79,14 @@ class Cluster:
 
 @contextmanager
 def running_cluster(swarmlet, managers: list[str], workers: list[str],
-                    leftovers: tuple[str, ...] = ()) -> Iterator[Cluster]:
-    """Fresh machines with a swarm across them; removed afterwards (with `leftovers`, machines
-    a test may have added)."""
+                    leftovers: tuple[str, ...] = (), init: str = "") -> Iterator[Cluster]:
+    """Fresh machines with a swarm across them (`init`: flags of `swarm init`); removed
+    afterwards (with `leftovers`, machines a test may have added)."""
     names = [*managers, *workers]
     swarmlet("machine", "create", *names)
     cluster = Cluster(swarmlet)
     try:
-        cluster.build(managers, workers)
+        cluster.build(managers, workers, init=init)
         yield cluster
     finally:
         swarmlet("machine", "rm", *names, *leftovers, check=False)

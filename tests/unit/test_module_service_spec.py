@@ -46,7 +46,8 @@ def params(**given):
         if name == "mounts":
             value = [dict({"type": "bind", "readonly": False, "source": None,
                            "tmpfs_size": None, "tmpfs_mode": None, "no_copy": None,
-                           "labels": None, "driver_config": None}, **m) for m in value]
+                           "labels": None, "driver_config": None, "propagation": None}, **m)
+                     for m in value]
         if name == "publish":
             value = [dict({"published_port": None, "protocol": "tcp", "mode": "ingress"}, **p)
                      for p in value]
@@ -160,7 +161,8 @@ def test_full_parameters():
                                 "interval": 10 * NANO, "retries": 3}
     assert w["mounts"][1] == {"source": None, "target": "/scratch", "type": "tmpfs",
                               "readonly": False, "tmpfs_size": 16 * 2**20, "tmpfs_mode": 0o1777,
-                              "no_copy": False, "labels": None, "driver_config": None}
+                              "no_copy": False, "labels": None, "driver_config": None,
+                              "propagation": None}
     assert w["mounts"][2]["driver_config"] == {"name": "rexray", "options": {"size": "10"}}
     assert w["mounts"][2]["labels"] == {"tier": "db"} and w["mounts"][2]["no_copy"] is False
     assert w["update_failure_action"] == "rollback" and w["update_monitor"] == NANO
@@ -255,7 +257,8 @@ def test_facts_of_a_created_spec():
     assert facts["limit_cpu"] == 0.5 and facts["reserve_cpu"] == 0.25
     assert facts["mounts"][0] == {"source": "/tmp", "target": "/host/tmp", "type": "bind",
                                   "readonly": True, "tmpfs_size": None, "tmpfs_mode": None,
-                                  "no_copy": False, "labels": None, "driver_config": None}
+                                  "no_copy": False, "labels": None, "driver_config": None,
+                                  "propagation": None}
     assert facts["healthcheck_disabled"] is False
     assert facts["rollback_config"] == {"parallelism": 0, "delay": 0, "failure_action": "pause",
                                         "monitor": 5 * NANO, "max_failure_ratio": 0,

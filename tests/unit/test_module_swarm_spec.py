@@ -294,3 +294,28 @@ def test_task_filters_and_records():
                      "CurrentState": "running", "Error": None}
     assert _swarm_info.task_essentials(tasks[1], names, hosts)["Error"] == "boom"
     assert _swarm_info.task_essentials(tasks[3], names, hosts)["Node"] is None
+
+
+def test_init_only_options_go_to_the_init_request() -> None:
+    params = {"default_addr_pool": ["10.20.0.0/16"], "subnet_size": 26,
+              "data_path_port": 9789, "name": None}
+    assert _swarm.init_request_fields(params) == {
+        "DefaultAddrPool": ["10.20.0.0/16"], "SubnetSize": 26, "DataPathPort": 9789}
+    assert _swarm.init_request_fields({}) == {}
+
+
+def test_signing_ca_and_force_rotate() -> None:
+    assert _swarm.signing_ca({}) is None
+    assert _swarm.signing_ca({"signing_ca_cert": "C", "signing_ca_key": "K"}) == {
+        "SigningCACert": "C", "SigningCAKey": "K"}
+    with pytest.raises(ValueError, match="must be given together"):
+        _swarm.signing_ca({"signing_ca_cert": "C"})
+    assert _swarm.same_ca("PEM\n", "PEM") and not _swarm.same_ca("PEM", "OTHER")
+    # ForceRotate 0 on a swarm that never set it is no change; another value is one
+    assert _swarm.spec_update({"CAConfig": {}}, {"ca_force_rotate": 0})[1] == []
+    assert _swarm.spec_update({"CAConfig": {}}, {"ca_force_rotate": 1})[1] == [
+        ("ca_force_rotate", 1, 0)]
+
+
+def test_ca_force_rotate_given_at_init_goes_with_the_init() -> None:
+    assert _swarm.init_only_spec({"ca_force_rotate": 3}) == {"CAConfig": {"ForceRotate": 3}}

@@ -245,3 +245,12 @@ def test_dataplane_listens_on_each_network_programmed_here():
     plane.remove_all()  # swarm leave
     assert dns.listening == set()
     assert plane._dns_lookup("web", "A", "10.0.97.10").kind == R.FORWARD
+
+
+def test_a_task_with_its_own_dns_servers_has_its_other_names_forwarded_to_them():
+    own = task("w9", "s1", [(FRONT, "10.0.1.19/24")])
+    own["Spec"] = {"ContainerSpec": {"DNSConfig": {"Nameservers": ["192.0.2.53"]}}}
+    recs = records(local=[*TASKS, own])
+    assert ask(recs, "example.com", "10.0.1.19") == (R.FORWARD, ["192.0.2.53"])
+    assert ask(recs, "web", "10.0.1.19") == (R.RECORDS, ["10.0.1.2"])  # swarm names stay
+    assert ask(recs, "example.com", WEB_TASK) == (R.FORWARD, [])  # others: the node's

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from docker.models.containers import _create_container_args
-from docker.types import ContainerConfig, DriverConfig, Healthcheck, Mount
+from docker.types import ContainerConfig, DriverConfig, Healthcheck, LogConfig, Mount, Ulimit
 
 from swarmlet.protocol.tasks import container_name
 from swarmlet.worker.containers import (
@@ -37,6 +37,7 @@ def sdk_mount(m: dict[str, Any]) -> Mount:
                  tmpfs_size=(m.get("TmpfsOptions") or {}).get("SizeBytes"),
                  tmpfs_mode=(m.get("TmpfsOptions") or {}).get("Mode"),
                  no_copy=bool(volume.get("NoCopy")), labels=volume.get("Labels"),
+                 propagation=(m.get("BindOptions") or {}).get("Propagation"),
                  driver_config=DriverConfig(driver["Name"], driver.get("Options"))
                  if driver else None)
 
@@ -70,8 +71,36 @@ def sdk_body(t: dict[str, Any], networks: list[tuple[str, str]],
         kwargs["nano_cpus"] = limits["NanoCPUs"]
     if limits.get("MemoryBytes"):
         kwargs["mem_limit"] = limits["MemoryBytes"]
+    sdk_options(kwargs, spec, t["Spec"].get("LogDriver"), dns)
     create = _create_container_args(kwargs)
     return dict(ContainerConfig(VERSION, **{k: v for k, v in create.items()}))
+
+
+def sdk_options(kwargs: dict[str, Any], spec: dict[str, Any],
+                log_driver: dict[str, Any] | None, dns: list[str]) -> None:
+    """The container options of the SDK's containers.create for a ContainerSpec's process
+    and sandbox settings (what Docker's executor sets from them)."""
+    for key, arg in (("TTY", "tty"), ("Groups", "group_add"), ("ReadOnly", "read_only"),
+                     ("Sysctls", "sysctls"), ("CapabilityAdd", "cap_add"),
+                     ("CapabilityDrop", "cap_drop"), ("Init", "init")):
+        if spec.get(key) is not None:
+            kwargs[arg] = spec[key]
+    if spec.get("Ulimits"):
+        kwargs["ulimits"] = [Ulimit(name=u["Name"], soft=u["Soft"], hard=u["Hard"])
+                             for u in spec["Ulimits"]]
+    if spec.get("Hosts"):
+        kwargs["extra_hosts"] = [f"{name}:{e.split()[0]}" for e in spec["Hosts"]
+                                 for name in e.split()[1:]]
+    config = spec.get("DNSConfig") or {}
+    if config.get("Nameservers") and not dns:
+        kwargs["dns"] = config["Nameservers"]
+    if config.get("Search"):
+        kwargs["dns_search"] = config["Search"]
+    if config.get("Options"):
+        kwargs["dns_opt"] = config["Options"]
+    if log_driver:
+        kwargs["log_config"] = LogConfig(type=log_driver["Name"],
+                                         config=log_driver.get("Options") or {})
 
 
 def meaningful(value: Any) -> Any:
@@ -81,6 +110,18 @@ def meaningful(value: Any) -> Any:
     if isinstance(value, list):
         return [meaningful(v) for v in value]
     return value
+
+
+OPTIONS = task({"TTY": True, "Groups": ["audio", "1234"], "Init": True, "ReadOnly": True,
+               "Sysctls": {"net.core.somaxconn": "1024"},
+               "CapabilityAdd": ["CAP_NET_ADMIN"], "CapabilityDrop": ["CAP_CHOWN"],
+               "Ulimits": [{"Name": "nofile", "Soft": 1000, "Hard": 2000}],
+               "Hosts": ["192.0.2.7 db.local db", "2001:db8::1 v6.local"],
+               "DNSConfig": {"Nameservers": ["192.0.2.53"], "Search": ["example.org"],
+                             "Options": ["ndots:2"]},
+               "Mounts": [{"Type": "bind", "Source": "/srv", "Target": "/srv",
+                           "BindOptions": {"Propagation": "rslave"}}]})
+OPTIONS["Spec"]["LogDriver"] = {"Name": "json-file", "Options": {"max-size": "1m"}}
 
 
 @pytest.mark.parametrize("t, networks, dns", [
@@ -102,6 +143,8 @@ def meaningful(value: Any) -> Any:
      [("swarmlet-a-backend", "10.0.1.5/24"), ("swarmlet-a-front", "10.0.2.5/24")],
      ["10.0.1.2"]),
     (task({"Healthcheck": {"Test": "curl -f localhost"}}), [], []),
+    (OPTIONS, [], []),
+    (OPTIONS, [("swarmlet-a-front", "10.0.2.5/24")], ["10.0.2.2"]),
 ])
 def test_the_create_body_is_the_one_the_docker_sdk_sent(t, networks, dns):
     assert meaningful(create_body(t, "node1", networks, dns)) == \

@@ -110,7 +110,9 @@ def add_swarm_routes(router: Router, node: SwarmNode) -> None:
             spec = {**(spec or {}), "EncryptionConfig": {
                 **((spec or {}).get("EncryptionConfig") or {}), "AutoLockManagers": True}}
         return node.init(body.get("AdvertiseAddr"), body.get("ListenAddr"),
-                         bool(body.get("ForceNewCluster")), spec=spec)
+                         bool(body.get("ForceNewCluster")), spec=spec,
+                         pools=(body.get("DefaultAddrPool"), body.get("SubnetSize")),
+                         data_path_port=body.get("DataPathPort"))
 
     @add("POST", "/swarm/unlock", "Unlock this manager (autolock) with the swarm's unlock key",
          "local", body=UnlockRequest)

@@ -7,6 +7,7 @@ import sys
 from swarmlet import __version__
 from swarmlet.cli import machine, network, node, secret, service, stack, swarm, system
 from swarmlet.cli.parser import Parser
+from swarmlet.cli.service_container import bool_values
 from swarmlet.client import ApiResponseError
 from swarmlet.errors import SwarmletError
 
@@ -30,8 +31,8 @@ def build_parser() -> Parser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
+    try:  # a flag's type check (go_bool, ...) raises SwarmletError with pflag's words
+        args = build_parser().parse_args(bool_values(sys.argv[1:] if argv is None else argv))
         return args.run(args) or 0
     except ApiResponseError as exc:
         print(f"Error response from daemon: {exc}", file=sys.stderr)

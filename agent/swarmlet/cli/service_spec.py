@@ -19,6 +19,7 @@ import shlex
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from swarmlet.cli import service_container
 from swarmlet.cli.flags import flag_error
 from swarmlet.cli.service_net import (
     add_create_network_options,
@@ -89,6 +90,7 @@ def add_common_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stop-signal", metavar="string", help="Signal to stop the container")
     add_endpoint_option(p)
     add_policy_options(p)
+    service_container.add_shared_options(p)
 
 
 def add_policy_options(p: argparse.ArgumentParser) -> None:
@@ -137,6 +139,7 @@ def add_create_options(p: argparse.ArgumentParser) -> None:
                    help="Publish a port as a node port")
     add_create_network_options(p)
     add_reference_options(p)
+    service_container.add_create_options(p)
     p.add_argument("image", metavar="IMAGE")
     p.add_argument("args", nargs=argparse.REMAINDER, metavar="[COMMAND] [ARG...]")
 
@@ -164,6 +167,7 @@ def spec_from_create_args(args: argparse.Namespace,
     if args.mount:
         container["Mounts"] = [parse_mount(m) for m in args.mount]
     create_references(container, args, lookup or (lambda _kind, name: name))
+    service_container.apply_create(spec, args)
     placement: Spec = {}
     if args.constraint:
         placement["Constraints"] = list(args.constraint)
@@ -211,7 +215,7 @@ def service_mode(args: argparse.Namespace) -> Spec:
     return {"Replicated": {"Replicas": 1 if replicas is None else replicas}}
 
 
-def apply_common(spec: Spec, args: argparse.Namespace) -> Spec:
+def apply_common(spec: Spec, args: argparse.Namespace, updating: bool = False) -> Spec:
     """Set, onto `spec`, what the shared flags say; leave everything else as it is."""
     task = spec.setdefault("TaskTemplate", {})
     container = task.setdefault("ContainerSpec", {})
@@ -246,6 +250,7 @@ def apply_common(spec: Spec, args: argparse.Namespace) -> Spec:
             values["NanoCPUs"] = _flag(nano_cpus, cpu, f"{prefix}-cpu")
         if memory is not None:
             values["MemoryBytes"] = _flag(ram_in_bytes, memory, f"{prefix}-memory")
+    service_container.apply_shared(spec, args, updating=updating)
     restart = restart_policy(args)
     if restart:
         task.setdefault("RestartPolicy", {}).update(restart)
@@ -423,34 +428,11 @@ def read_env_file(path: str, environ: Mapping[str, str]) -> list[str]:
 
 
 def parse_env_lines(raw: bytes, path: str, environ: Mapping[str, str]) -> list[str]:
-    """Docker's env-file format: NAME=value lines (value kept verbatim), # comments, blank
-    lines; a bare NAME takes its value from the environment, or is passed on unset."""
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    result: list[str] = []
-    for number, line_bytes in enumerate(raw.splitlines(), start=1):
-        try:
-            text = line_bytes.decode()
-        except UnicodeDecodeError:
-            raise SwarmletError(f"env file {path} contains invalid utf8 bytes at line "
-                                f"{number}: {line_bytes!r}") from None
-        line = text.lstrip()
-        if not line or line.startswith("#"):
-            continue
-        name, sep, value = line.partition("=")
-        name = name.lstrip()
-        if not name:
-            raise SwarmletError(f"no variable name on line '{line}'")
-        if any(c in name for c in " \t"):
-            raise SwarmletError(
-                f"poorly formatted environment: variable '{name}' contains whitespaces")
-        if sep:
-            result.append(f"{name}={value}")
-        elif name in environ:
-            result.append(f"{name}={environ[name]}")
-        else:
-            result.append(name)
-    return result
+    """Docker's env-file format (the spec core's syntax), with the CLI's error."""
+    try:
+        return syntax.parse_env_file(raw, path, environ)
+    except ValueError as exc:
+        raise SwarmletError(str(exc)) from None
 
 
 def parse_mount(value: str, flag: str = "mount") -> Spec:

@@ -16,6 +16,7 @@ import shlex
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from swarmlet.cli import service_container
 from swarmlet.cli.service_net import (
     add_update_network_options,
     update_endpoint,
@@ -58,6 +59,7 @@ def add_update_options(p: argparse.ArgumentParser) -> None:
                        help=rm_help)
     add_update_network_options(p)
     add_reference_update_options(p)
+    service_container.add_update_options(p)
     p.add_argument("service", metavar="SERVICE")
 
 
@@ -121,9 +123,10 @@ def updated_spec(spec: Spec, args: argparse.Namespace,
     update_networks(task, args.network_add, args.network_rm, resolve or (lambda name: name))
     update_references(container, args, lookup or (lambda _kind, name: name))
     update_endpoint(spec, args)
+    service_container.apply_update(spec, args)
     if args.no_healthcheck and args.health_cmd is not None:
         raise SwarmletError("--no-healthcheck conflicts with --health-* options")
-    apply_common(spec, args)
+    apply_common(spec, args, updating=True)
     if args.health_cmd == "" and not args.no_healthcheck:  # Docker: an empty command clears it
         (container.get("Healthcheck") or {}).pop("Test", None)
     if args.force:

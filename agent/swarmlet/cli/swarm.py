@@ -32,6 +32,19 @@ def register(commands: argparse._SubParsersAction) -> None:
                    help="Dispatcher heartbeat period (ns|us|ms|s|m|h) (default 5s)")
     _autolock_flag(p, "Enable manager autolocking (requiring an unlock key to start a "
                    "stopped manager)")
+    p.add_argument("--default-addr-pool", action="append", default=[], metavar="ipNetSlice",
+                   help="default address pool in CIDR format (default [])")
+    p.add_argument("--default-addr-pool-mask-length", type=_uint("default-addr-pool-mask-"
+                   "length"), metavar="uint32",
+                   help="default address pool subnet mask length (default 24)")
+    p.add_argument("--data-path-port", type=_uint("data-path-port"), metavar="uint32",
+                   help="Port number to use for data path traffic (1024 - 49151). If no value "
+                   "is set or is set to 0, the default port (4789) is used.")
+    p.add_argument("--ca-cert", metavar="pem-file",
+                   help="Path to the PEM-formatted root CA certificate the swarm uses "
+                   "(with --ca-key; as `docker swarm ca --ca-cert`)")
+    p.add_argument("--ca-key", metavar="pem-file",
+                   help="Path to the PEM-formatted root CA key")
     p.set_defaults(run=cmd_init)
 
     p = sub.add_parser("join", help="Join a swarm as a node and/or manager")
@@ -109,13 +122,7 @@ def _join_command(client: Client, role: str, token: str) -> str:
 
 def cmd_init(args: argparse.Namespace) -> None:
     client = Client(args.host)
-    period = parse_duration(args.dispatcher_heartbeat)
-    node_id = client.post("/swarm/init", {"AdvertiseAddr": args.advertise_addr,
-                                          "ListenAddr": args.listen_addr,
-                                          "ForceNewCluster": args.force_new_cluster,
-                                          "AutoLockManagers": bool(args.autolock),
-                                          "Spec": {"Dispatcher": {
-                                              "HeartbeatPeriod": int(period * 10**9)}}})
+    node_id = client.post("/swarm/init", init_request(args))
     print(f"Swarm initialized: current node ({node_id}) is now a manager.\n")
     token = client.get("/swarm")["JoinTokens"]["Worker"]
     print(_join_command(client, "worker", token))
@@ -123,6 +130,44 @@ def cmd_init(args: argparse.Namespace) -> None:
           "the instructions.\n")
     if args.autolock:
         _print_unlock_key(client.get("/swarm/unlockkey")["UnlockKey"])
+
+
+def init_request(args: argparse.Namespace) -> dict[str, Any]:
+    """The body of POST /swarm/init for `swarm init`'s flags (the agent checks the values)."""
+    period = parse_duration(args.dispatcher_heartbeat)
+    spec: dict[str, Any] = {"Dispatcher": {"HeartbeatPeriod": int(period * 10**9)}}
+    if args.ca_cert or args.ca_key:
+        if not (args.ca_cert and args.ca_key):
+            raise SwarmletError("--ca-cert and --ca-key must be given together")
+        spec["CAConfig"] = {"SigningCACert": _read_text(args.ca_cert),
+                            "SigningCAKey": _read_text(args.ca_key)}
+    body: dict[str, Any] = {"AdvertiseAddr": args.advertise_addr,
+                            "ListenAddr": args.listen_addr,
+                            "ForceNewCluster": args.force_new_cluster,
+                            "AutoLockManagers": bool(args.autolock), "Spec": spec}
+    if args.default_addr_pool:
+        body["DefaultAddrPool"] = list(args.default_addr_pool)
+    if args.default_addr_pool_mask_length is not None:
+        body["SubnetSize"] = args.default_addr_pool_mask_length
+    if args.data_path_port is not None:
+        body["DataPathPort"] = args.data_path_port
+    return body
+
+
+def _read_text(path: str) -> str:
+    try:
+        return Path(path).read_text()
+    except OSError as exc:
+        raise SwarmletError(f"open {path}: {(exc.strerror or str(exc)).lower()}") from None
+
+
+def _uint(flag: str) -> Any:
+    def parse(value: str) -> int:
+        if not value.isascii() or not value.isdigit() or int(value) >= 2**32:
+            raise SwarmletError(f'invalid argument "{value}" for "--{flag}" flag: '
+                                f'strconv.ParseUint: parsing "{value}": invalid syntax')
+        return int(value)
+    return parse
 
 
 def cmd_join(args: argparse.Namespace) -> None:

@@ -9,7 +9,9 @@ the address of the container asking give the answer, by Docker's rules (moby res
 Names are looked up only on the networks of the asking task (known by its address: a local
 task's address on any of its networks), in the order of its attachments, and the first
 network that has the name answers. Anything else is forwarded to the upstream resolvers, as
-is a query from an address that is no task of this node. The ingress network has no names
+is a query from an address that is no task of this node: the task's own DNS servers
+(ContainerSpec.DNSConfig.Nameservers) when it has some, as Docker's embedded resolver
+forwards to a container's --dns servers, else the node's. The ingress network has no names
 (Docker gives none there: services never list it among their networks).
 
 A name's records: A answers, shuffled, TTL 600 (Docker's); for a name that exists, any other
@@ -45,14 +47,18 @@ class Records:
     names: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
     # address of a local task → the IDs of all its networks, in attachment order
     askers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # address of a local task → its own DNS servers (none: the node's upstreams)
+    upstreams: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def answer(self, qname: str, qtype: str, asker: str,
                shuffle: bool = True) -> Answer:
-        """The answer to a query (`qtype` by name: "A", "AAAA", ...) from address `asker`."""
+        """The answer to a query (`qtype` by name: "A", "AAAA", ...) from address `asker`.
+        A FORWARD answer's addresses are the asker's own DNS servers (none: the node's)."""
         networks = self.askers.get(asker)
         by_network = self.names.get(normalise(qname))
+        forward = Answer(FORWARD, self.upstreams.get(asker, ()))
         if not networks or not by_network:
-            return Answer(FORWARD)
+            return forward
         for network_id in networks:
             if network_id not in by_network:
                 continue
@@ -64,7 +70,7 @@ class Records:
             if shuffle:
                 addresses = tuple(random.sample(addresses, len(addresses)))
             return Answer(RECORDS, addresses)
-        return Answer(FORWARD)  # the name lives only on networks the asker is not on
+        return forward  # the name lives only on networks the asker is not on
 
 
 def normalise(name: str) -> str:
@@ -101,7 +107,7 @@ def build(services: list[dict[str, Any]], tasks: list[dict[str, Any]]) -> Record
                 add(f"tasks.{name}", network_id, tasks_here)
     return Records(names={n: {k: tuple(v) for k, v in nets.items()}
                           for n, nets in names.items()},
-                   askers=askers(tasks))
+                   askers=askers(tasks), upstreams=task_upstreams(tasks))
 
 
 def askers(tasks: list[dict[str, Any]]) -> dict[str, tuple[str, ...]]:
@@ -117,4 +123,18 @@ def askers(tasks: list[dict[str, Any]]) -> dict[str, tuple[str, ...]]:
         for attachment in attachments:
             for address in attachment.get("Addresses") or []:
                 out[str(address).split("/")[0]] = networks
+    return out
+
+
+def task_upstreams(tasks: list[dict[str, Any]]) -> dict[str, tuple[str, ...]]:
+    """Address → the DNS servers of the task there, for the tasks that have their own."""
+    out: dict[str, tuple[str, ...]] = {}
+    for task in tasks:
+        servers = ((((task.get("Spec") or {}).get("ContainerSpec") or {})
+                    .get("DNSConfig") or {}).get("Nameservers")) or []
+        if not servers or (task.get("Status") or {}).get("State") in TERMINAL:
+            continue
+        for attachment in task.get("NetworksAttachments") or []:
+            for address in attachment.get("Addresses") or []:
+                out[str(address).split("/")[0]] = tuple(str(s) for s in servers)
     return out

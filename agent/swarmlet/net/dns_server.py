@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from swarmlet.net.dns_forward import Upstreams, forward, read_exact
+from swarmlet.net.dns_forward import Upstream, Upstreams, forward, parse_upstream, read_exact
 from swarmlet.net.dns_records import FORWARD, NXDOMAIN, TTL, Answer
 
 log = logging.getLogger("swarmlet.net.dns")
@@ -211,7 +211,8 @@ class DnsServer:
         question = request.q
         found = self.lookup(str(question.qname), str(QTYPE.get(question.qtype)), asker)
         if found.kind == FORWARD:
-            upstream = forward(data, self.upstreams.servers(), tcp)
+            upstream = forward(data, own_servers(found.addresses) or self.upstreams.servers(),
+                               tcp)  # the task's own DNS servers, or the node's
             if upstream is not None:
                 return upstream
             reply.header.aa = 0
@@ -231,3 +232,13 @@ class DnsServer:
                 packed = reply.pack()
         return packed
 
+
+def own_servers(addresses: tuple[str, ...]) -> list[Upstream]:
+    """A task's DNS servers as upstreams (what is no address is skipped)."""
+    out = []
+    for text in addresses:
+        try:
+            out.append(parse_upstream(text))
+        except ValueError:
+            continue
+    return out

@@ -20,6 +20,10 @@ PEER_VETH_PREFIX = "swc"  # the end dockerd moves into the container (dockerd's 
 PLUGIN_DIR = Path("/run/docker/plugins")
 DRIVER_BASE = "swarmlet"
 VNI_OPTION = "com.docker.network.driver.overlay.vxlanid_list"
+# The swarm's data path port (swarm init --data-path-port), on a network made with another
+# port than VXLAN's default
+VXLAN_PORT_OPTION = "swarmlet.network.vxlan.port"
+DEFAULT_VXLAN_PORT = 4789
 
 # Options and labels on Docker networks and endpoints made by the agent.
 OPT_VNI = "swarmlet.vni"  # network option: which overlay (bridge) a Docker network is

@@ -2,7 +2,8 @@
 
     swlb-<vni>  a Linux bridge holding this node's own address on the network (the gateway
                 of its containers there), MAC 02:42:<address>, MTU 1450
-    swlx-<vni>  a VXLAN device (UDP 4789, local = this node's underlay address, learning off)
+    swlx-<vni>  a VXLAN device (UDP 4789 or the swarm's data path port, local = this node's
+                underlay address, learning off)
                 enslaved to the bridge; static FDB entries send each remote MAC to its node,
                 all-zero entries (one per remote node) carry ARP and broadcasts to every node
     neighbours  permanent IP → MAC entries on the bridge for every remote address
@@ -23,7 +24,6 @@ from swarmlet.net.spec import ZERO_MAC, OverlaySpec
 
 log = logging.getLogger("swarmlet.net.overlay")
 
-VXLAN_PORT = 4789
 MTU = 1450  # 1500 on the underlay, less VXLAN's 50 bytes of headers
 AF_INET = 2
 NUD_PERMANENT = ndmsg.states["permanent"]
@@ -105,14 +105,16 @@ def _ensure_vxlan(ipr: IPRoute, spec: OverlaySpec, local_addr: str) -> int:
         (link,) = ipr.link("get", index=index)
         same = (link.get(("linkinfo", "kind")) == "vxlan"
                 and link.get(("linkinfo", "data", "vxlan_id")) == spec.vni
-                and link.get(("linkinfo", "data", "vxlan_local")) == local_addr)
+                and link.get(("linkinfo", "data", "vxlan_local")) == local_addr
+                and link.get(("linkinfo", "data", "vxlan_port")) == spec.port)
         if same:
             return index
-        log.info("overlay %s: VXLAN device out of date (underlay address changed?): remade",
+        log.info("overlay %s: VXLAN device out of date (underlay address or port changed?): "
+                 "remade",
                  spec.vni)
         ipr.link("del", index=index)
     ipr.link("add", ifname=spec.vxlan, kind="vxlan", vxlan_id=spec.vni,
-             vxlan_local=local_addr, vxlan_port=VXLAN_PORT, vxlan_learning=0, mtu=MTU)
+             vxlan_local=local_addr, vxlan_port=spec.port, vxlan_learning=0, mtu=MTU)
     log.info("overlay %s (%s): VXLAN device %s made", spec.vni, spec.name, spec.vxlan)
     return ipr.link_lookup(ifname=spec.vxlan)[0]
 

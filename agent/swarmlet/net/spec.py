@@ -15,7 +15,14 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from swarmlet.errors import SwarmletError
-from swarmlet.net.names import VNI_OPTION, bridge_name, mac_of, vxlan_name
+from swarmlet.net.names import (
+    DEFAULT_VXLAN_PORT,
+    VNI_OPTION,
+    VXLAN_PORT_OPTION,
+    bridge_name,
+    mac_of,
+    vxlan_name,
+)
 
 log = logging.getLogger("swarmlet.net")
 
@@ -36,6 +43,7 @@ class OverlaySpec:
     vni: int
     node_address: str  # this node's own address on the network, CIDR form
     peers: tuple[Peer, ...] = field(default=())
+    port: int = DEFAULT_VXLAN_PORT  # the swarm's data path port (UDP)
 
     @property
     def bridge(self) -> str:
@@ -84,6 +92,16 @@ def parse_attachable(networks: list[dict[str, Any]]) -> dict[int, AttachableNetw
         "attachable network skipped")
 
 
+def port_of(network: dict[str, Any]) -> int:
+    """The network's VXLAN port: the swarm's data path port when it was made with another
+    than the default."""
+    options = (network.get("DriverState") or {}).get("Options") or {}
+    text = str(options.get(VXLAN_PORT_OPTION, DEFAULT_VXLAN_PORT))
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise SwarmletError(f"network {network.get('ID', '?')}: bad VXLAN port {text!r}")
+    return int(text)
+
+
 def vni_of(network: dict[str, Any]) -> int:
     options = (network.get("DriverState") or {}).get("Options") or {}
     text = str(options.get(VNI_OPTION, "")).split(",")[0].strip()
@@ -119,7 +137,8 @@ def parse_entry(entry: dict[str, Any]) -> OverlaySpec:
     return OverlaySpec(network_id=network.get("ID", ""),
                        name=(network.get("Spec") or {}).get("Name", ""),
                        vni=vni_of(network), node_address=node_address,
-                       peers=tuple(sorted(set(peers), key=lambda p: (p.ip, p.node_addr))))
+                       peers=tuple(sorted(set(peers), key=lambda p: (p.ip, p.node_addr))),
+                       port=port_of(network))
 
 
 def parse_networks(entries: list[dict[str, Any]]) -> dict[int, OverlaySpec]:

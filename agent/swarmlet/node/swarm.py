@@ -28,13 +28,14 @@ from swarmlet.ca.node_state import NodeFiles, NodeState
 from swarmlet.ca.tls import client_context, fetch_checked_ca, unverified_client_context
 from swarmlet.ca.tokens import JoinToken, generate_join_token
 from swarmlet.client import Client
-from swarmlet.errors import SwarmletError
+from swarmlet.errors import InvalidArgument, SwarmletError
 from swarmlet.net.dataplane import NodeNetworks
 from swarmlet.net.inet import restore_inet_ntop
 from swarmlet.net.raft_guard import RaftPortGuard
 from swarmlet.node.config import API_PORT, Config, split_host_port
 from swarmlet.node.description import describe_node
 from swarmlet.node.keys import LocalKeys, NotLocked
+from swarmlet.spec import swarm as swarm_spec
 from swarmlet.spec.swarm import merged_swarm_spec
 from swarmlet.store.objects import new_id
 from swarmlet.transport.threads import Server, serve_in_thread
@@ -130,21 +131,28 @@ class SwarmNode:
     # --- swarm init ----------------------------------------------------------------------
 
     def init(self, advertise_addr: str | None, listen_addr: str | None,
-             force_new_cluster: bool, spec: dict[str, Any] | None = None) -> str:
+             force_new_cluster: bool, spec: dict[str, Any] | None = None,
+             pools: tuple[list[str] | None, int | None] = (None, None),
+             data_path_port: int | None = None) -> str:
         """`spec`: the SwarmSpec settings to start with (Docker's InitRequest.Spec), over the
-        defaults; the heartbeat period defaults to the config file's."""
+        defaults; the heartbeat period defaults to the config file's. `pools`: the default
+        address pools and subnet size of overlay networks (InitRequest.DefaultAddrPool,
+        SubnetSize); a CAConfig.SigningCACert/Key in `spec` is the swarm's root CA."""
         from swarmlet.ca.authority import RootCA
         from swarmlet.ca.kek import format_unlock_key, new_kek
         from swarmlet.ca.node import NodeCertificates, make_csr, new_key
         from swarmlet.manager import cluster_secrets
         from swarmlet.manager.controlapi.host_networks import host_networks
-        from swarmlet.manager.controlapi.networks import ingress_network
+        from swarmlet.manager.controlapi.networks import NetworkDefaults, ingress_network
         from swarmlet.manager.objects import SECOND, new_cluster, new_node
         from swarmlet.manager.raft_keys import new_raft_key
         from swarmlet.manager.sealing import DataKeys
         from swarmlet.store.keyring import RaftKeyRing
 
         merged_swarm_spec({}, spec)  # refused before anything is made or written
+        address_pools = swarm_spec.address_pools(*pools)
+        port = swarm_spec.data_path_port(data_path_port)
+        external_ca = _external_root_ca(swarm_spec.signing_ca(spec))
         autolock = bool(((spec or {}).get("EncryptionConfig") or {}).get("AutoLockManagers"))
         with self._lock:
             if force_new_cluster and self.state is not None:
@@ -153,7 +161,7 @@ class SwarmNode:
                 raise SwarmletError(ALREADY_IN_SWARM)
             addr = self._advertise_addr(advertise_addr, None)
             listen_host, api_port = self._listen(listen_addr)
-            root = RootCA.create()
+            root = external_ca or RootCA.create()
             cluster_id, node_id = new_id(), new_id()
             key = new_key()
             cert = root.sign_csr(make_csr(key), node_id, MANAGER, cluster_id,
@@ -173,6 +181,8 @@ class SwarmNode:
                                   generate_join_token(root.cert_pem),
                                   generate_join_token(root.cert_pem), period)
             cluster["Spec"] = merged_swarm_spec(cluster["Spec"], spec)
+            cluster["DefaultAddrPool"], cluster["SubnetSize"] = address_pools
+            cluster["DataPathPort"] = port
             cluster["RaftKeyMembers"] = [state.raft_addr]
             if unlock_kek is not None:
                 cluster["UnlockKey"] = format_unlock_key(unlock_kek)
@@ -182,7 +192,8 @@ class SwarmNode:
             store.write([{"op": "create", "kind": "cluster", "object": cluster},
                          {"op": "create", "kind": "node", "object": node},
                          {"op": "create", "kind": "network",
-                          "object": ingress_network(host_networks())}])
+                          "object": ingress_network(
+                              host_networks(), NetworkDefaults(*address_pools, port))}])
             self.files.save(state)
             self._run_manager(store)
             self._start_session()
@@ -510,3 +521,16 @@ def _start_networks(config: Config) -> NodeNetworks | None:
         networks.stop()
         return None
     return networks
+
+
+def _external_root_ca(given: tuple[str, str] | None) -> Any:
+    """The swarm's root CA from the PEM certificate and key given at init (Docker's
+    CAConfig.SigningCACert/Key), or None to make one."""
+    if given is None:
+        return None
+    from swarmlet.ca.authority import RootCA
+
+    try:
+        return RootCA(given[0].encode(), given[1].encode())
+    except (SwarmletError, ValueError, TypeError) as exc:
+        raise InvalidArgument(f"signing CA: {exc}") from None

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from swarmlet.spec.base import LabelMap, ShortText, Strict
+from swarmlet.spec.base import LabelMap, OptionMap, ShortText, Strict
 
 # base64 of Docker's largest config (1000 KiB), with room for line breaks
 MAX_DATA_CHARS = 1_400_000
@@ -23,5 +23,13 @@ class SecretSpec(DataSpec):
     """The body of POST /secrets/create and /secrets/{id}/update."""
 
 
+class Driver(Strict):
+    Name: ShortText
+    Options: OptionMap | None = None
+
+
 class ConfigSpec(DataSpec):
-    """The body of POST /configs/create and /configs/{id}/update."""
+    """The body of POST /configs/create and /configs/{id}/update. `Templating` (Docker's
+    golang template driver) is refused by the manager: the data is mounted as it is."""
+
+    Templating: Driver | None = None

@@ -14,6 +14,7 @@ from typing import Any
 
 from swarmlet.errors import SwarmletError
 from swarmlet.spec.constraints import parse_constraints
+from swarmlet.spec.container_options import check_container_options
 from swarmlet.spec.errors import SpecError
 from swarmlet.spec.limits import MAX_REPLICAS
 from swarmlet.spec.service_models import ServiceSpec
@@ -97,6 +98,7 @@ def normalise_spec(spec: Any, old: dict[str, Any] | None = None) -> dict[str, An
         raise SpecError("ContainerSpec: image reference must be provided",
                         "TaskTemplate.ContainerSpec.Image")
     _check_mounts(container.get("Mounts") or [])
+    check_container_options(container)
     template["RestartPolicy"] = {**DEFAULT_RESTART, **(template.get("RestartPolicy") or {})}
     template.setdefault("Resources", {})
     placement = template.setdefault("Placement", {})

@@ -26,6 +26,7 @@ from swarmlet.spec.limits import (
 from swarmlet.spec.service_models import LogDriver as _LogDriver
 
 Tick = Annotated[int, Field(ge=1, le=1_000_000)]
+MAX_PEM = 64 * 1024
 RoleName = Literal["worker", "manager"]
 AvailabilityName = Literal["active", "pause", "drain"]
 
@@ -48,6 +49,10 @@ class DispatcherConfig(Strict):
 
 class CAConfig(Strict):
     NodeCertExpiry: Annotated[Duration, Field(ge=MIN_CERT_EXPIRY)] | None = None
+    # An external root CA (PEM) given at init; never stored in the spec (spec/swarm.py)
+    SigningCACert: Annotated[str, Field(max_length=MAX_PEM)] | None = None
+    SigningCAKey: Annotated[str, Field(max_length=MAX_PEM)] | None = None
+    ForceRotate: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None
 
 
 class EncryptionConfig(Strict):
@@ -82,6 +87,9 @@ class InitRequest(Strict):
     AdvertiseAddr: ShortText | None = None
     ListenAddr: ShortText | None = None
     ForceNewCluster: bool | None = None
+    DefaultAddrPool: Annotated[list[ShortText], Field(max_length=MAX_LIST)] | None = None
+    SubnetSize: Annotated[int, Field(ge=0, le=32)] | None = None
+    DataPathPort: Annotated[int, Field(ge=0, le=65535)] | None = None
     Spec: SwarmSpec | None = None
     AutoLockManagers: bool | None = None  # as Docker's: the same as Spec.EncryptionConfig's
 

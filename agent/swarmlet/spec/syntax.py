@@ -179,6 +179,39 @@ def parse_labels(pairs):
     return result
 
 
+def parse_env_file(raw, path, environ=None):
+    """Docker's env-file format (bytes): NAME=value lines (the value kept verbatim), #
+    comments and blank lines skipped; a bare NAME takes its value from `environ`, or is
+    passed on unset."""
+    environ = {} if environ is None else environ
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    result = []
+    for number, line_bytes in enumerate(raw.splitlines(), start=1):
+        try:
+            text = line_bytes.decode()
+        except UnicodeDecodeError:
+            raise SyntaxValueError(f"env file {path} contains invalid utf8 bytes at line "
+                                   f"{number}: {line_bytes!r}") from None
+        line = text.lstrip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, value = line.partition("=")
+        name = name.lstrip()
+        if not name:
+            raise SyntaxValueError(f"no variable name on line '{line}'")
+        if any(c in name for c in " \t"):
+            raise SyntaxValueError(
+                f"poorly formatted environment: variable '{name}' contains whitespaces")
+        if sep:
+            result.append(f"{name}={value}")
+        elif name in environ:
+            result.append(f"{name}={environ[name]}")
+        else:
+            result.append(name)
+    return result
+
+
 def env_name(value):
     """The variable name of an Env entry ("A=1" -> "A", "A" -> "A")."""
     return value.partition("=")[0]
@@ -192,7 +225,8 @@ _FALSE = ("0", "f", "F", "FALSE", "false", "False")
 
 
 def mount_spec(kind, target, source=None, readonly=False, tmpfs_size=None, tmpfs_mode=None,
-               nocopy=None, volume_labels=None, driver=None, driver_opts=None):
+               nocopy=None, volume_labels=None, driver=None, driver_opts=None,
+               propagation=None):
     """An Engine API Mount from its parts (sizes in bytes, the mode an int, labels and
     driver options dicts); the checks Docker's CLI makes before sending it, with its words.
     A volume's driver options without a driver name are the local driver's (Docker's)."""
@@ -210,6 +244,11 @@ def mount_spec(kind, target, source=None, readonly=False, tmpfs_size=None, tmpfs
         raise SyntaxValueError(f"cannot mix 'tmpfs-*' options with mount type '{kind}'")
     if volume is not None and kind != "volume":
         raise SyntaxValueError(f"cannot mix 'volume-*' options with mount type '{kind}'")
+    if propagation is not None and kind != "bind":
+        raise SyntaxValueError(f"cannot mix 'bind-*' options with mount type '{kind}'")
+    if propagation is not None and propagation not in BIND_PROPAGATIONS:
+        raise SyntaxValueError(f"invalid bind propagation: {propagation!r} (use "
+                               f"{', '.join(BIND_PROPAGATIONS)})")
     if kind == "bind" and not source:
         raise SyntaxValueError('invalid mount config for type "bind": field Source must not '
                                "be empty")
@@ -225,6 +264,8 @@ def mount_spec(kind, target, source=None, readonly=False, tmpfs_size=None, tmpfs
         mount["TmpfsOptions"] = tmpfs
     if volume is not None:
         mount["VolumeOptions"] = volume
+    if propagation is not None:
+        mount["BindOptions"] = {"Propagation": propagation}
     return mount
 
 
@@ -270,8 +311,8 @@ _FLAGS = ("readonly", "ro", "volume-nocopy")  # fields that may stand without a 
 
 def parse_mount(value):
     """Docker's --mount CSV: type=bind|volume|tmpfs,source=,target=,readonly,tmpfs-size=,
-    tmpfs-mode=,volume-driver=,volume-opt=k=v,volume-label=k=v,volume-nocopy (type volume
-    unless given)."""
+    tmpfs-mode=,volume-driver=,volume-opt=k=v,volume-label=k=v,volume-nocopy,
+    bind-propagation= (type volume unless given)."""
     try:
         fields = next(csv.reader([value]), [])
     except csv.Error as exc:
@@ -296,6 +337,8 @@ def parse_mount(value):
             parts["volume_labels"] = _set_on_map(parts.get("volume_labels"), val)
         elif key == "volume-driver":
             parts["driver"] = val
+        elif key == "bind-propagation":
+            parts["propagation"] = val.lower()
         elif key == "volume-opt":
             parts["driver_opts"] = _set_on_map(parts.get("driver_opts"), val)
         elif key == "tmpfs-size":
@@ -317,6 +360,39 @@ def parse_file_mode(text, key="mode"):
     if not digits or any(c not in "01234567" for c in digits):
         raise SyntaxValueError(f"invalid value for {key}: {text}")
     return int(digits, 8)
+
+
+# --- container options: ulimits, extra hosts, bind propagation -------------------------------
+
+BIND_PROPAGATIONS = ("private", "rprivate", "shared", "rshared", "slave", "rslave")
+
+
+def parse_ulimit(text):
+    """`--ulimit name=soft[:hard]` (go-units ParseUlimit) -> {"Name", "Soft", "Hard"}; a
+    limit given once is both. Which names and values are allowed is the agent's rule."""
+    name, sep, values = text.partition("=")
+    if not sep:
+        raise SyntaxValueError(f"invalid ulimit argument: {text}")
+    soft_text, colon, hard_text = values.partition(":")
+    try:
+        soft = int(soft_text, 10)
+        hard = int(hard_text, 10) if colon else soft
+    except ValueError:
+        raise SyntaxValueError(f"invalid ulimit argument: {text}") from None
+    return {"Name": name, "Soft": soft, "Hard": hard}
+
+
+def host_entry(text):
+    """`--host name:IP` (or name=IP) as the spec's Hosts entry, "IP name" (Docker's CLI
+    convertExtraHostsToSwarmHosts). An IPv6 address keeps its colons: the name is what
+    comes before the first separator."""
+    cut = min((i for i in (text.find("="), text.find(":")) if i >= 0), default=-1)
+    if cut <= 0 or cut == len(text) - 1:
+        raise SyntaxValueError(f"bad format for add-host: {text!r}")
+    name, address = text[:cut], text[cut + 1:]
+    if address.startswith("[") and address.endswith("]"):
+        address = address[1:-1]
+    return f"{address} {name}"
 
 
 # --- health checks ------------------------------------------------------------------------------

@@ -147,7 +147,64 @@ def create_body(task: dict[str, Any], node_id: str,
         host["NanoCpus"] = int(limits["NanoCPUs"])
     if limits.get("MemoryBytes"):
         host["Memory"] = int(limits["MemoryBytes"])
+    apply_container_options(body, spec, task["Spec"].get("LogDriver"))
     return body
+
+
+def apply_container_options(body: dict[str, Any], spec: dict[str, Any],
+                            log_driver: dict[str, Any] | None) -> None:
+    """The ContainerSpec's process and sandbox settings onto a container create body, as
+    Docker's executor converts them (container.go: config, hostConfig): TTY, groups,
+    init, a read-only root, sysctls, capabilities, ulimits, /etc/hosts entries, DNS
+    settings and the task's log driver."""
+    host = body["HostConfig"]
+    if spec.get("TTY"):
+        body["Tty"] = True
+    if spec.get("OpenStdin"):
+        body["OpenStdin"] = True
+    for key, field in (("Groups", "GroupAdd"), ("CapabilityAdd", "CapAdd"),
+                       ("CapabilityDrop", "CapDrop")):
+        if spec.get(key):
+            host[field] = list(spec[key])
+    if spec.get("Init") is not None:
+        host["Init"] = bool(spec["Init"])
+    if spec.get("ReadOnly"):
+        host["ReadonlyRootfs"] = True
+    if spec.get("Sysctls"):
+        host["Sysctls"] = dict(spec["Sysctls"])
+    if spec.get("Ulimits"):
+        host["Ulimits"] = [{"Name": u["Name"], "Soft": int(u["Soft"]), "Hard": int(u["Hard"])}
+                           for u in spec["Ulimits"]]
+    if spec.get("Hosts"):
+        host["ExtraHosts"] = extra_hosts(spec["Hosts"])
+    dns = spec.get("DNSConfig") or {}
+    if dns.get("Nameservers") and not host.get("Dns"):
+        # On overlays the node's resolver stays (service names), and forwards the other
+        # names to these servers (net/dns_records.py), as Docker's embedded resolver does.
+        host["Dns"] = list(dns["Nameservers"])
+    if dns.get("Search"):
+        host["DnsSearch"] = list(dns["Search"])
+    if dns.get("Options"):
+        host["DnsOptions"] = list(dns["Options"])
+    if log_driver and log_driver.get("Name"):
+        host["LogConfig"] = {"Type": log_driver["Name"],
+                             "Config": dict(log_driver.get("Options") or {})}
+
+
+def extra_hosts(hosts: list[str]) -> list[str]:
+    """ContainerSpec.Hosts ("IP name [alias...]", as /etc/hosts has them; Docker also takes
+    "name:IP") as HostConfig.ExtraHosts ("name:IP"), one per name, as Docker's executor
+    converts them."""
+    out = []
+    for entry in hosts:
+        fields = entry.split()
+        if len(fields) == 1 and ":" in entry:  # "name:IP" (an IPv6 address has more colons)
+            out.append(entry)
+            continue
+        if len(fields) < 2:
+            continue  # refused by the spec core; never here
+        out += [f"{name}:{fields[0]}" for name in fields[1:]]
+    return out
 
 
 def stop_timeout(task: dict[str, Any]) -> int:

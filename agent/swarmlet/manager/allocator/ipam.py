@@ -4,7 +4,8 @@ Nothing here remembers anything between calls: the allocator computes what is in
 the store on every pass (the store is the truth; a new leader must never hand out an address
 the old one already gave), and these functions pick from what is left.
 
-- Subnets: /24s of the default pool 10.0.0.0/8, lowest first, skipping any that overlap a
+- Subnets: /24s of the default pool 10.0.0.0/8 (or the swarm's DefaultAddrPool in its
+  SubnetSize, given at init), lowest first, skipping any that overlap a
   subnet in use, a route of the host or one of its resolvers (Docker's default pool; the
   first one, 10.0.0.0/24, goes to `ingress`).
 - VNIs: from 4096 up (below are 802.1Q IDs, which Docker leaves alone for Windows).
@@ -70,13 +71,14 @@ def overlapping(subnet: IPv4Network, others: Iterable[IPv4Network]) -> IPv4Netwo
 
 
 def pick_subnet(in_use: Iterable[IPv4Network], host: Iterable[IPv4Network],
-                pool: str = DEFAULT_POOL, size: int = SUBNET_SIZE) -> IPv4Network:
-    """The lowest /size of `pool` that overlaps neither a subnet in use nor the host's
-    routes and resolvers."""
+                pool: str | list[str] = DEFAULT_POOL, size: int = SUBNET_SIZE) -> IPv4Network:
+    """The lowest /size of the first of the pools (the swarm's DefaultAddrPool) that
+    overlaps neither a subnet in use nor the host's routes and resolvers."""
     taken = sorted({*in_use, *host}, key=lambda n: (int(n.network_address), n.prefixlen))
-    for candidate in IPv4Network(pool).subnets(new_prefix=size):
-        if overlapping(candidate, taken) is None:
-            return candidate
+    for base in [pool] if isinstance(pool, str) else pool:
+        for candidate in IPv4Network(base).subnets(new_prefix=size):
+            if overlapping(candidate, taken) is None:
+                return candidate
     raise IpamError(NO_POOL)
 
 

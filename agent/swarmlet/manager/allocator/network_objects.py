@@ -7,6 +7,7 @@ from ipaddress import IPv4Address, IPv4Network
 from typing import Any
 
 from swarmlet.manager import tasks as T
+from swarmlet.net.names import DEFAULT_VXLAN_PORT, VXLAN_PORT_OPTION
 
 Obj = dict[str, Any]
 OVERLAY = "overlay"
@@ -16,18 +17,23 @@ INGRESS_NAME = "ingress"
 
 def new_network(network_id: str, name: str, subnet: IPv4Network, gateway: IPv4Address,
                 vni: int, labels: dict[str, str] | None = None, attachable: bool = False,
-                ingress: bool = False, options: dict[str, str] | None = None) -> Obj:
+                ingress: bool = False, options: dict[str, str] | None = None,
+                port: int = DEFAULT_VXLAN_PORT) -> Obj:
     """`options`: the driver options as given, kept in the spec as Docker keeps them (the
-    overlay uses none of them; `encrypted` never gets this far: spec/network.py)."""
+    overlay uses none of them; `encrypted` never gets this far: spec/network.py). `port`:
+    the swarm's data path port, noted in DriverState when it is not VXLAN's default."""
     config = {"Subnet": str(subnet), "Gateway": str(gateway)}
     driver: Obj = {"Name": OVERLAY, **({"Options": dict(options)} if options else {})}
+    state = {VXLAN_OPTION: str(vni)}
+    if port != DEFAULT_VXLAN_PORT:
+        state[VXLAN_PORT_OPTION] = str(port)
     return {
         "ID": network_id,
         "Spec": {"Name": name, "Labels": dict(labels or {}),
                  "DriverConfiguration": driver,
                  "IPAMOptions": {"Driver": {"Name": "default"}, "Configs": [dict(config)]},
                  "Attachable": attachable, "Ingress": ingress},
-        "DriverState": {"Name": OVERLAY, "Options": {VXLAN_OPTION: str(vni)}},
+        "DriverState": {"Name": OVERLAY, "Options": state},
         "IPAM": {"Driver": {"Name": "default"}, "Configs": [dict(config)]},
     }
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import time
 from ipaddress import IPv4Network
-from typing import Any
+from typing import Any, NamedTuple
 
 from swarmlet.errors import Conflict, InvalidArgument, NotFound
 from swarmlet.manager import tasks as T
@@ -24,6 +24,7 @@ from swarmlet.manager.controlapi.references import resolve
 from swarmlet.manager.dispatcher import attachments as NA
 from swarmlet.manager.manager import Manager
 from swarmlet.net import ipsec
+from swarmlet.net.names import DEFAULT_VXLAN_PORT
 from swarmlet.spec.network import check_driver_options
 from swarmlet.store.objects import new_id
 from swarmlet.store.state import StoreError
@@ -54,12 +55,31 @@ def subnets_of(networks: list[Obj]) -> list[IPv4Network]:
     return found
 
 
+class NetworkDefaults(NamedTuple):
+    """What `swarm init` set for the swarm's new overlay networks."""
+
+    pools: list[str]  # DefaultAddrPool
+    size: int  # SubnetSize
+    port: int = DEFAULT_VXLAN_PORT  # DataPathPort
+
+
+def network_defaults(cluster: Obj | None) -> NetworkDefaults:
+    """The swarm's default address pools, subnet size and data path port (given at init)."""
+    cluster = cluster or {}
+    return NetworkDefaults(list(cluster.get("DefaultAddrPool") or [ipam.DEFAULT_POOL]),
+                           int(cluster.get("SubnetSize") or ipam.SUBNET_SIZE),
+                           int(cluster.get("DataPathPort") or DEFAULT_VXLAN_PORT))
+
+
 def build_network(spec: Any, existing: list[Obj], host: list[IPv4Network] | None = None,
-                  network_id: str | None = None) -> Obj:
+                  network_id: str | None = None,
+                  defaults: NetworkDefaults | None = None) -> Obj:
     """A new network object for `spec` (a NetworkSpec), given the networks there are:
-    checked, with a subnet (the one asked for, else the lowest free /24 of 10.0.0.0/8) and
-    the lowest free VNI. `host`: the host's routes and resolvers (read when None and a
+    checked, with a subnet (the one asked for, else the lowest free one of the swarm's
+    pools, by default /24s of 10.0.0.0/8), the lowest free VNI and the swarm's data path
+    port (`defaults`). `host`: the host's routes and resolvers (read when None and a
     subnet has to be chosen)."""
+    defaults = defaults or network_defaults(None)
     if not isinstance(spec, dict):
         raise InvalidArgument("network spec must be a JSON object")
     name = check_name(spec.get("Name"))
@@ -95,14 +115,15 @@ def build_network(spec: Any, existing: list[Obj], host: list[IPv4Network] | None
         elif config.get("Gateway"):
             raise ipam.IpamError("ipam configuration: invalid subnet ")
         else:
-            subnet = ipam.pick_subnet(in_use, host_networks() if host is None else host)
+            subnet = ipam.pick_subnet(in_use, host_networks() if host is None else host,
+                                      defaults.pools, defaults.size)
         gateway = (ipam.parse_gateway(config["Gateway"], subnet) if config.get("Gateway")
                    else ipam.default_gateway(subnet))
         vni = ipam.pick_vni(v for n in existing if (v := N.vni_of(n)) is not None)
     except ipam.IpamError as exc:
         raise InvalidArgument(str(exc)) from None
     return N.new_network(network_id or new_id(), name, subnet, gateway, vni, labels,
-                         attachable, ingress, options)
+                         attachable, ingress, options, port=defaults.port)
 
 
 def _refuse_unsupported(spec: Obj) -> None:
@@ -121,11 +142,11 @@ def _refuse_unsupported(spec: Obj) -> None:
                                   "whole subnet")
 
 
-def ingress_network(host: list[IPv4Network]) -> Obj:
-    """The `ingress` network `swarm init` makes: 10.0.0.0/24 (the first /24 of the default
-    pool, unless the host already uses it), VNI 4096."""
+def ingress_network(host: list[IPv4Network], defaults: NetworkDefaults | None = None) -> Obj:
+    """The `ingress` network `swarm init` makes: 10.0.0.0/24 (the first subnet of the
+    default pool, unless the host already uses it), VNI 4096."""
     spec = {"Name": N.INGRESS_NAME, "Ingress": True, "Labels": {}}
-    return build_network(spec, [], host)
+    return build_network(spec, [], host, defaults=defaults)
 
 
 class NetworkAPI:
@@ -137,13 +158,15 @@ class NetworkAPI:
         self.manager.require_quorum()
         host = host_networks()
         if dry_run:  # the network as it would be made: its subnet, gateway and VNI
-            network = build_network(spec, self.store.list("network"), host)
+            network = build_network(spec, self.store.list("network"), host,
+                                    defaults=network_defaults(self.manager.cluster()))
             return spec_plan("network", "create", "", {}, network)
         for attempt in range(ATTEMPTS):
             if attempt:
                 time.sleep(RETRY_PAUSE * attempt)  # a follower's replica catching up
             cluster = self.manager.cluster()
-            network = build_network(spec, self.store.list("network"), host)
+            network = build_network(spec, self.store.list("network"), host,
+                                    defaults=network_defaults(cluster))
             # The cluster object, unchanged, as a guard: a concurrent creation commits first
             # and this write fails with a conflict instead of taking the same subnet.
             try:

@@ -13,7 +13,7 @@ from swarmlet.manager import cluster_secrets
 from swarmlet.manager.controlapi.plan import spec_plan
 from swarmlet.manager.manager import Manager
 from swarmlet.manager.objects import cluster_view, node_view
-from swarmlet.spec.swarm import merged_node_spec, merged_swarm_spec
+from swarmlet.spec.swarm import merged_node_spec, merged_swarm_spec, signing_ca
 from swarmlet.store.raft import LOSS_OF_QUORUM
 
 AVAILABILITIES = ("active", "pause", "drain")
@@ -99,6 +99,7 @@ class ControlAPI:
         cluster = self.manager.open_cluster()
         if cluster["Version"]["Index"] != version:
             raise Conflict("update out of sequence")
+        check_no_ca_rotation(cluster, spec)
         new_spec = merged_swarm_spec(cluster["Spec"], spec)
         autolock = bool(new_spec.get("EncryptionConfig", {}).get("AutoLockManagers"))
         if rotate_unlock_key and not autolock:
@@ -125,3 +126,20 @@ class ControlAPI:
         """GET /swarm/unlockkey: the swarm's unlock key, "" without autolock."""
         self.manager.require_quorum()
         return {"UnlockKey": self.manager.open_cluster().get("UnlockKey") or ""}
+
+
+def check_no_ca_rotation(cluster: dict[str, Any], body: Any) -> None:
+    """A root CA rotation (another signing CA, or a new CAConfig.ForceRotate) is refused:
+    swarmlet's root CA is the one the swarm was made with. The same CA given again, as a
+    playbook that gave it at init does, is no change."""
+    given = signing_ca(body)
+    current = cluster["RootCA"]["CACert"]
+    if given is not None and given[0].strip() != current.strip():
+        raise InvalidArgument("root CA rotation is not supported: the swarm keeps the root "
+                              "CA it was initialised with (CAConfig.SigningCACert differs)")
+    config = (body.get("CAConfig") or {}) if isinstance(body, dict) else {}
+    rotate = config.get("ForceRotate")
+    if rotate is not None and rotate != (cluster["Spec"].get("CAConfig") or {}).get(
+            "ForceRotate", 0):
+        raise InvalidArgument("root CA rotation is not supported: CAConfig.ForceRotate "
+                              "cannot change")

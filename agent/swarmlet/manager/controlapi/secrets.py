@@ -27,6 +27,12 @@ Obj = dict[str, Any]
 _NAME = re.compile(r"^[a-zA-Z0-9]+(?:[a-zA-Z0-9-_.]*[a-zA-Z0-9])?$")
 
 
+# Docker renders a config's Go template on each node for each task ({{.Service.Name}},
+# {{.Task.Slot}}, {{.Node.Hostname}}, secrets...); swarmlet's worker does not.
+TEMPLATING_REFUSED = ("config templating is not supported (Templating.Name {0}): swarmlet "
+                      "mounts a config's data as it is; render it before creating the config")
+
+
 def check_spec(kind: Kind, spec: Any) -> tuple[str, dict[str, str], bytes]:
     """(name, labels, data) of a create body, or the error SwarmKit gives."""
     if not isinstance(spec, dict):
@@ -38,6 +44,9 @@ def check_spec(kind: Kind, spec: Any) -> tuple[str, dict[str, str], bytes]:
         raise InvalidArgument("invalid name, only 64 [a-zA-Z0-9-_.] characters allowed, and "
                             "the start and end character must be [a-zA-Z0-9]")
     labels = _labels(spec)
+    templating = spec.get("Templating") or {}
+    if templating.get("Name"):
+        raise InvalidArgument(TEMPLATING_REFUSED.format(templating["Name"]))
     try:
         data = base64.b64decode(spec.get("Data") or "", validate=True)
     except (ValueError, TypeError):  # binascii.Error, or a str with non-ASCII characters

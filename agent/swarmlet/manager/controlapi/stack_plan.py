@@ -19,7 +19,7 @@ from typing import Any
 
 from swarmlet.errors import Conflict, DomainError, NotFound
 from swarmlet.manager.controlapi.kinds import CONFIG, SECRET, Kind
-from swarmlet.manager.controlapi.networks import build_network
+from swarmlet.manager.controlapi.networks import build_network, network_defaults
 from swarmlet.manager.controlapi.plan import diff
 from swarmlet.manager.controlapi.secrets import check_spec
 from swarmlet.manager.controlapi.service_networks import (
@@ -80,6 +80,7 @@ class Planner:
                      for kind in ("network", "secret", "config", "service")}
         self.data_of = data_of
         self.host = host
+        self.defaults = network_defaults(next(iter(objects.get("cluster") or []), None))
         self.steps: list[Step] = []
         self.warnings = list(specs.warnings)
 
@@ -109,7 +110,8 @@ class Planner:
         if old is None:
             try:
                 network = build_network(spec, self.view["network"], self.host,
-                                        network_id=f"{PLANNED}network-{name}")
+                                        network_id=f"{PLANNED}network-{name}",
+                                        defaults=self.defaults)
             except DomainError as exc:
                 raise _failed(self.specs, "network", name, exc) from None
             self.view["network"].append(network)

@@ -53,7 +53,7 @@ class StackAPI:
         name = request["Name"]
         specs = load_stack(name, request["Files"], decode_contents(request.get("Contents")),
                            request.get("WorkingDir"))
-        objects = {kind: self.store.list(kind) for kind in KINDS}
+        objects = {kind: self.store.list(kind) for kind in (*KINDS, "cluster")}
         return Planner(name, specs, objects, self._data_of, host_networks()).plan(
             bool(request.get("Prune")))
 
