@@ -33,9 +33,6 @@ _UNSUPPORTED_CA = {
     "SigningCAKey": "a root CA rotation (docker swarm ca --rotate) is not supported",
     "ForceRotate": "a root CA rotation (docker swarm ca --rotate) is not supported",
 }
-DEFAULT_DATA_PATH_PORT = 4789
-DEFAULT_ADDR_POOL = ["10.0.0.0/8"]
-DEFAULT_SUBNET_SIZE = 24
 NODE_FILTERS = ("id", "label", "membership", "name", "node.label", "role")
 
 
@@ -76,18 +73,6 @@ def node_spec(spec: dict[str, Any]) -> dict[str, Any]:
 def init_settings(body: dict[str, Any]) -> dict[str, Any]:
     """An InitRequest's settings: refused where swarmlet cannot do what it asks."""
     _data_path(body)
-    port = body.get("DataPathPort") or DEFAULT_DATA_PATH_PORT
-    if port != DEFAULT_DATA_PATH_PORT:
-        raise HttpError(400, f"invalid DataPathPort {port}: swarmlet's overlay uses UDP port "
-                             f"{DEFAULT_DATA_PATH_PORT} only")
-    pool = body.get("DefaultAddrPool") or DEFAULT_ADDR_POOL
-    if pool != DEFAULT_ADDR_POOL:
-        raise HttpError(400, f"invalid DefaultAddrPool {pool}: swarmlet allocates from "
-                             f"{DEFAULT_ADDR_POOL[0]} only")
-    size = body.get("SubnetSize") or DEFAULT_SUBNET_SIZE
-    if size != DEFAULT_SUBNET_SIZE:
-        raise HttpError(400, f"invalid SubnetSize {size}: swarmlet allocates "
-                             f"/{DEFAULT_SUBNET_SIZE} subnets only")
     spec = swarm_spec(body.get("Spec") or {})
     if body.get("AutoLockManagers"):
         encryption = spec.get("EncryptionConfig") if isinstance(spec, dict) else None
@@ -95,7 +80,10 @@ def init_settings(body: dict[str, Any]) -> dict[str, Any]:
     return {"advertise_addr": body.get("AdvertiseAddr") or None,
             "listen_addr": body.get("ListenAddr") or None,
             "force_new_cluster": bool(body.get("ForceNewCluster")),
-            "spec": spec or None}
+            "spec": spec or None,
+            # Go's zeros are "the default": the node's init checks the rest (Docker's texts).
+            "pools": (body.get("DefaultAddrPool") or None, body.get("SubnetSize") or None),
+            "data_path_port": body.get("DataPathPort") or None}
 
 
 def join_settings(body: dict[str, Any]) -> dict[str, Any]:
