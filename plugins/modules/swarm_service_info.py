@@ -68,27 +68,11 @@ service:
                     "TaskTemplate": {"ContainerSpec": {"Image": "swarmlet/demo:latest"}}}}
 """
 
-from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.swarmlet.swarm.plugins.module_utils._api import SwarmletAPIError
-from ansible_collections.swarmlet.swarm.plugins.module_utils._calls import get_or_none
-from ansible_collections.swarmlet.swarm.plugins.module_utils._module import (
-    api_argument_spec,
-    client_for,
-    require_manager,
-)
+from ansible_collections.swarmlet.swarm.plugins.module_utils._object_info import run_object_info
 
 
 def main():
-    argument_spec = dict(name=dict(type="str", required=True))
-    argument_spec.update(api_argument_spec())
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    client = client_for(module)
-    require_manager(module, client)
-    try:
-        service = get_or_none(client, f"/services/{module.params['name']}")
-    except SwarmletAPIError as exc:
-        module.fail_json(msg=exc.message)
-    module.exit_json(changed=False, exists=service is not None, service=service)
+    run_object_info("/services", "service")
 
 
 if __name__ == "__main__":
