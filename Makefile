@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 VENV  := .venv
 
-.PHONY: setup test unit demo lint wheels sanity vendor clean-machines
+.PHONY: setup test unit demo lint wheels collection sanity vendor clean-machines
 
 setup:
 	@scripts/setup.sh
@@ -20,6 +20,11 @@ demo: setup
 # The agent's wheels for the Ansible role (site.yml installs them on the hosts).
 wheels: setup
 	@scripts/build-wheels.sh
+
+# The collection artifact (dist/swarmlet-swarm-VERSION.tar.gz), the agent's wheels inside it
+# (roles/agent/files/swarmlet-wheels.tar): what `ansible-galaxy collection install` takes.
+collection: setup
+	@scripts/build-collection.sh
 
 # The spec core's standard-library slice, copied into the collection (module_utils/_spec_syntax.py).
 vendor:

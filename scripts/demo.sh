@@ -17,7 +17,7 @@ done
 $swarmlet machine create --no-agent "${machines[@]}"
 $swarmlet machine ls
 
-echo "==> the agent's wheels for the role (dist/wheels)"
+echo "==> the agent's wheels for the role (roles/agent/files/swarmlet-wheels.tar)"
 scripts/build-wheels.sh
 
 echo "==> an inventory: manager1 in group managers, the workers in workers ($inventory/)"

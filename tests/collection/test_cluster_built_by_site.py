@@ -4,14 +4,15 @@ changes nothing, and each host checked afterwards with testinfra, as an operator
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
 import testinfra
 import yaml
 
-from collection.site import MANAGER, SPARE, WORKERS, Deployment, site
-from conftest import wait_for
+from collection.site import MANAGER, SPARE, VENV_BIN, WORKERS, Deployment
+from conftest import REPO, wait_for
 
 HOSTS = [MANAGER, *WORKERS]
 
@@ -35,6 +36,21 @@ def test_first_run_builds_the_cluster(deployment: Deployment) -> None:
     assert all(r["failed"] == 0 and r["unreachable"] == 0 for r in recap.values()), recap
 
 
+def test_site_ran_from_the_installed_collection_alone(deployment: Deployment) -> None:
+    """What resolved swarmlet.swarm was the artifact's copy, wheels inside, not the checkout."""
+    installed = deployment.installed
+    found = subprocess.run([str(VENV_BIN / "ansible-galaxy"), "collection", "list",
+                            "swarmlet.swarm"], cwd=installed.workdir, env=installed.env(),
+                           capture_output=True, text=True, check=True).stdout
+    assert str(installed.collections / "ansible_collections") in found, found
+    assert str(REPO) not in found, found
+    root = installed.collections / "ansible_collections/swarmlet/swarm"
+    assert not root.is_symlink() and not root.resolve().is_relative_to(REPO)
+    assert (root / "roles/agent/files/swarmlet-wheels.tar").stat().st_size > 0
+    assert sorted(p.name for p in installed.workdir.iterdir()) == \
+        ["host_vars", "hosts.yml", "site-vars.yml"]
+
+
 def test_nodes_roles_and_labels(deployment: Deployment, hosts) -> None:
     rows = [json.loads(line) for line in
             swarmlet(hosts[MANAGER], "node ls --format json").splitlines()]
@@ -48,7 +64,7 @@ def test_nodes_roles_and_labels(deployment: Deployment, hosts) -> None:
 
 
 def test_second_run_changes_nothing_and_shows_no_join_token(deployment: Deployment) -> None:
-    again = site(deployment.inventory, "-v")
+    again = deployment.site("-v")
     assert again.returncode == 0, again.output[-4000:]
     recap = again.recap()
     assert {h: r["changed"] for h, r in recap.items()} == {h: 0 for h in [*HOSTS, "localhost"]}, \
@@ -74,7 +90,7 @@ def test_plugin_group_names_and_no_ansible_host(deployment: Deployment, tmp_path
         "vars": base["vars"],
         "children": {"manager": {"hosts": by_address([MANAGER])}, "worker": {"hosts": workers}},
     }}))
-    run = site(inventory)
+    run = deployment.site(inventory=inventory)
     assert run.returncode == 0, run.output[-4000:]
     expected = [*(deployment.ip(name) for name in HOSTS), "localhost"]
     assert {h: r["changed"] for h, r in run.recap().items()} == {h: 0 for h in expected}, \
