@@ -23,9 +23,15 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from swarm_cluster import Cluster, eventually, running_cluster
+from swarm_cluster import (
+    SHARED_MANAGER,
+    SHARED_WORKERS,
+    Cluster,
+    eventually,
+    shared_cluster,  # noqa: F401 (a fixture)
+)
 
-MANAGER, W1, W2 = "stk-1", "stk-2", "stk-3"
+MANAGER, (W1, W2) = SHARED_MANAGER, SHARED_WORKERS  # a swarm shared with test_volumes.py
 NODES = [MANAGER, W1, W2]
 DEMO = "swarmlet/demo:latest"
 NS = "com.docker.stack.namespace"
@@ -224,9 +230,8 @@ def images():
 
 
 @pytest.fixture(scope="module")
-def cluster(swarmlet, images):
-    with running_cluster(swarmlet, [MANAGER], [W1, W2]) as c:
-        yield c
+def cluster(shared_cluster, images):  # noqa: F811 (the fixture imported above)
+    return shared_cluster
 
 
 def write(directory: Path, files: dict[str, str]) -> Path:
