@@ -107,7 +107,7 @@ def dismantle(swarmlet, names: list[str]) -> None:
     def leave(name: str) -> None:
         with contextlib.suppress(subprocess.TimeoutExpired):  # then rm does, the slow way
             swarmlet("machine", "ssh", name, "--", "swarmlet swarm leave --force",
-                     check=False, timeout=60)
+                     check=False, timeout=30)
 
     if names:
         with ThreadPoolExecutor(len(names)) as pool:

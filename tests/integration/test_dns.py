@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
-from swarm_cluster import Cluster, dismantle, eventually
+from swarm_cluster import Cluster, eventually
 
 MANAGER, W1, W2 = "dns-1", "dns-2", "dns-3"
 NODES = [MANAGER, W1, W2]
@@ -64,8 +64,12 @@ def cluster(swarmlet):
         c.cli(MANAGER, "network create front")
         c.cli(MANAGER, "network create back")
         yield c
+        # Services first: their containers then stop with their agents alive (a
+        # container on an overlay whose driver is gone takes dockerd ~45 s to kill).
+        c.cli(MANAGER, "service rm web rr other client", check=False)
+        eventually(lambda: not containers(), timeout=60)
     finally:
-        dismantle(swarmlet, NODES)
+        swarmlet("machine", "rm", *NODES, check=False)
     left = subprocess.run(["docker", "network", "ls", "--format", "{{.Name}}"],
                           capture_output=True, text=True).stdout.split()
     assert not [n for n in left if any(n.startswith(f"swarmlet-{m}-") for m in NODES)]
