@@ -58,7 +58,7 @@ def machine_host(cli, machine: str):
         ssh_extra_args=f"-o UserKnownHostsFile={storage / 'known_hosts'} "
         "-o StrictHostKeyChecking=yes -o IdentitiesOnly=yes",
         controlpersist=10,
-        controlpath=str(storage / "ssh-%C"),
+        controlpath=str(storage / "ssh-%%C"),  # testinfra %-formats the command
     )
 
 
