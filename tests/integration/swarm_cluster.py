@@ -1,13 +1,19 @@
 """A swarm of local machines driven through the CLI, as a user would: shared by the
-integration tests of the cluster core and of services."""
+integration tests of the cluster core and of services. `shared_cluster` is one such swarm
+for several modules at once (each made swarm costs seconds to build and to remove)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import subprocess
 import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
 
 from conftest import wait_for
 from swarmlet.machine.processes import program_pid
@@ -89,7 +95,61 @@ def running_cluster(swarmlet, managers: list[str], workers: list[str],
         cluster.build(managers, workers, init=init)
         yield cluster
     finally:
-        swarmlet("machine", "rm", *names, *leftovers, check=False)
+        dismantle(swarmlet, [*names, *leftovers])
+
+
+def dismantle(swarmlet, names: list[str]) -> None:
+    """Remove these machines (those of them that exist), every node leaving its swarm first,
+    all at once: a leaving agent removes its containers and Docker networks while its
+    network driver still answers. After `machine rm`'s power cut, dockerd retries the gone
+    driver for 15 s per Docker network (the `ingress` one of any node that ran a task with a
+    published port) and up to 45 s per container: 45 s to remove three such machines."""
+    names = [n for n in names if n in swarmlet.states()]  # rm of an unknown name removes none
+
+    def leave(name: str) -> None:
+        with contextlib.suppress(subprocess.TimeoutExpired):  # then rm does, the slow way
+            swarmlet("machine", "ssh", name, "--", "swarmlet swarm leave --force",
+                     check=False, timeout=30)
+
+    if names:
+        with ThreadPoolExecutor(len(names)) as pool:
+            list(pool.map(leave, names))
+        swarmlet("machine", "rm", *names, check=False)
+
+
+# The machines of `shared_cluster`: a manager and two workers.
+SHARED_MANAGER, SHARED_WORKERS = "sh-1", ["sh-2", "sh-3"]
+_shared: dict[str, Cluster] = {}
+
+
+@pytest.fixture(scope="module")
+def shared_cluster(swarmlet, request: pytest.FixtureRequest) -> Iterator[Cluster]:
+    """One swarm of three machines (SHARED_MANAGER, SHARED_WORKERS) for every module that
+    takes this fixture: made for the first of them, removed after the last one the session
+    runs (after a failure under -x, by the session's own `machine rm --all`). A module
+    leaves it as it found it: its services, stacks, labels and availabilities undone."""
+    names = [SHARED_MANAGER, *SHARED_WORKERS]
+    if "cluster" not in _shared:
+        swarmlet("machine", "create", *names)
+        cluster = Cluster(swarmlet)
+        try:
+            cluster.build([SHARED_MANAGER], SHARED_WORKERS)
+        except BaseException:
+            dismantle(swarmlet, names)
+            raise
+        _shared["cluster"] = cluster
+    yield _shared["cluster"]
+    if not _taken_later(request):
+        del _shared["cluster"]
+        dismantle(swarmlet, names)
+
+
+def _taken_later(request: pytest.FixtureRequest) -> bool:
+    """Whether a test after this module's last one takes `shared_cluster`."""
+    items = request.session.items
+    last = max(i for i, item in enumerate(items) if item.getparent(pytest.Module) is
+               request.node)
+    return any("shared_cluster" in item.fixturenames for item in items[last + 1:])
 
 
 def eventually(check, timeout: float = 30.0):

@@ -29,6 +29,7 @@ import schemathesis
 from hypothesis import HealthCheck, Phase
 from requests.adapters import HTTPAdapter
 from schemathesis import GenerationMode
+from swarm_cluster import dismantle
 
 MACHINE = "fz-m1"
 REMOTE_CERTS = "/var/lib/swarmlet/fz-client"  # on the machine (its private state directory)
@@ -306,7 +307,7 @@ def api(swarmlet, tmp_path_factory):
         (certs / "key.pem").chmod(0o600)
         yield f"https://{swarmlet.ip(MACHINE)}:2377", client_session(certs)
     finally:
-        swarmlet("machine", "rm", MACHINE, check=False)
+        dismantle(swarmlet, [MACHINE])
 
 
 def test_no_generated_request_gets_a_server_error_or_hangs(api):

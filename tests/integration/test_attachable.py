@@ -20,7 +20,7 @@ import subprocess
 import time
 
 import pytest
-from swarm_cluster import Cluster, eventually
+from swarm_cluster import Cluster, dismantle, eventually
 
 MANAGER, W1, W2 = "att-1", "att-2", "att-3"
 NODES = [MANAGER, W1, W2]
@@ -60,12 +60,9 @@ def cluster(swarmlet):
         eventually(lambda: len(task_containers("web")) == 2
                    and len(task_containers("back")) == 1, timeout=90)
         yield c
-        remove_standalone()
-        c.cli(MANAGER, "service rm web back", check=False)
-        eventually(lambda: not task_containers(), timeout=60)
     finally:
         remove_standalone()
-        swarmlet("machine", "rm", *NODES, check=False)
+        dismantle(swarmlet, NODES)
     left = docker("network", "ls", "--format", "{{.Name}}").stdout.split()
     assert not [n for n in left if any(n.startswith(f"swarmlet-{m}-") for m in NODES)]
 

@@ -49,13 +49,16 @@ def reach_from(cli, machine: str, ip: str) -> bool:
 
 
 def machine_host(cli, machine: str):
+    """testinfra over real SSH, one connection per machine for all its checks (a master
+    that ends 10 s after its last use: a new connection costs most of a second here)."""
     storage = cli.storage
     return testinfra.get_host(
         f"ssh://root@{cli.ip(machine)}",
         ssh_identity_file=str(storage / "id_ed25519"),
         ssh_extra_args=f"-o UserKnownHostsFile={storage / 'known_hosts'} "
         "-o StrictHostKeyChecking=yes -o IdentitiesOnly=yes",
-        controlpersist=0,
+        controlpersist=10,
+        controlpath=str(storage / "ssh-%%C"),  # testinfra %-formats the command
     )
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import docker
 import pytest
-from swarm_cluster import Cluster, eventually
+from swarm_cluster import Cluster, dismantle, eventually
 
 from conftest import wait_for
 from swarmlet.net import names
@@ -247,9 +247,7 @@ def cluster(swarmlet):
         c.build([M1], [W1, W2])
         yield c
     finally:
-        for m in (W1, W2, M1):  # leaving removes each node's networks and driver socket
-            c.run(m, "swarmlet swarm leave --force", check=False)
-        swarmlet("machine", "rm", M1, W1, W2, check=False)
+        dismantle(swarmlet, [M1, W1, W2])
 
 
 def task_addresses(client, service: str, network: str, count: int) -> dict[str, str] | None:

@@ -243,8 +243,10 @@ def test_service_rm_removes_its_containers(cluster):
 
 def test_service_logs_come_from_every_node(cluster, remove_services):
     remove_services.append("talk")
+    # sh ignores SIGTERM as PID 1: a short grace period, or its removal waits 10 s.
     cluster.cli(MANAGER, "service create --name talk --replicas 3 --restart-condition none "
-                         f"{IMAGE} sh -c 'echo hello from $(hostname); echo bye; sleep 600'")
+                         f"--stop-grace-period 1s {IMAGE} "
+                         "sh -c 'echo hello from $(hostname); echo bye; sleep 600'")
     names = {t["Name"]: t["Node"] for t in running(cluster, "talk")}
 
     def all_lines() -> list[str]:

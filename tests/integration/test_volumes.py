@@ -15,9 +15,15 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from swarm_cluster import Cluster, eventually, running_cluster
+from swarm_cluster import (
+    SHARED_MANAGER,
+    SHARED_WORKERS,
+    Cluster,
+    eventually,
+    shared_cluster,  # noqa: F401 (a fixture)
+)
 
-MANAGER, W1, W2 = "vo-1", "vo-2", "vo-3"
+MANAGER, (W1, W2) = SHARED_MANAGER, SHARED_WORKERS  # a swarm shared with test_stacks.py
 IMAGE = "swarmlet/demo:latest"
 PLUGIN = "vo-vtest"
 PLUGIN_SOURCE = Path(__file__).with_name("volume_plugin.py")
@@ -31,9 +37,8 @@ def docker(*args: str, check: bool = True) -> str:
 
 
 @pytest.fixture(scope="module")
-def cluster(swarmlet):
-    with running_cluster(swarmlet, [MANAGER], [W1, W2]) as c:
-        yield c
+def cluster(shared_cluster):  # noqa: F811 (the fixture imported above)
+    return shared_cluster
 
 
 @pytest.fixture(scope="module")
