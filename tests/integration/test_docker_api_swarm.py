@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from engine_cluster import DOCKER_CLIS, ENGINE_SOCKET, MANAGER, MANAGER2, NODES, WORKER, cli_version
-from swarm_cluster import eventually
+from swarm_cluster import dismantle, eventually
 
 EXTRA = "eng-swx"  # a machine of this module's own: init, join, leave, node rm
 NOT_A_MANAGER = ("This node is not a swarm manager. Worker nodes can't be used to view or "
@@ -334,7 +334,7 @@ def extra_machine(engine_swarm):
         yield EXTRA
     finally:
         engine_swarm.docker(MANAGER, f"node rm --force {EXTRA}", check=False)
-        engine_swarm.machines("machine", "rm", EXTRA, check=False)
+        dismantle(engine_swarm.machines, [EXTRA])  # leaves first: a quick machine rm
 
 
 def test_init_leave_join_and_node_rm_on_a_machine_of_its_own(engine_swarm, extra_machine):
