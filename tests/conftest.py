@@ -101,19 +101,34 @@ def swarmlet() -> Swarmlet:
     shutil.rmtree(TEST_STORAGE.parent, ignore_errors=True)
 
 
-@pytest.fixture(scope="session")
-def engine_swarm(swarmlet):
+_engine: dict = {}
+
+
+@pytest.fixture(scope="module")
+def engine_swarm(swarmlet, request):
     """The Docker Engine API tests' swarm (tests/integration/engine_cluster.py): two
-    managers and a worker, built once for every test_docker_*.py module."""
+    managers and a worker, made for the first test_docker_*.py module and removed after the
+    last one (so the modules after them see only their own machines)."""
     from engine_cluster import MANAGER, MANAGER2, WORKER, EngineCluster
-    from swarm_cluster import running_cluster
+    from swarm_cluster import dismantle, taken_later
 
-    with running_cluster(swarmlet, [MANAGER, MANAGER2], [WORKER]) as cluster:
-        cluster.__class__ = EngineCluster
-        yield cluster
+    names = [MANAGER, MANAGER2, WORKER]
+    if "cluster" not in _engine:
+        swarmlet("machine", "create", *names)
+        cluster = EngineCluster(swarmlet)
+        try:
+            cluster.build([MANAGER, MANAGER2], [WORKER])
+        except BaseException:
+            dismantle(swarmlet, names)
+            raise
+        _engine["cluster"] = cluster
+    yield _engine["cluster"]
+    if not taken_later(request, "engine_swarm"):
+        del _engine["cluster"]
+        dismantle(swarmlet, names)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def client_certs(engine_swarm, tmp_path_factory) -> Path:
     """An operator's client certificate (ca.pem, cert.pem, key.pem) for remote clients."""
     from engine_cluster import MANAGER

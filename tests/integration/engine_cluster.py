@@ -1,5 +1,6 @@
 """One swarm of local machines for every test of the Docker Engine API
-(tests/integration/test_docker_*.py): built once per session, driven by real Docker
+(tests/integration/test_docker_*.py), made for the first of those modules and removed after
+the last (fixtures engine_swarm and client_certs in tests/conftest.py), driven by real Docker
 clients — the docker CLIs on this machine, the docker SDK, community.docker's modules —
 through /run/swarmlet/docker.sock inside a machine, or over the cluster port with TLS."""
 

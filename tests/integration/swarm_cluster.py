@@ -139,17 +139,18 @@ def shared_cluster(swarmlet, request: pytest.FixtureRequest) -> Iterator[Cluster
             raise
         _shared["cluster"] = cluster
     yield _shared["cluster"]
-    if not _taken_later(request):
+    if not taken_later(request, "shared_cluster"):
         del _shared["cluster"]
         dismantle(swarmlet, names)
 
 
-def _taken_later(request: pytest.FixtureRequest) -> bool:
-    """Whether a test after this module's last one takes `shared_cluster`."""
+def taken_later(request: pytest.FixtureRequest, fixture: str) -> bool:
+    """Whether a test after this module's last one takes `fixture` (a module-scoped
+    fixture that keeps its machines for the next module that takes it)."""
     items = request.session.items
     last = max(i for i, item in enumerate(items) if item.getparent(pytest.Module) is
                request.node)
-    return any("shared_cluster" in item.fixturenames for item in items[last + 1:])
+    return any(fixture in item.fixturenames for item in items[last + 1:])
 
 
 def eventually(check, timeout: float = 30.0):
