@@ -290,8 +290,11 @@ def test_service_tasks_reach_each_other_across_machines(cluster, docker_client):
         assert all(f"swlb-{vni}" in links for links in swarm_links(cluster).values())
     finally:
         cluster.run(M1, "swarmlet service rm ovlweb", check=False)
+    # sparse: the list alone, no inspect of each (a container removed between the two
+    # was a NotFound here)
     eventually(lambda: not docker_client.containers.list(
-        all=True, filters={"label": "swarmlet.service.name=ovlweb"}), timeout=60)
+        all=True, sparse=True, filters={"label": "swarmlet.service.name=ovlweb"}),
+        timeout=60)
     # The network's devices and Docker networks go with the last task on each machine;
     # ingress stays (the routing mesh needs it on every node).
     eventually(lambda: not [n for n in docker_client.networks.list()
