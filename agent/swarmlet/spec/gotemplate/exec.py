@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from swarmlet.cli.gotemplate.nodes import (
+from swarmlet.spec.gotemplate.nodes import (
     Action,
     Branch,
     Chain,
@@ -29,7 +29,7 @@ from swarmlet.cli.gotemplate.nodes import (
     Text,
     Variable,
 )
-from swarmlet.cli.gotemplate.values import (
+from swarmlet.spec.gotemplate.values import (
     MAP_FIELDS,
     NO_VALUE,
     POINTER_FIELDS,
@@ -53,9 +53,14 @@ class _Continue(Exception):
 
 
 class Executor:
-    def __init__(self, functions: dict[str, Function], strict_maps: bool) -> None:
+    def __init__(self, functions: dict[str, Function], strict_maps: bool,
+                 name: str = "", short_context: bool = False) -> None:
         self.functions = functions
         self.strict_maps = strict_maps  # inspect: a missing key of an object is an error
+        self.name = name  # the template's name, as Go's errors give it ("" for --format)
+        # Go's ErrorContext cuts the node's text at 20 characters ("..."), as SwarmKit's
+        # config errors show; Docker's CLI errors show it whole
+        self.short_context = short_context
         self.source = ""
 
     def run(self, tree: list[Node], source: str, data: Any, out: list[str]) -> None:
@@ -68,8 +73,11 @@ class Executor:
         before = self.source[:max(node.pos, 0)]
         line = before.count("\n") + 1
         col = node.pos if line == 1 else node.pos - (before.rfind("\n") + 1)
-        return TemplateError(f'template: :{line}:{col}: executing "" at <{node.text()}>: '
-                             f"{message}")
+        context = node.text()
+        if self.short_context and len(context) > 20:
+            context = context[:20] + "..."
+        return TemplateError(f"template: {self.name}:{line}:{col}: executing "
+                             f'"{self.name}" at <{context}>: {message}')
 
     # --- control ----------------------------------------------------------------------
 
