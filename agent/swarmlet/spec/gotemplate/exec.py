@@ -58,8 +58,9 @@ class Executor:
         self.functions = functions
         self.strict_maps = strict_maps  # inspect: a missing key of an object is an error
         self.name = name  # the template's name, as Go's errors give it ("" for --format)
-        # Go's ErrorContext cuts the node's text at 20 characters ("..."), as SwarmKit's
-        # config errors show; Docker's CLI errors show it whole
+        # Go's ErrorContext cuts the node's text at 20 characters ("...") and a function's
+        # error names its whole command, as SwarmKit's config errors show; Docker's CLI
+        # errors show the node whole and a function by its name
         self.short_context = short_context
         self.source = ""
 
@@ -170,7 +171,7 @@ class Executor:
                 return base
             return self.field_chain(first, base, first.names, args, final, dot)
         if isinstance(first, Ident):
-            return self.call(first, dot, args, final)
+            return self.call(first, dot, args, final, cmd)
         self.no_args(first, args, final)
         return self.operand(first, dot)
 
@@ -244,11 +245,14 @@ class Executor:
 
     # --- functions ----------------------------------------------------------------------
 
-    def call(self, ident: Ident, dot: Any, args: list[Node], final: Any) -> Any:
+    def call(self, ident: Ident, dot: Any, args: list[Node], final: Any,
+             cmd: Command) -> Any:
         if ident.name in ("and", "or"):
             return self.logic(ident, dot, args, final)
         func = self.functions[ident.name]
-        return self.invoke(ident, ident.name, func.params, func.call, args, final, dot)
+        # Go's evalCall names the whole command (SwarmKit's errors); Docker's CLI the name
+        at = cmd if self.short_context else ident
+        return self.invoke(at, ident.name, func.params, func.call, args, final, dot)
 
     def logic(self, ident: Ident, dot: Any, args: list[Node], final: Any) -> Any:
         """and/or: Go evaluates the arguments only as far as the answer needs."""
