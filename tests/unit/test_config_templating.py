@@ -106,3 +106,20 @@ def test_config_create_template_driver_sends_it(monkeypatch, tmp_path, capsys) -
     assert base64.b64decode(sent[-1][1]["Data"]) == b"slot {{.Task.Slot}}\n"
     assert main(["config", "create", "plain", str(source)]) == 0
     assert "Templating" not in sent[-1][1]
+
+
+def test_a_stack_s_config_may_be_templated_not_its_secret() -> None:
+    import yaml
+
+    from swarmlet.spec.compose.problems import ComposeError
+    from swarmlet.spec.compose.stack import load_stack
+
+    text = ("services: {web: {image: a, configs: [c]}}\n"
+            "configs: {c: {content: 'slot {{.Task.Slot}}', template_driver: golang}}\n")
+    specs = load_stack("app", [{"Filename": "stack.yml", "Config": yaml.safe_load(text)}], {})
+    assert specs.configs[0]["Templating"] == {"Name": "golang"}
+    assert base64.b64decode(specs.configs[0]["Data"]) == b"slot {{.Task.Slot}}"
+    secret = ("services: {web: {image: a}}\n"
+              "secrets: {s: {content: x, template_driver: golang}}\n")
+    with pytest.raises(ComposeError, match="secret template drivers are not supported"):
+        load_stack("app", [{"Filename": "stack.yml", "Config": yaml.safe_load(secret)}], {})
