@@ -65,6 +65,10 @@ def test_errors_are_docker_s_words():
     with pytest.raises(TemplateError, match="can't evaluate field Nope in type "
                                             r"\*template.PayloadContext"):
         rendered("{{.Nope}}")
+    with pytest.raises(TemplateError, match=r'at <.Service.Labels.nope>: map has no entry '
+                                            r'for key "nope"$'):
+        rendered("{{.Service.Labels.nope}}")  # Go's missingkey=error
+    assert rendered('[{{index .Service.Labels "nope"}}]') == "[]"  # index: the zero value
 
 
 def test_an_error_never_shows_a_secret_s_value():

@@ -121,7 +121,7 @@ def render(source: bytes, task: dict[str, Any], data: Data) -> bytes:
         raise TemplateError(str(exc).replace("template: :", f"template: {NAME}:", 1)) from None
     out: list[str] = []
     try:
-        Executor(functions, strict_maps=True, name=NAME, short_context=True).run(
+        Executor(functions, strict_maps=True, name=NAME, payload=True).run(
             tree, text, context(task), out)
     except TemplateError as exc:
         raise TemplateError(payload.redact(str(exc))) from None

@@ -54,14 +54,15 @@ class _Continue(Exception):
 
 class Executor:
     def __init__(self, functions: dict[str, Function], strict_maps: bool,
-                 name: str = "", short_context: bool = False) -> None:
+                 name: str = "", payload: bool = False) -> None:
         self.functions = functions
         self.strict_maps = strict_maps  # inspect: a missing key of an object is an error
         self.name = name  # the template's name, as Go's errors give it ("" for --format)
-        # Go's ErrorContext cuts the node's text at 20 characters ("...") and a function's
-        # error names its whole command, as SwarmKit's config errors show; Docker's CLI
-        # errors show the node whole and a function by its name
-        self.short_context = short_context
+        # SwarmKit's config templates (Go's missingkey=error on real maps): Go's ErrorContext
+        # cuts the node's text at 20 characters ("..."), a function's error names its whole
+        # command, and a label map's missing key is an error too; Docker's CLI errors show
+        # the node whole and a function by its name, and its label maps answer "<no value>"
+        self.payload = payload
         self.source = ""
 
     def run(self, tree: list[Node], source: str, data: Any, out: list[str]) -> None:
@@ -75,7 +76,7 @@ class Executor:
         line = before.count("\n") + 1
         col = node.pos if line == 1 else node.pos - (before.rfind("\n") + 1)
         context = node.text()
-        if self.short_context and len(context) > 20:
+        if self.payload and len(context) > 20:
             context = context[:20] + "..."
         return TemplateError(f"template: {self.name}:{line}:{col}: executing "
                              f'"{self.name}" at <{context}>: {message}')
@@ -232,7 +233,7 @@ class Executor:
                 return {}
             if via not in MAP_FIELDS and name in POINTER_FIELDS:
                 return NilField(name)
-            if self.strict_maps and via not in MAP_FIELDS:
+            if self.strict_maps and (via not in MAP_FIELDS or self.payload):
                 raise self.fail(node, f"map has no entry for key \"{name}\"")
             return NO_VALUE
         if isinstance(receiver, NilField) and self.strict_maps:
@@ -251,7 +252,7 @@ class Executor:
             return self.logic(ident, dot, args, final)
         func = self.functions[ident.name]
         # Go's evalCall names the whole command (SwarmKit's errors); Docker's CLI the name
-        at = cmd if self.short_context else ident
+        at = cmd if self.payload else ident
         return self.invoke(at, ident.name, func.params, func.call, args, final, dot)
 
     def logic(self, ident: Ident, dot: Any, args: list[Node], final: Any) -> Any:
