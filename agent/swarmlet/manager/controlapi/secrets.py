@@ -97,6 +97,9 @@ class DataObjectAPI:
         object_id = new_id()
         obj = {"ID": object_id, "Spec": {"Name": name, "Labels": labels},
                "SealedData": self._key.seal(object_id, data)}
+        driver = templating(self.kind, spec)
+        if driver:  # the nodes render the data for each task (worker/config_templates.py)
+            obj["Spec"]["Templating"] = driver
         try:
             self.store.write([{"op": "create", "kind": self.kind.name, "object": obj}])
         except StoreError as exc:
