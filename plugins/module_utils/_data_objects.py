@@ -207,6 +207,11 @@ class Plan:
         return bool(self.steps)
 
 
+def template_driver(obj):
+    """A config's template driver ("golang"), None for plain data."""
+    return (obj["Spec"].get("Templating") or {}).get("Name") or None
+
+
 def plan(kind, params, value, objects, services):
     """The plan of a run. ``params``: the module's; ``value``: the data (bytes; None for
     state absent); ``objects``: every secret (config) the agent lists; ``services``: every
@@ -237,7 +242,8 @@ def plan(kind, params, value, objects, services):
     if current is None:
         changed = True
     else:
-        changed = data_changed(kind, current, value, result.warnings) or params["force"]
+        changed = (data_changed(kind, current, value, result.warnings) or params["force"]
+                   or template_driver(current) != params.get("template_driver"))
     after_names = list(names)
     if changed:
         new_labels = dict(labels if labels is not None else
@@ -308,10 +314,6 @@ def run_module(module, kind):
         module.fail_json(msg=msg, **out)
 
     value = None
-    if p.get("template_driver"):  # the agent's words (manager/controlapi/secrets.py)
-        fail(f"template_driver: config templating is not supported (Templating.Name "
-             f"{p['template_driver']}): swarmlet mounts a config's data as it is; render it "
-             "before creating the config (ansible.builtin.template, then data_src)")
     try:
         check_name(kind, p["name"])
         if p["state"] == "present":
@@ -338,14 +340,15 @@ def run_module(module, kind):
         out[name_key] = todo.result
     if not module.check_mode:
         for step in todo.steps:
-            out[id_key] = _apply(kind, client, step, value, fail) or out[id_key]
+            out[id_key] = _apply(kind, client, step, value, fail,
+                                 p.get("template_driver")) or out[id_key]
     if module._diff:
         out["diff"] = todo.diff
     module.exit_json(**out)
 
 
-def _apply(kind, client, step, value, fail):
-    """Run one step; the ID of an object created."""
+def _apply(kind, client, step, value, fail, driver=None):
+    """Run one step; the ID of an object created (with the config's template driver)."""
     action, obj = step[0], step[1]
     try:
         if action == "remove":
@@ -355,9 +358,11 @@ def _apply(kind, client, step, value, fail):
                         {"Name": obj["Spec"]["Name"], "Labels": step[2]},
                         version=obj["Version"]["Index"])
         else:
-            return client.post(f"{kind.path}/create", {
-                "Name": obj, "Labels": step[2],
-                "Data": base64.b64encode(value).decode("ascii")})["ID"]
+            body = {"Name": obj, "Labels": step[2],
+                    "Data": base64.b64encode(value).decode("ascii")}
+            if driver:  # the nodes render the data for each task
+                body["Templating"] = {"Name": driver}
+            return client.post(f"{kind.path}/create", body)["ID"]
     except SwarmletAPIError as exc:
         what = obj if action == "create" else obj["Spec"]["Name"]
         verb = {"remove": "remove", "relabel": "update the labels of"}.get(action, "create")

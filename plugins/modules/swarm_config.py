@@ -102,9 +102,11 @@ options:
     default: 5
   template_driver:
     description:
-      - Docker's template driver for the config's data. Swarmlet does not render config
-        templates on the nodes, so V(golang) fails with a message saying so; render the
-        file with M(ansible.builtin.template) and give it as O(data_src).
+      - Docker's template driver for the config's data. With V(golang) the data is a Go
+        template each node renders for each task using the config, as Docker's do
+        (C({{.Service.Name}}), C({{.Task.Slot}}), C({{.Node.Hostname}}), C({{env "NAME"}}),
+        C({{secret "target"}}), C({{config "target"}})).
+      - A change of driver is a change of the config (a new one, as for its data).
     type: str
     choices: [golang]
 notes:
@@ -148,6 +150,13 @@ EXAMPLES = r"""
       - config_name: "{{ nginx_conf.config_name }}"
         filename: /etc/nginx/conf.d/default.conf
     wait: true
+
+- name: Rendered by each node for each task (Go template; raw, so Ansible leaves it alone)
+  swarmlet.swarm.swarm_config:
+    name: app.env
+    data: !unsafe |
+      host={{.Node.Hostname}} slot={{.Task.Slot}} mode={{env "MODE"}}
+    template_driver: golang
 
 - name: Remove the config and all its versions
   swarmlet.swarm.swarm_config:

@@ -2,7 +2,8 @@
 create from stdin or a file, ls, inspect (a secret's data never shown; a config's shown), rm,
 Docker's messages; a secret's value on no disk of the machine (Raft journal, agent files,
 logs), searched for by a random marker value; and services reading them as files with the
-owner and mode asked for, from a tmpfs that goes with the task."""
+owner and mode asked for, from a tmpfs that goes with the task; a golang-templated config
+rendered for each task (hostname, slot, env, a secret)."""
 
 from __future__ import annotations
 
@@ -223,6 +224,58 @@ def test_services_read_their_secrets_as_files(cluster):
              timeout=60, what="the tasks and their files to go")
     run(cluster, "swarmlet secret rm db_password db_root_password")
     run(cluster, "swarmlet config rm web.conf")
+
+
+def create_from(cluster: Cluster, command: str, data: str) -> None:
+    """`command` (a create reading stdin) with `data`, sent as it is (no shell quoting)."""
+    run(cluster, f"echo {base64.b64encode(data.encode()).decode()} | base64 -d | {command}")
+
+
+def test_a_templated_config_is_rendered_for_each_task(cluster):
+    """Docker's `config create --template-driver golang`: each task's container reads the
+    template rendered with its node, slot, service, env and secret; one that fails fails the
+    task with Docker's words."""
+    marker = f"tpl-{secrets.token_hex(8)}"
+    run(cluster, f"printf %s {marker} | swarmlet secret create tpl_pw -")
+    create_from(cluster, "swarmlet config create --template-driver golang tpl.conf -",
+                'host={{.Node.Hostname}} slot={{.Task.Slot}} svc={{.Service.Name}} '
+                'tier={{index .Service.Labels "tier"}} mode={{env "MODE"}} '
+                'pw={{secret "tpl_pw"}}')
+    create_from(cluster, "swarmlet config create --template-driver golang tpl.bad -",
+                'x={{secret "nope"}}')
+    try:
+        [shown] = json.loads(run(cluster, "swarmlet config inspect tpl.conf").stdout)
+        assert shown["Spec"]["Templating"] == {"Name": "golang"}
+        run(cluster, f"swarmlet service create -d --name tpl --replicas 2 --label tier=front "
+                     f"--constraint node.role==worker --env MODE=prod --secret tpl_pw "
+                     f"--config source=tpl.conf,target=/etc/tpl.conf {IMAGE}")
+        wait_for(lambda: len(containers("tpl")) == 2, timeout=60, what="the tasks to run")
+        hostname = cluster.run(WORKER, "hostname").stdout.strip()
+        seen = sorted(in_container(c, "cat /etc/tpl.conf") for c in containers("tpl"))
+        assert seen == [f"host={hostname} slot={slot} svc=tpl tier=front mode=prod "
+                        f"pw={marker}" for slot in (1, 2)]
+        # The rendered secret is on no disk of the worker either.
+        where = cluster.machines.storage / "machines" / WORKER
+        found = subprocess.run(["grep", "-r", "-l", "-a", "-e", marker, str(where)],
+                               capture_output=True, text=True)
+        assert found.returncode == 1, found.stdout
+
+        run(cluster, f"swarmlet service create -d --name tplbad --restart-condition none "
+                     f"--constraint node.role==worker --config source=tpl.bad,target=/x {IMAGE}")
+
+        def error() -> str:
+            return run(cluster, "swarmlet service ps tplbad --no-trunc --format "
+                                "'{{.CurrentState}}|{{.Error}}'").stdout
+        wait_for(lambda: "Rejected" in error(), timeout=60, what="the task to be rejected")
+        [bad] = json.loads(run(cluster, "swarmlet config inspect tpl.bad").stdout)
+        assert (f"failed to expand templated config {bad['ID']}: template: expansion:1:4: "
+                'executing "expansion" at <secret "nope">: error calling secret: secret '
+                "target nope not found") in error()
+    finally:
+        run(cluster, "swarmlet service rm tpl tplbad", check=False)
+    wait_for(lambda: not containers("tpl"), timeout=60, what="the tasks to go")
+    run(cluster, "swarmlet config rm tpl.conf tpl.bad")
+    run(cluster, "swarmlet secret rm tpl_pw")
 
 
 def test_a_power_cut_takes_the_files_with_it(cluster):

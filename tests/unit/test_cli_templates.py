@@ -7,7 +7,6 @@ import json
 
 import pytest
 
-from swarmlet.cli.gotemplate.values import go_float, go_print
 from swarmlet.cli.service_format import go_time
 from swarmlet.cli.tabwriter import align
 from swarmlet.cli.templates import (
@@ -19,6 +18,7 @@ from swarmlet.cli.templates import (
     render_rows,
 )
 from swarmlet.errors import SwarmletError
+from swarmlet.spec.gotemplate.values import go_float, go_print
 
 SERVICES = Listing("table {{.ID}}\t{{.Name}}\t{{.Mode}}\t{{.Replicas}}",
                    {"ID": "ID", "Name": "NAME", "Mode": "MODE", "Replicas": "REPLICAS",

@@ -1,5 +1,5 @@
-"""A config with Docker's golang template driver is refused with a message that says what
-to do, by the agent and by swarm_config (which says so before sending anything)."""
+"""A config with Docker's golang template driver is taken (kept with the config, sent with
+it to the nodes that render it); other drivers are refused with a message naming them."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from swarmlet.errors import InvalidArgument
-from swarmlet.manager.controlapi.secrets import CONFIG, check_spec
+from swarmlet.manager.controlapi.secrets import CONFIG, SECRET, check_spec, templating
+from swarmlet.manager.dispatcher.assignment_secrets import node_data
+from swarmlet.manager.sealing import DataKeys
 from swarmlet.spec.data_models import ConfigSpec, SecretSpec
 from swarmlet.spec.errors import SpecError
 from swarmlet.spec.validate import checked
@@ -26,13 +28,31 @@ from ansible_collections.swarmlet.swarm.plugins.module_utils import (  # noqa: E
 DATA = base64.b64encode(b"server {{.Service.Name}}").decode()
 
 
-def test_the_agent_refuses_a_templated_config_naming_the_driver() -> None:
+def test_the_agent_takes_golang_and_refuses_other_drivers() -> None:
     body = checked(ConfigSpec, {"Name": "site", "Data": DATA,
                                 "Templating": {"Name": "golang"}}, "config spec")
-    with pytest.raises(InvalidArgument, match=r"config templating is not supported "
-                                              r"\(Templating.Name golang\)"):
-        check_spec(CONFIG, body)
-    assert check_spec(CONFIG, {"Name": "site", "Data": DATA})[0] == "site"
+    assert check_spec(CONFIG, body)[0] == "site"
+    assert templating(CONFIG, body) == {"Name": "golang"}
+    assert templating(CONFIG, {"Name": "site", "Data": DATA}) is None
+    with pytest.raises(InvalidArgument, match=r"config template driver jinja is not "
+                                              r"supported \(Templating.Name\)"):
+        check_spec(CONFIG, {**body, "Templating": {"Name": "jinja"}})
+    with pytest.raises(InvalidArgument, match="secret templating is not supported"):
+        check_spec(SECRET, {**body, "Templating": {"Name": "golang"}})
+
+
+def test_the_nodes_get_the_driver_with_the_data() -> None:
+    keys = DataKeys.__new__(DataKeys)
+    keys.unseal = lambda _id, sealed: sealed  # type: ignore[method-assign]
+    task = {"ID": "t", "DesiredState": "running", "Status": {"State": "assigned"},
+            "Spec": {"ContainerSpec": {"Configs": [{"ConfigID": "c1"}, {"ConfigID": "c2"}]}}}
+    objects = {"config": [
+        {"ID": "c1", "Spec": {"Name": "a", "Templating": {"Name": "golang"}},
+         "SealedData": b"{{.Task.Slot}}"},
+        {"ID": "c2", "Spec": {"Name": "b"}, "SealedData": b"plain"}]}
+    entries = {e["ID"]: e for e in node_data([task], objects, keys)}
+    assert entries["c1"]["Templating"] == {"Name": "golang"}
+    assert "Templating" not in entries["c2"]
 
 
 def test_a_secret_has_no_templating_field() -> None:
@@ -41,20 +61,65 @@ def test_a_secret_has_no_templating_field() -> None:
                 "secret spec")
 
 
-def test_swarm_config_takes_communitys_choices_and_refuses_golang() -> None:
+def test_swarm_config_sends_the_driver_and_a_new_driver_is_a_change() -> None:
     spec = D.argument_spec(D.CONFIG)
     assert spec["template_driver"] == {"type": "str", "choices": ["golang"]}
     assert "template_driver" not in D.argument_spec(D.SECRET)
 
-    class Failed(Exception):
-        pass
+    class Client:
+        sent: list = []
 
-    class Module:
-        params = {"name": "site", "state": "present", "template_driver": "golang",
-                  "data": "x", "data_is_b64": False, "data_src": None}
+        def post(self, path, body, **_kw):
+            self.sent.append((path, body))
+            return {"ID": "new"}
 
-        def fail_json(self, msg, **_out):
-            raise Failed(msg)
+    client = Client()
+    assert D._apply(D.CONFIG, client, ("create", "site", {}), b"x", None, "golang") == "new"
+    assert client.sent[-1][1]["Templating"] == {"Name": "golang"}
+    D._apply(D.CONFIG, client, ("create", "plain", {}), b"x", None)
+    assert "Templating" not in client.sent[-1][1]
 
-    with pytest.raises(Failed, match="template_driver: config templating is not supported"):
-        D.run_module(Module(), D.CONFIG)
+    params = {"name": "site", "state": "present", "rolling_versions": True,
+              "versions_to_keep": 5, "labels": None, "force": False,
+              "template_driver": "golang"}
+    current = {"ID": "c1", "Spec": {"Name": "site_v1", "Data": base64.b64encode(b"x").decode(),
+                                    "Labels": {D.KEY_LABEL: D.data_hash(b"x"),
+                                               D.VERSION_LABEL: "1"}}}
+    assert D.plan(D.CONFIG, params, b"x", [current], []).changed  # plain -> golang
+    templated = {**current, "Spec": {**current["Spec"], "Templating": {"Name": "golang"}}}
+    assert not D.plan(D.CONFIG, params, b"x", [templated], []).changed
+
+
+def test_config_create_template_driver_sends_it(monkeypatch, tmp_path, capsys) -> None:
+    from swarmlet.cli import secret as secret_cli
+    from swarmlet.cli.main import main
+
+    sent: list = []
+    monkeypatch.setattr(secret_cli, "Client", lambda host: None)
+    monkeypatch.setattr(secret_cli, "create",
+                        lambda _c, kind, spec: sent.append((kind, spec)) or {"ID": "c9"})
+    source = tmp_path / "app.conf"
+    source.write_text("slot {{.Task.Slot}}\n")
+    assert main(["config", "create", "--template-driver", "golang", "app", str(source)]) == 0
+    assert capsys.readouterr().out == "c9\n"
+    assert sent[-1][1]["Templating"] == {"Name": "golang"}
+    assert base64.b64decode(sent[-1][1]["Data"]) == b"slot {{.Task.Slot}}\n"
+    assert main(["config", "create", "plain", str(source)]) == 0
+    assert "Templating" not in sent[-1][1]
+
+
+def test_a_stack_s_config_may_be_templated_not_its_secret() -> None:
+    import yaml
+
+    from swarmlet.spec.compose.problems import ComposeError
+    from swarmlet.spec.compose.stack import load_stack
+
+    text = ("services: {web: {image: a, configs: [c]}}\n"
+            "configs: {c: {content: 'slot {{.Task.Slot}}', template_driver: golang}}\n")
+    specs = load_stack("app", [{"Filename": "stack.yml", "Config": yaml.safe_load(text)}], {})
+    assert specs.configs[0]["Templating"] == {"Name": "golang"}
+    assert base64.b64decode(specs.configs[0]["Data"]) == b"slot {{.Task.Slot}}"
+    secret = ("services: {web: {image: a}}\n"
+              "secrets: {s: {content: x, template_driver: golang}}\n")
+    with pytest.raises(ComposeError, match="secret template drivers are not supported"):
+        load_stack("app", [{"Filename": "stack.yml", "Config": yaml.safe_load(secret)}], {})

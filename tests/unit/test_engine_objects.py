@@ -31,8 +31,11 @@ def test_a_docker_secret_spec_becomes_swarmlets_and_drivers_are_refused():
         data_spec(SECRET, {"Name": "db", "Data": "cHc=", "Driver": {"Name": "vault"}})
     assert err.value.status == 400 and "Driver" in err.value.message
     with pytest.raises(HttpError) as err:
-        data_spec(CONFIG, {"Name": "c", "Data": "cHc=", "Templating": {"Name": "golang"}})
+        data_spec(SECRET, {"Name": "s", "Data": "cHc=", "Templating": {"Name": "golang"}})
     assert "Templating" in err.value.message
+    # a config's template driver goes on to the control API (which takes golang)
+    assert data_spec(CONFIG, {"Name": "c", "Data": "cHc=", "Templating": {"Name": "golang"}}
+                     )["Templating"] == {"Name": "golang"}
     with pytest.raises(SpecError):  # a field Docker knows, with the wrong type
         checked(DataBody, {"Name": "db", "Labels": {"a": 1}}, "secret spec")
 

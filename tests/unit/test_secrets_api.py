@@ -49,6 +49,11 @@ def test_a_config_shows_its_data(store):
     configs.create({"Name": "nginx.conf", "Data": b64(b"server {}")})
     assert base64.b64decode(configs.inspect("nginx.conf")["Spec"]["Data"]) == b"server {}"
     assert b"server {}".decode() not in json.dumps(store.state.objects)
+    # a templated one keeps its driver (the nodes render it) and shows it, as Docker does
+    configs.create({"Name": "app.conf", "Data": b64(b"{{.Task.Slot}}"),
+                    "Templating": {"Name": "golang"}})
+    assert configs.inspect("app.conf")["Spec"]["Templating"] == {"Name": "golang"}
+    assert "Templating" not in configs.inspect("nginx.conf")["Spec"]
 
 
 def test_sealed_data_opens_only_with_its_key_and_object():

@@ -51,6 +51,9 @@ def _register(commands: argparse._SubParsersAction, kind: str) -> None:
     p = sub.add_parser("create", help=f"Create a {kind} from a file or STDIN as content")
     p.add_argument("-l", "--label", action="append", default=[], metavar="list",
                    help=f"{kind.capitalize()} labels")
+    if kind == "config":  # Docker's: the nodes render the data for each task
+        p.add_argument("--template-driver", default="", metavar="string",
+                       help="Template driver (golang)")
     p.add_argument("name", metavar=kind.upper())
     p.add_argument("file", metavar="file|-", help="the content, or - for STDIN")
     p.set_defaults(run=cmd_create, kind=kind)
@@ -85,6 +88,8 @@ def read_content(source: str) -> bytes:
 def cmd_create(args: argparse.Namespace) -> None:
     spec = {"Name": args.name, "Labels": labels(args.label, "label"),
             "Data": base64.b64encode(read_content(args.file)).decode()}
+    if getattr(args, "template_driver", ""):
+        spec["Templating"] = {"Name": args.template_driver}
     print(create(Client(args.host), args.kind, spec)["ID"])
 
 

@@ -45,12 +45,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from swarmlet.cli import tabwriter
-from swarmlet.cli.gotemplate.exec import Executor
-from swarmlet.cli.gotemplate.funcs import FUNCTIONS, HEADER_FUNCTIONS
-from swarmlet.cli.gotemplate.nodes import Node, TemplateError
-from swarmlet.cli.gotemplate.parse import parse
-from swarmlet.cli.gotemplate.values import GoStruct, Method
 from swarmlet.errors import SwarmletError
+from swarmlet.spec.gotemplate.exec import Executor
+from swarmlet.spec.gotemplate.funcs import FUNCTIONS, HEADER_FUNCTIONS
+from swarmlet.spec.gotemplate.nodes import Node, TemplateError
+from swarmlet.spec.gotemplate.parse import parse
+from swarmlet.spec.gotemplate.values import GoStruct, Method
 
 __all__ = ["Listing", "Method", "TemplateError", "add_format_option",
            "add_inspect_format_option", "is_table", "label_method", "print_inspect",

@@ -61,7 +61,9 @@ def new_task(service: dict[str, Any], slot: int, node_id: str = "",
     return {
         "ID": new_id(),
         "ServiceID": service["ID"],
-        "ServiceAnnotations": {"Name": service["Spec"]["Name"]},
+        # the labels too: a templated config's {{.Service.Labels}}
+        "ServiceAnnotations": {"Name": service["Spec"]["Name"],
+                               "Labels": dict(service["Spec"].get("Labels") or {})},
         "Slot": slot,
         "NodeID": node_id,
         "Spec": clone(service["Spec"]["TaskTemplate"]),

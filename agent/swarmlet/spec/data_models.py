@@ -29,7 +29,8 @@ class Driver(Strict):
 
 
 class ConfigSpec(DataSpec):
-    """The body of POST /configs/create and /configs/{id}/update. `Templating` (Docker's
-    golang template driver) is refused by the manager: the data is mounted as it is."""
+    """The body of POST /configs/create and /configs/{id}/update. `Templating` {"Name":
+    "golang"} (Docker's template driver): the worker renders the data for each task
+    (worker/config_templates.py); the manager refuses other drivers."""
 
     Templating: Driver | None = None

@@ -34,6 +34,7 @@ from swarmlet.net.dataplane import NetworkNotReady
 from swarmlet.protocol import tasks as T
 from swarmlet.protocol.tasks import container_name
 from swarmlet.transport.engine import Engine, EngineError, EngineNotFound
+from swarmlet.worker.config_templates import ConfigTemplateError, render_configs
 from swarmlet.worker.containers import (
     NODE_LABEL,
     TASK_LABEL,
@@ -88,6 +89,7 @@ class Executor:
         self._assigned: dict[str, dict[str, Any]] = {}
         # Secret and config data of the assignments, (kind, ID) → bytes: in memory only.
         self._data: dict[tuple[str, str], bytes] = {}
+        self._templated: dict[str, str] = {}  # config ID → its template driver
         self.files = TaskFiles(names.machine() or node_id)
         self._reported: dict[str, Status] = {}
         self._seen: dict[str, Seen] = {}  # container ID -> as inspected
@@ -122,6 +124,8 @@ class Executor:
             self._assigned = {t["ID"]: t for t in tasks}
             if data is not None:
                 self._data = {(d["Kind"], d["ID"]): base64.b64decode(d["Data"]) for d in data}
+                self._templated = {d["ID"]: d["Templating"]["Name"] for d in data
+                                   if (d.get("Templating") or {}).get("Name")}
             self._have_assignments = True
         self._wake.set()
 
@@ -324,7 +328,9 @@ class Executor:
         body = create_body(task, self.node_id, plan, dns)
         name, image = container_name(task), body["Image"]
         try:
-            files = self.files.prepare(task, self._data)
+            files = self.files.prepare(task, render_configs(task, self._data, self._templated))
+        except ConfigTemplateError as exc:  # Docker's words, as its task error
+            return ("rejected", "preparing", str(exc)), None
         except SwarmletError as exc:
             return ("rejected", "preparing", f"secret and config files: {exc}"), None
         if files is None:

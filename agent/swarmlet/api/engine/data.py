@@ -3,8 +3,9 @@
 
 What is Docker's here: the filters of a list (daemon/cluster/filters.go: id and name
 prefixes, exact names, labels), a 201 with {"ID"} for a create, 204 for a removal, and the
-request shape, whose Driver (secret store plugins) and Templating (config templates)
-swarmlet does not have: refused with a 400 naming them rather than ignored.
+request shape, whose Driver (secret store plugins) swarmlet does not have: refused with a
+400 naming it rather than ignored. A config's Templating goes on to the control API, which
+takes the golang driver (rendered by the worker) and refuses the others.
 """
 
 from __future__ import annotations
@@ -27,13 +28,15 @@ FILTERS = ("id", "label", "name", "names")
 
 
 def data_spec(kind: Kind, body: Obj) -> Obj:
-    """Docker's SecretSpec/ConfigSpec as swarmlet's: Driver and Templating refused."""
+    """Docker's SecretSpec/ConfigSpec as swarmlet's: Driver refused, and a secret's
+    Templating."""
     if (body.get("Driver") or {}).get("Name"):
         raise HttpError(400, f"{kind.name} drivers are not supported: swarmlet keeps every "
                              f"{kind.name}'s data in its own store (Driver)")
-    if (body.get("Templating") or {}).get("Name"):
+    if kind is not CONFIG and (body.get("Templating") or {}).get("Name"):
         raise HttpError(400, f"{kind.name} templating is not supported (Templating)")
-    return {k: body[k] for k in ("Name", "Labels", "Data") if body.get(k) is not None}
+    keys = ("Name", "Labels", "Data", "Templating")
+    return {k: body[k] for k in keys if body.get(k) is not None}
 
 
 def matches(filters: Filters, obj: Obj) -> bool:

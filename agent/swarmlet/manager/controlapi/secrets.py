@@ -28,9 +28,11 @@ _NAME = re.compile(r"^[a-zA-Z0-9]+(?:[a-zA-Z0-9-_.]*[a-zA-Z0-9])?$")
 
 
 # Docker renders a config's Go template on each node for each task ({{.Service.Name}},
-# {{.Task.Slot}}, {{.Node.Hostname}}, secrets...); swarmlet's worker does not.
-TEMPLATING_REFUSED = ("config templating is not supported (Templating.Name {0}): swarmlet "
-                      "mounts a config's data as it is; render it before creating the config")
+# {{.Task.Slot}}, {{.Node.Hostname}}, secrets...): so does swarmlet's worker
+# (worker/config_templates.py), with SwarmKit's one driver.
+TEMPLATE_DRIVERS = ("golang",)
+TEMPLATING_REFUSED = ("config template driver {0} is not supported (Templating.Name): "
+                      "swarmlet renders config templates with the golang driver only")
 
 
 def check_spec(kind: Kind, spec: Any) -> tuple[str, dict[str, str], bytes]:
@@ -44,9 +46,7 @@ def check_spec(kind: Kind, spec: Any) -> tuple[str, dict[str, str], bytes]:
         raise InvalidArgument("invalid name, only 64 [a-zA-Z0-9-_.] characters allowed, and "
                             "the start and end character must be [a-zA-Z0-9]")
     labels = _labels(spec)
-    templating = spec.get("Templating") or {}
-    if templating.get("Name"):
-        raise InvalidArgument(TEMPLATING_REFUSED.format(templating["Name"]))
+    templating(kind, spec)
     try:
         data = base64.b64decode(spec.get("Data") or "", validate=True)
     except (ValueError, TypeError):  # binascii.Error, or a str with non-ASCII characters
@@ -55,6 +55,18 @@ def check_spec(kind: Kind, spec: Any) -> tuple[str, dict[str, str], bytes]:
         raise InvalidArgument(f"{kind.name} data must be larger than 0 and less than "
                             f"{kind.max_bytes} bytes")
     return name, labels, data
+
+
+def templating(kind: Kind, spec: Obj) -> dict[str, str] | None:
+    """The config's template driver ({"Name": "golang"}), None for plain data."""
+    name = (spec.get("Templating") or {}).get("Name")
+    if not name:
+        return None
+    if kind.name != "config":
+        raise InvalidArgument(f"{kind.name} templating is not supported (Templating)")
+    if name not in TEMPLATE_DRIVERS:
+        raise InvalidArgument(TEMPLATING_REFUSED.format(name))
+    return {"Name": name}
 
 
 def _labels(spec: Obj) -> dict[str, str]:
@@ -85,6 +97,9 @@ class DataObjectAPI:
         object_id = new_id()
         obj = {"ID": object_id, "Spec": {"Name": name, "Labels": labels},
                "SealedData": self._key.seal(object_id, data)}
+        driver = templating(self.kind, spec)
+        if driver:  # the nodes render the data for each task (worker/config_templates.py)
+            obj["Spec"]["Templating"] = driver
         try:
             self.store.write([{"op": "create", "kind": self.kind.name, "object": obj}])
         except StoreError as exc:

@@ -155,10 +155,12 @@ class Planner:
                                          "Version": {"Index": 0}})
             self.steps.append(Step(kind.name, name, "create", diff=diff({}, shown), spec=spec))
             return
-        if self.data_of(old) != data:  # as SwarmKit refuses Docker's update of it
+        if (self.data_of(old) != data  # as SwarmKit refuses Docker's update of it
+                or old["Spec"].get("Templating") != spec.get("Templating")):
             raise _failed(self.specs, kind.name, name, DomainError(
                 f"failed to update {kind.name} {name}: only updates to Labels are allowed "
-                f"(its data changed: a new value needs a new name, such as {name}_v2)"))
+                f"(its data or template driver changed: a new value needs a new name, such "
+                f"as {name}_v2)"))
         old_shown = {"Name": name, "Labels": old["Spec"].get("Labels") or {}}
         changed = diff(old_shown, shown)
         self.steps.append(Step(kind.name, name, "update" if changed else "unchanged",

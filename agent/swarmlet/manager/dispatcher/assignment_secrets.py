@@ -3,7 +3,8 @@ that are to run refer to, and of no other (a node that runs no task using a secr
 receives it). Unsealed here, on the leader, and sent over the node's mutual-TLS session;
 the node keeps them in memory only.
 
-An entry: {"Kind": "secret"|"config", "ID", "Data": <base64>}.
+An entry: {"Kind": "secret"|"config", "ID", "Data": <base64>}, and a templated config's
+"Templating" ({"Name": "golang"}: the worker renders it for each task).
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ def node_data(tasks: list[Obj], objects: dict[str, list[Obj]], keys: DataKeys,
         for obj in objects.get(kind, []):
             if (kind, obj["ID"]) in wanted:
                 data = keys.unseal(obj["ID"], obj["SealedData"])
-                out.append({"Kind": kind, "ID": obj["ID"],
-                            "Data": base64.b64encode(data).decode()})
+                entry = {"Kind": kind, "ID": obj["ID"],
+                         "Data": base64.b64encode(data).decode()}
+                if obj["Spec"].get("Templating"):
+                    entry["Templating"] = obj["Spec"]["Templating"]
+                out.append(entry)
     return out

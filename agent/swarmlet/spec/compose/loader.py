@@ -283,9 +283,11 @@ class FileLoader:
         obj["labels"] = shapes.mapping(raw.get("labels"), False)
         what = kind[:-1]
         for key in ("driver", "template_driver"):
-            if raw.get(key):
+            if raw.get(key) and (key, kind) != ("template_driver", "configs"):
                 raise self.fail([kind, name, key], f"{what} {key.replace('_', ' ')}s are not "
                                                    "supported by swarmlet")
+        if raw.get("template_driver"):  # the nodes render it (worker/config_templates.py)
+            obj["template_driver"] = raw["template_driver"]
         if obj["external"]:
             return obj
         if raw.get("environment"):

@@ -120,6 +120,8 @@ def convert_stack(stack: str, project: Project) -> StackSpecs:
             spec = {"Name": obj.get("name") or scope(stack, name),
                     "Labels": with_stack_label(stack, obj.get("labels")),
                     "Data": base64.b64encode(obj["data"]).decode()}
+            if obj.get("template_driver"):  # Docker's convert: the config's Templating
+                spec["Templating"] = {"Name": obj["template_driver"]}
             specs.origins[(kind[:-1], spec["Name"])] = (
                 project.origins.get((kind, name), ""), f"{kind}.{name}")
             target.append(spec)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from swarmlet.cli.gotemplate.values import (
+from swarmlet.spec.gotemplate.values import (
     NO_VALUE,
     Function,
     FunctionError,

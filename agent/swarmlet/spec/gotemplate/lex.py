@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from swarmlet.cli.gotemplate.nodes import TemplateError
+from swarmlet.spec.gotemplate.nodes import TemplateError
 
 KEYWORDS = ("if", "else", "end", "range", "with", "break", "continue", "define", "template",
             "block", "nil", "true", "false")

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from swarmlet.cli.gotemplate.nodes import (
+from swarmlet.spec.gotemplate.nodes import (
     Action,
     Branch,
     Chain,
@@ -29,7 +29,7 @@ from swarmlet.cli.gotemplate.nodes import (
     Text,
     Variable,
 )
-from swarmlet.cli.gotemplate.values import (
+from swarmlet.spec.gotemplate.values import (
     MAP_FIELDS,
     NO_VALUE,
     POINTER_FIELDS,
@@ -53,9 +53,16 @@ class _Continue(Exception):
 
 
 class Executor:
-    def __init__(self, functions: dict[str, Function], strict_maps: bool) -> None:
+    def __init__(self, functions: dict[str, Function], strict_maps: bool,
+                 name: str = "", payload: bool = False) -> None:
         self.functions = functions
         self.strict_maps = strict_maps  # inspect: a missing key of an object is an error
+        self.name = name  # the template's name, as Go's errors give it ("" for --format)
+        # SwarmKit's config templates (Go's missingkey=error on real maps): Go's ErrorContext
+        # cuts the node's text at 20 characters ("..."), a function's error names its whole
+        # command, and a label map's missing key is an error too; Docker's CLI errors show
+        # the node whole and a function by its name, and its label maps answer "<no value>"
+        self.payload = payload
         self.source = ""
 
     def run(self, tree: list[Node], source: str, data: Any, out: list[str]) -> None:
@@ -68,8 +75,11 @@ class Executor:
         before = self.source[:max(node.pos, 0)]
         line = before.count("\n") + 1
         col = node.pos if line == 1 else node.pos - (before.rfind("\n") + 1)
-        return TemplateError(f'template: :{line}:{col}: executing "" at <{node.text()}>: '
-                             f"{message}")
+        context = node.text()
+        if self.payload and len(context) > 20:
+            context = context[:20] + "..."
+        return TemplateError(f"template: {self.name}:{line}:{col}: executing "
+                             f'"{self.name}" at <{context}>: {message}')
 
     # --- control ----------------------------------------------------------------------
 
@@ -162,7 +172,7 @@ class Executor:
                 return base
             return self.field_chain(first, base, first.names, args, final, dot)
         if isinstance(first, Ident):
-            return self.call(first, dot, args, final)
+            return self.call(first, dot, args, final, cmd)
         self.no_args(first, args, final)
         return self.operand(first, dot)
 
@@ -223,7 +233,7 @@ class Executor:
                 return {}
             if via not in MAP_FIELDS and name in POINTER_FIELDS:
                 return NilField(name)
-            if self.strict_maps and via not in MAP_FIELDS:
+            if self.strict_maps and (via not in MAP_FIELDS or self.payload):
                 raise self.fail(node, f"map has no entry for key \"{name}\"")
             return NO_VALUE
         if isinstance(receiver, NilField) and self.strict_maps:
@@ -236,11 +246,14 @@ class Executor:
 
     # --- functions ----------------------------------------------------------------------
 
-    def call(self, ident: Ident, dot: Any, args: list[Node], final: Any) -> Any:
+    def call(self, ident: Ident, dot: Any, args: list[Node], final: Any,
+             cmd: Command) -> Any:
         if ident.name in ("and", "or"):
             return self.logic(ident, dot, args, final)
         func = self.functions[ident.name]
-        return self.invoke(ident, ident.name, func.params, func.call, args, final, dot)
+        # Go's evalCall names the whole command (SwarmKit's errors); Docker's CLI the name
+        at = cmd if self.payload else ident
+        return self.invoke(at, ident.name, func.params, func.call, args, final, dot)
 
     def logic(self, ident: Ident, dot: Any, args: list[Node], final: Any) -> Any:
         """and/or: Go evaluates the arguments only as far as the answer needs."""

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from swarmlet.cli.gotemplate.lex import Token, tokens
-from swarmlet.cli.gotemplate.nodes import (
+from swarmlet.spec.gotemplate.lex import Token, tokens
+from swarmlet.spec.gotemplate.nodes import (
     Action,
     Branch,
     Chain,
