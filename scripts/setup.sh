@@ -4,7 +4,8 @@
 #   1. Debian packages (docker.io, busybox-static, nftables, iproute2, openssh-server, curl,
 #      fuse3 + libfuse3-3 for the local machines' power-cut filesystem); docker.io is also
 #      the docker CLI (20.10) the Engine API tests drive (a newer one at
-#      /usr/local/bin/docker is optional: tests/integration/engine_cluster.py)
+#      /usr/local/bin/docker is optional: tests/integration/engine_cluster.py); chromium
+#      for the visualizer's browser test (tests/integration/test_visualizer.py)
 #   2. dockerd running (started by hand when there is no service manager)
 #   3. .venv with the agent and the test tools
 #   4. the local test image swarmlet/demo:latest
@@ -17,7 +18,8 @@ log() { printf '==> %s\n' "$*"; }
 
 # --- 1. Debian packages -------------------------------------------------------------------
 packages=(docker.io busybox-static nftables iproute2 iptables openssh-server openssh-client curl
-          util-linux python3-venv shellcheck fuse3 libfuse3-3)
+          util-linux python3-venv shellcheck fuse3 libfuse3-3
+          chromium)  # chromium: the visualizer's browser test (Playwright drives it)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
