@@ -34,7 +34,7 @@ def test_loopback_needs_nothing(host: str) -> None:
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "198.18.0.2", "::", "manager-1.example"])
 def test_any_other_address_refuses_to_start_open(host: str) -> None:
-    with pytest.raises(SwarmletError, match="without access control.*--token-file"):
+    with pytest.raises(SwarmletError, match=r"without access control.*--token-file"):
         guard_for(host, None, False)
     assert guard_for(host, "s3cret", False) == Guard("s3cret", False)
     assert guard_for(host, None, True) == Guard(None, True)
