@@ -61,6 +61,8 @@ class Handler(BaseHTTPRequestHandler):
         elif url.path in ASSETS:
             name, content_type = ASSETS[url.path]
             self._send(200, content_type, asset(name))
+        elif url.path == "/favicon.ico":  # browsers ask; there is none
+            self._send(204, "text/plain", b"")
         elif url.path == "/snapshot":
             self._send(200, "application/json", self.server.hub.latest()[1].encode())
         else:

@@ -27,6 +27,7 @@ function age(since) {
   if (since == null) return "";
   const s = Math.max(0, Math.floor(Date.now() / 1000 - since));
   if (s < 60) return `${s}s`;
+  if (s < 600) return `${Math.floor(s / 60)}m ${s % 60}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m`;
   if (s < 86400) return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
   return `${Math.floor(s / 86400)}d`;
