@@ -43,6 +43,7 @@ class Feed:
         self.publish = publish
         self.client = Client(host, timeout=30)
         self.rereads = Coalescer(self._read, interval)
+        self._last: dict[str, Any] = {"nodes": [], "services": [], "tasks": []}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._follow, name="visualizer-events",
                                         daemon=True)
@@ -60,7 +61,10 @@ class Feed:
         try:
             snapshot = read_snapshot(self.client)
         except (SwarmletError, OSError, http.client.HTTPException, ValueError) as exc:
-            snapshot = {"nodes": [], "services": [], "tasks": [], "error": str(exc)}
+            # The last view stays on the page, with the reason it may be stale.
+            self.publish({**self._last, "error": str(exc)})
+            return
+        self._last = snapshot
         self.publish(snapshot)
 
     def _follow(self) -> None:

@@ -43,6 +43,7 @@ def asset(name: str) -> bytes:
 class Handler(BaseHTTPRequestHandler):
     server: VisualizerServer
     protocol_version = "HTTP/1.1"
+    timeout = 60  # seconds: an idle kept-alive connection (or a stuck handshake) lets go
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         # The path without its query: a ?token= must never reach a log.
