@@ -34,6 +34,7 @@ class FakeAgent(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
         self.objects = {"/nodes": [NODE], "/services": [], "/tasks": []}
         self.events: queue.Queue[str | None] = queue.Queue()
         self.reads = 0
+        self.failing = False  # answer 503 as an agent without a leader would
         super().__init__(path, AgentHandler)
 
 
@@ -55,8 +56,10 @@ class AgentHandler(BaseHTTPRequestHandler):
             return
         if path == "/tasks":
             self.server.reads += 1
-        body = json.dumps(self.server.objects[path]).encode()
-        self.send_response(200)
+        code, answer = ((503, {"message": "no leader"}) if self.server.failing
+                        else (200, self.server.objects[path]))
+        body = json.dumps(answer).encode()
+        self.send_response(code)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -146,3 +149,21 @@ def test_an_event_brings_the_new_snapshot_and_a_burst_few_reads(
     assert [t["id"] for t in snap["tasks"]] == ["t1", "t2", "t3", "t4", "t5"]
     time.sleep(0.5)
     assert agent.reads - reads <= 3  # 50 events, coalesced
+
+
+def test_an_agent_in_trouble_leaves_the_last_view_with_the_reason(
+        page: tuple[int, FakeAgent]) -> None:
+    port, agent = page
+    stream = snapshots(port)
+    snap = next(stream)
+    while not snap["nodes"]:
+        snap = next(stream)
+    agent.failing = True
+    agent.events.put(json.dumps({"Type": "node", "Action": "update", "Actor": {"ID": "m1"}}))
+    snap = next(stream)
+    assert snap["error"] == "no leader"
+    assert [n["hostname"] for n in snap["nodes"]] == ["sh-1"]
+    agent.failing = False
+    agent.events.put(json.dumps({"Type": "node", "Action": "update", "Actor": {"ID": "m1"}}))
+    snap = next(stream)
+    assert "error" not in snap and snap["nodes"]
