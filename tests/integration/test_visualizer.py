@@ -71,6 +71,8 @@ def status(url: str, token: str | None = None) -> int:
             return answer.status
     except urllib.error.HTTPError as exc:
         return exc.code
+    except OSError:  # not listening yet (URLError is one)
+        return 0
 
 
 @pytest.fixture(scope="module")
