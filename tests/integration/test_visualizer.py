@@ -96,7 +96,8 @@ def services(cluster: Cluster) -> Iterator[None]:
 
 def shot(page, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    # Arriving cards fade in: headless Chromium may hold an animation at its first frame.
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True, animations="disabled")
 
 
 def wait_cards(page, count: int, timeout: float = 30) -> None:
@@ -167,10 +168,10 @@ def test_a_stopped_machine_shows_down(page, cluster: Cluster) -> None:
     cluster.machines("machine", "stop", W2)
     try:
         eventually(lambda: "down" in (column.get_attribute("class") or "").split(), timeout=45)
-        assert column.locator(".state").inner_text() == "down"
+        assert column.locator(".badge.state").inner_text() == "down"
         shot(page, "4-down")
     finally:
         cluster.machines("machine", "start", W2)
     eventually(lambda: cluster.nodes(MANAGER)[W2]["Status"] == "Ready", timeout=60)
-    eventually(lambda: column.locator(".state").inner_text() == "ready")
+    eventually(lambda: column.locator(".badge.state").inner_text() == "ready")
     assert page.evaluate("() => window.notReloaded === true")

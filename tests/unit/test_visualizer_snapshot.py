@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from swarmlet.visualizer.snapshot import build_snapshot, colour_index, epoch
+from swarmlet.visualizer.snapshot import build_snapshot, colour_index, colours, epoch
 
 NODES = [
     {"ID": "w1", "Description": {"Hostname": "sh-2"},
@@ -54,8 +54,17 @@ def test_cards_only_for_tasks_meant_to_run_in_service_and_slot_order() -> None:
 def test_service_colour_is_stable_and_in_the_palette() -> None:
     snap = build_snapshot([], SERVICES, [])
     assert [s["name"] for s in snap["services"]] == ["agent", "web"]
-    assert snap["services"][1]["colour"] == colour_index("s-web") == colour_index("s-web")
     assert {colour_index(f"svc{i}") for i in range(200)} == set(range(12))
+
+
+def test_services_get_different_colours_the_oldest_keeping_its_own() -> None:
+    services = [{"ID": f"svc{i}", "CreatedAt": f"2026-12-06T10:00:{i:02}Z"} for i in range(12)]
+    palette = colours(services)
+    assert sorted(palette.values()) == list(range(12))
+    assert palette["svc0"] == colour_index("svc0")
+    newer = [*services, {"ID": "svc-late", "CreatedAt": "2026-12-07T00:00:00Z"}]
+    assert {k: v for k, v in colours(newer).items() if k != "svc-late"} == palette
+    assert colours(list(reversed(services))) == palette  # the order given does not matter
 
 
 def test_timestamps_of_every_precision() -> None:

@@ -54,9 +54,23 @@ def node_view(node: Obj) -> Obj:
     }
 
 
-def service_view(service: Obj) -> Obj:
+def colours(services: list[Obj]) -> dict[str, int]:
+    """A colour per service, different from the others' while there are colours left: each
+    takes its own (colour_index), or the next free one, oldest service first, so a service
+    keeps its colour while the older ones stay."""
+    taken: dict[str, int] = {}
+    for service in sorted(services, key=lambda s: (s.get("CreatedAt") or "", s["ID"])):
+        colour = colour_index(service["ID"])
+        used = set(taken.values())
+        while colour in used and len(used) < PALETTE_SIZE:
+            colour = (colour + 1) % PALETTE_SIZE
+        taken[service["ID"]] = colour
+    return taken
+
+
+def service_view(service: Obj, colour: int) -> Obj:
     return {"id": service["ID"], "name": (service.get("Spec") or {}).get("Name", service["ID"]),
-            "colour": colour_index(service["ID"])}
+            "colour": colour}
 
 
 def display_image(image: str) -> str:
@@ -86,7 +100,8 @@ def build_snapshot(nodes: list[Obj], services: list[Obj], tasks: list[Obj]) -> O
     run, ordered by service name and slot (a card keeps its place among its siblings)."""
     node_views = sorted((node_view(n) for n in nodes),
                         key=lambda n: (ROLE_ORDER.get(n["role"], 2), n["hostname"], n["id"]))
-    service_views = sorted((service_view(s) for s in services),
+    palette = colours(services)
+    service_views = sorted((service_view(s, palette[s["ID"]]) for s in services),
                            key=lambda s: (s["name"], s["id"]))
     names = {s["id"]: s["name"] for s in service_views}
     task_views = sorted((task_view(t, names) for t in tasks
