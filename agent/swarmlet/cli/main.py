@@ -5,13 +5,13 @@ from __future__ import annotations
 import sys
 
 from swarmlet import __version__
-from swarmlet.cli import machine, network, node, secret, service, stack, swarm, system
+from swarmlet.cli import events, machine, network, node, secret, service, stack, swarm, system
 from swarmlet.cli.parser import Parser
 from swarmlet.cli.service_container import bool_values
 from swarmlet.client import ApiResponseError
 from swarmlet.errors import SwarmletError
 
-GROUPS = (swarm, node, service, stack, network, secret, system, machine)
+GROUPS = (swarm, node, service, stack, network, secret, events, system, machine)
 
 
 def build_parser() -> Parser:
