@@ -13,6 +13,7 @@ from typing import Any
 
 from swarmlet.manager import cluster_secrets
 from swarmlet.manager.ca_server import CAServer
+from swarmlet.manager.cluster_metrics import ClusterCollector
 from swarmlet.manager.dispatcher.dispatcher import Dispatcher
 from swarmlet.manager.logbroker import LogBroker, LogStreams
 from swarmlet.manager.loops import ControlLoops
@@ -54,6 +55,7 @@ class Manager:
                                      self.membership.manager_addrs,
                                      self.membership.leader_api_addr)
         self.control_loops = ControlLoops(store)
+        self.metrics = ClusterCollector(store, store.status)  # read at each scrape
         self._stopping = threading.Event()
         self._loop = threading.Thread(target=self._leader_loop, name="manager-loops",
                                       daemon=True)
