@@ -167,7 +167,7 @@ def make_handler(router: Router, local: bool, limits: Limits,
                     return
                 status, data = 200, b""
                 if isinstance(result, PlainText):
-                    data, content_type = result.encode(), "text/plain; charset=utf-8"
+                    data, content_type = result.encode(), result.content_type
                 elif result is not None:
                     data = json.dumps(result).encode()
             except TimeoutError:

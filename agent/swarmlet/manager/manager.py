@@ -13,6 +13,7 @@ from typing import Any
 
 from swarmlet.manager import cluster_secrets
 from swarmlet.manager.ca_server import CAServer
+from swarmlet.manager.cluster_metrics import ClusterCollector
 from swarmlet.manager.dispatcher.dispatcher import Dispatcher
 from swarmlet.manager.event_journal import EventJournal
 from swarmlet.manager.logbroker import LogBroker, LogStreams
@@ -56,6 +57,7 @@ class Manager:
                                      self.membership.leader_api_addr)
         self.control_loops = ControlLoops(store)
         self.events = EventJournal(store)  # on every manager: `swarmlet events`, the visualizer
+        self.metrics = ClusterCollector(store, store.status)  # read at each scrape
         self._stopping = threading.Event()
         self._loop = threading.Thread(target=self._leader_loop, name="manager-loops",
                                       daemon=True)
