@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import testinfra
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 
 from collection.site import MANAGER, SPARE, VENV_BIN, WORKERS, Deployment
 from conftest import REPO, wait_for
@@ -122,6 +123,18 @@ def test_config_file(deployment: Deployment, hosts, name: str) -> None:
     config = hosts[name].file("/etc/swarmlet/swarmlet.yml")
     assert config.is_file and config.user == "root" and config.mode == 0o600
     assert config.contains(f"^advertise_addr: {deployment.ip(name)}$")
+
+
+@pytest.mark.parametrize("name", HOSTS)
+def test_metrics_addr_of_site_vars_serves_prometheus_metrics(hosts, name: str) -> None:
+    """agent_metrics_addr (site-vars.yml) reaches swarmlet.yml: each agent answers on its own
+    loopback, with the cluster's gauges on the manager only."""
+    host = hosts[name]
+    assert host.file("/etc/swarmlet/swarmlet.yml").contains('^metrics_addr: "127.0.0.1:9323"$')
+    text = host.check_output("curl -sS --fail http://127.0.0.1:9323/metrics")
+    names = {family.name for family in text_string_to_metric_families(text)}
+    assert "process_resident_memory_bytes" in names
+    assert ("swarmlet_nodes" in names) == (name == MANAGER)
 
 
 @pytest.mark.parametrize("name", HOSTS)

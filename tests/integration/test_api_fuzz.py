@@ -113,7 +113,8 @@ class Fuzzer:
         - node updates keep the node drained: generated services name random images, and an
           active node would ask a registry for them;
         - a dispatcher long poll waits WAIT seconds, not up to 60; service logs do not
-          follow (a followed stream ends only when the client goes);
+          follow, and the events stream ends now (a followed stream ends only when the
+          client goes);
         - with a real object in the path, a valid ?version is the object's current one, so
           the update reaches the code behind the version check."""
         path, body = case.operation.path, case.body
@@ -135,6 +136,8 @@ class Fuzzer:
         query = case.query
         if path == "/services/{id}/logs" and isinstance(query, dict):
             query.pop("follow", None)
+        if path == "/events" and isinstance(query, dict | None):
+            case.query = query = {**(query or {}), "until": str(int(time.time()))}
         if isinstance(query, dict) and isinstance(query.get("version"), str) and \
                 query["version"].isdigit():
             current = self.current_version(path, case.path_parameters, real)

@@ -131,10 +131,22 @@ def test_volumes_and_their_events_go_to_dockerd(engine_swarm, docker):
     events = _docker(c, MANAGER, docker, f"events --since {since} --until {until} "
                                          f"--filter volume={volume} --format '{{{{.Action}}}}'")
     assert events.stdout.split() == ["create", "destroy"]
-    # The swarm's own events are not served yet: Docker's 501, not a silent stream.
-    swarm = _docker(c, MANAGER, docker, f"events --since {since} --until {until} "
-                                        "--filter type=service", check=False)
-    assert swarm.returncode != 0 and "not supported by swarmlet" in swarm.stderr
+    # The swarm's events beside dockerd's: a secret made and removed with the same CLI.
+    secret = f"{_tag(docker)}-sec"
+    _docker(c, MANAGER, docker, f"secret create {secret} /etc/hostname")
+    _docker(c, MANAGER, docker, f"secret rm {secret}")
+    until = int(time.time()) + 1
+    shown = "'{{.Type}} {{.Action}} {{.Actor.ID}} {{.Actor.Attributes.name}} {{.Scope}}'"
+    both = _docker(c, MANAGER, docker, f"events --since {since} --until {until} "
+                                       f"--format {shown}").stdout.splitlines()
+    assert any(line.startswith(f"volume create {volume} ") for line in both), both
+    swarm = [line.split() for line in both if line.startswith("secret ")]
+    assert [(w[1], w[4]) for w in swarm if w[3] == secret] == [("create", "swarm"),
+                                                               ("remove", "swarm")], both
+    only = _docker(c, MANAGER, docker, f"events --since {since} --until {until} --filter "
+                                       f"type=secret --filter secret={secret} "
+                                       "--format '{{.Action}}'").stdout.split()
+    assert only == ["create", "remove"]
 
 
 @pytest.mark.parametrize("docker", DOCKER_CLIS, ids=cli_version)
@@ -211,8 +223,8 @@ def test_bad_requests_get_dockers_answers_never_a_500_or_a_hang(engine_swarm):
         # dockerd 20.10 answers this 500: checked before it goes there
         ("GET", "/v1.41/containers/json?filters=%7Bbad", "", {}, 400, "invalid filter"),
         ("GET", "/v1.41/events?filters=%7Bbad", "", {}, 400, "invalid filter"),
-        ("GET", "/v1.41/events?filters=%7B%22type%22%3A%5B%22node%22%5D%7D", "", {}, 501,
-         "not supported by swarmlet"),
+        ("GET", "/v1.41/events?filters=%7B%22type%22%3A%5B%22node%22%5D%7D&since=x", "", {},
+         400, "is not a time"),
         ("POST", "/v1.41/services/create", "{not json", {"Content-Type": "application/json"},
          400, "not valid JSON"),
         ("POST", "/v1.41/services/create", "{}", {"Content-Length": str(5 << 20)}, 413, ""),

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from swarmlet.api.engine import versions
 from swarmlet.api.engine.answers import Answer
-from swarmlet.api.engine.events import add_events_route, swarm_events_asked
+from swarmlet.api.engine.events import add_events_route, event_source, merged
 from swarmlet.api.engine.filters import parse_filters
 from swarmlet.api.engine.frontend import EngineFrontend, EngineState
 from swarmlet.api.engine.proxy import hijacked
@@ -61,15 +61,33 @@ def test_filters_take_both_forms_and_refuse_what_docker_refuses():
         assert err.value.status == 400 and message in err.value.message
 
 
-def test_events_filters_that_ask_for_the_swarm_are_told_apart():
-    assert swarm_events_asked(None) is None
-    assert swarm_events_asked('{"type": ["container", "image"]}') is None
-    assert swarm_events_asked('{"scope": ["local"]}') is None
-    assert swarm_events_asked('{"type": ["service", "container"]}') == "type=service"
-    assert swarm_events_asked('{"scope": ["swarm"]}') == "scope=swarm"
-    assert swarm_events_asked('{"node": ["n1"]}') == "node=n1"
+def test_events_filters_choose_the_swarm_dockerd_or_both():
+    assert event_source(None) == "both"
+    assert event_source('{"event": ["create"]}') == "both"
+    assert event_source('{"type": ["container", "image"]}') == "local"
+    assert event_source('{"scope": ["local"]}') == "local"
+    assert event_source('{"type": ["service", "task"]}') == "swarm"
+    assert event_source('{"type": ["service", "container"]}') == "both"
+    assert event_source('{"scope": ["swarm"]}') == "swarm"
+    assert event_source('{"node": ["n1"]}') == "swarm"
+    assert event_source('{"container": ["c1"], "type": ["service"]}') == "local"
     with pytest.raises(HttpError):
-        swarm_events_asked('{"colour": ["red"]}')
+        event_source('{"colour": ["red"]}')
+
+
+def test_merged_streams_interleave_tick_and_end_with_the_last():
+    gate = threading.Event()
+
+    def slow():
+        gate.wait(5)
+        yield b"b1\n"
+
+    out = merged([iter([b"a1\n", b"a2\n"]), slow()], tick=0.05)
+    got = [next(out), next(out)]
+    assert got == [b"a1\n", b"a2\n"]
+    assert next(out) == b""  # a tick while the slow one waits
+    gate.set()
+    assert [line for line in out if line] == [b"b1\n"]
 
 
 def _head(method: str, target: str, **headers: str) -> RequestHead:
@@ -279,7 +297,6 @@ BAD_REQUESTS = [
     ("DELETE", "/v1.41/configs/c1", b"", 501, "DELETE /configs/{id} is not supported by "
                                               "swarmlet"),
     ("POST", "/v1.41/services/create", b"{not json", 400, "not valid JSON"),
-    ("GET", '/v1.41/events?filters={"type":["service"]}', b"", 501, "the swarm's events"),
     ("GET", "/v1.41/events?filters={bad", b"", 400, "invalid filter"),
     ("GET", "/v1.41/containers/json?filters={bad", b"", 400, "invalid filter"),
     ("GET", '/v1.41/images/json?filters=["x"]', b"", 400, "invalid filter"),

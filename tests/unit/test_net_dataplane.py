@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from swarmlet.metrics import agent_registry
 from swarmlet.net import names
 from swarmlet.net.dataplane import NetworkNotReady, NodeNetworks
 from swarmlet.net.spec import OverlaySpec
@@ -185,3 +186,18 @@ def test_an_answer_that_changes_nothing_of_the_networks_costs_no_pass(plane):
     plane.overlays.devices.clear()
     plane.reconcile()
     assert 4097 in plane.overlays.devices
+
+
+def test_each_pass_is_timed_per_part_for_metrics(plane):
+    """swarmlet_dataplane_programming_seconds (docs/observability.md): one observation per
+    part programmed, for each pass a change runs."""
+    registry = agent_registry(lambda: None)
+    parts = ("overlays", "balancer", "dns", "endpoints", "docker_networks", "cleanup")
+
+    def passes() -> dict[str, float]:
+        return {part: registry.get_sample_value("swarmlet_dataplane_programming_seconds_count",
+                                                {"what": part}) or 0.0 for part in parts}
+
+    before = passes()
+    plane.update([entry("n1", "backend", 4097)], LOCAL)
+    assert {part: n - before[part] for part, n in passes().items()} == dict.fromkeys(parts, 1)

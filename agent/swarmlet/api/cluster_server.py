@@ -152,7 +152,7 @@ def _call(route: Route, request: Request) -> Response | Parked | Streaming:
         if isinstance(result, Parked | Streaming):
             return result
         if isinstance(result, PlainText):
-            return Response(200, result.encode(), "text/plain; charset=utf-8")
+            return Response(200, result.encode(), result.content_type)
         return Response(200, b"" if result is None else _encode(result))
     except HttpError as exc:
         return json_error(exc.status, exc.message)

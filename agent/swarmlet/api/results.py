@@ -5,13 +5,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from swarmlet.metrics import CONTENT_TYPE
 from swarmlet.transport.parked import Parked, wait_parked
 
-__all__ = ["Parked", "PlainText", "Streaming", "wait_parked"]
+__all__ = ["MetricsText", "Parked", "PlainText", "Streaming", "wait_parked"]
 
 
 class PlainText(str):
     """A handler result sent as text/plain (for /_ping, as Docker's)."""
+
+    content_type = "text/plain; charset=utf-8"
+
+
+class MetricsText(PlainText):
+    """The Prometheus text format (/metrics), with its version in the content type."""
+
+    content_type = CONTENT_TYPE
 
 
 class Streaming:

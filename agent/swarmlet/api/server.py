@@ -12,6 +12,8 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import select
+import socket
 import socketserver
 import time
 from http.server import BaseHTTPRequestHandler
@@ -39,6 +41,20 @@ from swarmlet.transport.unix_server import UnixSocketServer
 __all__ = ["MAX_BODY", "PlainText", "Streaming", "UnixApiServer", "split_target"]
 
 log = logging.getLogger("swarmlet.api")
+
+
+def peer_closed(sock: socket.socket) -> bool:
+    """Whether the client closed its end (a streamed answer's reader that left). A client
+    that sends nothing while it reads a stream is readable only once it is gone."""
+    readable, _, _ = select.select([sock], [], [], 0)
+    if not readable:
+        return False
+    try:
+        return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
 
 
 def _json_error(status: int, message: str) -> tuple[int, bytes]:
@@ -151,7 +167,7 @@ def make_handler(router: Router, local: bool, limits: Limits,
                     return
                 status, data = 200, b""
                 if isinstance(result, PlainText):
-                    data, content_type = result.encode(), "text/plain; charset=utf-8"
+                    data, content_type = result.encode(), result.content_type
                 elif result is not None:
                     data = json.dumps(result).encode()
             except TimeoutError:
@@ -190,6 +206,8 @@ def make_handler(router: Router, local: bool, limits: Limits,
                     if chunk:
                         self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
                         self.wfile.flush()
+                    elif peer_closed(self.connection):  # an idle tick (b""): still there?
+                        break
                 self.wfile.write(b"0\r\n\r\n")
             except OSError:
                 pass  # the client went away, or stopped reading for `limits.write`

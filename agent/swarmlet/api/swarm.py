@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from swarmlet.api.events import add_event_routes
 from swarmlet.api.networks import add_network_routes
 from swarmlet.api.node_control import NodeControl
 from swarmlet.api.results import Parked, PlainText, Streaming
@@ -180,6 +181,7 @@ def add_swarm_routes(router: Router, node: SwarmNode) -> None:
     add_network_routes(add, manager)
     add_secret_routes(add, manager)
     add_stack_routes(router, add, manager)
+    add_event_routes(add, lambda: manager().events)
 
     @add("POST", "/services/create", "Create a service from a ServiceSpec (?dry_run=1: its "
          "plan, nothing written)", body=ServiceSpec, query=DryRunQuery, answer=CREATED)

@@ -6,6 +6,7 @@ import sys
 
 from swarmlet import __version__
 from swarmlet.cli import (
+    events,
     machine,
     network,
     node,
@@ -21,7 +22,7 @@ from swarmlet.cli.service_container import bool_values
 from swarmlet.client import ApiResponseError
 from swarmlet.errors import SwarmletError
 
-GROUPS = (swarm, node, service, stack, network, secret, system, visualizer, machine)
+GROUPS = (swarm, node, service, stack, network, secret, events, system, visualizer, machine)
 
 
 def build_parser() -> Parser:

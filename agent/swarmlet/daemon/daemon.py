@@ -21,12 +21,15 @@ from typing import Any
 from swarmlet.api.cluster_server import ClusterApiServer
 from swarmlet.api.engine.frontend import EngineFrontend, EngineState
 from swarmlet.api.engine.routes import engine_router
+from swarmlet.api.metrics import add_metrics_routes
+from swarmlet.api.metrics_server import MetricsServer
 from swarmlet.api.router import Router
 from swarmlet.api.server import UnixApiServer
 from swarmlet.api.swarm import add_swarm_routes
 from swarmlet.api.system import add_system_routes
 from swarmlet.daemon.memory import TRIM_EVERY, release_free_memory
 from swarmlet.errors import SwarmletError
+from swarmlet.metrics import agent_registry
 from swarmlet.node.config import Config
 from swarmlet.node.swarm import SwarmNode
 from swarmlet.transport.async_server import AsyncTlsServer, Response
@@ -109,6 +112,9 @@ class Daemon:
             address, self.router, context, identify, lookup, limits, engine=self.engine)
         add_system_routes(self.router, self.node.info)
         add_swarm_routes(self.router, self.node)
+        # Prometheus metrics: the process's, and the cluster's while this node is a manager.
+        self.metrics = agent_registry(lambda: getattr(self.node.manager, "metrics", None))
+        add_metrics_routes(self.router, self.metrics)
         self._servers: list[Any] = []
 
     def run(self) -> None:
@@ -126,6 +132,8 @@ class Daemon:
             serve_in_thread(unix, "api-unix")
             if self.config.engine_socket is not None:
                 self._serve_engine(self.config.engine_socket)
+            if self.config.metrics_host_port is not None:
+                self._serve_metrics(self.config.metrics_host_port)
             log.info("swarmletd up: API on %s, data dir %s",
                      self.config.socket, self.config.data_dir)
             for sig in (signal.SIGTERM, signal.SIGINT):
@@ -145,6 +153,17 @@ class Daemon:
             raise SwarmletError(f"cannot listen on {path}: {exc.strerror}") from exc
         self._servers.append(server)
         serve_in_thread(server, "api-engine")
+
+    def _serve_metrics(self, address: tuple[str, int]) -> None:
+        """Plain-HTTP GET /metrics on `metrics_addr` (api/metrics_server.py)."""
+        try:
+            server = MetricsServer(address, self.metrics)
+        except OSError as exc:
+            raise SwarmletError(f"cannot listen on metrics_addr {address[0]}:{address[1]}: "
+                                f"{exc.strerror}") from exc
+        self._servers.append(server)
+        serve_in_thread(server, "metrics")
+        log.info("metrics on http://%s:%d/metrics", *address)
 
     def stop(self, reason: str) -> None:
         log.info("%s: shutting down", reason)

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -34,6 +36,7 @@ from swarmlet.manager.orchestrator.replicated import reconcile_replicated
 from swarmlet.manager.orchestrator.update import next_check, update_services
 from swarmlet.manager.scheduler.stage import schedule_pending
 from swarmlet.manager.snapshot import Snapshot
+from swarmlet.metrics import CONTROL_PASS, timed
 from swarmlet.store.raft import RaftStore
 from swarmlet.store.state import StoreError, View
 from swarmlet.store.watch import WatchClosed
@@ -156,10 +159,12 @@ def run_pass(store: PassStore, stage_errors: dict[str, str] | None = None,
     errors = {} if stage_errors is None else stage_errors
     failures = Failures()
     whole = True  # every stage ran: an object without a failure now has none
+    started = time.monotonic()
     snap = Snapshot.read(store, clock())
     for name, stage in STAGES:
         try:
-            changes = stage(snap)
+            with _timed(name, simulated):
+                changes = stage(snap)
         except Exception as exc:
             whole = False
             if errors.get(name) != describe(exc):
@@ -179,7 +184,15 @@ def run_pass(store: PassStore, stage_errors: dict[str, str] | None = None,
         logger.log(logging.WARNING if item.failed else logging.INFO, "%s", item.sentence)
     snap = snap.next([item.change for item in recorded])
     written = snap.changes()
-    write_in_batches(store, written)
+    with _timed("write", simulated):
+        write_in_batches(store, written)
+    if not simulated:
+        CONTROL_PASS.labels("pass").observe(time.monotonic() - started)
     if after is not None:
         after(snap)
     return written
+
+
+def _timed(stage: str, simulated: bool) -> AbstractContextManager[None]:
+    """A stage's time into the control pass histogram; a plan's simulated pass is none."""
+    return nullcontext() if simulated else timed(CONTROL_PASS.labels(stage))

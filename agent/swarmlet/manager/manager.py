@@ -13,7 +13,9 @@ from typing import Any
 
 from swarmlet.manager import cluster_secrets
 from swarmlet.manager.ca_server import CAServer
+from swarmlet.manager.cluster_metrics import ClusterCollector
 from swarmlet.manager.dispatcher.dispatcher import Dispatcher
+from swarmlet.manager.event_journal import EventJournal
 from swarmlet.manager.logbroker import LogBroker, LogStreams
 from swarmlet.manager.loops import ControlLoops
 from swarmlet.manager.membership import Membership
@@ -54,6 +56,8 @@ class Manager:
                                      self.membership.manager_addrs,
                                      self.membership.leader_api_addr)
         self.control_loops = ControlLoops(store)
+        self.events = EventJournal(store)  # on every manager: `swarmlet events`, the visualizer
+        self.metrics = ClusterCollector(store, store.status)  # read at each scrape
         self._stopping = threading.Event()
         self._loop = threading.Thread(target=self._leader_loop, name="manager-loops",
                                       daemon=True)
@@ -96,6 +100,7 @@ class Manager:
     # --- the leader's loops -------------------------------------------------------------
 
     def start(self) -> None:
+        self.events.start()
         self.dispatcher.start()
         self._loop.start()
         self.control_loops.start()
@@ -106,6 +111,7 @@ class Manager:
         self.control_loops.stop()
         self._stopping.set()
         self.dispatcher.stop()
+        self.events.stop()
         if self._loop.is_alive():
             self._loop.join(timeout=10)
 

@@ -22,6 +22,7 @@ import time
 from typing import Any, Protocol
 
 from swarmlet.errors import SwarmletError
+from swarmlet.metrics import DATAPLANE
 from swarmlet.net import dns_records, names
 from swarmlet.net.dns_forward import Upstreams
 from swarmlet.net.dns_redirect import DnsRedirect
@@ -294,6 +295,7 @@ class NodeNetworks:
             nonlocal mark
             now = time.monotonic()
             steps[name] = now - mark
+            DATAPLANE.labels(name.replace(" ", "_")).observe(now - mark)
             mark = now
 
         for vni, spec in self._wanted.items():
@@ -336,6 +338,7 @@ class NodeNetworks:
                 continue
             # dockerd may still count an endpoint that our driver has just deleted
             pending |= not self.docker.remove(network_id)
+        step("cleanup")
         return pending
 
     def _sync_lb(self) -> None:

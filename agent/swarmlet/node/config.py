@@ -25,6 +25,9 @@ so a typo never silently falls back to a default.
     dns_upstreams: null               # where the node's DNS resolver forwards names that
                                       # are not the swarm's: up to 3 "IP" or "IP:PORT";
                                       # null: the host's (/etc/resolv.conf); []: none
+    metrics_addr: null                # plain-HTTP GET /metrics (as dockerd's metrics-addr),
+                                      # "IP" or "IP:PORT" (port 9323): readable by anyone who
+                                      # reaches it; null: only the API serves /metrics
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from swarmlet.errors import SwarmletError
 DEFAULT_CONFIG_PATH = Path("/etc/swarmlet/swarmlet.yml")
 API_PORT = 2377
 RAFT_PORT = 2378
+METRICS_PORT = 9323  # dockerd's metrics-addr port
 LOG_LEVELS = ("debug", "info", "warning", "error")
 DEFAULT_DATA_DIR = Path("/var/lib/swarmlet")
 DEFAULT_KEK_FILE = Path("/etc/swarmlet/swarm.kek")
@@ -59,6 +63,7 @@ class Config:
     heartbeat_period: float = 5.0
     cluster_connections_per_peer: int = 64
     dns_upstreams: tuple[str, ...] | None = None
+    metrics_addr: str | None = None
 
     @property
     def kek_path(self) -> Path:
@@ -71,6 +76,12 @@ class Config:
     @property
     def listen_host_port(self) -> tuple[str, int]:
         return split_host_port(self.listen_addr, API_PORT)
+
+    @property
+    def metrics_host_port(self) -> tuple[str, int] | None:
+        if self.metrics_addr is None:
+            return None
+        return split_host_port(self.metrics_addr, METRICS_PORT)
 
 
 def split_host_port(text: str, default_port: int) -> tuple[str, int]:
@@ -102,6 +113,7 @@ _KINDS: dict[str, tuple[type, ...]] = {
     "heartbeat_period": (int, float),
     "cluster_connections_per_peer": (int,),
     "dns_upstreams": (list, type(None)),
+    "metrics_addr": (str, type(None)),
 }
 
 
@@ -126,6 +138,7 @@ def parse_config(data: dict[str, Any], source: str = "config") -> Config:
     if config.advertise_addr is not None:
         split_host_port(config.advertise_addr, API_PORT)
     config.listen_host_port  # noqa: B018 - validates listen_addr
+    config.metrics_host_port  # noqa: B018 - validates metrics_addr
     if config.log_level not in LOG_LEVELS:
         raise SwarmletError(f"{source}: log_level must be one of {', '.join(LOG_LEVELS)}")
     if config.heartbeat_period <= 0:

@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import Field
 
 from swarmlet.spec.base import Ident, Strict
+from swarmlet.spec.event_times import EventTime
 
 Flag = Annotated[str, Field(pattern=r"^(1|0|t|f|true|false|True|False|TRUE|FALSE|yes|no)$")]
 Index = Annotated[str, Field(pattern=r"^[0-9]{1,18}$")]
@@ -53,6 +54,14 @@ class RemoveQuery(Strict):
 class LogsQuery(Strict):
     tail: Annotated[str, Field(pattern=r"^(all|[0-9]{1,9})$")] | None = None
     follow: Flag | None = None
+
+
+class EventsQuery(Strict):
+    """GET /events: Docker's since/until (spec/event_times.py) and JSON filters."""
+
+    since: EventTime | None = None
+    until: EventTime | None = None
+    filters: Annotated[str, Field(max_length=16384)] | None = None
 
 
 class TaskQuery(Strict):

@@ -24,6 +24,7 @@ from pysyncobj import FAIL_REASON, SyncObj, SyncObjConf, SyncObjConsumer, replic
 from pysyncobj.utility import TcpUtility, UtilityException
 
 from swarmlet.errors import UNKNOWN_OUTCOME
+from swarmlet.metrics import RAFT_APPLY
 from swarmlet.store import durable_raft, raft_pickle, raft_wire
 from swarmlet.store.group_commit import GroupCommit
 from swarmlet.store.keyring import RaftKeyRing
@@ -228,7 +229,9 @@ class RaftStore:
         Raises StoreError from the state machine, NoLeader without leader/quorum in time.
         Writes made at once from several threads share an entry (store/group_commit.py)."""
         check_batch(batch)
+        start = time.monotonic()
         status, payload = self._group.submit(batch, timeout)
+        RAFT_APPLY.observe(time.monotonic() - start)  # committed and applied here
         if status == "error":
             code, message = payload
             raise StoreError(message, code)

@@ -24,4 +24,4 @@ def engine_router(node: SwarmNode, state: EngineState) -> None:
     add_service_routes(router, access)
     add_data_routes(router, access)
     add_network_routes(router, access, state)
-    add_events_route(router)
+    add_events_route(router, access, state)

@@ -28,6 +28,7 @@ from swarmlet.manager.dispatcher.ready_writer import ReadyWriter
 from swarmlet.manager.dispatcher.sessions import Sessions
 from swarmlet.manager.logbroker import LogBroker
 from swarmlet.manager.sealing import DataKeys
+from swarmlet.metrics import HEARTBEATS
 from swarmlet.store.raft import RaftStore
 from swarmlet.store.state import StoreError
 from swarmlet.transport.parked import Parked
@@ -97,6 +98,7 @@ class Dispatcher:
                   restarting: bool = False) -> dict[str, Any]:
         """Answered from memory, never waiting on Raft: a node that comes up is marked
         ready by the ReadyWriter, in a batch."""
+        HEARTBEATS.inc()
         node = self.store.peek("node", identity.node_id)
         if node is None:
             raise removed(identity.node_id)

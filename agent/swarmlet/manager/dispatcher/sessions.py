@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from swarmlet.manager.dispatcher.assignment_latency import observe_assigned
 from swarmlet.manager.dispatcher.assignments import same_objects
 from swarmlet.protocol.assignments import (
     COMPLETE,
@@ -158,9 +159,11 @@ class Sessions:
             if sent is None or sent.seq != applies_to:
                 seq = self._next_seq()
                 self._sent[node_id] = Sent(seq, new, inputs)
+                observe_assigned(None if sent is None else sent.sections, new)
                 return {"Type": COMPLETE, "ResultsIn": seq, **lists}
             delta = changes(sent.sections, new)
             if delta:
+                observe_assigned(sent.sections, new)
                 seq = self._next_seq()
                 self._sent[node_id] = Sent(seq, new, inputs)
                 return {"Type": INCREMENTAL, "AppliesTo": applies_to, "ResultsIn": seq,

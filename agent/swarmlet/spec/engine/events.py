@@ -1,12 +1,13 @@
 """GET /events's query: since and until are Docker's timestamps (seconds, RFC 3339 or a
-duration), checked by dockerd, which serves the stream."""
+duration: spec/event_times.py), filters its JSON filters (api/engine/events.py)."""
 
 from __future__ import annotations
 
 from swarmlet.spec.engine.base import EngineQuery
+from swarmlet.spec.event_times import EventTime
 
 
 class EventsQuery(EngineQuery):
-    since: str | None = None
-    until: str | None = None
+    since: EventTime | None = None
+    until: EventTime | None = None
     filters: str | None = None
