@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from swarmlet.visualizer.access import Guard
-from swarmlet.visualizer.feed import Feed
+from swarmlet.visualizer.feed import Feed, since
 from swarmlet.visualizer.hub import Hub
 from swarmlet.visualizer.server import VisualizerServer
 
@@ -134,7 +134,7 @@ def test_an_event_brings_the_new_snapshot_and_a_burst_few_reads(
     while not first["nodes"] and time.monotonic() < deadline:
         first = next(stream)
     assert [n["hostname"] for n in first["nodes"]] == ["sh-1"]
-    time.sleep(1.2)  # past the read that follows the stream's opening
+    time.sleep(0.3)  # past the read that goes with the stream's opening
     reads = agent.reads
     agent.objects["/services"] = [{"ID": "s1", "Spec": {"Name": "web"}}]
     agent.objects["/tasks"] = [
@@ -167,3 +167,8 @@ def test_an_agent_in_trouble_leaves_the_last_view_with_the_reason(
     agent.events.put(json.dumps({"Type": "node", "Action": "update", "Actor": {"ID": "m1"}}))
     snap = next(stream)
     assert "error" not in snap and snap["nodes"]
+
+
+def test_a_reopened_stream_starts_a_second_before_its_read() -> None:
+    assert since(5_000_000_123) == "4.000000123"
+    assert since(1_000_000_000) == "0.000000000"

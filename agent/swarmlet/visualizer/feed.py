@@ -26,8 +26,15 @@ log = logging.getLogger(__name__)
 
 EVENT_FILTERS = json.dumps({"type": ["node", "service", "task"]})
 BACKOFF_FIRST, BACKOFF_MAX = 0.5, 10.0
-# A (re)opened stream may miss what changed while it was being opened: read once more then.
-SETTLE = 1.0
+# A (re)opened stream starts this long before the read that goes with it (?since=), so a
+# change made while it was being opened is announced all the same (a re-read more at worst).
+OVERLAP_NS = 1_000_000_000
+
+
+def since(now_ns: int) -> str:
+    """The /events ?since= for a stream opened now: Unix seconds with nanoseconds."""
+    start = now_ns - OVERLAP_NS
+    return f"{start // 1_000_000_000}.{start % 1_000_000_000:09d}"
 
 
 def read_snapshot(client: Client) -> dict[str, Any]:
@@ -50,7 +57,6 @@ class Feed:
 
     def start(self) -> None:
         self.rereads.start()
-        self.rereads.poke()
         self._thread.start()
 
     def stop(self) -> None:
@@ -71,23 +77,20 @@ class Feed:
         backoff = BACKOFF_FIRST
         while not self._stop.is_set():
             opened = time.monotonic()
-            settle = threading.Timer(SETTLE, self.rereads.poke)
-            settle.daemon = True
-            settle.start()
+            start = since(time.time_ns())
+            self.rereads.poke()  # everything read (again): after `start`, so nothing is missed
             try:
                 # Its own client: the stream holds a connection for as long as it lasts.
-                for line in Client(self.host).stream("/events", filters=EVENT_FILTERS):
+                for line in Client(self.host).stream("/events", filters=EVENT_FILTERS,
+                                                     since=start):
                     if line.strip():
                         self.rereads.poke()
                 reason = "the agent ended the event stream"
             except (SwarmletError, OSError, http.client.HTTPException) as exc:
                 reason = str(exc)
-            finally:
-                settle.cancel()
             if time.monotonic() - opened > 30:
                 backoff = BACKOFF_FIRST  # it ran for a while: this is a new trouble
             log.warning("%s; following the events again in %.1f s", reason, backoff)
-            self.rereads.poke()  # read everything again: changes may have gone unannounced
             if self._stop.wait(backoff):
                 return
             backoff = min(backoff * 2, BACKOFF_MAX)
