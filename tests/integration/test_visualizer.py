@@ -97,7 +97,8 @@ def services(cluster: Cluster) -> Iterator[None]:
 def shot(page, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     # Arriving cards fade in: headless Chromium may hold an animation at its first frame.
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True, animations="disabled")
+    # The body: the page's content, whatever its height.
+    page.locator("body").screenshot(path=str(ARTIFACTS / f"{name}.png"), animations="disabled")
 
 
 def wait_cards(page, count: int, timeout: float = 30) -> None:
