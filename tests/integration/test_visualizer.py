@@ -58,6 +58,8 @@ def visualizer(cluster: Cluster) -> Iterator[tuple[str, str]]:
     finally:
         cluster.run(MANAGER, f"kill {pid}", check=False)
         log = cluster.run(MANAGER, "cat /run/swarmlet/visualizer.log", check=False).stdout
+        cluster.run(MANAGER, "rm -f /run/swarmlet/visualizer.log /run/swarmlet/viz-token",
+                    check=False)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         (ARTIFACTS / "visualizer.log").write_text(log)
         assert token not in log  # tokens never reach a log
