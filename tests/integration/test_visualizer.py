@@ -170,9 +170,14 @@ def test_a_stopped_machine_shows_down(page, cluster: Cluster) -> None:
     column = page.locator(f'[data-hostname="{W2}"]')
     cluster.machines("machine", "stop", W2)
     try:
-        eventually(lambda: "down" in (column.get_attribute("class") or "").split(), timeout=45)
+        # The leader marks it down after its heartbeats stop; the page follows the store.
+        eventually(lambda: cluster.nodes(MANAGER)[W2]["Status"] == "Down", timeout=60)
+        try:
+            eventually(lambda: "down" in (column.get_attribute("class") or "").split(),
+                       timeout=5)
+        finally:
+            shot(page, "4-down")
         assert column.locator(".badge.state").inner_text() == "down"
-        shot(page, "4-down")
     finally:
         cluster.machines("machine", "start", W2)
     eventually(lambda: cluster.nodes(MANAGER)[W2]["Status"] == "Ready", timeout=60)
