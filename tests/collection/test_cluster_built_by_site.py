@@ -1,5 +1,6 @@
-"""site.yml over three machines through real SSH: the cluster it builds, a second run that
-changes nothing, and each host checked afterwards with testinfra, as an operator would."""
+"""site.yml over three machines through real SSH: the cluster it builds, a second run (the
+same hosts in the inventory plugin's groups) that changes nothing, and each host checked
+afterwards with testinfra, as an operator would."""
 
 from __future__ import annotations
 
@@ -63,19 +64,11 @@ def test_nodes_roles_and_labels(deployment: Deployment, hosts) -> None:
     assert node["Spec"]["Labels"] == {"type": "db"}  # from host_vars
 
 
-def test_second_run_changes_nothing_and_shows_no_join_token(deployment: Deployment) -> None:
-    again = deployment.site("-v")
-    assert again.returncode == 0, again.output[-4000:]
-    recap = again.recap()
-    assert {h: r["changed"] for h, r in recap.items()} == {h: 0 for h in [*HOSTS, "localhost"]}, \
-        again.output[-6000:]
-    assert "SWMTKN-1-" not in again.output
-
-
-def test_plugin_group_names_and_no_ansible_host(deployment: Deployment, tmp_path: Path) -> None:
-    """The same cluster in the inventory plugin's groups `manager`/`worker`, its hosts named
-    by address with no ansible_host: site.yml finds them (SSH and the join address are the
-    inventory names) and changes nothing."""
+def test_second_run_in_the_plugins_groups_changes_nothing_and_shows_no_join_token(
+        deployment: Deployment, tmp_path: Path) -> None:
+    """Run again, the same cluster in the inventory plugin's groups `manager`/`worker`, its
+    hosts named by address with no ansible_host: site.yml finds them (SSH and the join
+    address are the inventory names), changes nothing, and shows no join token (-v)."""
     base = yaml.safe_load(deployment.inventory.read_text())["all"]
 
     def by_address(names: list[str]) -> dict[str, dict]:
@@ -90,11 +83,12 @@ def test_plugin_group_names_and_no_ansible_host(deployment: Deployment, tmp_path
         "vars": base["vars"],
         "children": {"manager": {"hosts": by_address([MANAGER])}, "worker": {"hosts": workers}},
     }}))
-    run = deployment.site(inventory=inventory)
-    assert run.returncode == 0, run.output[-4000:]
+    again = deployment.site("-v", inventory=inventory)
+    assert again.returncode == 0, again.output[-4000:]
     expected = [*(deployment.ip(name) for name in HOSTS), "localhost"]
-    assert {h: r["changed"] for h, r in run.recap().items()} == {h: 0 for h in expected}, \
-        run.output[-6000:]
+    assert {h: r["changed"] for h, r in again.recap().items()} == {h: 0 for h in expected}, \
+        again.output[-6000:]
+    assert "SWMTKN-1-" not in again.output
 
 
 @pytest.mark.parametrize("name", HOSTS)
