@@ -25,9 +25,11 @@ from conftest import Swarmlet
 @pytest.fixture(scope="package")
 def deployment(swarmlet: Swarmlet, tmp_path_factory: pytest.TempPathFactory):
     names = [MANAGER, *WORKERS, SPARE]
-    installed = install_collection(tmp_path_factory.mktemp("installed"))
-    swarmlet("machine", "create", "--no-agent", MANAGER, *WORKERS)
-    swarmlet("machine", "create", SPARE)  # an agent of this venv, in no swarm
+    with ThreadPoolExecutor(1) as pool:  # the artifact builds while the machines boot
+        installing = pool.submit(install_collection, tmp_path_factory.mktemp("installed"))
+        swarmlet("machine", "create", "--no-agent", MANAGER, *WORKERS)
+        swarmlet("machine", "create", SPARE)  # an agent of this venv, in no swarm
+        installed = installing.result()
     inventory = write_inventory(swarmlet, installed.workdir)
     first = site(installed, inventory)
     try:
