@@ -18,6 +18,11 @@ IMAGE = "swarmlet/demo:latest"
 # Debian's docker.io CLI, and a newer one where this machine has it.
 DOCKER_CLIS = [path for path in ("/usr/bin/docker", "/usr/local/bin/docker")
                if Path(path).exists()]
+# The newest alone, for tests whose requests and answers are the same with either CLI (both
+# speak API 1.41 here, the newer one after negotiating down): both CLIs run the tests of
+# version negotiation and those whose output differs between them (errors, stack deploy,
+# info, TLS).
+NEWEST_CLI = DOCKER_CLIS[-1:]
 
 
 def cli_version(docker: str) -> str:

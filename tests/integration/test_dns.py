@@ -13,6 +13,8 @@ address."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -20,6 +22,8 @@ from pathlib import Path
 
 import pytest
 from swarm_cluster import Cluster, eventually
+
+from swarmlet.machine.processes import program_pid
 
 MANAGER, W1, W2 = "dns-1", "dns-2", "dns-3"
 NODES = [MANAGER, W1, W2]
@@ -49,12 +53,9 @@ def cluster(swarmlet):
     try:
         upstream = swarmlet.ip(MANAGER)
         for machine in NODES:  # before the agents take up their swarm role
-            # synced: the stop below is a power cut, which loses what was never fsynced
             swarmlet.ssh(machine, f"echo 'dns_upstreams: [\"{upstream}:{UPSTREAM_PORT}\"]' "
-                                  ">> /etc/swarmlet/swarmlet.yml && "
-                                  "sync /etc/swarmlet/swarmlet.yml")
-        swarmlet("machine", "stop", *NODES)
-        swarmlet("machine", "start", *NODES)
+                                  ">> /etc/swarmlet/swarmlet.yml")
+        restart_agents(swarmlet)  # the new ones read the file
         swarmlet.ssh(MANAGER, f"setsid nohup {sys.executable} {UPSTREAM} {upstream} "
                               f"{UPSTREAM_PORT} {OUTSIDE} {upstream} > {UPSTREAM_LOG} 2>&1 "
                               "< /dev/null &")
@@ -74,6 +75,19 @@ def cluster(swarmlet):
                           capture_output=True, text=True).stdout.split()
     assert not [n for n in left if any(n.startswith(f"swarmlet-{m}-") for m in NODES)]
     assert not [m for m in NODES if Path(f"/run/netns/swarmlet-{m}").exists()]
+
+
+def restart_agents(swarmlet) -> None:
+    """SIGKILL every machine's agent: each machine's init starts a new one (quicker than a
+    machine stop and start)."""
+    before = {m: program_pid(f"swarmlet-machine-{m}", "swarmletd") for m in NODES}
+    for pid in before.values():
+        os.kill(pid, signal.SIGKILL)
+    for m in NODES:
+        eventually(lambda m=m: program_pid(f"swarmlet-machine-{m}", "swarmletd")
+                   not in (None, before[m])
+                   and swarmlet("machine", "ssh", m, "--", "swarmlet info",
+                                check=False).returncode == 0)
 
 
 def containers(service: str | None = None, machine: str | None = None) -> list[dict]:

@@ -16,7 +16,15 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from engine_cluster import DOCKER_CLIS, ENGINE_SOCKET, IMAGE, MANAGER, MANAGER2, cli_version
+from engine_cluster import (
+    DOCKER_CLIS,
+    ENGINE_SOCKET,
+    IMAGE,
+    MANAGER,
+    MANAGER2,
+    NEWEST_CLI,
+    cli_version,
+)
 
 from conftest import wait_for
 
@@ -75,7 +83,7 @@ def _host_docker_networks() -> str:
                           capture_output=True, text=True, check=True).stdout
 
 
-@pytest.mark.parametrize("docker", DOCKER_CLIS, ids=cli_version)
+@pytest.mark.parametrize("docker", NEWEST_CLI, ids=cli_version)
 def test_overlay_and_local_networks_with_the_cli(engine_swarm, docker):
     def d(args: str, check: bool = True, machine: str = MANAGER):
         return engine_swarm.docker(machine, args, check=check, docker=docker)

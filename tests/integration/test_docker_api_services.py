@@ -10,7 +10,15 @@ import shlex
 import sys
 
 import pytest
-from engine_cluster import DOCKER_CLIS, ENGINE_SOCKET, IMAGE, MANAGER, MANAGER2, cli_version
+from engine_cluster import (
+    DOCKER_CLIS,
+    ENGINE_SOCKET,
+    IMAGE,
+    MANAGER,
+    MANAGER2,
+    NEWEST_CLI,
+    cli_version,
+)
 from swarm_cluster import eventually
 
 LOGGER = "sh -c 'i=0; while true; do echo line $i; echo oops $i >&2; i=$((i+1)); sleep 1; done'"
@@ -33,7 +41,7 @@ def _spec(engine_swarm, name: str) -> dict:
     return json.loads(engine_swarm.docker(MANAGER, f"service inspect {name}").stdout)[0]["Spec"]
 
 
-@pytest.mark.parametrize("docker", DOCKER_CLIS, ids=cli_version)
+@pytest.mark.parametrize("docker", NEWEST_CLI, ids=cli_version)
 def test_cli_service_lifecycle(engine_swarm, docker):
     n = DOCKER_CLIS.index(docker)
     name = f"esvc-web{n}"

@@ -12,7 +12,16 @@ import sys
 from pathlib import Path
 
 import pytest
-from engine_cluster import DOCKER_CLIS, ENGINE_SOCKET, MANAGER, MANAGER2, NODES, WORKER, cli_version
+from engine_cluster import (
+    DOCKER_CLIS,
+    ENGINE_SOCKET,
+    MANAGER,
+    MANAGER2,
+    NEWEST_CLI,
+    NODES,
+    WORKER,
+    cli_version,
+)
 from swarm_cluster import dismantle, eventually
 
 EXTRA = "eng-swx"  # a machine of this module's own: init, join, leave, node rm
@@ -49,7 +58,7 @@ def test_info_of_a_manager_and_a_worker(engine_swarm, docker):
     assert "Nodes: 3" not in worker
 
 
-@clis
+@pytest.mark.parametrize("docker", NEWEST_CLI, ids=cli_version)
 def test_node_ls_marks_the_node_asked_and_filters(engine_swarm, docker):
     for machine in (MANAGER, MANAGER2):
         rows = _rows(engine_swarm, machine, docker=docker)
@@ -91,7 +100,7 @@ def test_node_inspect(engine_swarm, docker):
                                         or "node eswarm-nope not found" in missing.stderr)
 
 
-@clis
+@pytest.mark.parametrize("docker", NEWEST_CLI, ids=cli_version)
 def test_node_update_labels_and_availability(engine_swarm, docker):
     try:
         engine_swarm.docker(MANAGER, f"node update --label-add eswarm=1 --label-add "
@@ -130,7 +139,7 @@ def test_node_promote_and_demote(engine_swarm):
     assert "Managers: 2" in engine_swarm.docker(MANAGER, "info").stdout
 
 
-@clis
+@pytest.mark.parametrize("docker", NEWEST_CLI, ids=cli_version)
 def test_join_tokens(engine_swarm, docker):
     out = engine_swarm.docker(MANAGER, "swarm join-token worker", docker=docker).stdout
     token = engine_swarm.docker(MANAGER, "swarm join-token -q worker", docker=docker

@@ -17,23 +17,33 @@ import time
 from datetime import datetime
 
 import pytest
-from swarm_cluster import Cluster, eventually, running_cluster
+from swarm_cluster import (
+    SHARED_MANAGER,
+    SHARED_WORKERS,
+    Cluster,
+    eventually,
+    shared_cluster,  # noqa: F401 (a fixture)
+)
 
 from conftest import SWARMLET
 
-MANAGER, W1, W2 = "lb-1", "lb-2", "lb-3"
+MANAGER, (W1, W2) = SHARED_MANAGER, SHARED_WORKERS  # the swarm of test_stacks.py and others
 NODES = [MANAGER, W1, W2]
 IMAGE = "swarmlet/demo:latest"
 GET = "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 {ip} 80"
 
 
 @pytest.fixture(scope="module")
-def cluster(swarmlet):
-    with running_cluster(swarmlet, [MANAGER], [W1, W2]) as c:
-        # The manager runs no task: the mesh must still answer there.
-        c.cli(MANAGER, f"node update --availability drain {MANAGER}")
-        c.cli(MANAGER, "network create front")
+def cluster(shared_cluster):  # noqa: F811 (the fixture imported above)
+    c = shared_cluster
+    # The manager runs no task: the mesh must still answer there.
+    c.cli(MANAGER, f"node update --availability drain {MANAGER}")
+    c.cli(MANAGER, "network create front")
+    try:
         yield c
+    finally:  # the shared swarm as it was
+        c.cli(MANAGER, f"node update --availability active {MANAGER}", check=False)
+        c.cli(MANAGER, "network rm front", check=False)
 
 
 def containers(service: str) -> list[dict]:
