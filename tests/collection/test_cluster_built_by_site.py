@@ -134,6 +134,24 @@ def test_metrics_addr_of_site_vars_serves_prometheus_metrics(hosts, name: str) -
     assert ("swarmlet_nodes" in names) == (name == MANAGER)
 
 
+def test_visualizer_of_site_vars_runs_on_the_manager(hosts) -> None:
+    """swarmlet_visualizer_listen (site-vars.yml): site.yml runs `swarmlet visualizer` on
+    the manager, supervised, and its view holds every node of the swarm; workers run none."""
+    manager = hosts[MANAGER]
+    assert manager.file("/etc/swarmlet/sv/swarmlet-visualizer/run").mode == 0o755
+
+    def hostnames() -> set[str]:
+        found = manager.run("curl -sS --fail http://127.0.0.1:8888/snapshot")
+        if found.rc != 0:
+            return set()
+        return {node["hostname"] for node in json.loads(found.stdout).get("nodes", [])}
+
+    wait_for(lambda: hostnames() == set(HOSTS), timeout=30)
+    assert "swarmlet visualizer" in manager.check_output("curl -sS http://127.0.0.1:8888/")
+    for worker in WORKERS:
+        assert not hosts[worker].socket("tcp://127.0.0.1:8888").is_listening
+
+
 @pytest.mark.parametrize("name", HOSTS)
 def test_agent_installed_in_its_venv(hosts, name: str) -> None:
     host = hosts[name]
