@@ -127,7 +127,9 @@ def shared_cluster(swarmlet, request: pytest.FixtureRequest) -> Iterator[Cluster
     """One swarm of three machines (SHARED_MANAGER, SHARED_WORKERS) for every module that
     takes this fixture: made for the first of them, removed after the last one the session
     runs (after a failure under -x, by the session's own `machine rm --all`). A module
-    leaves it as it found it: its services, stacks, labels and availabilities undone."""
+    leaves it as it found it: its services, stacks, labels and availabilities undone.
+    A module that takes it must sort after test_machine*.py, which list and remove every
+    machine of the store (`machine rm --all`)."""
     names = [SHARED_MANAGER, *SHARED_WORKERS]
     if "cluster" not in _shared:
         swarmlet("machine", "create", *names)
