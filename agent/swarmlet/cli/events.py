@@ -16,7 +16,7 @@ from swarmlet.cli.service_format import filter_flags
 from swarmlet.cli.templates import compile_template
 from swarmlet.client import Client
 from swarmlet.errors import SwarmletError
-from swarmlet.spec.event_times import parse_event_time
+from swarmlet.spec.event_times import parse_event_time, unix_time
 from swarmlet.spec.gotemplate.exec import Executor
 from swarmlet.spec.gotemplate.funcs import FUNCTIONS
 from swarmlet.spec.gotemplate.nodes import TemplateError
@@ -54,7 +54,7 @@ def query(args: argparse.Namespace, now_ns: int) -> dict[str, str]:
                 nanos = parse_event_time(value, now_ns)
             except ValueError as exc:
                 raise SwarmletError(f"invalid value for --{key}: {exc}") from None
-            out[key] = f"{nanos // 1_000_000_000}.{nanos % 1_000_000_000:09d}"
+            out[key] = unix_time(nanos)
     return out
 
 

@@ -5,9 +5,9 @@ attributes, as Docker's do. Tasks are swarmlet's addition (Docker has no task ev
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
+from swarmlet.spec.event_times import rfc3339_nanos
 from swarmlet.store.watch import Event
 
 ACTIONS = {"create": "create", "update": "update", "delete": "remove"}
@@ -24,7 +24,7 @@ def cluster_event(event: Event, now_ns: int) -> dict[str, Any] | None:
     obj, old = event.object, event.old
     attributes = _ATTRIBUTES[event.kind](obj, old if event.op == "update" else None)
     stamp = {"create": obj.get("CreatedAt"), "update": obj.get("UpdatedAt")}.get(event.op)
-    when = _nanoseconds(stamp) if stamp else None
+    when = rfc3339_nanos(stamp)
     return message(event.kind, ACTIONS[event.op], obj["ID"], attributes,
                    when if when is not None else now_ns)
 
@@ -113,14 +113,3 @@ def _task(obj: dict[str, Any], old: dict[str, Any] | None) -> dict[str, str]:
 
 _ATTRIBUTES = {"config": _named, "network": _named, "node": _node, "secret": _named,
                "service": _service, "task": _task}
-
-
-def _nanoseconds(stamp: str) -> int | None:
-    """RFC 3339 with up to nanoseconds (Docker's, and the store's microseconds) as ns."""
-    try:
-        head, _, frac = stamp.rstrip("Z").partition(".")
-        seconds = datetime.fromisoformat(head + "+00:00").timestamp()
-    except ValueError:
-        return None
-    digits = (frac + "000000000")[:9] if frac.isdigit() else "0"
-    return int(seconds) * 1_000_000_000 + int(digits)

@@ -39,6 +39,29 @@ def parse_event_time(value: str, now_ns: int) -> int:
     return seconds * NANO + moment.microsecond * 1000
 
 
+def rfc3339_nanos(text: str | None) -> int | None:
+    """An API timestamp (RFC 3339 with up to nine decimals: Docker's, and the store's
+    microseconds) as nanoseconds since the epoch; None for one that is not (or none). A time
+    without a zone is UTC."""
+    if not text:
+        return None
+    head, dot, rest = text.partition(".")
+    digits = len(rest) - len(rest.lstrip("0123456789")) if dot else 0
+    fraction, zone = rest[:digits], rest[digits:] if dot else ""
+    try:  # fromisoformat takes at most microseconds: the fraction is read here
+        moment = datetime.fromisoformat(head + zone)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp()) * NANO + int(fraction[:9].ljust(9, "0"))
+
+
+def unix_time(nanos: int) -> str:
+    """Nanoseconds as the API's since/until take them: Unix seconds with nine decimals."""
+    return f"{nanos // NANO}.{nanos % NANO:09d}"
+
+
 def check_event_time(value: str) -> str:
     """For the query models: the value parses (it is parsed again, against now, where used)."""
     parse_event_time(value, 0)

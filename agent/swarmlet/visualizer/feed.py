@@ -19,6 +19,7 @@ from typing import Any
 
 from swarmlet.client import Client
 from swarmlet.errors import SwarmletError
+from swarmlet.spec.event_times import unix_time
 from swarmlet.visualizer.coalesce import Coalescer
 from swarmlet.visualizer.snapshot import build_snapshot
 
@@ -33,8 +34,7 @@ OVERLAP_NS = 1_000_000_000
 
 def since(now_ns: int) -> str:
     """The /events ?since= for a stream opened now: Unix seconds with nanoseconds."""
-    start = now_ns - OVERLAP_NS
-    return f"{start // 1_000_000_000}.{start % 1_000_000_000:09d}"
+    return unix_time(now_ns - OVERLAP_NS)
 
 
 def read_snapshot(client: Client) -> dict[str, Any]:

@@ -8,8 +8,9 @@ not shutdown/remove), as the visualizer shows where work is, not its history.
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
 from typing import Any
+
+from swarmlet.spec.event_times import rfc3339_nanos
 
 Obj = dict[str, Any]
 
@@ -25,17 +26,8 @@ def colour_index(service_id: str) -> int:
 
 def epoch(text: str | None) -> float | None:
     """An API timestamp (RFC 3339, up to nanoseconds) as seconds since the epoch."""
-    if not text:
-        return None
-    head, dot, rest = text.partition(".")
-    if dot:  # fromisoformat takes at most microseconds: cut the fraction to 6 digits
-        digits = len(rest) - len(rest.lstrip("0123456789"))
-        text = f"{head}.{rest[:min(digits, 6)]}{rest[digits:]}"
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
+    nanos = rfc3339_nanos(text)
+    return None if nanos is None else nanos / 1e9
 
 
 def node_view(node: Obj) -> Obj:
